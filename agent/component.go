@@ -1,0 +1,204 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+)
+
+// Kind is the role of a component in the graph.
+type Kind string
+
+// The three kinds of component.
+const (
+	KindSource    Kind = "source"
+	KindTransform Kind = "transform"
+	KindSink      Kind = "sink"
+)
+
+// DeadLetterPort is the name of the second output of transforms and sinks.
+const DeadLetterPort = "dead_letter"
+
+// Output is where a component sends records. Emit blocks while downstream
+// is full: that is the backpressure. Emit takes ownership of b: if it fails
+// (ctx ended during shutdown), it has resolved the records as Failed.
+type Output interface {
+	Emit(ctx context.Context, b Batch) error
+}
+
+// Settings is what the runtime hands a component when it builds it. The
+// outputs are passed in, so a component never looks up its neighbours.
+type Settings struct {
+	ID      string // "source.file.nginx", "transform.nginx_access", "sink.stdout.out"
+	Kind    Kind
+	Type    string
+	Name    string
+	Logger  *slog.Logger
+	Metrics *ComponentMetrics
+	DataDir string
+	Host    string
+	// Once: sources stop at the end of their input (run --once).
+	Once bool
+	// Acks creates tokens; sources use it (through Tracker) to follow their
+	// batches.
+	Acks *Acks
+	// Checkpoints is the source's own part of the checkpoint store.
+	Checkpoints *SourceCheckpoints
+	// Out is the main output; DeadLetter the dead-letter output (transforms
+	// and sinks). Both are never nil: with no consumer, records sent to them
+	// are counted, logged, and resolved.
+	Out        Output
+	DeadLetter Output
+}
+
+// Source reads records and emits them to Settings.Out.
+type Source interface {
+	// Run reads until ctx ends (stop intake) or, when Settings.Once is set,
+	// until the end of its input. It returns once it emits nothing more.
+	// Bad input is counted and reported, never a reason to return an error;
+	// an error means the source cannot run at all.
+	Run(ctx context.Context) error
+}
+
+// Transform turns batches into batches. It must resolve (Ack) every record
+// it does not pass on to an output, and add to the token of every extra
+// record it makes.
+type Transform interface {
+	Process(ctx context.Context, b Batch) error
+}
+
+// Sink writes records out. It resolves every record it is given: Delivered
+// once written, DeadLettered (through Settings.DeadLetter) for records the
+// destination rejects for good, Failed for records it gave up on.
+type Sink interface {
+	// Consume takes a batch. It may block (backpressure) and may hold
+	// records to batch them; it must not keep a reference to b itself.
+	Consume(ctx context.Context, b Batch) error
+	// Flush writes out everything held, when the input has ended. If ctx
+	// ends first, what is left is resolved as Failed.
+	Flush(ctx context.Context) error
+}
+
+// Closer is implemented by components that hold resources to release after
+// the pipeline stopped.
+type Closer interface {
+	Close() error
+}
+
+// Validator is implemented by configs that check themselves after decoding.
+// Return AttrErrors (joined with errors.Join) so the loader can point at
+// the attribute concerned.
+type Validator interface {
+	Validate() error
+}
+
+// AttrError is a config error about one attribute. The loader turns it into
+// a diagnostic at that attribute's position.
+type AttrError struct {
+	Attr string // attribute name, as written in HCL
+	Err  error
+	Hint string // how to fix it
+}
+
+func (e *AttrError) Error() string { return e.Attr + ": " + e.Err.Error() }
+func (e *AttrError) Unwrap() error { return e.Err }
+
+// AttrErrorf builds an AttrError.
+func AttrErrorf(attr, hint, format string, args ...any) error {
+	return &AttrError{Attr: attr, Err: fmt.Errorf(format, args...), Hint: hint}
+}
+
+// Factory describes one component type: its name, its default config, how
+// to build it, and its example config (the same text its README shows and a
+// test decodes).
+type Factory struct {
+	Kind        Kind
+	Type        string
+	Description string
+	// Example is a complete, valid config using this component.
+	Example string
+	// NewConfig returns a pointer to the default config; the loader decodes
+	// the block body into it with gohcl tags (or its DecodeHCL method).
+	NewConfig func() any
+	// Create builds the component from a decoded, validated config. It
+	// returns a Source, Transform or Sink according to Kind.
+	Create func(set Settings, cfg any) (any, error)
+	// Claims lists resources the config claims exclusively (ports, files
+	// written), so conflicts fail at load. Optional.
+	Claims func(cfg any) []string
+}
+
+// Registry lists the component types a binary links. Each binary builds its
+// own from an explicit list; there is no global registry.
+type Registry struct {
+	byKey map[string]*Factory
+}
+
+// NewRegistry returns a registry of the given factories.
+func NewRegistry(fs ...*Factory) *Registry {
+	r := &Registry{byKey: map[string]*Factory{}}
+	for _, f := range fs {
+		k := string(f.Kind) + "." + f.Type
+		if _, dup := r.byKey[k]; dup {
+			panic("duplicate factory " + k)
+		}
+		r.byKey[k] = f
+	}
+	return r
+}
+
+// Lookup returns the factory of one kind and type.
+func (r *Registry) Lookup(kind Kind, typ string) (*Factory, bool) {
+	f, ok := r.byKey[string(kind)+"."+typ]
+	return f, ok
+}
+
+// Types lists the registered types of one kind, sorted.
+func (r *Registry) Types(kind Kind) []string {
+	var out []string
+	for _, f := range r.byKey {
+		if f.Kind == kind {
+			out = append(out, f.Type)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// All returns every factory, sorted by kind and type.
+func (r *Registry) All() []*Factory {
+	out := make([]*Factory, 0, len(r.byKey))
+	for _, f := range r.byKey {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Type < out[j].Type
+	})
+	return out
+}
+
+// ComponentID returns the ID a component has in config, logs and metrics.
+func ComponentID(kind Kind, typ, name string) string {
+	if kind == KindTransform {
+		return "transform." + name
+	}
+	return string(kind) + "." + typ + "." + name
+}
+
+// SplitOutputID splits "transform.x.dead_letter" into the component ID and
+// the port ("dead_letter"); the main output has port "".
+func SplitOutputID(id string) (component, port string) {
+	if c, ok := strings.CutSuffix(id, "."+DeadLetterPort); ok {
+		return c, DeadLetterPort
+	}
+	return id, ""
+}
+
+// ErrStopped is returned by components asked to work after shutdown.
+var ErrStopped = errors.New("stopped")

@@ -1,0 +1,54 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// evalContext returns the functions a config file may call: env("VAR"),
+// env("VAR", "default"), and file("path"), with relative paths resolved
+// against the directory of the file that calls it.
+func evalContext(filename string) *hcl.EvalContext {
+	dir := filepath.Dir(filename)
+	return &hcl.EvalContext{
+		Functions: map[string]function.Function{
+			"env": function.New(&function.Spec{
+				Description: "Returns the value of an environment variable; fails if it is unset and no default is given.",
+				Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+				VarParam:    &function.Parameter{Name: "default", Type: cty.String},
+				Type:        function.StaticReturnType(cty.String),
+				Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+					name := args[0].AsString()
+					if v, ok := os.LookupEnv(name); ok {
+						return cty.StringVal(v), nil
+					}
+					if len(args) > 1 {
+						return args[1], nil
+					}
+					return cty.NilVal, fmt.Errorf("environment variable %s is not set; set it, or give a default: env(%q, \"...\")", name, name)
+				},
+			}),
+			"file": function.New(&function.Spec{
+				Description: "Returns the content of a file, relative to the config file's directory.",
+				Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+				Type:        function.StaticReturnType(cty.String),
+				Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+					p := args[0].AsString()
+					if !filepath.IsAbs(p) {
+						p = filepath.Join(dir, p)
+					}
+					b, err := os.ReadFile(p)
+					if err != nil {
+						return cty.NilVal, fmt.Errorf("cannot read %s: %w", p, err)
+					}
+					return cty.StringVal(string(b)), nil
+				},
+			}),
+		},
+	}
+}

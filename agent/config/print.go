@@ -1,0 +1,95 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/octostore/agent/agent"
+)
+
+// WriteDiagnostics prints diagnostics as
+//
+//	file.hcl:3:8: error: Unknown source type "fiel"
+//	    3 | source "fiel" "nginx" {
+//	      |        ^^^^^^
+//	  hint: Did you mean "file"? Known source types: file, stdin.
+//
+// with the position first, so editors and CI logs link to it.
+func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		sev := "error"
+		if d.Severity == hcl.DiagWarning {
+			sev = "warning"
+		}
+		where := "octoagent"
+		if d.Subject != nil {
+			where = fmt.Sprintf("%s:%d:%d", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		fmt.Fprintf(w, "%s: %s: %s\n", where, sev, d.Summary)
+		if d.Subject != nil {
+			if f, ok := files[d.Subject.Filename]; ok && f != nil {
+				writeSnippet(w, f.Bytes, *d.Subject)
+			}
+		}
+		if d.Detail != "" {
+			fmt.Fprintf(w, "  hint: %s\n", strings.ReplaceAll(d.Detail, "\n", "\n        "))
+		}
+	}
+}
+
+func writeSnippet(w io.Writer, src []byte, r hcl.Range) {
+	lines := strings.Split(string(src), "\n")
+	if r.Start.Line < 1 || r.Start.Line > len(lines) {
+		return
+	}
+	line := strings.TrimRight(lines[r.Start.Line-1], "\r")
+	num := fmt.Sprintf("%d", r.Start.Line)
+	pad := strings.Repeat(" ", len(num))
+	fmt.Fprintf(w, "  %s | %s\n", num, line)
+	start := r.Start.Column - 1
+	if start > len(line) {
+		start = len(line)
+	}
+	end := len(line)
+	if r.End.Line == r.Start.Line {
+		end = r.End.Column - 1
+	}
+	if end > len(line) {
+		end = len(line)
+	}
+	width := end - start
+	if width < 1 {
+		width = 1
+	}
+	// Keep tabs so the caret lines up under them.
+	prefix := []rune(line[:start])
+	for i, c := range prefix {
+		if c != '\t' {
+			prefix[i] = ' '
+		}
+	}
+	fmt.Fprintf(w, "  %s | %s%s\n", pad, string(prefix), strings.Repeat("^", width))
+}
+
+// Summary describes a valid graph in one line: its counts and its edges.
+func Summary(g agent.Graph) string {
+	counts := map[agent.Kind]int{}
+	var edges []string
+	for _, n := range g.Nodes {
+		counts[n.Kind]++
+		for _, in := range n.Inputs {
+			edges = append(edges, in+" → "+n.ID)
+		}
+	}
+	plural := func(n int, s string) string {
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, s)
+		}
+		return fmt.Sprintf("%d %ss", n, s)
+	}
+	return fmt.Sprintf("valid: %s, %s, %s; %s", plural(counts[agent.KindSource], "source"),
+		plural(counts[agent.KindTransform], "transform"), plural(counts[agent.KindSink], "sink"), strings.Join(edges, ", "))
+}

@@ -1,0 +1,231 @@
+// Package agent holds what every component shares: the record, the
+// acknowledgement machinery, the bounded queues, the checkpoint store, the
+// component contracts and the pipeline runtime.
+package agent
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// KindRaw is the kind of a record no rule has typed yet: a line as read.
+const KindRaw = "raw"
+
+// KindDeadLetter is the kind of the records on every dead_letter output.
+const KindDeadLetter = "dead_letter"
+
+// Record is the unit every component passes on. Fields holds JSON-shaped
+// values (string, bool, int64, float64, time.Time, nil, []any,
+// map[string]any) so that jq and expr take it as is.
+//
+// A record that a source has just read has Raw set and Fields nil: the wire
+// form then carries the line as fields.message. Parse steps read Raw; they
+// never need the map to be built first. That keeps the raw passthrough path
+// free of one map per line.
+type Record struct {
+	// ID is derived from Origin by EnsureID; it stays empty until a sink
+	// (or anything else that needs it) asks.
+	ID     string
+	Time   time.Time
+	Kind   string
+	Entity []KV
+	Fields map[string]any
+	Raw    []byte
+	Origin Origin
+
+	token *Token
+}
+
+// KV is one ordered key/value pair of a record's entity: what the metadata
+// is about (namespace=prod, deployment=api).
+type KV struct {
+	Key   string
+	Value string
+}
+
+// Origin says where a record came from. Host, Component, Stream, Offset,
+// Rule and Index determine the record's ID; the other fields describe the
+// position for people and are not part of the ID (a rotated file changes its
+// path, not its identity).
+type Origin struct {
+	// Host is the node the agent runs on (NODE_NAME, else the host name).
+	Host string
+	// Component is the source's ID, such as "source.file.nginx".
+	Component string
+	// Stream names the ordered stream inside the source: for a file
+	// "dev:inode:fingerprint", for Kafka "topic/partition", for a
+	// Kubernetes event its uid.
+	Stream string
+	// Offset is the position of the record in its stream: the byte offset
+	// of a line's first byte, a Kafka offset, an event's occurrence.
+	Offset int64
+	// Rule is the transform (or chain of transforms, joined by ">") that
+	// produced the record, and Index the record's number among those the
+	// rule produced from one input.
+	Rule  string
+	Index int
+
+	// Descriptive position.
+	Path      string
+	Device    uint64
+	Inode     uint64
+	Topic     string
+	Partition int32
+}
+
+// Derive marks r as produced by the transform rule, as its index'th output
+// for one input. Derived IDs differ from their input's ID, so two rules that
+// read the same line never produce records with the same ID.
+func (o *Origin) Derive(rule string, index int) {
+	switch {
+	case o.Rule == "":
+		o.Rule = rule
+	case o.Index != 0:
+		o.Rule = o.Rule + "[" + strconv.Itoa(o.Index) + "]>" + rule
+	default:
+		o.Rule = o.Rule + ">" + rule
+	}
+	o.Index = index
+}
+
+// ComputeID returns the deterministic ID of a record from this origin: the
+// first 16 bytes of SHA-256 over the identifying fields, in hex. The same
+// input gives the same ID on every run, so the store can drop duplicates.
+func (o *Origin) ComputeID() string {
+	var buf [256]byte
+	b := buf[:0]
+	b = append(b, o.Host...)
+	b = append(b, 0)
+	b = append(b, o.Component...)
+	b = append(b, 0)
+	b = append(b, o.Stream...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Offset))
+	b = append(b, o.Rule...)
+	b = append(b, 0)
+	b = binary.BigEndian.AppendUint64(b, uint64(o.Index))
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// EnsureID computes r.ID from its origin if it is not set yet, and returns it.
+func (r *Record) EnsureID() string {
+	if r.ID == "" {
+		r.ID = r.Origin.ComputeID()
+	}
+	return r.ID
+}
+
+// Message returns the raw line: Raw if set, else fields.message as bytes.
+func (r *Record) Message() []byte {
+	if r.Raw != nil {
+		return r.Raw
+	}
+	if s, ok := r.Fields["message"].(string); ok {
+		return []byte(s)
+	}
+	return nil
+}
+
+// MaterializeFields builds the fields map of a raw record ({"message": Raw})
+// and returns it. Steps that edit fields call it first.
+func (r *Record) MaterializeFields() map[string]any {
+	if r.Fields == nil {
+		r.Fields = make(map[string]any, 8)
+		if r.Raw != nil {
+			r.Fields["message"] = string(r.Raw)
+		}
+	}
+	return r.Fields
+}
+
+// Token returns the acknowledgement token the record belongs to, or nil.
+func (r *Record) Token() *Token { return r.token }
+
+// SetToken attaches r to tok. The caller must already have counted r in tok
+// (NewToken(n) or tok.Add).
+func (r *Record) SetToken(tok *Token) { r.token = tok }
+
+// Ack resolves this record's outcome once. Every record that carries a token
+// must be acked exactly once, on exactly one terminal path.
+func (r *Record) Ack(o Outcome) {
+	if r.token != nil {
+		r.token.resolve(o, 1)
+		r.token = nil
+	}
+}
+
+// Clone returns a deep copy of r that holds its own place in r's token: the
+// copy must be acked too. Fan-out clones for every consumer but the last.
+func (r *Record) Clone() Record {
+	c := *r
+	if r.Fields != nil {
+		c.Fields = CloneMap(r.Fields)
+	}
+	if r.Entity != nil {
+		c.Entity = append([]KV(nil), r.Entity...)
+	}
+	// Raw is never written to after a source emits it, so copies share it.
+	if r.token != nil {
+		r.token.Add(1)
+	}
+	return c
+}
+
+// CloneMap deep-copies a JSON-shaped map.
+func CloneMap(m map[string]any) map[string]any {
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		return CloneMap(t)
+	case []any:
+		c := make([]any, len(t))
+		for i, e := range t {
+			c[i] = cloneValue(e)
+		}
+		return c
+	default:
+		return v
+	}
+}
+
+// Batch is a slice of records handed from one component to the next.
+type Batch []Record
+
+// Bytes estimates the memory a batch holds, for the bytes-buffered gauges.
+func (b Batch) Bytes() int {
+	n := 0
+	for i := range b {
+		n += len(b[i].Raw) + 16*len(b[i].Fields) + 128
+	}
+	return n
+}
+
+// AckAll resolves every record in b with outcome o, touching each distinct
+// token once per run of records that share it.
+func AckAll(b Batch, o Outcome) {
+	for i := 0; i < len(b); {
+		tok := b[i].token
+		j := i + 1
+		for j < len(b) && b[j].token == tok {
+			j++
+		}
+		if tok != nil {
+			tok.resolve(o, int64(j-i))
+			for k := i; k < j; k++ {
+				b[k].token = nil
+			}
+		}
+		i = j
+	}
+}

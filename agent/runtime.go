@@ -1,0 +1,557 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// AgentSettings are the agent-wide settings (the `agent` block).
+type AgentSettings struct {
+	DataDir            string
+	HTTPAddr           string // "" disables the HTTP server
+	ShutdownTimeout    time.Duration
+	QueueCapacity      int // default input queue capacity of transforms and sinks, in records
+	CheckpointInterval time.Duration
+	Host               string // node name used in record IDs; default NODE_NAME or the host name
+}
+
+// DefaultAgentSettings returns the defaults the config loader starts from.
+func DefaultAgentSettings() AgentSettings {
+	return AgentSettings{
+		DataDir:            "/var/lib/octoagent",
+		HTTPAddr:           "127.0.0.1:9598",
+		ShutdownTimeout:    30 * time.Second,
+		QueueCapacity:      8192,
+		CheckpointInterval: time.Second,
+	}
+}
+
+// NodeSpec is one component of the graph, decoded and validated.
+type NodeSpec struct {
+	ID, Type, Name string
+	Kind           Kind
+	// Inputs are output IDs: "source.file.nginx", "transform.x.dead_letter".
+	Inputs        []string
+	Factory       *Factory
+	Config        any
+	QueueCapacity int // 0: the agent's default
+}
+
+// Graph is a whole validated configuration.
+type Graph struct {
+	Agent AgentSettings
+	Nodes []NodeSpec
+}
+
+// Options are the run-time choices that are not part of the config.
+type Options struct {
+	Logger *slog.Logger
+	// Once: sources stop at the end of their input, and Run returns when
+	// everything read has reached an outcome.
+	Once bool
+}
+
+// Runtime runs a graph: it builds every component with its outputs wired to
+// the input queues of its consumers, runs them, and shuts them down in order.
+type Runtime struct {
+	g       Graph
+	opt     Options
+	log     *slog.Logger
+	metrics *Metrics
+	acks    *Acks
+	ckpt    *Checkpoints
+	nodes   []*node // producers before consumers
+	byID    map[string]*node
+	ready   atomic.Bool
+	closed  atomic.Bool
+	httpLn  net.Listener
+}
+
+type node struct {
+	spec     NodeSpec
+	comp     any
+	queue    *Queue
+	outputs  map[string]*fanout // by port
+	settings Settings
+
+	mu            sync.Mutex
+	producersLeft int
+}
+
+// New builds every component of g. Nothing runs until Run.
+func New(g Graph, opt Options) (*Runtime, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if g.Agent.QueueCapacity <= 0 {
+		g.Agent.QueueCapacity = DefaultAgentSettings().QueueCapacity
+	}
+	if g.Agent.CheckpointInterval <= 0 {
+		g.Agent.CheckpointInterval = time.Second
+	}
+	if g.Agent.ShutdownTimeout <= 0 {
+		g.Agent.ShutdownTimeout = DefaultAgentSettings().ShutdownTimeout
+	}
+	if g.Agent.Host == "" {
+		g.Agent.Host = DefaultHost()
+	}
+	rt := &Runtime{g: g, opt: opt, log: opt.Logger, acks: NewAcks(), byID: map[string]*node{}}
+	rt.metrics = NewMetrics(rt.acks)
+	ckpt, err := NewCheckpoints(g.Agent.DataDir, rt.log, rt.metrics)
+	if err != nil {
+		return nil, err
+	}
+	rt.ckpt = ckpt
+
+	order, err := topoSort(g.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range order {
+		spec := order[i]
+		n := &node{spec: spec, outputs: map[string]*fanout{}}
+		if spec.Kind != KindSource {
+			capacity := spec.QueueCapacity
+			if capacity <= 0 {
+				capacity = g.Agent.QueueCapacity
+			}
+			depth := rt.metrics.QueueDepth.WithLabelValues(spec.ID)
+			bytes := rt.metrics.QueueBytes.WithLabelValues(spec.ID)
+			rt.metrics.QueueCapacity.WithLabelValues(spec.ID).Set(float64(capacity))
+			n.queue = NewQueue(capacity, func(d, b int) { depth.Set(float64(d)); bytes.Set(float64(b)) })
+		}
+		rt.nodes = append(rt.nodes, n)
+		rt.byID[spec.ID] = n
+	}
+	// Wire outputs to the queues of their consumers.
+	for _, n := range rt.nodes {
+		cm := rt.metrics.For(n.spec.ID)
+		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log, unconsumed: cm.Drop("no_consumer")}
+		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log, unconsumed: cm.DeadLetter("no_consumer")}
+	}
+	for _, n := range rt.nodes {
+		seen := map[*node]bool{}
+		for _, in := range n.spec.Inputs {
+			cid, port := SplitOutputID(in)
+			p, ok := rt.byID[cid]
+			if !ok {
+				return nil, fmt.Errorf("%s: unknown input %q", n.spec.ID, in)
+			}
+			fo := p.outputs[port]
+			fo.queues = append(fo.queues, n.queue)
+			fo.consumers = append(fo.consumers, n)
+			if !seen[p] {
+				seen[p] = true
+				n.producersLeft++
+			}
+		}
+	}
+	for _, n := range rt.nodes {
+		set := Settings{
+			ID: n.spec.ID, Kind: n.spec.Kind, Type: n.spec.Type, Name: n.spec.Name,
+			Logger:  rt.log.With("component", n.spec.ID),
+			Metrics: rt.metrics.For(n.spec.ID),
+			DataDir: g.Agent.DataDir, Host: g.Agent.Host, Once: opt.Once, Acks: rt.acks,
+			Out: n.outputs[""], DeadLetter: n.outputs[DeadLetterPort],
+		}
+		if n.spec.Kind == KindSource {
+			set.Checkpoints = rt.ckpt.For(n.spec.ID)
+		}
+		comp, err := n.spec.Factory.Create(set, n.spec.Config)
+		if err != nil {
+			rt.closeAll()
+			return nil, fmt.Errorf("%s: %w", n.spec.ID, err)
+		}
+		ok := false
+		switch n.spec.Kind {
+		case KindSource:
+			_, ok = comp.(Source)
+		case KindTransform:
+			_, ok = comp.(Transform)
+		case KindSink:
+			_, ok = comp.(Sink)
+		}
+		if !ok {
+			rt.closeAll()
+			return nil, fmt.Errorf("%s: factory returned %T, not a %s", n.spec.ID, comp, n.spec.Kind)
+		}
+		n.comp, n.settings = comp, set
+	}
+	return rt, nil
+}
+
+// Metrics returns the runtime's metrics.
+func (rt *Runtime) Metrics() *Metrics { return rt.metrics }
+
+// Acks returns the runtime's in-flight counter.
+func (rt *Runtime) Acks() *Acks { return rt.acks }
+
+// Queue returns the input queue of a transform or sink, for tests.
+func (rt *Runtime) Queue(id string) *Queue {
+	if n, ok := rt.byID[id]; ok {
+		return n.queue
+	}
+	return nil
+}
+
+// Component returns a built component, for tests.
+func (rt *Runtime) Component(id string) any {
+	if n, ok := rt.byID[id]; ok {
+		return n.comp
+	}
+	return nil
+}
+
+// HTTPAddr returns the address the HTTP server listens on, once Run started it.
+func (rt *Runtime) HTTPAddr() string {
+	if rt.httpLn == nil {
+		return ""
+	}
+	return rt.httpLn.Addr().String()
+}
+
+// Listen binds the HTTP server's address now, so that Run cannot fail on it
+// later and callers learn the address (":0" picks a free port).
+func (rt *Runtime) Listen() error {
+	if rt.g.Agent.HTTPAddr == "" || rt.httpLn != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", rt.g.Agent.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("agent.http_addr: %w", err)
+	}
+	rt.httpLn = ln
+	return nil
+}
+
+// Run runs the pipeline until ctx ends (SIGTERM, SIGINT) or, in once mode,
+// until every source reached the end of its input and every record read has
+// reached an outcome. On ctx's end it stops intake, drains what is in flight
+// for up to ShutdownTimeout, and saves the checkpoints.
+func (rt *Runtime) Run(ctx context.Context) error {
+	defer rt.closeAll()
+	if err := rt.Listen(); err != nil {
+		return err
+	}
+	var srv *http.Server
+	if rt.httpLn != nil {
+		srv = &http.Server{Handler: rt.handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(rt.httpLn) }()
+		rt.log.Info("serving metrics and health", "addr", rt.httpLn.Addr().String())
+	}
+
+	// nodeCtx is cancelled only when the drain deadline passes.
+	nodeCtx, cancelNodes := context.WithCancel(context.Background())
+	defer cancelNodes()
+	stopDeadline := context.AfterFunc(ctx, func() {
+		rt.ready.Store(false)
+		rt.log.Info("shutting down: intake stopped, draining", "deadline", rt.g.Agent.ShutdownTimeout)
+		t := time.AfterFunc(rt.g.Agent.ShutdownTimeout, func() {
+			rt.log.Warn("drain deadline passed; records still in flight are left uncommitted and read again at the next start")
+			cancelNodes()
+		})
+		context.AfterFunc(nodeCtx, func() { t.Stop() })
+	})
+	defer stopDeadline()
+
+	// Periodic checkpoint flushes.
+	flushDone := make(chan struct{})
+	flushStop := make(chan struct{})
+	go func() {
+		defer close(flushDone)
+		t := time.NewTicker(rt.g.Agent.CheckpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if err := rt.ckpt.Flush(); err != nil {
+					rt.log.Error("checkpoint flush failed", "error", err)
+				}
+			case <-flushStop:
+				return
+			}
+		}
+	}()
+
+	var wg sync.WaitGroup
+	for _, n := range rt.nodes {
+		wg.Add(1)
+		switch n.spec.Kind {
+		case KindSource:
+			go func() {
+				defer wg.Done()
+				if err := n.comp.(Source).Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					rt.log.Error("source stopped with an error", "component", n.spec.ID, "error", err)
+					n.settings.Metrics.Error("run")
+				}
+				rt.producerDone(n)
+			}()
+		case KindTransform:
+			go func() {
+				defer wg.Done()
+				rt.runTransform(nodeCtx, n)
+				rt.producerDone(n)
+			}()
+		case KindSink:
+			go func() {
+				defer wg.Done()
+				rt.runSink(nodeCtx, n)
+				rt.producerDone(n)
+			}()
+		}
+	}
+	rt.ready.Store(true)
+	wg.Wait()
+
+	// Every component has stopped; whatever is still unresolved was lost to
+	// the deadline and has been failed. Wait briefly for stragglers.
+	waitCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	if err := rt.acks.Wait(waitCtx); err != nil {
+		rt.log.Warn("batches still unresolved at exit; their positions are not committed", "batches", rt.acks.InFlight())
+	}
+	cancel()
+	close(flushStop)
+	<-flushDone
+	ckErr := rt.ckpt.Flush()
+	if ckErr != nil {
+		rt.log.Error("final checkpoint flush failed", "error", ckErr)
+	}
+	if n := rt.acks.OverAcked(); n > 0 {
+		rt.log.Error("records were acknowledged more than once (a bug)", "records", n)
+	}
+	if srv != nil {
+		sctx, c := context.WithTimeout(context.Background(), time.Second)
+		_ = srv.Shutdown(sctx)
+		c()
+	}
+	rt.log.Info("stopped")
+	return ckErr
+}
+
+func (rt *Runtime) runTransform(ctx context.Context, n *node) {
+	t := n.comp.(Transform)
+	in := n.settings.Metrics.In
+	for {
+		b, ok := n.queue.Pop()
+		if !ok {
+			return
+		}
+		in.Add(float64(len(b)))
+		if ctx.Err() != nil {
+			n.settings.Metrics.Failed.Add(float64(len(b)))
+			AckAll(b, Failed)
+			continue
+		}
+		if err := t.Process(ctx, b); err != nil && ctx.Err() == nil {
+			rt.log.Error("transform failed on a batch", "component", n.spec.ID, "error", err)
+			n.settings.Metrics.Error("process")
+		}
+	}
+}
+
+func (rt *Runtime) runSink(ctx context.Context, n *node) {
+	s := n.comp.(Sink)
+	in := n.settings.Metrics.In
+	for {
+		b, ok := n.queue.Pop()
+		if !ok {
+			break
+		}
+		in.Add(float64(len(b)))
+		if ctx.Err() != nil {
+			n.settings.Metrics.Failed.Add(float64(len(b)))
+			AckAll(b, Failed)
+			continue
+		}
+		if err := s.Consume(ctx, b); err != nil && ctx.Err() == nil {
+			rt.log.Error("sink failed on a batch", "component", n.spec.ID, "error", err)
+			n.settings.Metrics.Error("consume")
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		rt.log.Error("sink flush failed", "component", n.spec.ID, "error", err)
+		n.settings.Metrics.Error("flush")
+	}
+}
+
+// producerDone closes the input queue of every consumer whose producers
+// have all finished, so shutdown cascades from sources to sinks.
+func (rt *Runtime) producerDone(p *node) {
+	seen := map[*node]bool{}
+	for _, fo := range p.outputs {
+		for _, c := range fo.consumers {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			c.mu.Lock()
+			c.producersLeft--
+			left := c.producersLeft
+			c.mu.Unlock()
+			if left == 0 {
+				c.queue.Close()
+			}
+		}
+	}
+}
+
+func (rt *Runtime) closeAll() {
+	if rt.closed.Swap(true) {
+		return
+	}
+	for _, n := range rt.nodes {
+		if c, ok := n.comp.(Closer); ok {
+			if err := c.Close(); err != nil {
+				rt.log.Warn("close failed", "component", n.spec.ID, "error", err)
+			}
+		}
+	}
+	if rt.httpLn != nil {
+		_ = rt.httpLn.Close()
+	}
+}
+
+func (rt *Runtime) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{Registry: rt.metrics.Registry}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !rt.ready.Load() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// fanout is one output of one component: it hands each consumer its own
+// copy of every batch (clones for all but the last).
+type fanout struct {
+	id, port   string
+	queues     []*Queue
+	consumers  []*node
+	counter    prometheus.Counter
+	unconsumed prometheus.Counter
+	log        *slog.Logger
+	warned     atomic.Bool
+}
+
+func (f *fanout) Emit(ctx context.Context, b Batch) error {
+	if len(b) == 0 {
+		return nil
+	}
+	f.counter.Add(float64(len(b)))
+	switch len(f.queues) {
+	case 0:
+		f.unconsumed.Add(float64(len(b)))
+		if f.port == DeadLetterPort {
+			if !f.warned.Swap(true) {
+				f.log.Warn("dead letters have no consumer: they are counted and logged at debug level only; add a sink with inputs = ["+f.id+".dead_letter]", "component", f.id)
+			}
+			for i := range b {
+				f.log.Debug("dead letter", "component", f.id, "fields", b[i].Fields)
+			}
+			AckAll(b, DeadLettered)
+		} else {
+			AckAll(b, Dropped)
+		}
+		return nil
+	case 1:
+		return pushOrFail(ctx, f.queues[0], b)
+	}
+	copies := make([]Batch, len(f.queues))
+	last := len(f.queues) - 1
+	for i := 0; i < last; i++ {
+		c := make(Batch, len(b))
+		for j := range b {
+			c[j] = b[j].Clone()
+		}
+		copies[i] = c
+	}
+	copies[last] = b
+	for i, q := range f.queues {
+		if err := pushOrFail(ctx, q, copies[i]); err != nil {
+			for _, rest := range copies[i+1:] {
+				AckAll(rest, Failed)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func pushOrFail(ctx context.Context, q *Queue, b Batch) error {
+	rest, err := q.Push(ctx, b)
+	if err != nil {
+		AckAll(rest, Failed)
+	}
+	return err
+}
+
+func topoSort(nodes []NodeSpec) ([]NodeSpec, error) {
+	idx := map[string]int{}
+	for i, n := range nodes {
+		if _, dup := idx[n.ID]; dup {
+			return nil, fmt.Errorf("duplicate component %s", n.ID)
+		}
+		idx[n.ID] = i
+	}
+	indeg := make([]int, len(nodes))
+	next := make([][]int, len(nodes))
+	for i, n := range nodes {
+		for _, in := range n.Inputs {
+			cid, _ := SplitOutputID(in)
+			p, ok := idx[cid]
+			if !ok {
+				return nil, fmt.Errorf("%s: unknown input %q", n.ID, in)
+			}
+			next[p] = append(next[p], i)
+			indeg[i]++
+		}
+	}
+	var order []NodeSpec
+	var ready []int
+	for i := range nodes {
+		if indeg[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	for len(ready) > 0 {
+		i := ready[0]
+		ready = ready[1:]
+		order = append(order, nodes[i])
+		for _, j := range next[i] {
+			indeg[j]--
+			if indeg[j] == 0 {
+				ready = append(ready, j)
+			}
+		}
+	}
+	if len(order) != len(nodes) {
+		return nil, errors.New("the component graph has a cycle")
+	}
+	return order, nil
+}
+
+// DefaultHost returns NODE_NAME, else the host name.
+func DefaultHost() string {
+	if h := os.Getenv("NODE_NAME"); h != "" {
+		return h
+	}
+	h, _ := os.Hostname()
+	return h
+}

@@ -1,0 +1,158 @@
+// Command octoagent collects metadata: it reads logs and events, turns them
+// into typed records with HCL rules, and forwards them to Octostore.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `octoagent: collects metadata from logs, events and topics, and forwards it to Octostore.
+
+Usage:
+  octoagent run      -c PATH... [--once] [--data-dir DIR] [--log-level LEVEL] [--log-format text|json]
+  octoagent validate -c PATH...
+  octoagent version
+
+PATH is an HCL file or a directory of *.hcl files; several merge into one config.
+`
+
+type paths []string
+
+func (p *paths) String() string     { return strings.Join(*p, ",") }
+func (p *paths) Set(v string) error { *p = append(*p, v); return nil }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "octoagent %s\n", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "run", "validate":
+	default:
+		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("octoagent "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfgPaths paths
+	fs.Var(&cfgPaths, "c", "config file or directory (repeatable)")
+	fs.Var(&cfgPaths, "config", "same as -c")
+	once := fs.Bool("once", false, "stop when every source reaches the end of its input and everything read is acknowledged")
+	dataDir := fs.String("data-dir", "", "override agent.data_dir")
+	httpAddr := fs.String("http-addr", "", "override agent.http_addr (\"off\" disables the HTTP server)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if len(cfgPaths) == 0 {
+		fmt.Fprintf(stderr, "octoagent %s: no config given; pass -c PATH (a file or a directory)\n", cmd)
+		return 2
+	}
+	log, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "octoagent: %v\n", err)
+		return 2
+	}
+
+	res, diags := config.Load(cfgPaths, components())
+	if len(diags) > 0 {
+		config.WriteDiagnostics(stderr, res.Files, diags)
+	}
+	if diags.HasErrors() {
+		n := 0
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				n++
+			}
+		}
+		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
+		return 1
+	}
+	if cmd == "validate" {
+		fmt.Fprintln(stdout, config.Summary(res.Graph))
+		return 0
+	}
+
+	g := res.Graph
+	if *dataDir != "" {
+		g.Agent.DataDir = *dataDir
+	}
+	switch *httpAddr {
+	case "":
+	case "off":
+		g.Agent.HTTPAddr = ""
+	default:
+		g.Agent.HTTPAddr = *httpAddr
+	}
+	rt, err := agent.New(g, agent.Options{Logger: log, Once: *once})
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	if err := rt.Listen(); err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		// A second signal while draining exits at once.
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, syscall.SIGTERM, syscall.SIGINT)
+		<-again
+		log.Warn("second signal: exiting without draining")
+		os.Exit(130)
+	}()
+	log.Info("octoagent starting", "version", version, "once", *once, "data_dir", g.Agent.DataDir, "components", len(g.Nodes))
+	if err := rt.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("stopped with an error", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}

@@ -1,0 +1,6 @@
+source "stdin" "in" {}
+
+sink "stdout" "out" {
+  inputs = [source.stdin.in]
+  # buffer { max_records = 8192 }
+}

@@ -1,0 +1,45 @@
+// Package stdout is the `sink "stdout"` component: it prints records as
+// JSON lines on standard output.
+package stdout
+
+import (
+	"context"
+	_ "embed"
+	"io"
+	"os"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/sinks/jsonl"
+)
+
+//go:embed example.hcl
+var example string
+
+// Config is the `sink "stdout"` block. It has no settings of its own
+// besides inputs (and buffer).
+type Config struct {
+	writer io.Writer // tests replace os.Stdout
+}
+
+// NewFactory returns the factory of `sink "stdout"`.
+func NewFactory() *agent.Factory {
+	return &agent.Factory{
+		Kind: agent.KindSink, Type: "stdout",
+		Description: "Prints records as JSON lines on standard output.",
+		Example:     example,
+		NewConfig:   func() any { return &Config{} },
+		Create: func(set agent.Settings, cfg any) (any, error) {
+			w := cfg.(*Config).writer
+			if w == nil {
+				w = os.Stdout
+			}
+			return &sink{w: &jsonl.Writer{W: w, Metrics: set.Metrics}}, nil
+		},
+		Claims: func(any) []string { return []string{"standard output"} },
+	}
+}
+
+type sink struct{ w *jsonl.Writer }
+
+func (s *sink) Consume(ctx context.Context, b agent.Batch) error { return s.w.Write(ctx, b) }
+func (s *sink) Flush(context.Context) error                      { return nil }
