@@ -12,10 +12,12 @@ import (
 
 // evalContext returns the functions a config file may call: env("VAR"),
 // env("VAR", "default"), and file("path"), with relative paths resolved
-// against the directory of the file that calls it.
+// against the directory of the file that calls it; and the variable
+// config_dir, that directory.
 func evalContext(filename string) *hcl.EvalContext {
 	dir := filepath.Dir(filename)
 	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{"config_dir": cty.StringVal(dir)},
 		Functions: map[string]function.Function{
 			"env": function.New(&function.Spec{
 				Description: "Returns the value of an environment variable; fails if it is unset and no default is given.",

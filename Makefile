@@ -1,0 +1,32 @@
+# Octostore Agent. `make run` shows it working; `make test` runs every test.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/octoagent
+# Seconds per fuzz target in `make test` (0 skips fuzzing).
+FUZZTIME ?= 0
+
+.PHONY: all build run test vet unit e2e bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/octoagent
+
+# Runs the quickstart once, from a fresh data dir, and prints the records.
+run: build
+	@d=$$(mktemp -d); ./$(BIN) run --once -c configs/quickstart.hcl --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Every test, with the race detector. The e2e tests build the binary themselves.
+test: vet build
+	$(GO) test -race -count=1 ./...
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin
