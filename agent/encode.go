@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -124,7 +124,7 @@ func AppendValue(dst []byte, v any) []byte {
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		for i, k := range keys {
 			if i > 0 {
 				dst = append(dst, ',')

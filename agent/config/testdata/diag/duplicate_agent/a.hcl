@@ -1,0 +1,5 @@
+agent {
+  data_dir = "/var/lib/octoagent"
+}
+
+source "stdin" "in" {}

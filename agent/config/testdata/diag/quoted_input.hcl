@@ -1,0 +1,7 @@
+source "file" "a" {
+  paths = ["/var/log/a.log"]
+}
+
+sink "stdout" "out" {
+  inputs = ["source.file.a"]
+}

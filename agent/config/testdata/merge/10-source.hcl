@@ -1,0 +1,3 @@
+source "file" "nginx" {
+  paths = ["/var/log/nginx/access.log"]
+}

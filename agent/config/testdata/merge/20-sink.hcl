@@ -1,0 +1,3 @@
+sink "stdout" "out" {
+  inputs = [source.file.nginx]
+}

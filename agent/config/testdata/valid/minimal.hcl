@@ -1,0 +1,5 @@
+source "stdin" "in" {}
+
+sink "stdout" "out" {
+  inputs = [source.stdin.in]
+}

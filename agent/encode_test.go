@@ -1,0 +1,132 @@
+package agent
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	r := Record{
+		Time:   time.Date(2026, 11, 21, 5, 41, 35, 123456789, time.FixedZone("x", 3600)),
+		Kind:   "http_request",
+		Entity: []KV{{"namespace", "prod"}, {"deployment", "api"}},
+		Fields: map[string]any{
+			"status": int64(404), "ratio": 0.25, "ok": true, "none": nil,
+			"path": "/a?b=\"c\"&d=<e>\n\t\\", "bad_utf8": "a\xffb", "sep": "a\u2028b",
+			"list": []any{int64(1), "two", map[string]any{"z": 1.5e300, "a": "x"}},
+			"at":   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		},
+		Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "1:2:ab", Offset: 42, Rule: "transform.x", Path: "/var/log/a.log", Device: 1, Inode: 2},
+	}
+	b := AppendJSON(nil, &r)
+	if !json.Valid(b) {
+		t.Fatalf("invalid JSON: %s", b)
+	}
+	var w WireRecord
+	if err := json.Unmarshal(b, &w); err != nil {
+		t.Fatal(err)
+	}
+	if w.ID != r.Origin.ComputeID() || len(w.ID) != 32 {
+		t.Errorf("id %q", w.ID)
+	}
+	if !w.Time.Equal(r.Time) || w.Kind != "http_request" || len(w.Entity) != 2 || w.Entity[1].Value != "api" {
+		t.Errorf("header decoded as %+v", w)
+	}
+	if w.Fields["path"] != r.Fields["path"] || w.Fields["bad_utf8"] != "a\ufffdb" || w.Fields["sep"] != "a\u2028b" {
+		t.Errorf("strings decoded as %q %q %q", w.Fields["path"], w.Fields["bad_utf8"], w.Fields["sep"])
+	}
+	if w.Fields["status"] != 404.0 || w.Fields["ok"] != true || w.Fields["none"] != nil || w.Fields["at"] != "2026-01-02T03:04:05Z" {
+		t.Errorf("values decoded as %v", w.Fields)
+	}
+	if w.Origin.Offset != 42 || w.Origin.Inode != 2 || w.Origin.Rule != "transform.x" {
+		t.Errorf("origin %+v", w.Origin)
+	}
+	// Same record, same bytes (sorted keys).
+	if string(AppendJSON(nil, &r)) != string(b) {
+		t.Error("encoding is not deterministic")
+	}
+}
+
+func TestRawRecordCarriesLineAsMessage(t *testing.T) {
+	r := Record{Raw: []byte("GET / \"x\""), Origin: Origin{Component: "source.stdin.in"}}
+	var w WireRecord
+	if err := json.Unmarshal(AppendJSON(nil, &r), &w); err != nil {
+		t.Fatal(err)
+	}
+	if w.Kind != KindRaw || w.Fields["message"] != "GET / \"x\"" {
+		t.Fatalf("raw record encoded as %+v", w)
+	}
+}
+
+func TestIDsAreDeterministicAndDistinct(t *testing.T) {
+	base := Origin{Host: "h", Component: "source.file.a", Stream: "1:2:ff", Offset: 100}
+	ids := map[string]string{}
+	add := func(name string, o Origin) {
+		id := o.ComputeID()
+		if prev, dup := ids[id]; dup {
+			t.Fatalf("%s and %s share id %s", name, prev, id)
+		}
+		ids[id] = name
+	}
+	add("base", base)
+	o := base
+	o.Offset = 101
+	add("offset", o)
+	o = base
+	o.Host = "h2"
+	add("host", o)
+	o = base
+	o.Derive("transform.x", 0)
+	add("rule", o)
+	o.Derive("transform.y", 0)
+	add("chain", o)
+	o = base
+	o.Derive("transform.x", 1)
+	add("index", o)
+	o = base
+	o.Path = "/rotated/elsewhere"
+	if o.ComputeID() != base.ComputeID() {
+		t.Fatal("the path changed the id; a rotated file must keep its ids")
+	}
+}
+
+func TestAppendStringFuzzyAgainstStdlib(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 2000; i++ {
+		b := make([]byte, r.IntN(40))
+		for j := range b {
+			b[j] = byte(r.IntN(256))
+		}
+		s := string(b)
+		out := AppendString(nil, s)
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("%q encoded as invalid JSON %s: %v", s, out, err)
+		}
+		var want strings.Builder
+		for _, c := range s { // ranging a string yields U+FFFD per invalid byte
+			want.WriteRune(c)
+		}
+		if back != want.String() {
+			t.Fatalf("%q round-tripped as %q, want %q", s, back, want.String())
+		}
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := Record{Time: time.Now(), Kind: "http_request", Fields: map[string]any{
+		"client_ip": "203.0.113.9", "user": "-", "method": "GET", "path": "/api/v1/items?page=2",
+		"protocol": "HTTP/1.1", "status": int64(200), "bytes": int64(5120), "referer": "-",
+		"user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
+	}, Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "1:2:ab", Offset: 4096, Rule: "transform.nginx_access"}}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.ID = ""
+		buf = AppendJSON(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
