@@ -1,0 +1,131 @@
+package rules
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/octostore/agent/agent"
+)
+
+type collect struct{ got agent.Batch }
+
+func (c *collect) Emit(_ context.Context, b agent.Batch) error {
+	c.got = append(c.got, b...)
+	agent.AckAll(b, agent.Delivered)
+	return nil
+}
+
+func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
+	t.Helper()
+	f, d := hclsyntax.ParseConfig([]byte(src), "t.hcl", hcl.InitialPos)
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	c := &Config{}
+	return c, c.DecodeHCL(f.Body, nil)
+}
+
+func build(t *testing.T, src string) (*transform, *collect, *collect) {
+	t.Helper()
+	c, d := decode(t, src)
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	out, dl := &collect{}, &collect{}
+	m := agent.NewMetrics(nil)
+	set := agent.Settings{ID: "transform.t", Metrics: m.For("transform.t"), Out: out, DeadLetter: dl}
+	tr, err := NewFactory().Create(set, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.(*transform), out, dl
+}
+
+func raw(lines ...string) agent.Batch {
+	acks := agent.NewAcks()
+	tok := acks.NewToken(len(lines), nil)
+	b := make(agent.Batch, len(lines))
+	for i, l := range lines {
+		b[i] = agent.Record{Raw: []byte(l), Origin: agent.Origin{Component: "source.stdin.in", Offset: int64(i)}}
+		b[i].SetToken(tok)
+	}
+	return b
+}
+
+func TestRegexPatternsTriedInOrderAndDeadLetters(t *testing.T) {
+	tr, out, dl := build(t, `
+kind = "http_request"
+parse "regex" {
+  patterns = ["^(?P<status>\\d{3}) (?P<path>\\S+)$", "^(?P<path>\\S+) only$"]
+}`)
+	if err := tr.Process(context.Background(), raw("200 /a", "/b only", "garbage")); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.got) != 2 || len(dl.got) != 1 {
+		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
+	}
+	if f := out.got[0].Fields; f["status"] != "200" || f["path"] != "/a" || out.got[0].Kind != "http_request" {
+		t.Fatalf("first record %v %q", f, out.got[0].Kind)
+	}
+	if _, has := out.got[1].Fields["status"]; has || out.got[1].Fields["path"] != "/b" {
+		t.Fatalf("second record %v", out.got[1].Fields)
+	}
+	if _, has := out.got[0].Fields["message"]; has {
+		t.Fatal("a parsed record repeats the raw line as fields.message")
+	}
+	if out.got[0].Origin.Rule != "transform.t" {
+		t.Fatalf("rule %q", out.got[0].Origin.Rule)
+	}
+	d := dl.got[0]
+	if d.Kind != agent.KindDeadLetter || d.Fields["raw"] != "garbage" || d.Fields["reason"] != "no_match" || d.Fields["step"] != "parse.regex" {
+		t.Fatalf("dead letter %v", d.Fields)
+	}
+	errs := d.Fields["errors"].([]any)
+	if e := errs[0].(map[string]any); e["field"] != "message" || e["error"] != "no pattern matched (2 tried)" {
+		t.Fatalf("errors %v", errs)
+	}
+}
+
+func TestJSONParseTypesNumbers(t *testing.T) {
+	tr, out, dl := build(t, `parse "json" {}`)
+	tr.Process(context.Background(), raw(`{"status":404,"ratio":0.5,"tags":["a"],"n":{"x":1}}`, `{"broken":`))
+	if len(out.got) != 1 || len(dl.got) != 1 {
+		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
+	}
+	f := out.got[0].Fields
+	if f["status"] != int64(404) || f["ratio"] != 0.5 || f["n"].(map[string]any)["x"] != int64(1) {
+		t.Fatalf("fields %#v", f)
+	}
+	if dl.got[0].Fields["reason"] != "bad_json" {
+		t.Fatalf("dead letter %v", dl.got[0].Fields)
+	}
+}
+
+func TestBadRegexIsADiagnosticAtTheAttribute(t *testing.T) {
+	_, d := decode(t, "parse \"regex\" {\n  pattern = \"(?P<x>[a-\"\n}\n")
+	if !d.HasErrors() || d[0].Subject == nil || d[0].Subject.Start.Line != 2 || d[0].Subject.Start.Column != 13 {
+		t.Fatalf("diagnostics %v", d)
+	}
+}
+
+func BenchmarkRegexStep(b *testing.B) {
+	c := &Config{}
+	f, _ := hclsyntax.ParseConfig([]byte(`parse "regex" {
+  pattern = "^(?P<client_ip>\\S+) \\S+ (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<method>[A-Z]+) (?P<path>[^ \"]+) (?P<protocol>[^\"]+)\" (?P<status>\\d{3}) (?P<bytes>\\d+|-) \"(?P<referer>[^\"]*)\" \"(?P<user_agent>[^\"]*)\"$"
+}`), "b.hcl", hcl.InitialPos)
+	if d := c.DecodeHCL(f.Body, nil); d.HasErrors() {
+		b.Fatal(d)
+	}
+	line := []byte(`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`)
+	step := c.Steps[0]
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := agent.Record{Raw: line}
+		if err := step.Apply(context.Background(), &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
