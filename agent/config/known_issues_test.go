@@ -1,0 +1,211 @@
+package config_test
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/octostore/agent/agent/config"
+)
+
+// The tests in this file state how the loader should behave in cases where
+// it does not yet. They are skipped unless run with
+//
+//	go test ./agent/config -run KnownIssue -known-issues
+//
+// Once an issue is fixed, delete its knownIssue call (and update the counts
+// in goldenCases and the goldens with -update).
+var knownIssues = flag.Bool("known-issues", false, "run the tests of known loader issues (they fail until fixed)")
+
+func knownIssue(t *testing.T, what string) {
+	t.Helper()
+	if !*knownIssues {
+		t.Skip("known issue, not fixed yet: " + what + " (run with -known-issues)")
+	}
+}
+
+func loadString(name, src string) (*config.Result, hcl.Diagnostics) {
+	return config.LoadSources([]config.Source{{Name: name, Data: []byte(src)}}, registry())
+}
+
+func wantCounts(t *testing.T, res *config.Result, diags hcl.Diagnostics, errors, warnings int) {
+	t.Helper()
+	if count(diags, hcl.DiagError) != errors || count(diags, hcl.DiagWarning) != warnings {
+		t.Errorf("want %d error(s) and %d warning(s), got:\n%s", errors, warnings, render(res, diags))
+	}
+}
+
+// A failing env() or file() call yields a second error, "Unsuitable value
+// type: value must be known", from gohcl decoding the unknown result.
+func TestKnownIssueFunctionErrorCascade(t *testing.T) {
+	knownIssue(t, "a failing function call also reports \"value must be known\"")
+	unsetEnv(t, "OCTOAGENT_TEST_UNSET")
+	for _, p := range []string{"testdata/diag/env_unset.hcl", "testdata/diag/file_missing.hcl"} {
+		res, diags := config.Load([]string{p}, registry())
+		wantCounts(t, res, diags, 1, 0)
+	}
+}
+
+// A block of an unknown type is not registered, so every reference to it is
+// a second error.
+func TestKnownIssueUnknownTypeCascade(t *testing.T) {
+	knownIssue(t, "references to a block of unknown type are reported as unknown")
+	res, diags := loadString("x.hcl", `
+source "fiel" "x" {}
+sink "stdout" "out" {
+  inputs = [source.fiel.x]
+}
+`)
+	wantCounts(t, res, diags, 1, 0)
+}
+
+// An input written as a string is an error, and the source it names is
+// then reported as unused as well.
+func TestKnownIssueInvalidInputUnusedCascade(t *testing.T) {
+	knownIssue(t, "a quoted input also makes its source \"unused\"")
+	res, diags := config.Load([]string{"testdata/diag/quoted_input.hcl"}, registry())
+	wantCounts(t, res, diags, 1, 0)
+}
+
+// A config that failed Validate still has its claims checked: two file sinks
+// with an empty path "both claim" the working directory.
+func TestKnownIssueClaimsOfInvalidConfigs(t *testing.T) {
+	knownIssue(t, "claims are checked for configs that failed validation")
+	res, diags := loadString("x.hcl", `
+source "stdin" "in" {}
+sink "file" "a" {
+  inputs = [source.stdin.in]
+  path   = ""
+}
+sink "file" "b" {
+  inputs = [source.stdin.in]
+  path   = ""
+}
+`)
+	wantCounts(t, res, diags, 2, 0)
+	for _, d := range diags {
+		if d.Summary == "Resource claimed twice" {
+			t.Errorf("cascade: %s: %s", d.Summary, d.Detail)
+		}
+	}
+}
+
+// A component named dead_letter passes the loader, but its ID reads as a
+// dead-letter port: agent.New then fails with "unknown input".
+func TestKnownIssueDeadLetterName(t *testing.T) {
+	knownIssue(t, "a component may be named dead_letter")
+	for _, src := range []string{`
+source "stdin" "in" {}
+transform "dead_letter" {
+  inputs = [source.stdin.in]
+}
+sink "stdout" "out" {
+  inputs = [transform.dead_letter]
+}
+`, `
+source "stdin" "dead_letter" {}
+sink "stdout" "out" {
+  inputs = [source.stdin.dead_letter]
+}
+`} {
+		res, diags := loadString("x.hcl", src)
+		if !diags.HasErrors() {
+			t.Errorf("want an error for the name dead_letter, got %d node(s) and:\n%s", len(res.Graph.Nodes), render(res, diags))
+		}
+	}
+}
+
+// The same file given twice (or a file and its directory) is read twice,
+// and each block is reported as a duplicate of itself.
+func TestKnownIssueSameFileTwice(t *testing.T) {
+	knownIssue(t, "a file given twice is loaded twice")
+	for _, paths := range [][]string{
+		{"testdata/valid/minimal.hcl", "testdata/valid/minimal.hcl"},
+		{"testdata/merge/10-source.hcl", "testdata/merge"},
+	} {
+		res, diags := config.Load(paths, registry())
+		if diags.HasErrors() {
+			t.Errorf("Load(%v):\n%s", paths, render(res, diags))
+		}
+	}
+}
+
+// A sink used as an input is reported, and then again as a cycle.
+func TestKnownIssueSinkInputCycleCascade(t *testing.T) {
+	knownIssue(t, "a sink used as an input can also be reported as a cycle")
+	res, diags := loadString("x.hcl", `
+source "stdin" "in" {}
+transform "t" {
+  inputs = [source.stdin.in, sink.stdout.out]
+}
+sink "stdout" "out" {
+  inputs = [transform.t]
+}
+`)
+	wantCounts(t, res, diags, 1, 0)
+}
+
+// env() takes one name and an optional default; more arguments are ignored.
+func TestKnownIssueEnvExtraArguments(t *testing.T) {
+	knownIssue(t, "env() accepts and ignores extra arguments")
+	unsetEnv(t, "OCTOAGENT_TEST_UNSET")
+	res, diags := loadString("x.hcl", `
+source "file" "a" {
+  paths = [env("OCTOAGENT_TEST_UNSET", "/a.log", "/b.log")]
+}
+sink "stdout" "out" {
+  inputs = [source.file.a]
+}
+`)
+	wantCounts(t, res, diags, 1, 0)
+}
+
+// WriteDiagnostics slices the line with a column counted in characters as
+// if it were bytes, so after a non-ASCII character the caret is too far left.
+func TestKnownIssueCaretAfterNonASCII(t *testing.T) {
+	knownIssue(t, "the caret is misplaced after non-ASCII characters")
+	const line = `  inputs = ["été", source.stdin.ni]`
+	res, diags := loadString("x.hcl", "source \"stdin\" \"in\" {}\nsink \"stdout\" \"out\" {\n"+line+"\n}\n")
+	out := render(res, diags)
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if !strings.HasSuffix(l, "| "+line) || i+1 >= len(lines) || !strings.Contains(lines[i-1], "Unknown reference") {
+			continue
+		}
+		bar := strings.Index(l, "| ")
+		caret := lines[i+1]
+		// Compare in runes: what a terminal shows.
+		got := utf8.RuneCountInString(caret[:strings.Index(caret, "^")]) - utf8.RuneCountInString(l[:bar+2])
+		want := utf8.RuneCountInString(line[:strings.Index(line, "source.stdin.ni")])
+		if got != want {
+			t.Errorf("caret at rune %d, want %d:\n%s\n%s", got, want, l, caret)
+		}
+		return
+	}
+	t.Fatalf("no snippet for the unknown reference:\n%s", out)
+}
+
+// transforms/rules: when a block has both pattern and patterns, a bad regex
+// in patterns is reported at pattern.
+func TestKnownIssueRegexPatternsPosition(t *testing.T) {
+	knownIssue(t, "a bad regex in patterns is reported at pattern")
+	_, diags := loadString("x.hcl", `
+source "stdin" "in" {}
+transform "t" {
+  inputs = [source.stdin.in]
+  parse "regex" {
+    pattern  = "ok"
+    patterns = ["(bad"]
+  }
+}
+sink "stdout" "out" {
+  inputs = [transform.t]
+}
+`)
+	if len(diags) != 1 || diags[0].Subject == nil || diags[0].Subject.Start.Line != 7 {
+		t.Errorf("want one error on line 7 (patterns), got %v", diags)
+	}
+}
