@@ -12,7 +12,8 @@ type Outcome uint8
 const (
 	// Delivered: a sink wrote it where it was going.
 	Delivered Outcome = iota + 1
-	// DeadLettered: a dead-letter output took it; final.
+	// DeadLettered: sent to a dead-letter output that nothing reads; final,
+	// and counted. (A dead letter that a sink writes is Delivered there.)
 	DeadLettered
 	// Dropped: a filter or an unconsumed output discarded it on purpose; final.
 	Dropped
@@ -64,10 +65,14 @@ func (t *Token) resolve(o Outcome, n int64) {
 		}
 		return
 	}
+	failed := t.failed.Load()
 	if t.done != nil {
-		t.done(t.failed.Load())
+		t.done(failed)
 	}
 	if t.acks != nil {
+		if failed {
+			t.acks.failed.Add(1)
+		}
 		t.acks.finish()
 	}
 }
@@ -79,6 +84,7 @@ type Acks struct {
 	inflight  int64
 	zero      chan struct{}
 	overAcked atomic.Int64
+	failed    atomic.Int64
 }
 
 // NewAcks returns an empty in-flight counter.
@@ -113,6 +119,9 @@ func (a *Acks) InFlight() int64 {
 	defer a.mu.Unlock()
 	return a.inflight
 }
+
+// Failed counts batches that resolved with at least one failed record.
+func (a *Acks) Failed() int64 { return a.failed.Load() }
 
 // OverAcked counts records that were acked more than once (a bug somewhere).
 func (a *Acks) OverAcked() int64 { return a.overAcked.Load() }

@@ -21,8 +21,9 @@ type Checkpoints struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	mu    sync.Mutex
-	files map[string]*checkpointFile
+	flushMu sync.Mutex // one flush at a time
+	mu      sync.Mutex
+	files   map[string]*checkpointFile
 }
 
 type checkpointFile struct {
@@ -65,7 +66,7 @@ func (c *Checkpoints) path(component string) string {
 }
 
 // read loads a source's file. A corrupt or empty file is reported, counted,
-// moved aside to <name>.corrupt, and replaced by an empty state: the source
+// moved aside to <name>.corrupt-<time>, and replaced by an empty state: the source
 // then starts as if it had no checkpoint (its start_at policy applies).
 func (c *Checkpoints) read(component string) *checkpointFile {
 	f := &checkpointFile{entries: map[string]json.RawMessage{}, pending: map[string]any{}}
@@ -83,12 +84,13 @@ func (c *Checkpoints) read(component string) *checkpointFile {
 		}
 	}
 	if err != nil {
+		aside := fmt.Sprintf("%s.corrupt-%d", p, time.Now().UnixNano())
 		c.log.Error("checkpoint file is unreadable; starting this source without checkpoints (its start_at applies)",
-			"component", component, "path", p, "error", err, "moved_to", p+".corrupt")
+			"component", component, "path", p, "error", err, "moved_to", aside)
 		if c.metrics != nil {
 			c.metrics.CheckpointErrors.WithLabelValues(component, "corrupt").Inc()
 		}
-		_ = os.Rename(p, p+".corrupt")
+		_ = os.Rename(p, aside)
 		return f
 	}
 	f.entries = doc.Entries
@@ -96,10 +98,18 @@ func (c *Checkpoints) read(component string) *checkpointFile {
 }
 
 // Flush writes every source whose positions changed since the last flush.
+// The files are encoded under the lock and written (with fsync) outside it,
+// so commits from acknowledgements never wait on the disk.
 func (c *Checkpoints) Flush() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
+	type job struct {
+		comp string
+		data []byte
+	}
+	var jobs []job
 	var first error
+	c.mu.Lock()
 	for comp, f := range c.files {
 		if !f.dirty {
 			continue
@@ -111,26 +121,38 @@ func (c *Checkpoints) Flush() error {
 			}
 			raw, err := json.Marshal(v)
 			if err != nil {
-				return fmt.Errorf("encode checkpoint %s/%s: %w", comp, k, err)
+				if first == nil {
+					first = fmt.Errorf("encode checkpoint %s/%s: %w", comp, k, err)
+				}
+				continue
 			}
 			f.entries[k] = raw
 		}
 		clear(f.pending)
+		f.dirty = false
 		doc := checkpointDoc{Version: 1, Source: comp, Saved: time.Now().UTC(), Entries: f.entries}
 		data, err := json.MarshalIndent(doc, "", "  ")
-		if err == nil {
-			err = WriteFileAtomic(c.path(comp), data, 0o640)
-		}
 		if err != nil {
-			if c.metrics != nil {
-				c.metrics.CheckpointErrors.WithLabelValues(comp, "write").Inc()
-			}
 			if first == nil {
-				first = fmt.Errorf("write checkpoint of %s: %w", comp, err)
+				first = fmt.Errorf("encode checkpoint of %s: %w", comp, err)
 			}
 			continue
 		}
-		f.dirty = false
+		jobs = append(jobs, job{comp, data})
+	}
+	c.mu.Unlock()
+	for _, j := range jobs {
+		if err := WriteFileAtomic(c.path(j.comp), j.data, 0o640); err != nil {
+			if c.metrics != nil {
+				c.metrics.CheckpointErrors.WithLabelValues(j.comp, "write").Inc()
+			}
+			c.mu.Lock()
+			c.files[j.comp].dirty = true // try again at the next flush
+			c.mu.Unlock()
+			if first == nil {
+				first = fmt.Errorf("write checkpoint of %s: %w", j.comp, err)
+			}
+		}
 	}
 	return first
 }
@@ -142,12 +164,24 @@ type SourceCheckpoints struct {
 }
 
 // Load decodes the committed position stored under key into v. It reports
-// false if there is none. A stored value that does not decode counts as
-// none, and is reported.
+// false if there is none. A position committed but not flushed yet counts.
+// A stored value that does not decode counts as none, and is reported.
 func (s *SourceCheckpoints) Load(key string, v any) bool {
 	s.store.mu.Lock()
 	f := s.store.files[s.component]
 	raw, ok := f.entries[key]
+	if pv, pending := f.pending[key]; pending {
+		if pv == nil {
+			s.store.mu.Unlock()
+			return false
+		}
+		var err error
+		if raw, err = json.Marshal(pv); err != nil {
+			s.store.mu.Unlock()
+			return false
+		}
+		ok = true
+	}
 	s.store.mu.Unlock()
 	if !ok {
 		return false

@@ -47,9 +47,11 @@ type Settings struct {
 	Acks *Acks
 	// Checkpoints is the source's own part of the checkpoint store.
 	Checkpoints *SourceCheckpoints
-	// Out is the main output; DeadLetter the dead-letter output (transforms
-	// and sinks). Both are never nil: with no consumer, records sent to them
-	// are counted, logged, and resolved.
+	// Out is the main output; DeadLetter the dead-letter output (sources
+	// send lines they cannot pass on, such as over-long ones; transforms
+	// records their rules reject; sinks records the destination refused).
+	// Both are never nil: with no consumer, records sent to them are
+	// counted, logged, and resolved.
 	Out        Output
 	DeadLetter Output
 }

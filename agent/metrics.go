@@ -24,6 +24,7 @@ type Metrics struct {
 	QueueCapacity    *prometheus.GaugeVec
 	CheckpointErrors *prometheus.CounterVec
 	StuckStreams     *prometheus.CounterVec
+	Unconsumed       *prometheus.CounterVec
 	TokensInFlight   prometheus.GaugeFunc
 
 	mu     sync.Mutex
@@ -59,6 +60,7 @@ func NewMetrics(acks *Acks) *Metrics {
 		QueueCapacity:    g("component_queue_capacity_records", "Capacity of a component's input queue, in records.", "component"),
 		CheckpointErrors: c("checkpoint_errors_total", "Checkpoint files or entries that could not be read or written.", "component", "kind"),
 		StuckStreams:     c("source_stuck_streams_total", "Streams whose commits froze for the run because a record failed.", "component"),
+		Unconsumed:       c("component_unconsumed_records_total", "Records sent to an output nothing reads: dropped (default output) or counted as dead-lettered (dead_letter).", "component", "output"),
 	}
 	if acks != nil {
 		m.TokensInFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -137,8 +137,10 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	// Wire outputs to the queues of their consumers.
 	for _, n := range rt.nodes {
 		cm := rt.metrics.For(n.spec.ID)
-		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log, unconsumed: cm.Drop("no_consumer")}
-		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log, unconsumed: cm.DeadLetter("no_consumer")}
+		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log,
+			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, "default")}
+		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log,
+			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, DeadLetterPort)}
 	}
 	for _, n := range rt.nodes {
 		seen := map[*node]bool{}
@@ -336,7 +338,13 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		c()
 	}
 	rt.log.Info("stopped")
-	return ckErr
+	if ckErr != nil {
+		return ckErr
+	}
+	if n := rt.acks.Failed(); n > 0 && rt.opt.Once {
+		return fmt.Errorf("%w: %d batches held records that were not delivered; their positions are not committed, so the next run reads them again", ErrUndelivered, n)
+	}
+	return nil
 }
 
 func (rt *Runtime) runTransform(ctx context.Context, n *node) {
@@ -546,6 +554,9 @@ func topoSort(nodes []NodeSpec) ([]NodeSpec, error) {
 	}
 	return order, nil
 }
+
+// ErrUndelivered is returned by a once run that ended with records failed.
+var ErrUndelivered = errors.New("records not delivered")
 
 // DefaultHost returns NODE_NAME, else the host name.
 func DefaultHost() string {

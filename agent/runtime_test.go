@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -218,8 +219,12 @@ func TestFanOutCommitNeverPassesUnfinalRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rt.Run(context.Background()); err != nil {
+			err = rt.Run(context.Background())
+			if failEvery == 0 && err != nil {
 				t.Fatal(err)
+			}
+			if failEvery > 0 && !errors.Is(err, agent.ErrUndelivered) {
+				t.Fatalf("a once run with failed records returned %v, want ErrUndelivered", err)
 			}
 			want := int64(total)
 			if failEvery > 0 {

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +38,9 @@ type checkpoint struct {
 	Offset int64  `json:"offset"`
 	FPLen  int    `json:"fp_len"`
 	FP     string `json:"fp"`
+	// Gen counts the truncations seen at this file: new content after a
+	// copytruncate gets new ids even when its first line is the same.
+	Gen int `json:"gen,omitempty"`
 }
 
 type source struct {
@@ -63,6 +67,7 @@ type tailed struct {
 	readAt  int64 // offset of the next byte read from f
 	fpLen   int
 	fp      string
+	gen     int
 	stream  string
 	tracker *agent.Tracker[checkpoint]
 	gone    time.Time // when its path stopped leading to it; zero while it does
@@ -167,7 +172,12 @@ func (s *source) scan(initial bool) {
 
 func (s *source) excluded(p string) bool {
 	for _, e := range s.cfg.Exclude {
-		if ok, _ := filepath.Match(e, p); ok {
+		// A pattern with no slash matches the file name, like .gitignore.
+		target := p
+		if !strings.Contains(e, "/") {
+			target = filepath.Base(p)
+		}
+		if ok, _ := filepath.Match(e, target); ok {
 			return true
 		}
 	}
@@ -201,10 +211,11 @@ func (s *source) open(path, key string, dev, ino uint64, initial bool) {
 			s.log.Info("file at a checkpointed inode has other content; reading it from the start", "path", path)
 		case st.Size() < cp.Offset:
 			s.truncations.Inc()
+			t.gen = cp.Gen + 1
 			s.log.Info("file is shorter than its checkpoint (truncated while stopped); reading it from the start", "path", path, "checkpoint", cp.Offset, "size", st.Size())
 		default:
 			start = cp.Offset
-			t.fpLen, t.fp = cp.FPLen, cp.FP
+			t.fpLen, t.fp, t.gen = cp.FPLen, cp.FP, cp.Gen
 		}
 	case initial && s.cfg.StartAt == "end":
 		start = st.Size()
@@ -262,6 +273,9 @@ func (s *source) ensureFingerprint(t *tailed, final bool) {
 	}
 	if t.stream == "" && t.fpLen > 0 {
 		t.stream = strconv.FormatUint(t.dev, 10) + ":" + strconv.FormatUint(t.ino, 10) + ":" + t.fp
+		if t.gen > 0 {
+			t.stream += ":" + strconv.Itoa(t.gen)
+		}
 	}
 }
 
@@ -310,7 +324,7 @@ func (s *source) emit(ctx context.Context, t *tailed, ls []lines.Line, final boo
 		n := min(len(ls), s.cfg.BatchMaxRecords)
 		chunk := ls[:n]
 		ls = ls[n:]
-		tok := t.tracker.Track(n, checkpoint{Path: t.path, Offset: chunk[n-1].End, FPLen: t.fpLen, FP: t.fp})
+		tok := t.tracker.Track(n, checkpoint{Path: t.path, Offset: chunk[n-1].End, FPLen: t.fpLen, FP: t.fp, Gen: t.gen})
 		recs, cut := lines.Records(chunk, now, base, tok, s.cfg.MaxLineBytes)
 		if cut != nil {
 			s.cutLines.Add(float64(len(cut)))
@@ -337,6 +351,7 @@ func (s *source) checkRotation() {
 				t.readAt = 0
 				t.split.Reset(0)
 				t.fpLen, t.fp, t.stream = 0, "", ""
+				t.gen++
 				t.eof = false
 			}
 			continue

@@ -7,8 +7,10 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/octostore/agent/adapters/lines"
@@ -73,6 +75,12 @@ type source struct {
 	r   io.Reader
 }
 
+func streamOf(line []byte) string {
+	h := fnv.New64a()
+	h.Write(line)
+	return "stdin:" + strconv.FormatUint(h.Sum64(), 16)
+}
+
 type chunk struct {
 	lines []lines.Line
 	err   error
@@ -102,10 +110,13 @@ func (s *source) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	tracker := agent.NewTracker(s.set.Acks, func(int64) {}, nil)
+	tracker := agent.NewTracker(s.set.Acks, func(int64) {}, func() {
+		s.set.Metrics.StuckStream()
+		s.set.Logger.Warn("records from standard input were not delivered; standard input cannot be read again, so they are lost")
+	})
 	var pending []lines.Line
 	var timer <-chan time.Time
-	flush := func() error {
+	flushWith := func(ctx context.Context) error {
 		for len(pending) > 0 {
 			n := min(len(pending), s.cfg.BatchMaxRecords)
 			s.emit(ctx, tracker, pending[:n])
@@ -114,9 +125,15 @@ func (s *source) Run(ctx context.Context) error {
 		pending, timer = nil, nil
 		return ctx.Err()
 	}
+	flush := func() error { return flushWith(ctx) }
 	for {
 		select {
 		case <-ctx.Done():
+			// Lines already read cannot be read again: hand them on, with a
+			// bound in case the pipeline is already stopping.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			flushWith(fctx)
+			cancel()
 			return nil
 		case <-timer:
 			if flush() != nil {
@@ -135,7 +152,6 @@ func (s *source) Run(ctx context.Context) error {
 				return nil
 			}
 			if c.err != nil {
-				s.set.Metrics.Error("read")
 				return fmt.Errorf("read standard input: %w", c.err)
 			}
 		}
@@ -144,8 +160,17 @@ func (s *source) Run(ctx context.Context) error {
 
 func (s *source) emit(ctx context.Context, tracker *agent.Tracker[int64], ls []lines.Line) {
 	tok := tracker.Track(len(ls), ls[len(ls)-1].End)
-	base := agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: "stdin"}
+	base := agent.Origin{Host: s.set.Host, Component: s.set.ID}
 	recs, cut := lines.Records(ls, time.Now(), base, tok, s.cfg.MaxLineBytes)
+	// Standard input has no identity to resume from: a record's stream is
+	// the hash of its line, so the same input piped twice gives the same
+	// ids, and different input at the same offsets does not.
+	for i := range recs {
+		recs[i].Origin.Stream = streamOf(recs[i].Raw)
+	}
+	for i := range cut {
+		cut[i].Origin.Stream = streamOf([]byte(cut[i].Fields["raw"].(string)))
+	}
 	if cut != nil {
 		s.set.Metrics.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output.").Add(float64(len(cut)))
 		_ = s.set.DeadLetter.Emit(ctx, cut)

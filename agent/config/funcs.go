@@ -16,6 +16,9 @@ import (
 // config_dir, that directory.
 func evalContext(filename string) *hcl.EvalContext {
 	dir := filepath.Dir(filename)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	return &hcl.EvalContext{
 		Variables: map[string]cty.Value{"config_dir": cty.StringVal(dir)},
 		Functions: map[string]function.Function{

@@ -390,9 +390,7 @@ func (l *loader) outputs() []string {
 		if c.Kind != agent.KindSink {
 			out = append(out, c.ID)
 		}
-		if c.Kind != agent.KindSource {
-			out = append(out, c.ID+"."+agent.DeadLetterPort)
-		}
+		out = append(out, c.ID+"."+agent.DeadLetterPort)
 	}
 	return out
 }

@@ -123,6 +123,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 
+	// A closed standard output (| head) makes writes fail with EPIPE, which
+	// the stdout sink counts as failed records, instead of killing the
+	// process before it can save its checkpoints.
+	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	go func() {

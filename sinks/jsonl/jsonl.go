@@ -39,7 +39,6 @@ func (w *Writer) Write(_ context.Context, b agent.Batch) error {
 	}
 	if err != nil {
 		w.Metrics.Failed.Add(float64(len(b)))
-		w.Metrics.Error("write")
 		agent.AckAll(b, agent.Failed)
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 
 	"github.com/hashicorp/hcl/v2"
@@ -26,10 +27,10 @@ func fieldsFor(r *agent.Record) map[string]any {
 // sourceField returns the bytes a parse step reads: the raw line for
 // "message" when the record is still raw, else the field as a string.
 func sourceField(r *agent.Record, field string) ([]byte, error) {
-	if field == "message" && r.Fields == nil {
-		return r.Raw, nil
-	}
 	v, ok := r.Fields[field]
+	if !ok && field == "message" && r.Raw != nil {
+		return r.Raw, nil // the raw line, whether or not a step parsed it already
+	}
 	if !ok {
 		return nil, &StepError{Reason: "missing_field", Errors: []agent.FieldError{{Field: field, Error: "required by the parser, missing"}}}
 	}
@@ -142,7 +143,16 @@ func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
 	dec := json.NewDecoder(bytes.NewReader(in))
 	dec.UseNumber()
 	var obj map[string]any
-	if err := dec.Decode(&obj); err != nil {
+	err = dec.Decode(&obj)
+	if err == nil && obj == nil {
+		err = fmt.Errorf("got null")
+	}
+	if err == nil {
+		if _, tail := dec.Token(); tail != io.EOF {
+			err = fmt.Errorf("trailing data after the object at byte %d", dec.InputOffset())
+		}
+	}
+	if err != nil {
 		return &StepError{Reason: "bad_json", Errors: []agent.FieldError{{Field: s.field, Error: "not a JSON object: " + err.Error()}}}
 	}
 	f := fieldsFor(r)

@@ -97,7 +97,10 @@ func NewFactory() *agent.Factory {
 		NewConfig:   func() any { return &Config{} },
 		Create: func(set agent.Settings, cfg any) (any, error) {
 			c := cfg.(*Config)
-			t := &transform{cfg: c, set: set, reasons: map[string]prometheus.Counter{}}
+			t := &transform{cfg: c, set: set, kind: c.Kind, reasons: map[string]prometheus.Counter{}}
+			if t.kind == "" {
+				t.kind = set.Name // a parsed record is no longer "raw"
+			}
 			return t, nil
 		},
 	}
@@ -105,6 +108,7 @@ func NewFactory() *agent.Factory {
 
 type transform struct {
 	cfg     *Config
+	kind    string
 	set     agent.Settings
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
 }
@@ -137,9 +141,7 @@ func (t *transform) apply(ctx context.Context, r *agent.Record) error {
 			return &stepFailure{step: s.Name(), err: err}
 		}
 	}
-	if t.cfg.Kind != "" {
-		r.Kind = t.cfg.Kind
-	}
+	r.Kind = t.kind
 	r.Origin.Derive(t.set.ID, 0)
 	return nil
 }
