@@ -23,8 +23,10 @@ const (
 const DeadLetterPort = "dead_letter"
 
 // Output is where a component sends records. Emit blocks while downstream
-// is full: that is the backpressure. Emit takes ownership of b: if it fails
-// (ctx ended during shutdown), it has resolved the records as Failed.
+// is full: that is the backpressure. The wait is bounded by the agent's
+// drain deadline, not by ctx, so records already read are handed on while
+// the pipeline drains. Emit takes ownership of b: if it fails (the drain
+// deadline passed), it has resolved the records as Failed.
 type Output interface {
 	Emit(ctx context.Context, b Batch) error
 }

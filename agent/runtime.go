@@ -75,7 +75,13 @@ type Runtime struct {
 	byID    map[string]*node
 	ready   atomic.Bool
 	closed  atomic.Bool
-	httpLn  net.Listener
+	// drainCtx ends when the drain deadline passes after a shutdown signal
+	// (or when Run returns). Pushes into queues wait on it, not on the
+	// signal: a batch a component already holds is handed on while the
+	// pipeline drains, instead of being failed and read again.
+	drainCtx    context.Context
+	cancelDrain context.CancelFunc
+	httpLn      net.Listener
 }
 
 type node struct {
@@ -107,6 +113,7 @@ func New(g Graph, opt Options) (*Runtime, error) {
 		g.Agent.Host = DefaultHost()
 	}
 	rt := &Runtime{g: g, opt: opt, log: opt.Logger, acks: NewAcks(), byID: map[string]*node{}}
+	rt.drainCtx, rt.cancelDrain = context.WithCancel(context.Background())
 	rt.metrics = NewMetrics(rt.acks)
 	ckpt, err := NewCheckpoints(g.Agent.DataDir, rt.log, rt.metrics)
 	if err != nil {
@@ -137,9 +144,9 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	// Wire outputs to the queues of their consumers.
 	for _, n := range rt.nodes {
 		cm := rt.metrics.For(n.spec.ID)
-		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log,
+		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log, drain: rt.drainCtx,
 			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, "default")}
-		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log,
+		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log, drain: rt.drainCtx,
 			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, DeadLetterPort)}
 	}
 	for _, n := range rt.nodes {
@@ -254,7 +261,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	}
 
 	// nodeCtx is cancelled only when the drain deadline passes.
-	nodeCtx, cancelNodes := context.WithCancel(context.Background())
+	nodeCtx, cancelNodes := rt.drainCtx, rt.cancelDrain
 	defer cancelNodes()
 	stopDeadline := context.AfterFunc(ctx, func() {
 		rt.ready.Store(false)
@@ -456,9 +463,15 @@ type fanout struct {
 	unconsumed prometheus.Counter
 	log        *slog.Logger
 	warned     atomic.Bool
+	drain      context.Context
 }
 
-func (f *fanout) Emit(ctx context.Context, b Batch) error {
+// Emit hands b to every consumer, waiting while a queue is full. The wait
+// ends with an error only at the drain deadline, whatever the caller's ctx:
+// a shutdown signal stops sources from reading, not from handing on what
+// they already hold.
+func (f *fanout) Emit(_ context.Context, b Batch) error {
+	ctx := f.drain
 	if len(b) == 0 {
 		return nil
 	}

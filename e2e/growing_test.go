@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/octostore/agent/agent"
 )
 
 // The growing-file scenario: a writer appends numbered lines to app.log
@@ -19,10 +22,10 @@ import (
 // dir reads the rest.
 const (
 	growLines     = 20000                // lines the writer appends in all
-	growBurst     = 20                   // lines per write
-	growPause     = 5 * time.Millisecond // between writes: about 5 s in all
+	growBurst     = 40                   // lines per write
+	growPause     = 5 * time.Millisecond // between writes: about 3 s in all
 	growSignalAt  = 2000                 // signal once out.jsonl has more lines than this
-	writerTimeout = 120 * time.Second    // for the writer to finish (it takes about 5 s)
+	writerTimeout = 120 * time.Second    // for the writer to finish (it takes about 3 s)
 	growPadding   = "abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTUVWXYZ-0123456789"
 	growPrefix    = "line "
 	growIDDigits  = 6
@@ -152,18 +155,63 @@ sink "file" "out" {
 
 // growResult is what one scenario run delivered.
 type growResult struct {
+	*delivery
 	writtenAtSignal int64
-	run1, run2      int                     // records in out.jsonl after each run
-	tornBytes       int                     // bytes of a partial last line cut after SIGKILL
-	counts          map[int]int             // line number -> deliveries
-	idsOfLine       map[int]map[string]bool // line number -> distinct ids
-	linesOfID       map[string]map[int]bool // id -> distinct line numbers
-	idDeliveries    map[string]int          // id -> deliveries
-	foreign         []string                // messages that are no written line
+	run1, run2      int // records in out.jsonl after each run
+	tornBytes       int // bytes of a partial last line cut after SIGKILL
 }
 
-func (r *growResult) duplicates() (deliveries, lines int) {
-	for _, c := range r.counts {
+// delivery sums up the records of out.jsonl against the lines written.
+type delivery struct {
+	records      int
+	counts       map[int]int             // line number -> deliveries
+	idsOfLine    map[int]map[string]bool // line number -> distinct ids
+	linesOfID    map[string]map[int]bool // id -> distinct line numbers
+	idDeliveries map[string]int          // id -> deliveries
+	foreign      []string                // messages that are no written line
+	badIDs       []string                // ids that are not 32 hex characters
+	badKinds     []string                // kinds other than raw
+}
+
+func analyzeDelivery(recs []agent.WireRecord) *delivery {
+	d := &delivery{
+		records:      len(recs),
+		counts:       map[int]int{},
+		idsOfLine:    map[int]map[string]bool{},
+		linesOfID:    map[string]map[int]bool{},
+		idDeliveries: map[string]int{},
+	}
+	for _, r := range recs {
+		msg, _ := r.Fields["message"].(string)
+		n, ok := parseGrowLine(msg)
+		if !ok {
+			d.foreign = append(d.foreign, msg)
+			continue
+		}
+		if !idRe.MatchString(r.ID) {
+			d.badIDs = append(d.badIDs, r.ID)
+		}
+		if r.Kind != "raw" {
+			d.badKinds = append(d.badKinds, r.Kind)
+		}
+		d.counts[n]++
+		if d.idsOfLine[n] == nil {
+			d.idsOfLine[n] = map[string]bool{}
+		}
+		d.idsOfLine[n][r.ID] = true
+		if d.linesOfID[r.ID] == nil {
+			d.linesOfID[r.ID] = map[int]bool{}
+		}
+		d.linesOfID[r.ID][n] = true
+		d.idDeliveries[r.ID]++
+	}
+	return d
+}
+
+// duplicates returns the extra deliveries and the lines delivered more
+// than once.
+func (d *delivery) duplicates() (deliveries, lines int) {
+	for _, c := range d.counts {
 		if c > 1 {
 			deliveries += c - 1
 			lines++
@@ -172,9 +220,11 @@ func (r *growResult) duplicates() (deliveries, lines int) {
 	return
 }
 
-func (r *growResult) lost() (n int, first []int) {
-	for i := 1; i <= growLines; i++ {
-		if r.counts[i] == 0 {
+// lost returns how many of lines 1..total were never delivered, and the
+// first few of them.
+func (d *delivery) lost(total int) (n int, first []int) {
+	for i := 1; i <= total; i++ {
+		if d.counts[i] == 0 {
 			n++
 			if len(first) < 10 {
 				first = append(first, i)
@@ -184,12 +234,61 @@ func (r *growResult) lost() (n int, first []int) {
 	return
 }
 
+// checkNoLoss checks what holds after any stop: every one of lines
+// 1..total was delivered, nothing else was, and no id names two lines.
+func (d *delivery) checkNoLoss(t testing.TB, total int) {
+	t.Helper()
+	if len(d.foreign) > 0 {
+		t.Errorf("%d records carry no written line, such as %q", len(d.foreign), d.foreign[0])
+	}
+	if len(d.badIDs) > 0 {
+		t.Errorf("%d ids are not 32 hex characters, such as %q", len(d.badIDs), d.badIDs[0])
+	}
+	if len(d.badKinds) > 0 {
+		t.Errorf("%d records have a kind other than raw, such as %q", len(d.badKinds), d.badKinds[0])
+	}
+	if n, first := d.lost(total); n > 0 {
+		t.Errorf("%d written lines were never delivered, such as lines %v", n, first)
+	}
+	for id, ls := range d.linesOfID {
+		if len(ls) > 1 {
+			t.Errorf("id %s was given to %d different lines", id, len(ls))
+		}
+	}
+}
+
+// checkExactlyOnce checks that no line and no id was delivered twice.
+func (d *delivery) checkExactlyOnce(t testing.TB) {
+	t.Helper()
+	if dupDeliveries, dupLines := d.duplicates(); dupDeliveries != 0 {
+		var some []int
+		for n, c := range d.counts {
+			if c > 1 && len(some) < 10 {
+				some = append(some, n)
+			}
+		}
+		slices.Sort(some)
+		t.Errorf("%d lines were delivered more than once (%d extra deliveries), such as lines %v", dupLines, dupDeliveries, some)
+	}
+	dupIDs := 0
+	for _, c := range d.idDeliveries {
+		if c > 1 {
+			dupIDs++
+		}
+	}
+	if dupIDs > 0 {
+		t.Errorf("%d ids were delivered more than once", dupIDs)
+	}
+}
+
 // runGrowScenario runs the agent on a growing file, stops it with sig once
 // it delivered more than growSignalAt lines, lets the writer finish, runs
 // the agent again with --once on the same data dir and out file, and reads
 // what out.jsonl holds.
 func runGrowScenario(t *testing.T, sig syscall.Signal) *growResult {
+	agentBinary(t) // built before the clock starts
 	s := newGrowSetup(t)
+	start := time.Now()
 	w := startLineWriter(t, s.log)
 	p := startAgent(t, s.dir, "run", "-c", s.config)
 
@@ -200,8 +299,10 @@ func runGrowScenario(t *testing.T, sig syscall.Signal) *growResult {
 		return countLines(t, s.out) > growSignalAt
 	})
 	res := &growResult{writtenAtSignal: w.written.Load()}
+	signalled := time.Now()
 	p.Signal(t, sig)
 	code := p.WaitExit(t, exitDeadline)
+	exited := time.Now()
 	switch sig {
 	case syscall.SIGKILL:
 		if got, ok := p.Signaled(); !ok || got != syscall.SIGKILL {
@@ -214,6 +315,7 @@ func runGrowScenario(t *testing.T, sig syscall.Signal) *growResult {
 	}
 
 	w.wait(t)
+	written := time.Now()
 	if sig == syscall.SIGKILL {
 		res.tornBytes = cutPartialLine(t, s.out)
 	}
@@ -223,55 +325,18 @@ func runGrowScenario(t *testing.T, sig syscall.Signal) *growResult {
 	if code != 0 {
 		t.Fatalf("run --once after %v exited with %d; stderr:\n%s", sig, code, stderr)
 	}
+	t.Logf("timings: signal after %v, exit %v after it; writer done %v after start; run --once took %v",
+		signalled.Sub(start).Round(time.Millisecond), exited.Sub(signalled).Round(time.Millisecond),
+		written.Sub(start).Round(time.Millisecond), time.Since(written).Round(time.Millisecond))
 	recs := readJSONLines(t, s.out)
 	res.run2 = len(recs) - res.run1
-
-	res.counts = map[int]int{}
-	res.idsOfLine = map[int]map[string]bool{}
-	res.linesOfID = map[string]map[int]bool{}
-	res.idDeliveries = map[string]int{}
-	for _, r := range recs {
-		msg, _ := r.Fields["message"].(string)
-		n, ok := parseGrowLine(msg)
-		if !ok {
-			res.foreign = append(res.foreign, msg)
-			continue
-		}
-		if !idRe.MatchString(r.ID) {
-			t.Errorf("line %d: id %q is not 32 hex characters", n, r.ID)
-		}
-		if r.Kind != "raw" {
-			t.Errorf("line %d: kind %q, want raw", n, r.Kind)
-		}
-		res.counts[n]++
-		if res.idsOfLine[n] == nil {
-			res.idsOfLine[n] = map[string]bool{}
-		}
-		res.idsOfLine[n][r.ID] = true
-		if res.linesOfID[r.ID] == nil {
-			res.linesOfID[r.ID] = map[int]bool{}
-		}
-		res.linesOfID[r.ID][n] = true
-		res.idDeliveries[r.ID]++
-	}
+	res.delivery = analyzeDelivery(recs)
 	dupDeliveries, dupLines := res.duplicates()
-	lost, _ := res.lost()
+	lost, _ := res.lost(growLines)
 	t.Logf("%v: lines written: %d (%d when signalled); delivered in run 1: %d, in run 2: %d; duplicates: %d deliveries of %d lines; lost: %d; torn tail cut: %d bytes",
 		sig, growLines, res.writtenAtSignal, res.run1, res.run2, dupDeliveries, dupLines, lost, res.tornBytes)
-
-	// Checks that hold whatever the signal.
-	if len(res.foreign) > 0 {
-		t.Errorf("%d records carry no written line, such as %q", len(res.foreign), res.foreign[0])
-	}
-	if lost > 0 {
-		_, first := res.lost()
-		t.Errorf("%d written lines were never delivered, such as lines %v", lost, first)
-	}
-	for id, ls := range res.linesOfID {
-		if len(ls) > 1 {
-			t.Errorf("id %s was given to %d different lines", id, len(ls))
-		}
-	}
+	res.checkNoLoss(t, growLines)
+	t.Logf("analysis took %v", time.Since(written))
 	return res
 }
 
@@ -302,20 +367,7 @@ func TestSigtermGrowingFileExactlyOnce(t *testing.T) {
 	if res.run1 <= growSignalAt {
 		t.Errorf("run 1 delivered %d lines, want more than %d", res.run1, growSignalAt)
 	}
-	if dupDeliveries, dupLines := res.duplicates(); dupDeliveries != 0 {
-		var some []int
-		for n, c := range res.counts {
-			if c > 1 && len(some) < 10 {
-				some = append(some, n)
-			}
-		}
-		t.Errorf("%d lines were delivered more than once (%d extra deliveries), such as lines %v", dupLines, dupDeliveries, some)
-	}
-	for id, c := range res.idDeliveries {
-		if c > 1 {
-			t.Errorf("id %s was delivered %d times", id, c)
-		}
-	}
+	res.checkExactlyOnce(t)
 }
 
 // TestSigkillGrowingFileNoLoss: after SIGKILL nothing is drained and the

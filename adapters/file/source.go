@@ -291,8 +291,11 @@ func (s *source) readTurn(ctx context.Context, t *tailed) bool {
 			progressed = true
 			t.eof = false
 		}
-		if len(t.out) > 0 {
-			s.emit(ctx, t, t.out, false)
+		if len(t.out) > 0 && !s.emit(ctx, t, t.out, false) {
+			return progressed // the stream is stuck for this run: reading on only makes duplicates
+		}
+		if ctx.Err() != nil {
+			return progressed // shutdown: stop intake after handing on what was read
 		}
 		if err == io.EOF || (err == nil && n == 0) {
 			t.eof = true
@@ -316,7 +319,9 @@ func (s *source) flushPartial(ctx context.Context, t *tailed) {
 	}
 }
 
-func (s *source) emit(ctx context.Context, t *tailed, ls []lines.Line, final bool) {
+// emit hands lines on in batches; false if the pipeline refused them (the
+// drain deadline passed).
+func (s *source) emit(ctx context.Context, t *tailed, ls []lines.Line, final bool) bool {
 	s.ensureFingerprint(t, final)
 	now := time.Now()
 	base := agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: t.stream, Path: t.path, Device: t.dev, Inode: t.ino}
@@ -331,9 +336,10 @@ func (s *source) emit(ctx context.Context, t *tailed, ls []lines.Line, final boo
 			_ = s.set.DeadLetter.Emit(ctx, cut)
 		}
 		if err := s.set.Out.Emit(ctx, recs); err != nil {
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // checkRotation notices files whose path now leads elsewhere (renamed

@@ -116,7 +116,7 @@ func (s *source) Run(ctx context.Context) error {
 	})
 	var pending []lines.Line
 	var timer <-chan time.Time
-	flushWith := func(ctx context.Context) error {
+	flush := func() error {
 		for len(pending) > 0 {
 			n := min(len(pending), s.cfg.BatchMaxRecords)
 			s.emit(ctx, tracker, pending[:n])
@@ -125,15 +125,12 @@ func (s *source) Run(ctx context.Context) error {
 		pending, timer = nil, nil
 		return ctx.Err()
 	}
-	flush := func() error { return flushWith(ctx) }
 	for {
 		select {
 		case <-ctx.Done():
-			// Lines already read cannot be read again: hand them on, with a
-			// bound in case the pipeline is already stopping.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			flushWith(fctx)
-			cancel()
+			// Lines already read cannot be read again: hand them on (Emit
+			// waits until the drain deadline at most).
+			flush()
 			return nil
 		case <-timer:
 			if flush() != nil {

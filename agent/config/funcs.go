@@ -29,6 +29,9 @@ func evalContext(filename string) *hcl.EvalContext {
 				Type:        function.StaticReturnType(cty.String),
 				Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
 					name := args[0].AsString()
+					if len(args) > 2 {
+						return cty.NilVal, fmt.Errorf("env takes a variable name and at most one default, got %d arguments", len(args))
+					}
 					if v, ok := os.LookupEnv(name); ok {
 						return cty.StringVal(v), nil
 					}

@@ -85,6 +85,17 @@ type bufferBlock struct {
 func ExpandPaths(paths []string) ([]string, hcl.Diagnostics) {
 	var out []string
 	var diags hcl.Diagnostics
+	seen := map[string]bool{}
+	add := func(p string) {
+		key := filepath.Clean(p)
+		if abs, err := filepath.Abs(p); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -94,7 +105,7 @@ func ExpandPaths(paths []string) ([]string, hcl.Diagnostics) {
 			continue
 		}
 		if !st.IsDir() {
-			out = append(out, p)
+			add(p)
 			continue
 		}
 		matches, _ := filepath.Glob(filepath.Join(p, "*.hcl"))
@@ -104,7 +115,9 @@ func ExpandPaths(paths []string) ([]string, hcl.Diagnostics) {
 				Summary: "No config files in " + p,
 				Detail:  "A directory given with -c must hold *.hcl files."})
 		}
-		out = append(out, matches...)
+		for _, m := range matches {
+			add(m)
+		}
 	}
 	return out, diags
 }
@@ -137,7 +150,7 @@ type Source struct {
 
 // LoadSources is Load over in-memory files.
 func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) {
-	l := &loader{reg: reg, parser: hclparse.NewParser(), byID: map[string]*Component{}}
+	l := &loader{reg: reg, parser: hclparse.NewParser(), byID: map[string]*Component{}, broken: map[string]bool{}}
 	res := &Result{Graph: agent.Graph{Agent: agent.DefaultAgentSettings()}}
 	var agentSeen *hcl.Range
 	for _, src := range srcs {
@@ -190,6 +203,12 @@ type loader struct {
 	diags  hcl.Diagnostics
 	comps  []*Component
 	byID   map[string]*Component
+	// broken holds the IDs of blocks that could not be registered (unknown
+	// type, reserved name): references to them are not reported again.
+	broken map[string]bool
+	// inputsIncomplete: some inputs could not be read, so "unused" warnings
+	// would be guesses.
+	inputsIncomplete bool
 }
 
 func (l *loader) errorf(subject hcl.Range, summary, detail string, args ...any) {
@@ -204,7 +223,7 @@ func (l *loader) warnf(subject hcl.Range, summary, detail string, args ...any) {
 
 func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.AgentSettings) {
 	var a agentBlock
-	if d := gohcl.DecodeBody(blk.Body, ctx, &a); d.HasErrors() {
+	if d := dropUnknownCascade(gohcl.DecodeBody(blk.Body, ctx, &a)); d.HasErrors() {
 		l.diags = append(l.diags, d...)
 		return
 	}
@@ -253,6 +272,12 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 		return
 	}
 	id := agent.ComponentID(kind, typ, name)
+	if name == agent.DeadLetterPort {
+		l.errorf(nameRange, "Reserved "+blk.Type+" name",
+			"%q is the name of every component's dead-letter output (%s.dead_letter), so a component cannot have it. Choose another name.", name, blk.Type)
+		l.broken[id] = true
+		return
+	}
 	if prev, dup := l.byID[id]; dup {
 		l.errorf(blk.DefRange, "Duplicate "+blk.Type+" "+strings.TrimPrefix(id, blk.Type+"."),
 			"%s was already defined at %s. Give each %s a distinct name.", id, pos(prev.DefRange), blk.Type)
@@ -262,6 +287,7 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	if !ok {
 		l.errorf(blk.LabelRanges[0], fmt.Sprintf("Unknown %s type %q", blk.Type, typ),
 			"%s", didYouMean(typ, l.reg.Types(kind), blk.Type+" types"))
+		l.broken[id] = true
 		return
 	}
 	c := &Component{ID: id, Kind: kind, Type: typ, Name: name, Factory: f, DefRange: blk.DefRange, Body: blk.Body}
@@ -293,19 +319,23 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	} else {
 		d = gohcl.DecodeBody(remain, ctx, cfg)
 	}
+	d = dropUnknownCascade(d)
 	l.diags = append(l.diags, d...)
 	if d.HasErrors() {
 		return
 	}
 	if v, ok := cfg.(agent.Validator); ok {
-		l.validationDiags(blk, v.Validate())
+		if err := v.Validate(); err != nil {
+			l.validationDiags(blk, err)
+			return // c.Config stays nil: no claims, no graph node
+		}
 	}
 	c.Config = cfg
 }
 
 func (l *loader) decodeBuffer(b *hcl.Block, ctx *hcl.EvalContext) int {
 	var bb bufferBlock
-	if d := gohcl.DecodeBody(b.Body, ctx, &bb); d.HasErrors() {
+	if d := dropUnknownCascade(gohcl.DecodeBody(b.Body, ctx, &bb)); d.HasErrors() {
 		l.diags = append(l.diags, d...)
 		return 0
 	}
@@ -337,6 +367,7 @@ func (l *loader) decodeBuffer(b *hcl.Block, ctx *hcl.EvalContext) int {
 func (l *loader) decodeInputs(a *hcl.Attribute) []Input {
 	exprs, d := hcl.ExprList(a.Expr)
 	if d.HasErrors() {
+		l.inputsIncomplete = true
 		l.errorf(a.Expr.Range(), "Invalid inputs", "inputs must be a list of component references, such as [source.file.nginx, transform.nginx_access.dead_letter].")
 		return nil
 	}
@@ -353,6 +384,7 @@ func (l *loader) decodeInputs(a *hcl.Attribute) []Input {
 				v, _ := tmpl.Value(nil)
 				hint = fmt.Sprintf("Write the reference without quotes: %s instead of %q.", v.AsString(), v.AsString())
 			}
+			l.inputsIncomplete = true
 			l.errorf(e.Range(), "Invalid reference in inputs", "%s", hint)
 			continue
 		}
@@ -413,6 +445,9 @@ func (l *loader) resolveInputs() {
 				l.errorf(in.Range, "A sink is not an input", "%s writes records out and has no output of its own. Did you mean %s.dead_letter, the records it rejected?", in.ID, in.ID)
 				continue
 			}
+			if pid, _ := agent.SplitOutputID(in.ID); l.broken[pid] || l.broken[in.ID] {
+				continue // the block itself is already reported
+			}
 			l.errorf(in.Range, fmt.Sprintf("Unknown reference %s", in.ID), "%s", didYouMean(in.ID, outs, "outputs"))
 		}
 	}
@@ -432,9 +467,9 @@ func (l *loader) checkCycles() {
 		color[c.ID] = grey
 		stack = append(stack, c.ID)
 		for _, in := range c.Inputs {
-			pid, _ := agent.SplitOutputID(in.ID)
+			pid, port := agent.SplitOutputID(in.ID)
 			p, ok := l.byID[pid]
-			if !ok || pid == c.ID {
+			if !ok || pid == c.ID || (p.Kind == agent.KindSink && port == "") {
 				continue
 			}
 			switch color[pid] {
@@ -462,6 +497,9 @@ func (l *loader) checkCycles() {
 }
 
 func (l *loader) checkUnused() {
+	if l.inputsIncomplete {
+		return
+	}
 	used := map[string]bool{}
 	for _, c := range l.comps {
 		for _, in := range c.Inputs {
@@ -548,4 +586,21 @@ func attrRange(body hcl.Body, name string, fallback hcl.Range) hcl.Range {
 
 func pos(r hcl.Range) string {
 	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// dropUnknownCascade removes the "value must be known" errors gohcl adds
+// when an expression failed to evaluate (env() of an unset variable, file()
+// of a missing file): that failure is already reported, at the call.
+func dropUnknownCascade(d hcl.Diagnostics) hcl.Diagnostics {
+	var out hcl.Diagnostics
+	for _, x := range d {
+		if x.Severity == hcl.DiagError && x.Summary == "Unsuitable value type" && x.Detail == "Unsuitable value: value must be known" {
+			continue
+		}
+		out = append(out, x)
+	}
+	if d.HasErrors() && !out.HasErrors() {
+		return d // never turn a failure into a success
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -49,21 +50,18 @@ func writeSnippet(w io.Writer, src []byte, r hcl.Range) {
 	num := fmt.Sprintf("%d", r.Start.Line)
 	pad := strings.Repeat(" ", len(num))
 	fmt.Fprintf(w, "  %s | %s\n", num, line)
-	start := r.Start.Column - 1
-	if start > len(line) {
-		start = len(line)
+	// Columns count characters; slice the line with byte offsets.
+	lineStart := 0
+	for _, l := range lines[:r.Start.Line-1] {
+		lineStart += len(l) + 1
 	}
+	start := min(max(r.Start.Byte-lineStart, 0), len(line))
 	end := len(line)
 	if r.End.Line == r.Start.Line {
-		end = r.End.Column - 1
+		end = r.End.Byte - lineStart
 	}
-	if end > len(line) {
-		end = len(line)
-	}
-	width := end - start
-	if width < 1 {
-		width = 1
-	}
+	end = min(max(end, start), len(line))
+	width := max(utf8.RuneCountInString(line[start:end]), 1)
 	// Keep tabs so the caret lines up under them.
 	prefix := []rune(line[:start])
 	for i, c := range prefix {

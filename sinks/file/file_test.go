@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/octostore/agent/agent"
@@ -73,5 +74,25 @@ func TestFileSinkWriteErrorFailsRecords(t *testing.T) {
 	}
 	if len(failed) != 1 || !failed[0] {
 		t.Fatalf("records were not failed: %v", failed)
+	}
+}
+
+func TestFileSinkClosesATornLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	os.WriteFile(path, []byte("{\"id\":\"a\"}\n{\"id\":\"tor"), 0o640) // a write cut short by a crash
+	m := agent.NewMetrics(nil)
+	s, err := NewFactory().Create(agent.Settings{ID: "sink.file.t", Metrics: m.For("sink.file.t")}, &Config{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sk := s.(*sink)
+	if err := sk.Consume(context.Background(), agent.Batch{{Raw: []byte("next")}}); err != nil {
+		t.Fatal(err)
+	}
+	sk.Close()
+	data, _ := os.ReadFile(path)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 3 || lines[1] != `{"id":"tor` || !json.Valid([]byte(lines[2])) {
+		t.Fatalf("file holds %q", lines)
 	}
 }

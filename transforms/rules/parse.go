@@ -65,21 +65,32 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext) (Step, hcl.Diagnostics) 
 		s.field = *c.Field
 	}
 	pats := c.Patterns
-	at := "patterns"
+	var ranges []hcl.Range // where each of pats is written
+	if a, ok := attrs["patterns"]; ok {
+		if elems, d := hcl.ExprList(a.Expr); !d.HasErrors() && len(elems) == len(pats) {
+			for _, e := range elems {
+				ranges = append(ranges, e.Range())
+			}
+		} else {
+			for range pats {
+				ranges = append(ranges, a.Expr.Range())
+			}
+		}
+	}
 	if c.Pattern != nil {
 		pats = append([]string{*c.Pattern}, pats...)
-		at = "pattern"
+		ranges = append([]hcl.Range{attrs["pattern"].Expr.Range()}, ranges...)
 	}
 	if len(pats) == 0 {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing pattern",
 			Detail: `parse "regex" needs pattern = "..." (or patterns = [...], tried in order), with named captures such as (?P<status>\d+).`, Subject: blk.DefRange.Ptr()}}
 	}
-	for _, p := range pats {
+	for i, p := range pats {
 		re, err := regexp.Compile(p)
 		if err != nil {
 			r := blk.DefRange
-			if a, ok := attrs[at]; ok {
-				r = a.Expr.Range()
+			if i < len(ranges) {
+				r = ranges[i]
 			}
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid regular expression",
 				Detail: err.Error() + ". Patterns use RE2 syntax; in HCL strings, backslashes are doubled (\\\\d).", Subject: &r})

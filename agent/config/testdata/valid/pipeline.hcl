@@ -56,6 +56,7 @@ sink "file" "archive" {
 # Dead letters of every stage, on standard output.
 sink "stdout" "rejects" {
   inputs = [
+    source.file.nginx.dead_letter,
     transform.nginx_access.dead_letter,
     transform.app_events.dead_letter,
     sink.file.archive.dead_letter,

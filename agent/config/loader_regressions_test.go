@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"flag"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,21 +10,7 @@ import (
 	"github.com/octostore/agent/agent/config"
 )
 
-// The tests in this file state how the loader should behave in cases where
-// it does not yet. They are skipped unless run with
-//
-//	go test ./agent/config -run KnownIssue -known-issues
-//
-// Once an issue is fixed, delete its knownIssue call (and update the counts
-// in goldenCases and the goldens with -update).
-var knownIssues = flag.Bool("known-issues", false, "run the tests of known loader issues (they fail until fixed)")
-
-func knownIssue(t *testing.T, what string) {
-	t.Helper()
-	if !*knownIssues {
-		t.Skip("known issue, not fixed yet: " + what + " (run with -known-issues)")
-	}
-}
+// Regression tests for loader problems found by review and fuzzing.
 
 func loadString(name, src string) (*config.Result, hcl.Diagnostics) {
 	return config.LoadSources([]config.Source{{Name: name, Data: []byte(src)}}, registry())
@@ -40,8 +25,7 @@ func wantCounts(t *testing.T, res *config.Result, diags hcl.Diagnostics, errors,
 
 // A failing env() or file() call yields a second error, "Unsuitable value
 // type: value must be known", from gohcl decoding the unknown result.
-func TestKnownIssueFunctionErrorCascade(t *testing.T) {
-	knownIssue(t, "a failing function call also reports \"value must be known\"")
+func TestRegressionFunctionErrorCascade(t *testing.T) {
 	unsetEnv(t, "OCTOAGENT_TEST_UNSET")
 	for _, p := range []string{"testdata/diag/env_unset.hcl", "testdata/diag/file_missing.hcl"} {
 		res, diags := config.Load([]string{p}, registry())
@@ -51,8 +35,7 @@ func TestKnownIssueFunctionErrorCascade(t *testing.T) {
 
 // A block of an unknown type is not registered, so every reference to it is
 // a second error.
-func TestKnownIssueUnknownTypeCascade(t *testing.T) {
-	knownIssue(t, "references to a block of unknown type are reported as unknown")
+func TestRegressionUnknownTypeCascade(t *testing.T) {
 	res, diags := loadString("x.hcl", `
 source "fiel" "x" {}
 sink "stdout" "out" {
@@ -64,16 +47,14 @@ sink "stdout" "out" {
 
 // An input written as a string is an error, and the source it names is
 // then reported as unused as well.
-func TestKnownIssueInvalidInputUnusedCascade(t *testing.T) {
-	knownIssue(t, "a quoted input also makes its source \"unused\"")
+func TestRegressionInvalidInputUnusedCascade(t *testing.T) {
 	res, diags := config.Load([]string{"testdata/diag/quoted_input.hcl"}, registry())
 	wantCounts(t, res, diags, 1, 0)
 }
 
 // A config that failed Validate still has its claims checked: two file sinks
 // with an empty path "both claim" the working directory.
-func TestKnownIssueClaimsOfInvalidConfigs(t *testing.T) {
-	knownIssue(t, "claims are checked for configs that failed validation")
+func TestRegressionClaimsOfInvalidConfigs(t *testing.T) {
 	res, diags := loadString("x.hcl", `
 source "stdin" "in" {}
 sink "file" "a" {
@@ -95,8 +76,7 @@ sink "file" "b" {
 
 // A component named dead_letter passes the loader, but its ID reads as a
 // dead-letter port: agent.New then fails with "unknown input".
-func TestKnownIssueDeadLetterName(t *testing.T) {
-	knownIssue(t, "a component may be named dead_letter")
+func TestRegressionDeadLetterName(t *testing.T) {
 	for _, src := range []string{`
 source "stdin" "in" {}
 transform "dead_letter" {
@@ -120,8 +100,7 @@ sink "stdout" "out" {
 
 // The same file given twice (or a file and its directory) is read twice,
 // and each block is reported as a duplicate of itself.
-func TestKnownIssueSameFileTwice(t *testing.T) {
-	knownIssue(t, "a file given twice is loaded twice")
+func TestRegressionSameFileTwice(t *testing.T) {
 	for _, paths := range [][]string{
 		{"testdata/valid/minimal.hcl", "testdata/valid/minimal.hcl"},
 		{"testdata/merge/10-source.hcl", "testdata/merge"},
@@ -134,8 +113,7 @@ func TestKnownIssueSameFileTwice(t *testing.T) {
 }
 
 // A sink used as an input is reported, and then again as a cycle.
-func TestKnownIssueSinkInputCycleCascade(t *testing.T) {
-	knownIssue(t, "a sink used as an input can also be reported as a cycle")
+func TestRegressionSinkInputCycleCascade(t *testing.T) {
 	res, diags := loadString("x.hcl", `
 source "stdin" "in" {}
 transform "t" {
@@ -149,8 +127,7 @@ sink "stdout" "out" {
 }
 
 // env() takes one name and an optional default; more arguments are ignored.
-func TestKnownIssueEnvExtraArguments(t *testing.T) {
-	knownIssue(t, "env() accepts and ignores extra arguments")
+func TestRegressionEnvExtraArguments(t *testing.T) {
 	unsetEnv(t, "OCTOAGENT_TEST_UNSET")
 	res, diags := loadString("x.hcl", `
 source "file" "a" {
@@ -165,8 +142,7 @@ sink "stdout" "out" {
 
 // WriteDiagnostics slices the line with a column counted in characters as
 // if it were bytes, so after a non-ASCII character the caret is too far left.
-func TestKnownIssueCaretAfterNonASCII(t *testing.T) {
-	knownIssue(t, "the caret is misplaced after non-ASCII characters")
+func TestRegressionCaretAfterNonASCII(t *testing.T) {
 	const line = `  inputs = ["été", source.stdin.ni]`
 	res, diags := loadString("x.hcl", "source \"stdin\" \"in\" {}\nsink \"stdout\" \"out\" {\n"+line+"\n}\n")
 	out := render(res, diags)
@@ -190,8 +166,7 @@ func TestKnownIssueCaretAfterNonASCII(t *testing.T) {
 
 // transforms/rules: when a block has both pattern and patterns, a bad regex
 // in patterns is reported at pattern.
-func TestKnownIssueRegexPatternsPosition(t *testing.T) {
-	knownIssue(t, "a bad regex in patterns is reported at pattern")
+func TestRegressionRegexPatternsPosition(t *testing.T) {
 	_, diags := loadString("x.hcl", `
 source "stdin" "in" {}
 transform "t" {
