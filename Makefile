@@ -21,9 +21,13 @@ vet:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Every test, with the race detector. The e2e tests build the binary themselves.
+# Every test, with the race detector. The e2e tests build the binary
+# themselves. Figures the tests measured are printed at the end.
+FIGURES := $(CURDIR)/bin/figures.txt
 test: vet build
-	$(GO) test -race -count=1 ./...
+	@rm -f $(FIGURES)
+	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 ./...
+	@if [ -s $(FIGURES) ]; then echo; echo "== figures measured by the tests =="; cat $(FIGURES); fi
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...

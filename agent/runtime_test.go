@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/octostore/agent/internal/testfig"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -142,7 +143,7 @@ func TestSlowSinkPausesSourceWithinQueueCapacity(t *testing.T) {
 	if m := q.MaxDepth(); m > capacity {
 		t.Fatalf("max queue depth %d > capacity %d", m, capacity)
 	}
-	t.Logf("capacity %d, max depth %d, records %d", capacity, q.MaxDepth(), consumed.Load())
+	testfig.Report(t, "capacity %d, max depth %d, records %d", capacity, q.MaxDepth(), consumed.Load())
 }
 
 // One source fans out to two sinks; one delivers everything late and out of
@@ -236,7 +237,7 @@ func TestFanOutCommitNeverPassesUnfinalRecord(t *testing.T) {
 			if rt.Acks().InFlight() != 0 || rt.Acks().OverAcked() != 0 {
 				t.Fatalf("in flight %d, over-acked %d", rt.Acks().InFlight(), rt.Acks().OverAcked())
 			}
-			t.Logf("records %d, batches %d, last commit %d", total, total/batch, lastCommit.Load())
+			testfig.Report(t, "records %d, batches %d, last commit %d", total, total/batch, lastCommit.Load())
 		})
 	}
 }

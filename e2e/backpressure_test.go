@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/octostore/agent/internal/testfig"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -65,7 +66,7 @@ sink "file" "out" {
 			d := analyzeDelivery(readJSONLines(t, out))
 			dupDeliveries, dupLines := d.duplicates()
 			lost, _ := d.lost(growLines)
-			t.Logf("lines: %d; delivered in run 1: %d, in run 2: %d; duplicates: %d deliveries of %d lines; lost: %d",
+			testfig.Report(t, "lines: %d; delivered in run 1: %d, in run 2: %d; duplicates: %d deliveries of %d lines; lost: %d",
 				growLines, run1, d.records-run1, dupDeliveries, dupLines, lost)
 			d.checkNoLoss(t, growLines)
 			d.checkExactlyOnce(t)

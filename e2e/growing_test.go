@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/octostore/agent/internal/testfig"
 	"os"
 	"path/filepath"
 	"slices"
@@ -333,7 +334,7 @@ func runGrowScenario(t *testing.T, sig syscall.Signal) *growResult {
 	res.delivery = analyzeDelivery(recs)
 	dupDeliveries, dupLines := res.duplicates()
 	lost, _ := res.lost(growLines)
-	t.Logf("%v: lines written: %d (%d when signalled); delivered in run 1: %d, in run 2: %d; duplicates: %d deliveries of %d lines; lost: %d; torn tail cut: %d bytes",
+	testfig.Report(t, "%v: lines written: %d (%d when signalled); delivered in run 1: %d, in run 2: %d; duplicates: %d deliveries of %d lines; lost: %d; torn tail cut: %d bytes",
 		sig, growLines, res.writtenAtSignal, res.run1, res.run2, dupDeliveries, dupLines, lost, res.tornBytes)
 	res.checkNoLoss(t, growLines)
 	t.Logf("analysis took %v", time.Since(written))
@@ -378,7 +379,7 @@ func TestSigtermGrowingFileExactlyOnce(t *testing.T) {
 func TestSigkillGrowingFileNoLoss(t *testing.T) {
 	res := runGrowScenario(t, syscall.SIGKILL)
 	_, dupLines := res.duplicates()
-	t.Logf("lines delivered more than once after SIGKILL: %d", dupLines)
+	testfig.Report(t, "lines delivered more than once after SIGKILL: %d", dupLines)
 	for n, ids := range res.idsOfLine {
 		if len(ids) != 1 {
 			t.Errorf("line %d was delivered under %d distinct ids, want 1", n, len(ids))

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"github.com/octostore/agent/internal/testfig"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -80,7 +81,7 @@ func TestQuickstart(t *testing.T) {
 	if typed+dead != len(recs) {
 		t.Errorf("http_request (%d) + dead_letter (%d) = %d, want %d", typed, dead, typed+dead, len(recs))
 	}
-	t.Logf("sample lines: %d; http_request: %d; dead_letter: %d", len(sampleLines), typed, dead)
+	testfig.Report(t, "sample lines: %d; http_request: %d; dead_letter: %d", len(sampleLines), typed, dead)
 
 	// Run 2, from a fresh data dir: the same IDs, for the same records.
 	dataDir := t.TempDir()
