@@ -46,7 +46,23 @@ type NodeSpec struct {
 	Factory       *Factory
 	Config        any
 	QueueCapacity int // 0: the agent's default
+	// Buffer is the sink's buffer block; Type "" or "memory" is the input
+	// queue alone, any other type is built by Options.Buffers.
+	Buffer BufferSpec
 }
+
+// BufferSpec is a `buffer { ... }` block.
+type BufferSpec struct {
+	Type       string // "memory" (default) or "disk"
+	MaxRecords int    // memory: queue capacity in records (0: the agent's default)
+	MaxBytes   int64  // disk: size bound
+	WhenFull   string // "block" (default) or "drop_newest"
+}
+
+// BufferFactory puts a buffer of one type in front of a sink: the returned
+// Sink takes the records (and resolves them once they are safe in the
+// buffer) and hands them on to next.
+type BufferFactory func(set Settings, spec BufferSpec, next Sink) (Sink, error)
 
 // Graph is a whole validated configuration.
 type Graph struct {
@@ -60,6 +76,9 @@ type Options struct {
 	// Once: sources stop at the end of their input, and Run returns when
 	// everything read has reached an outcome.
 	Once bool
+	// Buffers builds the buffer types other than "memory", by type name.
+	// Each binary lists the ones it links.
+	Buffers map[string]BufferFactory
 }
 
 // Runtime runs a graph: it builds every component with its outputs wired to
@@ -181,6 +200,24 @@ func New(g Graph, opt Options) (*Runtime, error) {
 		if err != nil {
 			rt.closeAll()
 			return nil, fmt.Errorf("%s: %w", n.spec.ID, err)
+		}
+		if bt := n.spec.Buffer.Type; bt != "" && bt != "memory" {
+			bf, ok := opt.Buffers[bt]
+			sk, isSink := comp.(Sink)
+			if !ok || !isSink {
+				if c, ok := comp.(Closer); ok {
+					c.Close()
+				}
+				rt.closeAll()
+				return nil, fmt.Errorf("%s: buffer type %q is not available here", n.spec.ID, bt)
+			}
+			if comp, err = bf(set, n.spec.Buffer, sk); err != nil {
+				if c, ok := sk.(Closer); ok {
+					c.Close()
+				}
+				rt.closeAll()
+				return nil, fmt.Errorf("%s: buffer: %w", n.spec.ID, err)
+			}
 		}
 		ok := false
 		switch n.spec.Kind {

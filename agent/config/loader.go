@@ -45,6 +45,7 @@ type Component struct {
 	Config   any
 	Inputs   []Input
 	Queue    int
+	Buffer   agent.BufferSpec
 	DefRange hcl.Range
 	Body     hcl.Body
 	inputsAt *hcl.Range
@@ -75,9 +76,10 @@ type agentBlock struct {
 }
 
 type bufferBlock struct {
-	Type       string `hcl:"type,optional"`
-	MaxRecords *int   `hcl:"max_records,optional"`
-	WhenFull   string `hcl:"when_full,optional"`
+	Type       string  `hcl:"type,optional"`
+	MaxRecords *int    `hcl:"max_records,optional"`
+	MaxBytes   *string `hcl:"max_bytes,optional"`
+	WhenFull   string  `hcl:"when_full,optional"`
 }
 
 // ExpandPaths turns -c arguments into a list of files: a directory stands
@@ -187,7 +189,7 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	res.Components = l.comps
 	if !l.diags.HasErrors() {
 		for _, c := range l.comps {
-			spec := agent.NodeSpec{ID: c.ID, Type: c.Type, Name: c.Name, Kind: c.Kind, Factory: c.Factory, Config: c.Config, QueueCapacity: c.Queue}
+			spec := agent.NodeSpec{ID: c.ID, Type: c.Type, Name: c.Name, Kind: c.Kind, Factory: c.Factory, Config: c.Config, QueueCapacity: c.Queue, Buffer: c.Buffer}
 			for _, in := range c.Inputs {
 				spec.Inputs = append(spec.Inputs, in.ID)
 			}
@@ -310,7 +312,8 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 			l.errorf(b.DefRange, "Duplicate buffer block", "A component takes one buffer block; the first is at %s.", pos(content.Blocks[0].DefRange))
 			continue
 		}
-		c.Queue = l.decodeBuffer(b, ctx)
+		c.Buffer = l.decodeBuffer(b, ctx, kind)
+		c.Queue = c.Buffer.MaxRecords
 	}
 
 	cfg := f.NewConfig()
@@ -333,32 +336,58 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	c.Config = cfg
 }
 
-func (l *loader) decodeBuffer(b *hcl.Block, ctx *hcl.EvalContext) int {
+func (l *loader) decodeBuffer(b *hcl.Block, ctx *hcl.EvalContext, kind agent.Kind) agent.BufferSpec {
 	var bb bufferBlock
 	if d := dropUnknownCascade(gohcl.DecodeBody(b.Body, ctx, &bb)); d.HasErrors() {
 		l.diags = append(l.diags, d...)
-		return 0
+		return agent.BufferSpec{}
 	}
-	switch bb.Type {
-	case "", "memory":
-	default:
-		l.errorf(attrRange(b.Body, "type", b.DefRange), "Unsupported buffer type",
-			"Buffer type %q is not available in this build. Use type = \"memory\".", bb.Type)
+	spec := agent.BufferSpec{Type: bb.Type, WhenFull: bb.WhenFull}
+	if spec.Type == "" {
+		spec.Type = "memory"
 	}
-	switch bb.WhenFull {
-	case "", "block":
+	if spec.WhenFull == "" {
+		spec.WhenFull = "block"
+	}
+	switch spec.Type {
+	case "memory":
+	case "disk":
+		if kind != agent.KindSink {
+			l.errorf(attrRange(b.Body, "type", b.DefRange), "Disk buffers are for sinks",
+				"Only a sink can have a disk buffer; a %s takes type = \"memory\".", kind)
+		}
 	default:
-		l.errorf(attrRange(b.Body, "when_full", b.DefRange), "Unsupported when_full",
-			"when_full = %q is not available for memory buffers. Use \"block\", which slows the sources down.", bb.WhenFull)
+		l.errorf(attrRange(b.Body, "type", b.DefRange), "Unknown buffer type",
+			"Buffer type %q does not exist. Use type = \"memory\" (the default) or \"disk\".", bb.Type)
+	}
+	switch spec.WhenFull {
+	case "block":
+	case "drop_newest":
+		if spec.Type == "memory" {
+			l.errorf(attrRange(b.Body, "when_full", b.DefRange), "Unsupported when_full",
+				"A memory buffer always blocks (it slows the sources down, and loses nothing). when_full = \"drop_newest\" is for disk buffers.")
+		}
+	default:
+		l.errorf(attrRange(b.Body, "when_full", b.DefRange), "Unknown when_full",
+			"when_full = %q does not exist. Use \"block\" (slow the sources down) or \"drop_newest\" (disk buffers only).", bb.WhenFull)
 	}
 	if bb.MaxRecords != nil {
 		if *bb.MaxRecords < 1 {
 			l.errorf(attrRange(b.Body, "max_records", b.DefRange), "Invalid max_records", "max_records must be at least 1.")
-			return 0
+		} else {
+			spec.MaxRecords = *bb.MaxRecords
 		}
-		return *bb.MaxRecords
 	}
-	return 0
+	if bb.MaxBytes != nil {
+		n, err := agent.ParseBytes(*bb.MaxBytes)
+		if err != nil || n <= 0 {
+			l.errorf(attrRange(b.Body, "max_bytes", b.DefRange), "Invalid max_bytes",
+				"%q is not a size. Write it as a number with a unit, such as \"512MiB\" or \"1GiB\".", *bb.MaxBytes)
+		} else {
+			spec.MaxBytes = n
+		}
+	}
+	return spec
 }
 
 // decodeInputs turns `inputs = [source.file.nginx, transform.x.dead_letter]`
