@@ -18,12 +18,29 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/schema"
 )
 
 // HCLDecoder is implemented by component configs that decode their own
 // body (transforms, whose steps are ordered blocks).
 type HCLDecoder interface {
-	DecodeHCL(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnostics
+	DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *Env) hcl.Diagnostics
+}
+
+// Env is what a self-decoding config can refer to besides its own body:
+// the schemas declared anywhere in the config.
+type Env struct {
+	Schemas map[string]*schema.Schema
+	// warnings a decoder wants reported (it returns errors as usual).
+}
+
+// Test is a `test "NAME"` block: rule unit tests, run by `octoagent test`.
+type Test struct {
+	Name      string
+	Transform string // transform ID
+	Body      hcl.Body
+	DefRange  hcl.Range
+	Ctx       *hcl.EvalContext
 }
 
 // Result is a loaded configuration.
@@ -33,6 +50,10 @@ type Result struct {
 	Files map[string]*hcl.File
 	// Components holds the decoded blocks, in the order written.
 	Components []*Component
+	// Schemas holds the schema blocks by name.
+	Schemas map[string]*schema.Schema
+	// Tests holds the test blocks, in the order written.
+	Tests []*Test
 }
 
 // Component is one decoded component block.
@@ -63,6 +84,8 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "source", LabelNames: []string{"type", "name"}},
 		{Type: "transform", LabelNames: []string{"name"}},
 		{Type: "sink", LabelNames: []string{"type", "name"}},
+		{Type: "schema", LabelNames: []string{"name"}},
+		{Type: "test", LabelNames: []string{"name"}},
 	},
 }
 
@@ -152,9 +175,15 @@ type Source struct {
 
 // LoadSources is Load over in-memory files.
 func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) {
-	l := &loader{reg: reg, parser: hclparse.NewParser(), byID: map[string]*Component{}, broken: map[string]bool{}}
+	l := &loader{reg: reg, parser: hclparse.NewParser(), byID: map[string]*Component{}, broken: map[string]bool{},
+		env: &Env{Schemas: map[string]*schema.Schema{}}, schemaAt: map[string]hcl.Range{}}
 	res := &Result{Graph: agent.Graph{Agent: agent.DefaultAgentSettings()}}
 	var agentSeen *hcl.Range
+	type fileBlock struct {
+		blk *hcl.Block
+		ctx *hcl.EvalContext
+	}
+	var blocks []fileBlock
 	for _, src := range srcs {
 		f, d := l.parser.ParseHCL(src.Data, src.Name)
 		l.diags = append(l.diags, d...)
@@ -165,7 +194,22 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 		l.diags = append(l.diags, d...)
 		ctx := evalContext(src.Name)
 		for _, blk := range content.Blocks {
+			blocks = append(blocks, fileBlock{blk, ctx})
+		}
+	}
+	// Schemas first: components refer to them wherever they are written.
+	for _, fb := range blocks {
+		if fb.blk.Type == "schema" {
+			l.decodeSchema(fb.blk, fb.ctx)
+		}
+	}
+	for _, fb := range blocks {
+		blk, ctx := fb.blk, fb.ctx
+		{
 			switch blk.Type {
+			case "schema":
+			case "test":
+				res.Tests = append(res.Tests, &Test{Name: blk.Labels[0], Body: blk.Body, DefRange: blk.DefRange, Ctx: ctx})
 			case "agent":
 				if agentSeen != nil {
 					l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
@@ -181,12 +225,14 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 			}
 		}
 	}
+	l.resolveTests(res.Tests)
 	l.resolveInputs()
 	l.checkCycles()
 	l.checkUnused()
 	l.checkClaims()
 	res.Files = l.parser.Files()
 	res.Components = l.comps
+	res.Schemas = l.env.Schemas
 	if !l.diags.HasErrors() {
 		for _, c := range l.comps {
 			spec := agent.NodeSpec{ID: c.ID, Type: c.Type, Name: c.Name, Kind: c.Kind, Factory: c.Factory, Config: c.Config, QueueCapacity: c.Queue, Buffer: c.Buffer}
@@ -211,6 +257,59 @@ type loader struct {
 	// inputsIncomplete: some inputs could not be read, so "unused" warnings
 	// would be guesses.
 	inputsIncomplete bool
+	env              *Env
+	schemaAt         map[string]hcl.Range
+}
+
+func (l *loader) decodeSchema(blk *hcl.Block, ctx *hcl.EvalContext) {
+	name := blk.Labels[0]
+	if prev, dup := l.schemaAt[name]; dup {
+		l.errorf(blk.DefRange, "Duplicate schema "+name, "Schema %q was already defined at %s. Give each schema a distinct name.", name, pos(prev))
+		return
+	}
+	l.schemaAt[name] = blk.DefRange
+	s, d := schema.Decode(blk, ctx)
+	l.diags = append(l.diags, d...)
+	if s != nil {
+		l.env.Schemas[name] = s
+	}
+}
+
+// resolveTests checks each test's `transform = transform.NAME` reference.
+func (l *loader) resolveTests(tests []*Test) {
+	seen := map[string]hcl.Range{}
+	for _, t := range tests {
+		if prev, dup := seen[t.Name]; dup {
+			l.errorf(t.DefRange, "Duplicate test "+t.Name, "Test %q was already defined at %s.", t.Name, pos(prev))
+		}
+		seen[t.Name] = t.DefRange
+		content, _, d := t.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "transform", Required: true}}})
+		l.diags = append(l.diags, d...)
+		a, ok := content.Attributes["transform"]
+		if !ok {
+			continue
+		}
+		tr, d := hcl.AbsTraversalForExpr(a.Expr)
+		if d.HasErrors() || len(tr) != 2 || tr.RootName() != "transform" {
+			l.errorf(a.Expr.Range(), "Invalid transform reference", "Write transform = transform.NAME, without quotes.")
+			continue
+		}
+		id := "transform." + tr[1].(hcl.TraverseAttr).Name
+		if c, ok := l.byID[id]; !ok || c.Kind != agent.KindTransform {
+			if l.broken[id] {
+				continue
+			}
+			var names []string
+			for _, c := range l.comps {
+				if c.Kind == agent.KindTransform {
+					names = append(names, c.ID)
+				}
+			}
+			l.errorf(a.Expr.Range(), "Unknown transform "+id, "%s", didYouMean(id, names, "transforms"))
+			continue
+		}
+		t.Transform = id
+	}
 }
 
 func (l *loader) errorf(subject hcl.Range, summary, detail string, args ...any) {
@@ -318,7 +417,7 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 
 	cfg := f.NewConfig()
 	if dec, ok := cfg.(HCLDecoder); ok {
-		d = dec.DecodeHCL(remain, ctx)
+		d = dec.DecodeHCL(remain, ctx, l.env)
 	} else {
 		d = gohcl.DecodeBody(remain, ctx, cfg)
 	}

@@ -24,6 +24,12 @@ func suggest(given string, options []string) string {
 	return best
 }
 
+// DidYouMean formats a hint that names the closest option and lists them
+// all. Components use it for their own names (parsers, schemas).
+func DidYouMean(given string, options []string, what string) string {
+	return didYouMean(given, options, what)
+}
+
 // didYouMean formats a hint that names the closest option and lists them all.
 func didYouMean(given string, options []string, what string) string {
 	var b strings.Builder

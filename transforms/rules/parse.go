@@ -12,88 +12,113 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/schema"
 )
 
-// fieldsFor returns the map a parse step writes into. A step that parsed
-// the raw line starts the record's fields afresh: the line itself stays in
-// Raw (dead letters carry it) and is not repeated as fields.message.
-func fieldsFor(r *agent.Record) map[string]any {
-	if r.Fields == nil {
-		r.Fields = make(map[string]any, 16)
-	}
-	return r.Fields
+// parseCommon is what every parse step takes.
+type parseCommon struct {
+	Field       *string `hcl:"field,optional"`
+	RemoveField *bool   `hcl:"remove_field,optional"`
 }
 
-// sourceField returns the bytes a parse step reads: the raw line for
-// "message" when the record is still raw, else the field as a string.
-func sourceField(r *agent.Record, field string) ([]byte, error) {
-	v, ok := r.Fields[field]
-	if !ok && field == "message" && r.Raw != nil {
-		return r.Raw, nil // the raw line, whether or not a step parsed it already
+// input is the shared part of parse steps: which field they read, and how
+// the values they capture become fields (coerced to the schema's types as
+// soon as they are captured, so later steps see typed values).
+type input struct {
+	field  string
+	remove bool
+	schema *schema.Schema
+}
+
+func newInput(c parseCommon, env *stepEnv) input {
+	in := input{field: "message", schema: env.schema}
+	if c.Field != nil {
+		in.field = *c.Field
+	}
+	if c.RemoveField != nil {
+		in.remove = *c.RemoveField && in.field != "message"
+	}
+	return in
+}
+
+// read returns the bytes to parse: the raw line for "message" when no step
+// put a message field, else the field as a string.
+func (in *input) read(r *agent.Record) ([]byte, error) {
+	v, ok := r.Fields[in.field]
+	if !ok && in.field == "message" && r.Raw != nil {
+		return r.Raw, nil
 	}
 	if !ok {
-		return nil, &StepError{Reason: "missing_field", Errors: []agent.FieldError{{Field: field, Error: "required by the parser, missing"}}}
+		return nil, stepErr("missing_field", in.field, "required by the parser, missing")
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, &StepError{Reason: "wrong_type", Errors: []agent.FieldError{{Field: field, Error: fmt.Sprintf("expects string, got %T", v)}}}
+		return nil, stepErr("wrong_type", in.field, "expects string, got %T", v)
 	}
 	return []byte(s), nil
 }
 
+// fields returns the map to write into. A step that parsed the raw line
+// starts the record's fields afresh: the line stays in Raw (dead letters
+// carry it) and is not repeated as fields.message.
+func (in *input) fields(r *agent.Record) map[string]any {
+	if r.Fields == nil {
+		r.Fields = make(map[string]any, 16)
+	}
+	if in.remove {
+		delete(r.Fields, in.field)
+	}
+	return r.Fields
+}
+
+// value turns a captured string into a field value, typed where the schema
+// declares the field and the value converts; otherwise the string stays
+// and the schema reports it at the end.
+func (in *input) value(name, s string) any {
+	if in.schema != nil {
+		if v, ok := in.schema.TryCoerce(name, s); ok {
+			return v
+		}
+	}
+	return s
+}
+
+func decodeStep(blk *hcl.Block, ctx *hcl.EvalContext, into any) hcl.Diagnostics {
+	return gohcl.DecodeBody(blk.Body, ctx, into)
+}
+
+// regex
+
 type regexStep struct {
-	field    string
+	input
 	patterns []*regexp.Regexp
 	names    [][]string
 }
 
-type regexConfig struct {
-	Pattern  *string  `hcl:"pattern,optional"`
-	Patterns []string `hcl:"patterns,optional"`
-	Field    *string  `hcl:"field,optional"`
+type regexBlock struct {
+	Pattern     *string  `hcl:"pattern,optional"`
+	Patterns    []string `hcl:"patterns,optional"`
+	Field       *string  `hcl:"field,optional"`
+	RemoveField *bool    `hcl:"remove_field,optional"`
 }
 
-func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext) (Step, hcl.Diagnostics) {
-	var c regexConfig
-	diags := gohcl.DecodeBody(blk.Body, ctx, &c)
-	if diags.HasErrors() {
-		return nil, diags
+func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
+	var c regexBlock
+	if d := decodeStep(blk, ctx, &c); d.HasErrors() {
+		return nil, d
 	}
-	attrs, _ := blk.Body.JustAttributes()
-	s := &regexStep{field: "message"}
-	if c.Field != nil {
-		s.field = *c.Field
-	}
-	pats := c.Patterns
-	var ranges []hcl.Range // where each of pats is written
-	if a, ok := attrs["patterns"]; ok {
-		if elems, d := hcl.ExprList(a.Expr); !d.HasErrors() && len(elems) == len(pats) {
-			for _, e := range elems {
-				ranges = append(ranges, e.Range())
-			}
-		} else {
-			for range pats {
-				ranges = append(ranges, a.Expr.Range())
-			}
-		}
-	}
-	if c.Pattern != nil {
-		pats = append([]string{*c.Pattern}, pats...)
-		ranges = append([]hcl.Range{attrs["pattern"].Expr.Range()}, ranges...)
-	}
+	pats, ranges := patternList(blk, c.Pattern, c.Patterns)
 	if len(pats) == 0 {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Missing pattern",
-			Detail: `parse "regex" needs pattern = "..." (or patterns = [...], tried in order), with named captures such as (?P<status>\d+).`, Subject: blk.DefRange.Ptr()}}
+		return nil, diag(blk.DefRange, "Missing pattern",
+			`parse "regex" needs pattern = "..." (or patterns = [...], tried in order), with named captures such as (?P<status>\d+).`)
 	}
+	s := &regexStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env)}
+	var diags hcl.Diagnostics
 	for i, p := range pats {
 		re, err := regexp.Compile(p)
 		if err != nil {
-			r := blk.DefRange
-			if i < len(ranges) {
-				r = ranges[i]
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid regular expression",
-				Detail: err.Error() + ". Patterns use RE2 syntax; in HCL strings, backslashes are doubled (\\\\d).", Subject: &r})
+			diags = append(diags, diag(ranges[i], "Invalid regular expression",
+				"%s. Patterns use RE2 syntax; in HCL strings, backslashes are doubled (\\\\d).", err)...)
 			continue
 		}
 		s.patterns = append(s.patterns, re)
@@ -102,10 +127,60 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext) (Step, hcl.Diagnostics) 
 	return s, diags
 }
 
+// patternList merges pattern and patterns, with the range of each.
+func patternList(blk *hcl.Block, one *string, many []string) ([]string, []hcl.Range) {
+	var pats []string
+	var ranges []hcl.Range
+	if one != nil {
+		pats = append(pats, *one)
+		ranges = append(ranges, attrRange(blk, "pattern"))
+	}
+	if len(many) > 0 {
+		elems := listElemRanges(blk, "patterns", len(many))
+		pats = append(pats, many...)
+		ranges = append(ranges, elems...)
+	}
+	return pats, ranges
+}
+
+// listElemRanges returns the range of each element of a list attribute, or
+// the attribute's range for each when the elements cannot be told apart.
+func listElemRanges(blk *hcl.Block, name string, n int) []hcl.Range {
+	out := make([]hcl.Range, n)
+	r := attrRange(blk, name)
+	for i := range out {
+		out[i] = r
+	}
+	c, _, _ := blk.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
+	if c == nil {
+		return out
+	}
+	if a, ok := c.Attributes[name]; ok {
+		if exprs, d := hcl.ExprList(a.Expr); !d.HasErrors() && len(exprs) == n {
+			for i, e := range exprs {
+				out[i] = e.Range()
+			}
+		}
+	}
+	return out
+}
+
 func (s *regexStep) Name() string { return "parse.regex" }
 
+func (s *regexStep) Produces() ([]string, bool) {
+	var out []string
+	for _, names := range s.names {
+		for _, n := range names {
+			if n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, false
+}
+
 func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
-	in, err := sourceField(r, s.field)
+	in, err := s.read(r)
 	if err != nil {
 		return err
 	}
@@ -114,47 +189,60 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 		if m == nil {
 			continue
 		}
-		f := fieldsFor(r)
+		f := s.fields(r)
 		for g, name := range s.names[i] {
 			if name == "" || m[2*g] < 0 {
 				continue
 			}
-			f[name] = string(in[m[2*g]:m[2*g+1]])
+			f[name] = s.value(name, string(in[m[2*g]:m[2*g+1]]))
 		}
 		return nil
 	}
-	return &StepError{Reason: "no_match", Errors: []agent.FieldError{{Field: s.field, Error: fmt.Sprintf("no pattern matched (%d tried)", len(s.patterns))}}}
+	return stepErr("no_match", s.field, "no pattern matched (%d tried)", len(s.patterns))
 }
 
-type jsonStep struct{ field string }
+// json
 
-type jsonConfig struct {
-	Field *string `hcl:"field,optional"`
-}
+type jsonStep struct{ input }
 
-func newJSONStep(blk *hcl.Block, ctx *hcl.EvalContext) (Step, hcl.Diagnostics) {
-	var c jsonConfig
-	if d := gohcl.DecodeBody(blk.Body, ctx, &c); d.HasErrors() {
+func newJSONStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
+	var c parseCommon
+	if d := decodeStep(blk, ctx, &c); d.HasErrors() {
 		return nil, d
 	}
-	s := &jsonStep{field: "message"}
-	if c.Field != nil {
-		s.field = *c.Field
-	}
-	return s, nil
+	return &jsonStep{newInput(c, env)}, nil
 }
 
-func (s *jsonStep) Name() string { return "parse.json" }
+func (s *jsonStep) Name() string               { return "parse.json" }
+func (s *jsonStep) Produces() ([]string, bool) { return nil, true }
 
 func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
-	in, err := sourceField(r, s.field)
+	in, err := s.read(r)
 	if err != nil {
 		return err
 	}
+	obj, err := decodeJSONObject(in)
+	if err != nil {
+		return stepErr("bad_json", s.field, "not a JSON object: %v", err)
+	}
+	f := s.fields(r)
+	for k, v := range obj {
+		if str, ok := v.(string); ok {
+			f[k] = s.value(k, str)
+			continue
+		}
+		f[k] = v
+	}
+	return nil
+}
+
+// decodeJSONObject decodes exactly one JSON object, with integral numbers
+// as int64.
+func decodeJSONObject(in []byte) (map[string]any, error) {
 	dec := json.NewDecoder(bytes.NewReader(in))
 	dec.UseNumber()
 	var obj map[string]any
-	err = dec.Decode(&obj)
+	err := dec.Decode(&obj)
 	if err == nil && obj == nil {
 		err = fmt.Errorf("got null")
 	}
@@ -164,13 +252,12 @@ func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
 		}
 	}
 	if err != nil {
-		return &StepError{Reason: "bad_json", Errors: []agent.FieldError{{Field: s.field, Error: "not a JSON object: " + err.Error()}}}
+		return nil, err
 	}
-	f := fieldsFor(r)
 	for k, v := range obj {
-		f[k] = normalize(v)
+		obj[k] = normalize(v)
 	}
-	return nil
+	return obj, nil
 }
 
 // normalize turns json.Number into int64 where it is integral, else float64.

@@ -1,6 +1,7 @@
 // Package rules is the `transform "NAME"` component: ordered steps that
-// turn a raw line into a typed metadata record. A record a step cannot
-// handle goes to the transform's dead_letter output with the reason.
+// turn a raw line into a typed metadata record, checked against a schema.
+// A record a step cannot handle, or that fails its schema, goes to the
+// transform's dead_letter output with the reason, per field.
 package rules
 
 import (
@@ -8,21 +9,35 @@ import (
 	_ "embed"
 	"fmt"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/schema"
 )
 
 //go:embed example.hcl
 var example string
 
-// Step is one rule step. Apply edits r in place; an error dead-letters the
-// record (a *StepError carries field errors and a metric reason).
+// Step is one rule step, compiled when the config loads.
 type Step interface {
+	// Name is the step as written: "parse.regex", "jq", "set", "where".
 	Name() string
+	// Apply edits r in place. It returns errDrop to drop the record (a
+	// where filter), or an error (a *StepError carries field errors) to
+	// dead-letter it.
 	Apply(ctx context.Context, r *agent.Record) error
+}
+
+// multiStep is a step that can turn one record into several (jq).
+type multiStep interface {
+	Step
+	ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error)
+}
+
+// producer is a step that knows the fields it sets; all=true when it may
+// set any field (json, jq without a literal object).
+type producer interface {
+	Produces() (names []string, all bool)
 }
 
 // StepError is why a step failed on a record.
@@ -48,83 +63,64 @@ func (e *StepError) Error() string {
 	return s
 }
 
-// stepFactory decodes one step block into a ready step (regexes compiled).
-type stepFactory func(block *hcl.Block, ctx *hcl.EvalContext) (Step, hcl.Diagnostics)
-
-var parsers = map[string]stepFactory{
-	"regex": newRegexStep,
-	"json":  newJSONStep,
+func stepErr(reason, field, format string, args ...any) *StepError {
+	return &StepError{Reason: reason, Errors: []agent.FieldError{{Field: field, Error: fmt.Sprintf(format, args...)}}}
 }
+
+type dropped struct{}
+
+func (dropped) Error() string { return "dropped by where" }
+
+var errDrop error = dropped{}
 
 // Config is the `transform` block: its steps in the order written.
 type Config struct {
-	Kind  string
-	Steps []Step
-}
-
-// DecodeHCL decodes the steps in order, compiling each one.
-func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext) hcl.Diagnostics {
-	content, diags := body.Content(&hcl.BodySchema{
-		Attributes: []hcl.AttributeSchema{{Name: "kind"}},
-		Blocks:     []hcl.BlockHeaderSchema{{Type: "parse", LabelNames: []string{"type"}}},
-	})
-	if a, ok := content.Attributes["kind"]; ok {
-		diags = append(diags, gohcl.DecodeExpression(a.Expr, ctx, &c.Kind)...)
-	}
-	for _, blk := range content.Blocks {
-		f, ok := parsers[blk.Labels[0]]
-		if !ok {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-				Summary: fmt.Sprintf("Unknown parser %q", blk.Labels[0]),
-				Detail:  "Known parsers: json, regex.", Subject: blk.LabelRanges[0].Ptr()})
-			continue
-		}
-		s, d := f(blk, ctx)
-		diags = append(diags, d...)
-		if s != nil {
-			c.Steps = append(c.Steps, s)
-		}
-	}
-	return diags
+	Kind   string
+	Entity []string
+	Schema *schema.Schema
+	Steps  []Step
 }
 
 // NewFactory returns the factory of `transform "NAME"`.
 func NewFactory() *agent.Factory {
 	return &agent.Factory{
 		Kind: agent.KindTransform, Type: "",
-		Description: "Ordered rule steps that turn raw lines into typed metadata records; failures go to dead_letter.",
+		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
 		Example:     example,
 		NewConfig:   func() any { return &Config{} },
 		Create: func(set agent.Settings, cfg any) (any, error) {
-			c := cfg.(*Config)
-			t := &transform{cfg: c, set: set, kind: c.Kind, reasons: map[string]prometheus.Counter{}}
-			if t.kind == "" {
-				t.kind = set.Name // a parsed record is no longer "raw"
-			}
-			return t, nil
+			return newTransform(set, cfg.(*Config)), nil
 		},
 	}
 }
 
 type transform struct {
 	cfg     *Config
-	kind    string
 	set     agent.Settings
+	kind    string
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
+	drops   prometheus.Counter
+}
+
+func newTransform(set agent.Settings, c *Config) *transform {
+	t := &transform{cfg: c, set: set, kind: c.Kind, reasons: map[string]prometheus.Counter{}, drops: set.Metrics.Drop("where")}
+	if t.kind == "" && c.Schema != nil {
+		t.kind = c.Schema.Name
+	}
+	if t.kind == "" {
+		t.kind = set.Name // a parsed record is no longer "raw"
+	}
+	return t
 }
 
 // Process runs the steps over each record, in order. Records that pass go
-// to the main output; the others, as dead letters, to dead_letter.
+// to the main output; the others, as dead letters, to dead_letter; those a
+// where filter drops are acknowledged as dropped and counted.
 func (t *transform) Process(ctx context.Context, b agent.Batch) error {
-	out := b[:0]
+	out := make(agent.Batch, 0, len(b))
 	var dead agent.Batch
 	for i := range b {
-		r := &b[i]
-		if err := t.apply(ctx, r); err != nil {
-			dead = append(dead, t.deadLetter(r, err))
-			continue
-		}
-		out = append(out, *r)
+		out, dead = t.process(ctx, &b[i], out, dead)
 	}
 	if len(dead) > 0 {
 		if err := t.set.DeadLetter.Emit(ctx, dead); err != nil {
@@ -135,14 +131,112 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 	return t.set.Out.Emit(ctx, out)
 }
 
-func (t *transform) apply(ctx context.Context, r *agent.Record) error {
-	for _, s := range t.cfg.Steps {
+// process runs one record through the steps and appends what comes out.
+func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agent.Batch) (agent.Batch, agent.Batch) {
+	recs, err := t.run(ctx, r)
+	switch {
+	case err == errDrop:
+		t.drops.Inc()
+		r.Ack(agent.Dropped)
+		return out, dead
+	case err != nil:
+		return out, append(dead, t.deadLetter(r, err))
+	}
+	if len(recs) == 0 { // a jq step produced nothing: dropped on purpose
+		t.drops.Inc()
+		r.Ack(agent.Dropped)
+		return out, dead
+	}
+	return append(out, recs...), dead
+}
+
+// run applies every step, then kind, entity and schema. It returns the
+// records made (usually r itself) or the error that dead-letters r.
+func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, error) {
+	for i, s := range t.cfg.Steps {
+		if ms, ok := s.(multiStep); ok {
+			objs, err := ms.ApplyMulti(ctx, r)
+			if err != nil {
+				return nil, &stepFailure{step: s.Name(), err: err}
+			}
+			return t.fanOut(ctx, r, objs, t.cfg.Steps[i+1:])
+		}
 		if err := s.Apply(ctx, r); err != nil {
-			return &stepFailure{step: s.Name(), err: err}
+			if err == errDrop {
+				return nil, err
+			}
+			return nil, &stepFailure{step: s.Name(), err: err}
+		}
+	}
+	if err := t.finish(r, 0); err != nil {
+		return nil, err
+	}
+	return []agent.Record{*r}, nil
+}
+
+// fanOut continues the remaining steps for each object a jq step made.
+// The extra records share r's token; a failing one dead-letters r whole.
+func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[string]any, rest []Step) ([]agent.Record, error) {
+	recs := make([]agent.Record, 0, len(objs))
+	for i, obj := range objs {
+		c := *r
+		c.Fields = obj
+		c.SetToken(nil)
+		sub := &transform{cfg: &Config{Steps: rest}}
+		for _, s := range rest {
+			if _, multi := s.(multiStep); multi {
+				return nil, &stepFailure{step: s.Name(), err: fmt.Errorf("only one jq step per transform may make several records")}
+			}
+		}
+		if _, err := sub.run(ctx, &c); err != nil {
+			if err == errDrop {
+				continue
+			}
+			return nil, err
+		}
+		if err := t.finish(&c, i); err != nil {
+			return nil, err
+		}
+		recs = append(recs, c)
+	}
+	if tok := r.Token(); tok != nil && len(recs) > 1 {
+		tok.Add(int64(len(recs) - 1))
+	}
+	for i := range recs {
+		recs[i].SetToken(r.Token())
+	}
+	if len(recs) > 0 {
+		r.SetToken(nil) // carried on by recs
+	}
+	return recs, nil
+}
+
+// finish sets kind and entity, applies the schema, and derives the origin.
+func (t *transform) finish(r *agent.Record, index int) error {
+	f := r.MaterializeFields()
+	if t.cfg.Schema != nil {
+		if errs := t.cfg.Schema.Apply(f); len(errs) > 0 {
+			return &stepFailure{step: "schema", err: &StepError{Reason: "schema", Errors: errs}}
+		}
+	}
+	if len(t.cfg.Entity) > 0 {
+		r.Entity = make([]agent.KV, 0, len(t.cfg.Entity))
+		for _, k := range t.cfg.Entity {
+			v, ok := f[k]
+			if !ok || v == nil {
+				return &stepFailure{step: "entity", err: stepErr("entity", k, "entity field missing")}
+			}
+			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
+		}
+	}
+	if _, raw := f["message"]; raw && r.Raw != nil && string(r.Raw) == f["message"] {
+		// still the raw line: keep it only if nothing else was parsed
+		if len(f) > 1 {
+			delete(f, "message")
 		}
 	}
 	r.Kind = t.kind
-	r.Origin.Derive(t.set.ID, 0)
+	r.Origin.Derive(t.set.ID, index)
 	return nil
 }
 
@@ -154,12 +248,18 @@ type stepFailure struct {
 func (e *stepFailure) Error() string { return e.step + ": " + e.err.Error() }
 
 func (t *transform) deadLetter(r *agent.Record, err error) agent.Record {
-	f := err.(*stepFailure)
-	d := agent.DeadLetter{Component: t.set.ID, Step: f.step, Reason: "step_failed"}
-	if se, ok := f.err.(*StepError); ok {
+	d := agent.DeadLetter{Component: t.set.ID, Step: "transform", Reason: "step_failed"}
+	if f, ok := err.(*stepFailure); ok {
+		d.Step = f.step
+		err = f.err
+	}
+	if se, ok := err.(*StepError); ok {
 		d.Reason, d.Errors = se.Reason, se.Errors
 	} else {
-		d.Errors = []agent.FieldError{{Error: f.err.Error()}}
+		d.Errors = []agent.FieldError{{Error: err.Error()}}
+	}
+	if t.cfg.Schema != nil {
+		d.Schema, d.SchemaVersion = t.cfg.Schema.Name, t.cfg.Schema.Version
 	}
 	c, ok := t.reasons[d.Reason]
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
 )
 
 type collect struct{ got agent.Batch }
@@ -25,7 +26,7 @@ func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
 		t.Fatal(d)
 	}
 	c := &Config{}
-	return c, c.DecodeHCL(f.Body, nil)
+	return c, c.DecodeHCL(f.Body, nil, &config.Env{})
 }
 
 func build(t *testing.T, src string) (*transform, *collect, *collect) {
@@ -116,7 +117,7 @@ func BenchmarkRegexStep(b *testing.B) {
 	f, _ := hclsyntax.ParseConfig([]byte(`parse "regex" {
   pattern = "^(?P<client_ip>\\S+) \\S+ (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<method>[A-Z]+) (?P<path>[^ \"]+) (?P<protocol>[^\"]+)\" (?P<status>\\d{3}) (?P<bytes>\\d+|-) \"(?P<referer>[^\"]*)\" \"(?P<user_agent>[^\"]*)\"$"
 }`), "b.hcl", hcl.InitialPos)
-	if d := c.DecodeHCL(f.Body, nil); d.HasErrors() {
+	if d := c.DecodeHCL(f.Body, nil, &config.Env{}); d.HasErrors() {
 		b.Fatal(d)
 	}
 	line := []byte(`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`)

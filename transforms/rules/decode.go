@@ -1,0 +1,206 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/transforms/schema"
+)
+
+// stepFactory decodes one step block into a ready step (regexes compiled,
+// programs parsed). Expressions are type-checked against env's schema.
+type stepFactory func(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics)
+
+// stepEnv is what steps may know at load time.
+type stepEnv struct {
+	schema *schema.Schema
+}
+
+var parsers = map[string]stepFactory{
+	"regex":  newRegexStep,
+	"grok":   newGrokStep,
+	"split":  newSplitStep,
+	"awk":    newAwkStep,
+	"json":   newJSONStep,
+	"logfmt": newLogfmtStep,
+	"kv":     newKVStep,
+}
+
+var blockSteps = map[string]stepFactory{
+	"jq":        newJQBlockStep,
+	"set":       newSetStep,
+	"where":     newWhereBlockStep,
+	"timestamp": newTimestampStep,
+}
+
+func parserNames() []string {
+	var out []string
+	for k := range parsers {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var bodySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "kind"}, {Name: "schema"}, {Name: "entity"}, {Name: "where"}, {Name: "jq"}},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "parse", LabelNames: []string{"type"}},
+		{Type: "jq"}, {Type: "set"}, {Type: "where"}, {Type: "timestamp"},
+	},
+}
+
+type positioned struct {
+	at   hcl.Pos
+	step Step
+}
+
+// DecodeHCL decodes the transform body: kind, entity and schema, and the
+// steps in the order they are written (blocks and the where/jq attributes,
+// by position).
+func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *config.Env) hcl.Diagnostics {
+	content, diags := body.Content(bodySchema)
+	if a, ok := content.Attributes["kind"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, ctx, &c.Kind)...)
+	}
+	if a, ok := content.Attributes["entity"]; ok {
+		diags = append(diags, gohcl.DecodeExpression(a.Expr, ctx, &c.Entity)...)
+	}
+	if a, ok := content.Attributes["schema"]; ok {
+		diags = append(diags, c.decodeSchemaRef(a, env)...)
+	}
+	senv := &stepEnv{schema: c.Schema}
+	var steps []positioned
+	for _, blk := range content.Blocks {
+		var f stepFactory
+		switch blk.Type {
+		case "parse":
+			var ok bool
+			if f, ok = parsers[blk.Labels[0]]; !ok {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+					Summary: fmt.Sprintf("Unknown parser %q", blk.Labels[0]),
+					Detail:  didYouMean(blk.Labels[0], parserNames(), "parsers"), Subject: blk.LabelRanges[0].Ptr()})
+				continue
+			}
+		default:
+			f = blockSteps[blk.Type]
+		}
+		s, d := f(blk, ctx, senv)
+		diags = append(diags, d...)
+		if s != nil {
+			steps = append(steps, positioned{blk.DefRange.Start, s})
+		}
+	}
+	for _, name := range []string{"where", "jq"} {
+		a, ok := content.Attributes[name]
+		if !ok {
+			continue
+		}
+		var src string
+		if d := gohcl.DecodeExpression(a.Expr, ctx, &src); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		var s Step
+		var d hcl.Diagnostics
+		if name == "where" {
+			s, d = newWhere(src, a.Expr.Range(), senv)
+		} else {
+			s, d = newJQ(src, defaultJQTimeout, a.Expr.Range())
+		}
+		diags = append(diags, d...)
+		if s != nil {
+			steps = append(steps, positioned{a.NameRange.Start, s})
+		}
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].at.Byte < steps[j].at.Byte })
+	for _, p := range steps {
+		c.Steps = append(c.Steps, p.step)
+	}
+	if c.Schema != nil && !diags.HasErrors() {
+		diags = append(diags, c.checkRequired(body)...)
+	}
+	return diags
+}
+
+func (c *Config) decodeSchemaRef(a *hcl.Attribute, env *config.Env) hcl.Diagnostics {
+	tr, d := hcl.AbsTraversalForExpr(a.Expr)
+	if d.HasErrors() || len(tr) != 2 || tr.RootName() != "schema" {
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid schema reference",
+			Detail: "Write schema = schema.NAME, without quotes, naming a schema block.", Subject: a.Expr.Range().Ptr()}}
+	}
+	name := tr[1].(hcl.TraverseAttr).Name
+	s, ok := env.Schemas[name]
+	if !ok {
+		var names []string
+		for n := range env.Schemas {
+			names = append(names, "schema."+n)
+		}
+		sort.Strings(names)
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown schema schema." + name,
+			Detail: didYouMean("schema."+name, names, "schemas"), Subject: a.Expr.Range().Ptr()}}
+	}
+	c.Schema = s
+	return nil
+}
+
+// checkRequired warns about required schema fields that no step can set.
+func (c *Config) checkRequired(body hcl.Body) hcl.Diagnostics {
+	produced := map[string]bool{}
+	for _, s := range c.Steps {
+		p, ok := s.(producer)
+		if !ok {
+			continue
+		}
+		names, all := p.Produces()
+		if all {
+			return nil // a step may set any field: nothing to say
+		}
+		for _, n := range names {
+			produced[n] = true
+		}
+	}
+	var missing []string
+	for _, f := range c.Schema.Fields {
+		if f.Required && f.Default == nil && !produced[f.Name] {
+			missing = append(missing, f.Name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	r := body.MissingItemRange()
+	content, _, _ := body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "schema"}}})
+	if a, ok := content.Attributes["schema"]; ok {
+		r = a.Expr.Range()
+	}
+	return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Required fields no step sets",
+		Detail: fmt.Sprintf("Schema %s requires %s, but no step of this transform sets %s, so every record would be dead-lettered. Capture them (a named group, a split name, set, or jq), or give them a default.",
+			c.Schema.Name, strings.Join(missing, ", "), map[bool]string{true: "it", false: "them"}[len(missing) == 1]),
+		Subject: &r}}
+}
+
+// attrRange returns the range of an attribute's value in a block, or the
+// block's range.
+func attrRange(blk *hcl.Block, name string) hcl.Range {
+	c, _, _ := blk.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
+	if c != nil {
+		if a, ok := c.Attributes[name]; ok {
+			return a.Expr.Range()
+		}
+	}
+	return blk.DefRange
+}
+
+func diag(r hcl.Range, summary, detail string, args ...any) hcl.Diagnostics {
+	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: &r}}
+}
+
+func didYouMean(given string, options []string, what string) string {
+	return config.DidYouMean(given, options, what)
+}

@@ -1,0 +1,167 @@
+package rules
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/schema"
+)
+
+// typedEnv is the expr environment used to type-check expressions: the
+// schema's fields with values of their types, so `status + "x"` fails when
+// the config loads. Fields the schema does not declare are allowed, untyped.
+func typedEnv(s *schema.Schema) map[string]any {
+	env := map[string]any{}
+	if s == nil {
+		return env
+	}
+	for _, f := range s.Fields {
+		switch f.Type {
+		case schema.Int:
+			env[f.Name] = int64(0)
+		case schema.Float:
+			env[f.Name] = 0.0
+		case schema.Bool:
+			env[f.Name] = false
+		case schema.Time:
+			env[f.Name] = time.Time{}
+		case schema.List:
+			env[f.Name] = []any{}
+		case schema.Map:
+			env[f.Name] = map[string]any{}
+		default:
+			env[f.Name] = ""
+		}
+	}
+	return env
+}
+
+func compileExpr(src string, at hcl.Range, env *stepEnv, opts ...expr.Option) (*vm.Program, hcl.Diagnostics) {
+	opts = append([]expr.Option{expr.Env(typedEnv(env.schema)), expr.AllowUndefinedVariables()}, opts...)
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, diag(at, "Invalid expression", "%v", err)
+	}
+	return p, nil
+}
+
+func runExpr(p *vm.Program, r *agent.Record) (any, error) {
+	return expr.Run(p, r.MaterializeFields())
+}
+
+// where drops the records for which its condition is false.
+type whereStep struct{ prog *vm.Program }
+
+type whereBlock struct {
+	Condition string `hcl:"condition"`
+}
+
+func newWhereBlockStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
+	var c whereBlock
+	if d := gohcl.DecodeBody(blk.Body, ctx, &c); d.HasErrors() {
+		return nil, d
+	}
+	return newWhere(c.Condition, attrRange(blk, "condition"), env)
+}
+
+func newWhere(src string, at hcl.Range, env *stepEnv) (Step, hcl.Diagnostics) {
+	p, d := compileExpr(src, at, env, expr.AsBool())
+	if d.HasErrors() {
+		return nil, d
+	}
+	return &whereStep{p}, nil
+}
+
+func (s *whereStep) Name() string { return "where" }
+
+func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
+	v, err := runExpr(s.prog, r)
+	if err != nil {
+		return stepErr("where_error", "", "%v", err)
+	}
+	if keep, _ := v.(bool); !keep {
+		return errDrop
+	}
+	return nil
+}
+
+// set computes fields from expressions, in the order written.
+type setStep struct {
+	names []string
+	progs []*vm.Program
+}
+
+func newSetStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
+	attrs, diags := blk.Body.JustAttributes()
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	list := make([]*hcl.Attribute, 0, len(attrs))
+	for _, a := range attrs {
+		list = append(list, a)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Range.Start.Byte < list[j].Range.Start.Byte })
+	s := &setStep{}
+	for _, a := range list {
+		var src string
+		if d := gohcl.DecodeExpression(a.Expr, ctx, &src); d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		p, d := compileExpr(src, a.Expr.Range(), env)
+		diags = append(diags, d...)
+		if p != nil {
+			s.names = append(s.names, a.Name)
+			s.progs = append(s.progs, p)
+		}
+	}
+	if len(list) == 0 {
+		return nil, diag(blk.DefRange, "Empty set block", `set assigns fields from expressions: set { status_class = "status / 100" }.`)
+	}
+	return s, diags
+}
+
+func (s *setStep) Name() string               { return "set" }
+func (s *setStep) Produces() ([]string, bool) { return s.names, false }
+
+func (s *setStep) Apply(_ context.Context, r *agent.Record) error {
+	f := r.MaterializeFields()
+	for i, p := range s.progs {
+		v, err := expr.Run(p, f)
+		if err != nil {
+			return stepErr("set_error", s.names[i], "%v", err)
+		}
+		f[s.names[i]] = jsonShape(v)
+	}
+	return nil
+}
+
+// jsonShape turns expr results into JSON-shaped values.
+func jsonShape(v any) any {
+	switch t := v.(type) {
+	case int:
+		return int64(t)
+	case int32:
+		return int64(t)
+	case uint:
+		return int64(t)
+	case float32:
+		return float64(t)
+	case []any:
+		for i, e := range t {
+			t[i] = jsonShape(e)
+		}
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonShape(e)
+		}
+	}
+	return v
+}

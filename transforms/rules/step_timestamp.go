@@ -1,0 +1,102 @@
+package rules
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/octostore/agent/agent"
+)
+
+// timestamp parses a field into the record's time.
+type timestampStep struct {
+	field  string
+	layout string
+	unit   time.Duration // for unix layouts
+	loc    *time.Location
+}
+
+type timestampBlock struct {
+	Field    string  `hcl:"field"`
+	Layout   string  `hcl:"layout"`
+	Timezone *string `hcl:"timezone,optional"`
+}
+
+// namedLayouts are the layouts that have a name.
+var namedLayouts = map[string]string{
+	"rfc3339":     time.RFC3339Nano,
+	"rfc3339nano": time.RFC3339Nano,
+	"common_log":  "02/Jan/2006:15:04:05 -0700", // nginx and Apache access logs
+	"rfc1123":     time.RFC1123,
+	"syslog":      time.Stamp,
+}
+
+var unixLayouts = map[string]time.Duration{"unix": time.Second, "unix_ms": time.Millisecond, "unix_us": time.Microsecond, "unix_ns": time.Nanosecond}
+
+func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, hcl.Diagnostics) {
+	var c timestampBlock
+	if d := gohcl.DecodeBody(blk.Body, ctx, &c); d.HasErrors() {
+		return nil, d
+	}
+	s := &timestampStep{field: c.Field, layout: c.Layout, loc: time.UTC}
+	if l, ok := namedLayouts[c.Layout]; ok {
+		s.layout = l
+	} else if u, ok := unixLayouts[c.Layout]; ok {
+		s.layout, s.unit = "", u
+	} else if !strings.ContainsAny(c.Layout, "0123456789") {
+		return nil, diag(attrRange(blk, "layout"), "Invalid layout",
+			"%q is neither a named layout (rfc3339, common_log, rfc1123, syslog, unix, unix_ms, unix_us, unix_ns) nor a Go layout such as \"02/Jan/2006:15:04:05 -0700\".", c.Layout)
+	}
+	if c.Timezone != nil {
+		loc, err := time.LoadLocation(*c.Timezone)
+		if err != nil {
+			return nil, diag(attrRange(blk, "timezone"), "Unknown timezone", "%v. Use an IANA name such as \"Europe/Paris\" or \"UTC\".", err)
+		}
+		s.loc = loc
+	}
+	return s, nil
+}
+
+func (s *timestampStep) Name() string { return "timestamp" }
+
+func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
+	v, ok := r.Fields[s.field]
+	if !ok {
+		return stepErr("timestamp", s.field, "required by timestamp, missing")
+	}
+	switch t := v.(type) {
+	case time.Time:
+		r.Time = t
+		return nil
+	case int64:
+		if s.unit != 0 {
+			r.Time = time.Unix(0, t*int64(s.unit)).UTC()
+			return nil
+		}
+	case float64:
+		if s.unit != 0 {
+			r.Time = time.Unix(0, int64(t*float64(s.unit))).UTC()
+			return nil
+		}
+	case string:
+		if s.unit != 0 {
+			n, err := strconv.ParseFloat(t, 64)
+			if err != nil {
+				return stepErr("timestamp", s.field, "expects a unix time, got %q", t)
+			}
+			r.Time = time.Unix(0, int64(n*float64(s.unit))).UTC()
+			return nil
+		}
+		tm, err := time.ParseInLocation(s.layout, t, s.loc)
+		if err != nil {
+			return stepErr("timestamp", s.field, "expects time in layout %q, got %q", s.layout, t)
+		}
+		r.Time = tm
+		return nil
+	}
+	return stepErr("timestamp", s.field, "expects a time, got %T", v)
+}
