@@ -6,7 +6,7 @@ BIN      := bin/octoagent
 # Seconds per fuzz target in `make test` (0 skips fuzzing).
 FUZZTIME ?= 0
 
-.PHONY: all build run test vet unit e2e bench clean
+.PHONY: all build run test test-packs vet bench clean
 
 all: build
 
@@ -14,8 +14,14 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/octoagent
 
 # Runs the quickstart once, from a fresh data dir, and prints the records.
+QUICKSTART := -c configs/quickstart.hcl -c configs/schemas -c configs/nginx/rules.hcl
 run: build
-	@d=$$(mktemp -d); ./$(BIN) run --once -c configs/quickstart.hcl --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
+	@d=$$(mktemp -d); ./$(BIN) run --once $(QUICKSTART) --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
+
+# The rule packs' own tests (test blocks beside the rules).
+PACKS := nginx apache json-app
+test-packs: build
+	@for p in $(PACKS); do echo "== configs/$$p"; ./$(BIN) test -c configs/schemas -c configs/$$p || exit 1; done
 
 vet:
 	$(GO) vet ./...
@@ -24,7 +30,7 @@ vet:
 # Every test, with the race detector. The e2e tests build the binary
 # themselves. Figures the tests measured are printed at the end.
 FIGURES := $(CURDIR)/bin/figures.txt
-test: vet build
+test: vet build test-packs
 	@rm -f $(FIGURES)
 	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 ./...
 	@if [ -s $(FIGURES) ]; then echo; echo "== figures measured by the tests =="; cat $(FIGURES); fi

@@ -13,7 +13,7 @@ func TestValidateCLI(t *testing.T) {
 	root := moduleRoot(t)
 
 	t.Run("quickstart is valid", func(t *testing.T) {
-		code, stdout, stderr := runAgent(t, root, "validate", "-c", "configs/quickstart.hcl")
+		code, stdout, stderr := runAgent(t, root, "validate", "-c", "configs/quickstart.hcl", "-c", "configs/schemas", "-c", "configs/nginx/rules.hcl")
 		if code != 0 {
 			t.Fatalf("validate exited with %d, want 0; stderr:\n%s", code, stderr)
 		}

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"github.com/octostore/agent/internal/testfig"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/octostore/agent/agent"
 )
@@ -35,7 +38,7 @@ func TestQuickstart(t *testing.T) {
 	quickstart := func(dataDir string) []agent.WireRecord {
 		t.Helper()
 		code, stdout, stderr := runAgent(t, root, "run", "--once", "-c", "configs/quickstart.hcl",
-			"--data-dir", dataDir, "--http-addr", "off", "--log-level", "warn")
+			"-c", "configs/schemas", "-c", "configs/nginx/rules.hcl", "--data-dir", dataDir, "--http-addr", "off", "--log-level", "warn")
 		if code != 0 {
 			t.Fatalf("octoagent run --once exited with %d; stderr:\n%s", code, stderr)
 		}
@@ -60,11 +63,7 @@ func TestQuickstart(t *testing.T) {
 		switch r.Kind {
 		case "http_request":
 			typed++
-			for _, f := range []string{"status", "client_ip", "path"} {
-				if v, ok := r.Fields[f].(string); !ok || v == "" {
-					t.Errorf("http_request %s: field %q is %v, want a non-empty string", r.ID, f, r.Fields[f])
-				}
-			}
+			checkTyped(t, r)
 		case agent.KindDeadLetter:
 			dead++
 			raw, _ := r.Fields["raw"].(string)
@@ -119,5 +118,29 @@ func TestQuickstart(t *testing.T) {
 	// Run 3, on run 2's data dir: the checkpoint is at the end of the sample.
 	if rest := quickstart(dataDir); len(rest) != 0 {
 		t.Errorf("third run on the same data dir printed %d records, want 0 (it should resume at the checkpoint); first: %+v", len(rest), rest[0])
+	}
+}
+
+// checkTyped checks that the nginx pack typed a record: int status and
+// bytes, an IP client, and the time from the line (also the record's time).
+func checkTyped(t *testing.T, r agent.WireRecord) {
+	t.Helper()
+	status, ok := r.Fields["status"].(float64)
+	if !ok || status != float64(int(status)) || status < 100 || status > 599 {
+		t.Errorf("http_request %s: status %v is not an int in 100..599", r.ID, r.Fields["status"])
+	}
+	if b, ok := r.Fields["bytes"].(float64); !ok || b != float64(int64(b)) || b < 0 {
+		t.Errorf("http_request %s: bytes %v is not a non-negative int", r.ID, r.Fields["bytes"])
+	}
+	if ip, _ := r.Fields["client_ip"].(string); net.ParseIP(ip) == nil {
+		t.Errorf("http_request %s: client_ip %q is not an IP", r.ID, ip)
+	}
+	if p, _ := r.Fields["path"].(string); !strings.HasPrefix(p, "/") {
+		t.Errorf("http_request %s: path %q", r.ID, p)
+	}
+	ts, _ := r.Fields["time"].(string)
+	lineTime, err := time.Parse(time.RFC3339, ts)
+	if err != nil || !lineTime.Equal(r.Time) || r.Time.Year() != 2026 {
+		t.Errorf("http_request %s: fields.time %q and record time %v should be the line's time", r.ID, ts, r.Time)
 	}
 }

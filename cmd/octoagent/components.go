@@ -2,9 +2,12 @@ package main
 
 import (
 	"github.com/octostore/agent/adapters/file"
+	kuberneteslogs "github.com/octostore/agent/adapters/kubernetes_logs"
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	filesink "github.com/octostore/agent/sinks/file"
+	httpsink "github.com/octostore/agent/sinks/http"
+	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -14,9 +17,12 @@ import (
 func components() *agent.Registry {
 	return agent.NewRegistry(
 		file.NewFactory(),
+		kuberneteslogs.NewFactory(),
 		stdin.NewFactory(),
 		rules.NewFactory(),
 		stdout.NewFactory(),
 		filesink.NewFactory(),
+		octostore.NewFactory(),
+		httpsink.NewFactory(),
 	)
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/diskbuffer"
+	"github.com/octostore/agent/transforms/rules"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -32,6 +34,7 @@ const usage = `octoagent: collects metadata from logs, events and topics, and fo
 Usage:
   octoagent run      -c PATH... [--once] [--data-dir DIR] [--log-level LEVEL] [--log-format text|json]
   octoagent validate -c PATH...
+  octoagent test     -c PATH...     (runs the test blocks written beside the rules)
   octoagent version
 
 PATH is an HCL file or a directory of *.hcl files; several merge into one config.
@@ -54,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "run", "validate":
+	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
 		return 2
@@ -84,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	res, diags := config.Load(cfgPaths, components())
+	if cmd == "test" {
+		diags = withoutUnused(diags) // a rule pack tested alone has no sinks
+	}
 	if len(diags) > 0 {
 		config.WriteDiagnostics(stderr, res.Files, diags)
 	}
@@ -101,6 +107,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, config.Summary(res.Graph))
 		return 0
 	}
+	if cmd == "test" {
+		return runTests(res, stdout, stderr)
+	}
 
 	g := res.Graph
 	if *dataDir != "" {
@@ -113,7 +122,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	default:
 		g.Agent.HTTPAddr = *httpAddr
 	}
-	rt, err := agent.New(g, agent.Options{Logger: log, Once: *once})
+	rt, err := agent.New(g, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
 	if err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
@@ -159,4 +168,33 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+// runTests runs the config's test blocks and ends with the line
+// "N passed, N failed".
+func runTests(res *config.Result, stdout, stderr io.Writer) int {
+	if len(res.Tests) == 0 {
+		fmt.Fprintln(stderr, "octoagent test: the config has no test blocks; write test \"NAME\" { transform = transform.X  input = \"...\"  expect { ... } }")
+		return 1
+	}
+	rep, diags := rules.RunTests(res, stdout)
+	if len(diags) > 0 {
+		config.WriteDiagnostics(stderr, res.Files, diags)
+	}
+	fmt.Fprintf(stdout, "%d passed, %d failed\n", rep.Passed, rep.Failed)
+	if rep.Failed > 0 || diags.HasErrors() {
+		return 1
+	}
+	return 0
+}
+
+func withoutUnused(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Severity == hcl.DiagWarning && strings.HasPrefix(d.Summary, "Unused ") {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }

@@ -71,16 +71,42 @@ func (in *input) fields(r *agent.Record) map[string]any {
 	return r.Fields
 }
 
-// value turns a captured string into a field value, typed where the schema
-// declares the field and the value converts; otherwise the string stays
-// and the schema reports it at the end.
-func (in *input) value(name, s string) any {
-	if in.schema != nil {
-		if v, ok := in.schema.TryCoerce(name, s); ok {
-			return v
+// captured holds what a parse step found until it is stored: values are
+// typed by the schema as they are captured, and the errors of all fields
+// are reported together.
+type captured struct {
+	in   *input
+	f    map[string]any
+	errs []agent.FieldError
+}
+
+func (in *input) begin(r *agent.Record) captured {
+	return captured{in: in, f: in.fields(r)}
+}
+
+// set stores a captured value, typed where the schema declares the field.
+func (c *captured) set(name string, v any) {
+	if c.in.schema != nil {
+		out, skip, err := c.in.schema.Capture(name, v)
+		if err != nil {
+			c.errs = append(c.errs, agent.FieldError{Field: name, Error: err.Error()})
+			return
 		}
+		if skip {
+			delete(c.f, name)
+			return
+		}
+		v = out
 	}
-	return s
+	c.f[name] = v
+}
+
+// done reports the schema errors of the captured fields, if any.
+func (c *captured) done() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	return &StepError{Reason: "schema", Errors: c.errs}
 }
 
 func decodeStep(blk *hcl.Block, ctx *hcl.EvalContext, into any) hcl.Diagnostics {
@@ -189,14 +215,14 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 		if m == nil {
 			continue
 		}
-		f := s.fields(r)
+		c := s.begin(r)
 		for g, name := range s.names[i] {
 			if name == "" || m[2*g] < 0 {
 				continue
 			}
-			f[name] = s.value(name, string(in[m[2*g]:m[2*g+1]]))
+			c.set(name, string(in[m[2*g]:m[2*g+1]]))
 		}
-		return nil
+		return c.done()
 	}
 	return stepErr("no_match", s.field, "no pattern matched (%d tried)", len(s.patterns))
 }
@@ -225,15 +251,11 @@ func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
 	if err != nil {
 		return stepErr("bad_json", s.field, "not a JSON object: %v", err)
 	}
-	f := s.fields(r)
+	c := s.begin(r)
 	for k, v := range obj {
-		if str, ok := v.(string); ok {
-			f[k] = s.value(k, str)
-			continue
-		}
-		f[k] = v
+		c.set(k, v)
 	}
-	return nil
+	return c.done()
 }
 
 // decodeJSONObject decodes exactly one JSON object, with integral numbers

@@ -128,18 +128,14 @@ func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
 		if len(m) == 0 {
 			continue // no match (every shipped pattern captures something)
 		}
-		f := s.fields(r)
+		c := s.begin(r)
 		for k, v := range m {
-			switch t := v.(type) {
-			case string:
-				f[k] = s.value(k, t)
-			case int:
-				f[k] = int64(t)
-			default:
-				f[k] = v
+			if n, ok := v.(int); ok {
+				v = int64(n)
 			}
+			c.set(k, v)
 		}
-		return nil
+		return c.done()
 	}
 	return stepErr("no_match", s.field, "no pattern matched (%d tried)", len(s.groks))
 }

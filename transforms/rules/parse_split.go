@@ -73,14 +73,14 @@ func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(toks) != len(s.names) {
 		return stepErr("no_match", s.field, "expected %d fields, got %d", len(s.names), len(toks))
 	}
-	f := s.fields(r)
+	c := s.begin(r)
 	for i, name := range s.names {
 		if name == "" || name == "-" {
 			continue
 		}
-		f[name] = s.value(name, string(in[toks[i][0]:toks[i][1]]))
+		c.set(name, string(in[toks[i][0]:toks[i][1]]))
 	}
-	return nil
+	return c.done()
 }
 
 // splitTokens returns the [start, end) of each field of line. A field that
@@ -205,15 +205,15 @@ func (s *kvStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(pairs) == 0 {
 		return stepErr("no_match", s.field, "no key%cvalue pairs", s.valueSep)
 	}
-	f := s.fields(r)
+	c := s.begin(r)
 	for _, p := range pairs {
 		if p.bare {
-			f[p.key] = true
+			c.set(p.key, true)
 			continue
 		}
-		f[p.key] = s.value(p.key, p.value)
+		c.set(p.key, p.value)
 	}
-	return nil
+	return c.done()
 }
 
 type kvPair struct {

@@ -165,6 +165,11 @@ func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, e
 			if err == errDrop {
 				return nil, err
 			}
+			if se, ok := err.(*StepError); ok && se.Reason == "schema" && t.cfg.Schema != nil {
+				// List every field problem at once: the required fields
+				// already missing join the type errors of the captures.
+				se.Errors = append(se.Errors, t.cfg.Schema.Missing(r.Fields, se.Errors)...)
+			}
 			return nil, &stepFailure{step: s.Name(), err: err}
 		}
 	}

@@ -49,7 +49,7 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	funcs := map[string]any{
 		"set": func(name, value string) {
 			if s.cur != nil {
-				s.cur[name] = s.value(name, value)
+				s.cur[name] = value
 			}
 		},
 		"fail": func(reason string) {
@@ -115,9 +115,9 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(cur) == 0 {
 		return stepErr("no_match", s.field, "the awk program set no field")
 	}
-	f := s.fields(r)
+	c := s.begin(r)
 	for k, v := range cur {
-		f[k] = v
+		c.set(k, v)
 	}
-	return nil
+	return c.done()
 }

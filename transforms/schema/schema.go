@@ -368,14 +368,40 @@ func (f *Field) check(v any) error {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-// TryCoerce converts a captured string for the declared field name. ok is
-// false when the field is not declared, is a null value, or does not
-// convert (Apply reports it later, with the reason).
-func (s *Schema) TryCoerce(name, v string) (any, bool) {
-	f, ok := s.byName[name]
-	if !ok || f.Type == String || f.isNull(v) {
-		return nil, false
+// Missing reports the required fields absent from fields (and with no
+// default), except those already in errs.
+func (s *Schema) Missing(fields map[string]any, errs []agent.FieldError) []agent.FieldError {
+	var out []agent.FieldError
+next:
+	for _, f := range s.Fields {
+		if !f.Required || f.Default != nil {
+			continue
+		}
+		if _, ok := fields[f.Name]; ok {
+			continue
+		}
+		for _, e := range errs {
+			if e.Field == f.Name {
+				continue next
+			}
+		}
+		out = append(out, agent.FieldError{Field: f.Name, Error: "required, missing"})
 	}
-	out, err := coerceTo(f.Type, f.Layout, v)
-	return out, err == nil
+	return out
+}
+
+// Capture converts a value captured for field name as soon as it is
+// captured, so that later steps see typed values. It returns the value to
+// store (v itself when the field is not declared), skip=true for a null
+// value (such as "-"), which is not stored, or the field's error.
+func (s *Schema) Capture(name string, v any) (out any, skip bool, err error) {
+	f, ok := s.byName[name]
+	if !ok {
+		return v, false, nil
+	}
+	if f.isNull(v) {
+		return nil, true, nil
+	}
+	out, err = f.coerce(v)
+	return out, false, err
 }

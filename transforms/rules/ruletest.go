@@ -1,0 +1,280 @@
+package rules
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+)
+
+// TestTime is the time input records get in rule tests, so that results
+// are the same on every run.
+var TestTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+type testBlock struct {
+	Input   *string       `hcl:"input,optional"`
+	Inputs  []string      `hcl:"inputs,optional"`
+	Dropped *int          `hcl:"dropped,optional"`
+	Expect  []expectBlock `hcl:"expect,block"`
+	Dead    []deadBlock   `hcl:"expect_dead_letter,block"`
+	// Transform was resolved by the loader (config.Test.Transform).
+	Transform hcl.Expression `hcl:"transform"`
+}
+
+type expectBlock struct {
+	Kind      *string   `hcl:"kind,optional"`
+	Condition *string   `hcl:"condition,optional"`
+	Fields    cty.Value `hcl:"fields,optional"`
+	Entity    cty.Value `hcl:"entity,optional"`
+}
+
+type deadBlock struct {
+	Reason *string `hcl:"reason,optional"`
+	Step   *string `hcl:"step,optional"`
+	Error  *string `hcl:"error,optional"`
+}
+
+// TestReport is the outcome of RunTests.
+type TestReport struct {
+	Passed, Failed int
+}
+
+// RunTests runs every `test` block of a loaded config against its
+// transform and writes a line per test, with a readable diff for each
+// failure.
+func RunTests(res *config.Result, w io.Writer) (TestReport, hcl.Diagnostics) {
+	var rep TestReport
+	var diags hcl.Diagnostics
+	comps := map[string]*config.Component{}
+	for _, c := range res.Components {
+		comps[c.ID] = c
+	}
+	for _, t := range res.Tests {
+		var tb testBlock
+		d := gohcl.DecodeBody(t.Body, t.Ctx, &tb)
+		if d.HasErrors() {
+			diags = append(diags, d...)
+			continue
+		}
+		c := comps[t.Transform]
+		if c == nil || c.Config == nil {
+			continue // the loader reported it
+		}
+		inputs := tb.Inputs
+		if tb.Input != nil {
+			inputs = append([]string{*tb.Input}, inputs...)
+		}
+		if len(inputs) == 0 {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Test without input",
+				Detail: `A test gives input = "a line" or inputs = ["line 1", "line 2"].`, Subject: t.DefRange.Ptr()})
+			continue
+		}
+		problems, err := runOne(t, c, inputs, &tb)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid test " + t.Name, Detail: err.Error(), Subject: t.DefRange.Ptr()})
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", t.DefRange.Filename, t.DefRange.Start.Line)
+		if len(problems) == 0 {
+			rep.Passed++
+			fmt.Fprintf(w, "PASS %s (%s)\n", t.Name, where)
+			continue
+		}
+		rep.Failed++
+		fmt.Fprintf(w, "FAIL %s (%s)\n", t.Name, where)
+		for _, p := range problems {
+			fmt.Fprintf(w, "  %s\n", strings.ReplaceAll(p, "\n", "\n  "))
+		}
+	}
+	return rep, diags
+}
+
+type collector struct{ got agent.Batch }
+
+func (c *collector) Emit(_ context.Context, b agent.Batch) error {
+	c.got = append(c.got, b...)
+	agent.AckAll(b, agent.Delivered)
+	return nil
+}
+
+func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock) ([]string, error) {
+	out, dead := &collector{}, &collector{}
+	m := agent.NewMetrics(nil)
+	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
+	comp, err := c.Factory.Create(set, c.Config)
+	if err != nil {
+		return nil, err
+	}
+	acks := agent.NewAcks()
+	var droppedN int
+	batch := make(agent.Batch, len(inputs))
+	for i, line := range inputs {
+		tok := acks.NewToken(1, nil)
+		batch[i] = agent.Record{Time: TestTime, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
+		batch[i].SetToken(tok)
+	}
+	if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
+		return nil, err
+	}
+	droppedN = len(inputs) - len(out.got) - len(dead.got)
+	if droppedN < 0 {
+		droppedN = 0
+	}
+	var problems []string
+	if len(out.got) != len(tb.Expect) {
+		problems = append(problems, fmt.Sprintf("records: expected %d, got %d", len(tb.Expect), len(out.got)))
+	}
+	for i := 0; i < len(tb.Expect) && i < len(out.got); i++ {
+		for _, p := range checkRecord(&tb.Expect[i], &out.got[i]) {
+			problems = append(problems, fmt.Sprintf("record %d: %s", i+1, p))
+		}
+	}
+	if len(dead.got) != len(tb.Dead) {
+		problems = append(problems, fmt.Sprintf("dead letters: expected %d, got %d", len(tb.Dead), len(dead.got)))
+		for i := len(tb.Dead); i < len(dead.got); i++ {
+			problems = append(problems, fmt.Sprintf("unexpected dead letter %d: %s", i+1, deadSummary(&dead.got[i])))
+		}
+	}
+	for i := 0; i < len(tb.Dead) && i < len(dead.got); i++ {
+		for _, p := range checkDead(&tb.Dead[i], &dead.got[i]) {
+			problems = append(problems, fmt.Sprintf("dead letter %d: %s", i+1, p))
+		}
+	}
+	if tb.Dropped != nil && *tb.Dropped != droppedN {
+		problems = append(problems, fmt.Sprintf("dropped: expected %d, got %d", *tb.Dropped, droppedN))
+	}
+	if len(problems) > 0 {
+		for i := range out.got {
+			problems = append(problems, fmt.Sprintf("got record %d: %s", i+1, agent.AppendJSON(nil, &out.got[i])))
+		}
+	}
+	return problems, nil
+}
+
+// wire returns v as it appears in the wire form, decoded again: what a
+// user writes in an expectation is compared with that.
+func wire(v any) any {
+	var out any
+	_ = json.Unmarshal(agent.AppendValue(nil, v), &out)
+	return out
+}
+
+func ctyWire(v cty.Value) (any, error) {
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, err
+	}
+	var out any
+	err = json.Unmarshal(b, &out)
+	return out, err
+}
+
+func checkRecord(e *expectBlock, r *agent.Record) []string {
+	var problems []string
+	if e.Kind != nil && r.Kind != *e.Kind {
+		problems = append(problems, fmt.Sprintf("kind: expected %q, got %q", *e.Kind, r.Kind))
+	}
+	fields := r.MaterializeFields()
+	if !e.Fields.IsNull() {
+		want, err := ctyWire(e.Fields)
+		wm, ok := want.(map[string]any)
+		if err != nil || !ok {
+			return append(problems, "fields: the expectation must be an object, such as { status = 200 }")
+		}
+		got := wire(fields).(map[string]any)
+		keys := make([]string, 0, len(wm))
+		for k := range wm {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			gv, present := got[k]
+			switch {
+			case !present:
+				problems = append(problems, fmt.Sprintf("fields.%s: expected %s, missing", k, js(wm[k])))
+			case !reflect.DeepEqual(gv, wm[k]):
+				problems = append(problems, fmt.Sprintf("fields.%s: expected %s, got %s", k, js(wm[k]), js(gv)))
+			}
+		}
+	}
+	if !e.Entity.IsNull() {
+		want, _ := ctyWire(e.Entity)
+		got := map[string]any{}
+		for _, kv := range r.Entity {
+			got[kv.Key] = kv.Value
+		}
+		if !reflect.DeepEqual(want, got) {
+			problems = append(problems, fmt.Sprintf("entity: expected %s, got %s", js(want), js(got)))
+		}
+	}
+	if e.Condition != nil {
+		ok, err := expr.Eval(*e.Condition, fields)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("condition %q: %v", *e.Condition, err))
+		case ok != true:
+			problems = append(problems, fmt.Sprintf("condition %q is false", *e.Condition))
+		}
+	}
+	return problems
+}
+
+func checkDead(e *deadBlock, r *agent.Record) []string {
+	var problems []string
+	f := r.Fields
+	if e.Reason != nil && f["reason"] != *e.Reason {
+		problems = append(problems, fmt.Sprintf("reason: expected %q, got %q", *e.Reason, f["reason"]))
+	}
+	if e.Step != nil && f["step"] != *e.Step {
+		problems = append(problems, fmt.Sprintf("step: expected %q, got %q", *e.Step, f["step"]))
+	}
+	if e.Error != nil {
+		errs := deadErrors(r)
+		found := false
+		for _, s := range errs {
+			if strings.Contains(s, *e.Error) {
+				found = true
+			}
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("error: expected one containing %q, got %s", *e.Error, js(errs)))
+		}
+	}
+	return problems
+}
+
+func deadErrors(r *agent.Record) []string {
+	var out []string
+	list, _ := r.Fields["errors"].([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		s, _ := m["error"].(string)
+		if f, ok := m["field"].(string); ok && f != "" {
+			s = f + ": " + s
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func deadSummary(r *agent.Record) string {
+	return fmt.Sprintf("%v at %v: %s (raw %q)", r.Fields["reason"], r.Fields["step"], strings.Join(deadErrors(r), "; "), r.Fields["raw"])
+}
+
+func js(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
