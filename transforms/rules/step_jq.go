@@ -50,12 +50,9 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	q, err := gojq.Parse(src)
 	if err != nil {
 		detail := err.Error()
-		var pe interface {
-			QueryParseError() (string, int, string, error)
-		}
+		var pe *gojq.ParseError
 		if errors.As(err, &pe) {
-			_, off, tok, _ := pe.QueryParseError()
-			detail = fmt.Sprintf("%v (at byte %d of the query, near %q)", err, off, tok)
+			detail = fmt.Sprintf("%v, at byte %d of the query", err, pe.Offset)
 		}
 		return nil, diag(at, "Invalid jq query", "%s", detail)
 	}

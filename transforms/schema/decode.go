@@ -37,14 +37,12 @@ type fieldBlock struct {
 // Decode decodes a `schema "NAME" { ... }` block into a compiled schema,
 // with every problem as a diagnostic at its attribute.
 func Decode(blk *hcl.Block, ctx *hcl.EvalContext) (*Schema, hcl.Diagnostics) {
+	// Decoding goes on past errors, so that one bad attribute does not
+	// hide the schema from the transforms that use it (and their own
+	// diagnostics, such as expression type errors, still show).
 	var sb schemaBlock
 	diags := gohcl.DecodeBody(blk.Body, ctx, &sb)
-	if diags.HasErrors() {
-		return nil, diags
-	}
-	if d := checkEmpty(sb.Remain); d.HasErrors() {
-		return nil, d
-	}
+	diags = append(diags, checkEmpty(sb.Remain)...)
 	s := &Schema{Name: blk.Labels[0]}
 	if sb.Version != nil {
 		s.Version = *sb.Version
@@ -113,9 +111,6 @@ func Decode(blk *hcl.Block, ctx *hcl.EvalContext) (*Schema, hcl.Diagnostics) {
 			f.Default = v
 		}
 		s.Fields = append(s.Fields, f)
-	}
-	if diags.HasErrors() {
-		return nil, diags
 	}
 	out, err := New(s)
 	if err != nil {
