@@ -3,10 +3,12 @@ GO       ?= go
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 BIN      := bin/octoagent
-# Seconds per fuzz target in `make test` (0 skips fuzzing).
-FUZZTIME ?= 0
+# How long each fuzz target runs in `make test` ("0" skips fuzzing).
+FUZZTIME ?= 3s
+FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
+	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad
 
-.PHONY: all build run test test-packs vet bench clean
+.PHONY: all build run test test-packs fuzz-short vet bench clean
 
 all: build
 
@@ -30,10 +32,15 @@ vet:
 # Every test, with the race detector. The e2e tests build the binary
 # themselves. Figures the tests measured are printed at the end.
 FIGURES := $(CURDIR)/bin/figures.txt
-test: vet build test-packs
+test: vet build test-packs fuzz-short
 	@rm -f $(FIGURES)
 	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 ./...
 	@if [ -s $(FIGURES) ]; then echo; echo "== figures measured by the tests =="; cat $(FIGURES); fi
+
+# A short run of every fuzz target; the corpus is in each package's testdata/fuzz.
+fuzz-short:
+	@if [ "$(FUZZTIME)" != "0" ]; then for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; done; fi
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...

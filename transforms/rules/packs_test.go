@@ -195,4 +195,3 @@ func runTransform(t *testing.T, c *config.Component, lines []string) (agent.Batc
 	}
 	return out.got, dead.got
 }
-

@@ -1,0 +1,102 @@
+package rules
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+)
+
+func fuzzStep(f *testing.F, body string) Step {
+	file, d := hclsyntax.ParseConfig([]byte(body), "fuzz.hcl", hcl.InitialPos)
+	if d.HasErrors() {
+		f.Fatal(d)
+	}
+	c := &Config{}
+	if d := c.DecodeHCL(file.Body, nil, &config.Env{}); d.HasErrors() {
+		f.Fatal(d)
+	}
+	return c.Steps[0]
+}
+
+// checkStep runs a step on arbitrary input: it must not panic, and it
+// either fills fields or fails with a *StepError.
+func checkStep(t *testing.T, s Step, line []byte) {
+	r := agent.Record{Raw: line}
+	err := s.Apply(context.Background(), &r)
+	if err != nil {
+		if _, ok := err.(*StepError); !ok {
+			t.Fatalf("%s returned %T %v on %q, not a *StepError", s.Name(), err, err, line)
+		}
+		return
+	}
+	if r.Fields == nil {
+		t.Fatalf("%s succeeded on %q without setting fields", s.Name(), line)
+	}
+}
+
+var fuzzSeeds = []string{
+	`203.0.113.9 - alice [21/Nov/2026:05:41:35 +0000] "GET /a?b=1 HTTP/1.1" 200 512 "-" "curl/8"`,
+	`10.0.0.1 - - [21/Nov/2026:05:41:35 +0000] "\x16\x03\x01" 400 157 "-" "-"`,
+	`a=1 b="x y" c`,
+	`{"a":1,"b":[true,null,"x"]}`,
+	``, `"`, `[`, `\`, `a b "c\" d" [e f]`, "\xff\xfe", `{"a":1} trailing`,
+}
+
+func FuzzRegex(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	s := fuzzStep(f, `parse "regex" { patterns = ["^(?P<ip>\\S+) - (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<req>[^\"]*)\" (?P<status>\\d+)", "^(?P<word>\\w+)$"] }`)
+	f.Fuzz(func(t *testing.T, line []byte) { checkStep(t, s, line) })
+}
+
+func FuzzSplit(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	s := fuzzStep(f, `parse "split" { fields = ["client_ip", "-", "user", "time", "request", "status", "bytes", "referer", "user_agent"] }`)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		checkStep(t, s, line)
+		toks, err := splitTokens(line, ' ', true, nil)
+		for _, tk := range toks {
+			if tk[0] < 0 || tk[1] > len(line) || tk[0] > tk[1] {
+				t.Fatalf("token %v out of %d bytes (err %v)", tk, len(line), err)
+			}
+		}
+	})
+}
+
+func FuzzAwk(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	s := fuzzStep(f, `parse "awk" { program = "NF < 2 { fail(\"short\"); next } { set(\"first\", $1); set(\"n\", NF); set(\"last\", $NF) }" }`)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if strings.ContainsAny(string(line), "\n\r") {
+			return // one record is one line
+		}
+		checkStep(t, s, line)
+	})
+}
+
+func FuzzJSON(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	s := fuzzStep(f, `parse "json" {}`)
+	f.Fuzz(func(t *testing.T, line []byte) { checkStep(t, s, line) })
+}
+
+func FuzzLogfmt(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	s := fuzzStep(f, `parse "logfmt" {}`)
+	f.Fuzz(func(t *testing.T, line []byte) { checkStep(t, s, line) })
+}

@@ -1,0 +1,132 @@
+package rules_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/transforms/rules"
+	"github.com/octostore/agent/transforms/schema"
+)
+
+const nginxLine = `203.0.113.9 - alice [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2&sort=price HTTP/1.1" 200 5120 "https://www.example.com/start" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`
+const jsonLine = `{"ts":"2026-11-21T05:00:00.123Z","level":"warn","service":"checkout","msg":"slow query","trace_id":"0123456789abcdef0123456789abcdef","duration_ms":1500,"status":200,"user_id":42}`
+const logfmtLine = `ts=2026-11-21T05:00:00Z level=info service=checkout msg="request served" duration_ms=12 status=200 user_id=42`
+
+// benchTransform builds a transform from an HCL body (steps only).
+func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform {
+	b.Helper()
+	f, d := hclsyntax.ParseConfig([]byte(body), "bench.hcl", hcl.InitialPos)
+	if d.HasErrors() {
+		b.Fatal(d)
+	}
+	env := &config.Env{Schemas: map[string]*schema.Schema{}}
+	if s != nil {
+		env.Schemas[s.Name] = s
+	}
+	c := &rules.Config{}
+	if d := c.DecodeHCL(f.Body, nil, env); d.HasErrors() {
+		b.Fatal(d)
+	}
+	m := agent.NewMetrics(nil)
+	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: discard{}, DeadLetter: discard{}}, c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr.(agent.Transform)
+}
+
+type discard struct{}
+
+func (discard) Emit(_ context.Context, b agent.Batch) error {
+	agent.AckAll(b, agent.Delivered)
+	return nil
+}
+
+func httpSchema(b *testing.B) *schema.Schema {
+	res, d := config.Load([]string{"../../configs/schemas"}, agent.NewRegistry())
+	if d.HasErrors() {
+		b.Fatal(d)
+	}
+	return res.Schemas["http_request"]
+}
+
+// runBench pushes batches of 256 copies of line through t and reports
+// ns and allocations per record.
+func runBench(b *testing.B, t agent.Transform, line string) {
+	const n = 256
+	raw := []byte(line)
+	batch := make(agent.Batch, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		for j := range batch {
+			batch[j] = agent.Record{Raw: raw}
+		}
+		if err := t.Process(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(line)))
+}
+
+const nginxRegex = `parse "regex" {
+  pattern = "^(?P<client_ip>\\S+) - (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<method>[A-Z]+) (?P<path>[^ \"]+) (?P<protocol>[^\"]+)\" (?P<status>\\d{3}) (?P<bytes>\\d+|-) \"(?P<referer>[^\"]*)\" \"(?P<user_agent>[^\"]*)\"$"
+}
+`
+
+func BenchmarkRegex(b *testing.B) { runBench(b, benchTransform(b, nginxRegex, nil), nginxLine) }
+
+func BenchmarkRegexSchema(b *testing.B) {
+	runBench(b, benchTransform(b, nginxRegex+"schema = schema.http_request\n", httpSchema(b)), nginxLine)
+}
+
+func BenchmarkGrok(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "grok" { pattern = "^%%{NGINX_COMBINED}$" }`, nil), nginxLine)
+}
+
+func BenchmarkSplit(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "split" { fields = ["client_ip", "-", "user", "time", "request", "status", "bytes", "referer", "user_agent"] }`, nil), nginxLine)
+}
+
+func BenchmarkAwk(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "awk" { program = "{ set(\"client_ip\", $1); set(\"user\", $3); set(\"status\", $9); set(\"bytes\", $10) }" }`, nil), nginxLine)
+}
+
+func BenchmarkJSON(b *testing.B) { runBench(b, benchTransform(b, `parse "json" {}`, nil), jsonLine) }
+
+func BenchmarkLogfmt(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "logfmt" {}`, nil), logfmtLine)
+}
+
+func BenchmarkKV(b *testing.B) { runBench(b, benchTransform(b, `parse "kv" {}`, nil), logfmtLine) }
+
+func BenchmarkJQ(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "json" {}
+jq = "{service, level, slow: (.duration_ms > 1000)}"`, nil), jsonLine)
+}
+
+func BenchmarkSet(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "json" {}
+set {
+  slow   = "duration_ms > 1000"
+  bucket = "status / 100"
+}`, nil), jsonLine)
+}
+
+func BenchmarkWhere(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "json" {}
+where = "status >= 200 && level != 'debug'"`, nil), jsonLine)
+}
+
+func BenchmarkTimestamp(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "json" {}
+timestamp {
+  field  = "ts"
+  layout = "rfc3339"
+}`, nil), jsonLine)
+}
