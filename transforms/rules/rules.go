@@ -153,30 +153,46 @@ func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agen
 // run applies every step, then kind, entity and schema. It returns the
 // records made (usually r itself) or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, error) {
-	for i, s := range t.cfg.Steps {
+	objs, rest, err := t.steps(ctx, r, t.cfg.Steps)
+	if err != nil {
+		return nil, err
+	}
+	if objs != nil {
+		return t.fanOut(ctx, r, objs, rest)
+	}
+	if err := t.finish(r, 0); err != nil {
+		return nil, err
+	}
+	return []agent.Record{*r}, nil
+}
+
+// steps applies steps to r in order. When a step makes several records
+// (jq), it stops there and returns their fields and the steps left.
+func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step) ([]map[string]any, []Step, error) {
+	for i, s := range steps {
 		if ms, ok := s.(multiStep); ok {
 			objs, err := ms.ApplyMulti(ctx, r)
 			if err != nil {
-				return nil, &stepFailure{step: s.Name(), err: err}
+				return nil, nil, &stepFailure{step: s.Name(), err: err}
 			}
-			return t.fanOut(ctx, r, objs, t.cfg.Steps[i+1:])
+			if objs == nil {
+				objs = []map[string]any{}
+			}
+			return objs, steps[i+1:], nil
 		}
 		if err := s.Apply(ctx, r); err != nil {
 			if err == errDrop {
-				return nil, err
+				return nil, nil, err
 			}
 			if se, ok := err.(*StepError); ok && se.Reason == "schema" && t.cfg.Schema != nil {
 				// List every field problem at once: the required fields
 				// already missing join the type errors of the captures.
 				se.Errors = append(se.Errors, t.cfg.Schema.Missing(r.Fields, se.Errors)...)
 			}
-			return nil, &stepFailure{step: s.Name(), err: err}
+			return nil, nil, &stepFailure{step: s.Name(), err: err}
 		}
 	}
-	if err := t.finish(r, 0); err != nil {
-		return nil, err
-	}
-	return []agent.Record{*r}, nil
+	return nil, nil, nil
 }
 
 // fanOut continues the remaining steps for each object a jq step made.
@@ -187,28 +203,26 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 		c := *r
 		c.Fields = obj
 		c.SetToken(nil)
-		sub := &transform{cfg: &Config{Steps: rest}}
-		for _, s := range rest {
-			if _, multi := s.(multiStep); multi {
-				return nil, &stepFailure{step: s.Name(), err: fmt.Errorf("only one jq step per transform may make several records")}
-			}
-		}
-		if _, err := sub.run(ctx, &c); err != nil {
-			if err == errDrop {
-				continue
-			}
+		more, _, err := t.steps(ctx, &c, rest)
+		switch {
+		case err == errDrop:
+			continue
+		case err != nil:
 			return nil, err
+		case more != nil:
+			return nil, &stepFailure{step: "jq", err: fmt.Errorf("only one jq step of a transform may make several records")}
 		}
 		if err := t.finish(&c, i); err != nil {
 			return nil, err
 		}
 		recs = append(recs, c)
 	}
-	if tok := r.Token(); tok != nil && len(recs) > 1 {
+	tok := r.Token()
+	if tok != nil && len(recs) > 1 {
 		tok.Add(int64(len(recs) - 1))
 	}
 	for i := range recs {
-		recs[i].SetToken(r.Token())
+		recs[i].SetToken(tok)
 	}
 	if len(recs) > 0 {
 		r.SetToken(nil) // carried on by recs

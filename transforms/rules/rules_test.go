@@ -130,3 +130,51 @@ func BenchmarkRegexStep(b *testing.B) {
 		}
 	}
 }
+
+func TestJQMakesSeveralRecordsThatShareTheToken(t *testing.T) {
+	tr, out, dl := build(t, `
+parse "json" {}
+jq = ".items[] | {name: .}"
+set {
+  upper = "upper(name)"
+}
+where = "name != 'skip'"
+`)
+	acks := agent.NewAcks()
+	done := 0
+	tok := acks.NewToken(1, func(bool) { done++ })
+	b := agent.Batch{{Raw: []byte(`{"items":["a","skip","b"]}`), Origin: agent.Origin{Component: "source.x", Offset: 7}}}
+	b[0].SetToken(tok)
+	if err := tr.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.got) != 2 || len(dl.got) != 0 {
+		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
+	}
+	if out.got[1].Fields["upper"] != "B" || out.got[1].Origin.Index != 2 || out.got[1].Origin.Rule != "transform.t" {
+		t.Fatalf("second record %v %+v", out.got[1].Fields, out.got[1].Origin)
+	}
+	if out.got[0].EnsureID() == out.got[1].EnsureID() {
+		t.Fatal("records made from one input share an id")
+	}
+	if done != 1 || acks.InFlight() != 0 {
+		t.Fatalf("token done %d times, in flight %d", done, acks.InFlight())
+	}
+}
+
+func TestWhereDropsAreAcknowledged(t *testing.T) {
+	tr, out, _ := build(t, `
+parse "regex" { pattern = "^(?P<n>\\d+)$" }
+where = "int(n) > 5"
+`)
+	acks := agent.NewAcks()
+	var results []bool
+	tok := acks.NewToken(2, func(failed bool) { results = append(results, failed) })
+	b := agent.Batch{{Raw: []byte("3")}, {Raw: []byte("9")}}
+	b[0].SetToken(tok)
+	b[1].SetToken(tok)
+	tr.Process(context.Background(), b)
+	if len(out.got) != 1 || len(results) != 1 || results[0] {
+		t.Fatalf("out %d, token results %v", len(out.got), results)
+	}
+}
