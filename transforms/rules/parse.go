@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -118,6 +119,7 @@ func decodeStep(blk *hcl.Block, ctx *hcl.EvalContext, into any) hcl.Diagnostics 
 type regexStep struct {
 	input
 	patterns []*regexp.Regexp
+	scanners []*scanner // nil where the pattern needs regexp
 	names    [][]string
 }
 
@@ -148,6 +150,7 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 			continue
 		}
 		s.patterns = append(s.patterns, re)
+		s.scanners = append(s.scanners, compileScanner(re))
 		s.names = append(s.names, re.SubexpNames())
 	}
 	return s, diags
@@ -210,9 +213,15 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 	if err != nil {
 		return err
 	}
+	var buf [64]int
 	for i, re := range s.patterns {
-		m := re.FindSubmatchIndex(in)
-		if m == nil {
+		var m []int
+		if sc := s.scanners[i]; sc != nil && 2*(sc.groups+1) <= len(buf) {
+			m = buf[:2*(sc.groups+1)]
+			if !sc.match(in, m) {
+				continue
+			}
+		} else if m = re.FindSubmatchIndex(in); m == nil {
 			continue
 		}
 		c := s.begin(r)
@@ -220,7 +229,7 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 			if name == "" || m[2*g] < 0 {
 				continue
 			}
-			c.set(name, string(in[m[2*g]:m[2*g+1]]))
+			c.set(name, bytesString(in[m[2*g]:m[2*g+1]]))
 		}
 		return c.done()
 	}
@@ -303,4 +312,14 @@ func normalize(v any) any {
 		return t
 	}
 	return v
+}
+
+// bytesString views captured bytes as a string without copying. The input
+// of a parse step is never written to: a record's Raw is immutable once a
+// source emits it, and a field's bytes are a copy made for the step.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -78,7 +78,7 @@ func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
 		if name == "" || name == "-" {
 			continue
 		}
-		c.set(name, string(in[toks[i][0]:toks[i][1]]))
+		c.set(name, bytesString(in[toks[i][0]:toks[i][1]]))
 	}
 	return c.done()
 }

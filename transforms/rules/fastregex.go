@@ -1,0 +1,310 @@
+package rules
+
+import (
+	"regexp"
+	"regexp/syntax"
+	"unicode/utf8"
+)
+
+// scanner is a compiled form of the common log-pattern shape: literal
+// separators between captures of repeated byte classes, such as
+//
+//	^(?P<ip>\S+) - \[(?P<time>[^\]]+)\] "(?P<req>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-)$
+//
+// When every repeat's class excludes the byte that follows it, the match
+// is unique and found in one left-to-right pass without backtracking, which
+// is several times faster than regexp. compileScanner returns nil for any
+// other pattern, and the step uses regexp.
+type scanner struct {
+	ops      []scanOp
+	anchored bool // ^ at the start; without it the scanner is not used
+	end      bool // $ at the end
+	groups   int  // number of capture groups (as in regexp)
+}
+
+type scanOp struct {
+	lit   []byte     // a literal, or
+	class *[256]bool // a repeat of a byte class
+	min   int
+	max   int // -1: no limit
+	group int // capture group index (>0), or 0
+	alts  []scanOp
+	first *[256]bool // for alternatives: the bytes each can start with
+}
+
+// compileScanner builds a scanner for re, or returns nil.
+func compileScanner(re *regexp.Regexp) *scanner {
+	t, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	if t.Op != syntax.OpConcat || len(t.Sub) < 2 {
+		return nil
+	}
+	s := &scanner{groups: re.NumSubexp()}
+	subs := t.Sub
+	if subs[0].Op != syntax.OpBeginText && subs[0].Op != syntax.OpBeginLine {
+		return nil
+	}
+	s.anchored = true
+	subs = subs[1:]
+	if n := len(subs); n > 0 && (subs[n-1].Op == syntax.OpEndText || subs[n-1].Op == syntax.OpEndLine) {
+		s.end = true
+		subs = subs[:n-1]
+	}
+	for _, sub := range subs {
+		op, ok := compileOp(sub, 0)
+		if !ok {
+			return nil
+		}
+		s.ops = append(s.ops, op)
+	}
+	for i := range s.ops {
+		for j := range s.ops[i].alts {
+			s.ops[i].alts[j].first = firstBytes(s.ops[i].alts[j])
+		}
+	}
+	// Every repeat must stop at a byte that cannot continue it: the first
+	// byte of what follows (or the end).
+	for i, op := range s.ops {
+		if !deterministic(op, s.ops[i+1:], s.end) {
+			return nil
+		}
+	}
+	return s
+}
+
+func compileOp(t *syntax.Regexp, group int) (scanOp, bool) {
+	switch t.Op {
+	case syntax.OpLiteral:
+		if t.Flags&syntax.FoldCase != 0 {
+			return scanOp{}, false
+		}
+		b := []byte(string(t.Rune))
+		return scanOp{lit: b, group: group}, true
+	case syntax.OpCapture:
+		if group != 0 {
+			return scanOp{}, false
+		}
+		return compileOp(t.Sub[0], t.Cap)
+	case syntax.OpPlus, syntax.OpStar, syntax.OpRepeat, syntax.OpQuest:
+		c, ok := byteClass(t.Sub[0])
+		if !ok {
+			return scanOp{}, false
+		}
+		op := scanOp{class: c, group: group}
+		switch t.Op {
+		case syntax.OpPlus:
+			op.min, op.max = 1, -1
+		case syntax.OpStar:
+			op.min, op.max = 0, -1
+		case syntax.OpQuest:
+			op.min, op.max = 0, 1
+		default:
+			op.min, op.max = t.Min, t.Max
+		}
+		return op, true
+	case syntax.OpCharClass, syntax.OpAnyCharNotNL:
+		c, ok := byteClass(t)
+		if !ok {
+			return scanOp{}, false
+		}
+		return scanOp{class: c, min: 1, max: 1, group: group}, true
+	case syntax.OpAlternate:
+		if group == 0 {
+			return scanOp{}, false
+		}
+		op := scanOp{group: group}
+		for _, a := range t.Sub {
+			sub, ok := compileOp(a, 0)
+			if !ok || sub.alts != nil {
+				return scanOp{}, false
+			}
+			op.alts = append(op.alts, sub)
+		}
+		return op, true
+	case syntax.OpConcat:
+		// A concatenation of plain literals inside a capture is a literal.
+		var lit []byte
+		for _, s := range t.Sub {
+			if s.Op != syntax.OpLiteral || s.Flags&syntax.FoldCase != 0 {
+				return scanOp{}, false
+			}
+			lit = append(lit, string(s.Rune)...)
+		}
+		return scanOp{lit: lit, group: group}, true
+	}
+	return scanOp{}, false
+}
+
+// byteClass turns a character class into a table over bytes. Classes that
+// hold non-ASCII runes are accepted only when they hold all of them (as
+// \S and [^"] do), so that matching byte by byte agrees with matching runes.
+func byteClass(t *syntax.Regexp) (*[256]bool, bool) {
+	var c [256]bool
+	switch t.Op {
+	case syntax.OpAnyCharNotNL:
+		for i := range c {
+			c[i] = i != '\n'
+		}
+		return &c, true
+	case syntax.OpLiteral:
+		if len(t.Rune) != 1 || t.Rune[0] >= utf8.RuneSelf || t.Flags&syntax.FoldCase != 0 {
+			return nil, false
+		}
+		c[t.Rune[0]] = true
+		return &c, true
+	case syntax.OpCharClass:
+	default:
+		return nil, false
+	}
+	allNonASCII := false
+	for i := 0; i+1 < len(t.Rune); i += 2 {
+		lo, hi := t.Rune[i], t.Rune[i+1]
+		if hi >= utf8.RuneSelf {
+			if lo <= utf8.RuneSelf && hi == utf8.MaxRune {
+				allNonASCII = true
+			} else {
+				return nil, false
+			}
+		}
+		for r := lo; r <= hi && r < utf8.RuneSelf; r++ {
+			c[r] = true
+		}
+	}
+	if allNonASCII {
+		for i := utf8.RuneSelf; i < 256; i++ {
+			c[i] = true
+		}
+	}
+	return &c, true
+}
+
+// firstBytes returns the bytes an op can start with (nil: it can be empty
+// or is unknown).
+func firstBytes(op scanOp) *[256]bool {
+	switch {
+	case op.lit != nil:
+		var c [256]bool
+		c[op.lit[0]] = true
+		return &c
+	case op.class != nil:
+		if op.min == 0 {
+			return nil
+		}
+		return op.class
+	case op.alts != nil:
+		var c [256]bool
+		for _, a := range op.alts {
+			f := firstBytes(a)
+			if f == nil {
+				return nil
+			}
+			for i := range c {
+				c[i] = c[i] || f[i]
+			}
+		}
+		return &c
+	}
+	return nil
+}
+
+func deterministic(op scanOp, rest []scanOp, end bool) bool {
+	if op.alts != nil {
+		// Alternatives must start differently, so at most one can match
+		// at a given byte, and each must itself stop deterministically.
+		var seen [256]bool
+		for _, a := range op.alts {
+			f := firstBytes(a)
+			if f == nil {
+				return false
+			}
+			for i := range f {
+				if f[i] && seen[i] {
+					return false
+				}
+				seen[i] = seen[i] || f[i]
+			}
+			if !deterministic(a, rest, end) {
+				return false
+			}
+		}
+		return true
+	}
+	if op.class == nil || (op.min == op.max && op.max >= 0) {
+		return true // literals and fixed counts need no stop byte
+	}
+	if len(rest) == 0 {
+		return true // greedy to the last byte of the class: one answer, $ or not
+	}
+	next := firstBytes(rest[0])
+	if next == nil {
+		return false
+	}
+	for i := range next {
+		if next[i] && op.class[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// match fills loc (2 per group, like FindSubmatchIndex) and reports
+// whether in matches.
+func (s *scanner) match(in []byte, loc []int) bool {
+	for i := range loc {
+		loc[i] = -1
+	}
+	pos, ok := matchOps(s.ops, in, 0, loc)
+	if !ok || (s.end && pos != len(in)) {
+		return false
+	}
+	loc[0], loc[1] = 0, pos
+	return true
+}
+
+func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
+	for _, op := range ops {
+		start := pos
+		var ok bool
+		pos, ok = matchOp(op, in, pos, loc)
+		if !ok {
+			return pos, false
+		}
+		if op.group > 0 {
+			loc[2*op.group], loc[2*op.group+1] = start, pos
+		}
+	}
+	return pos, true
+}
+
+func matchOp(op scanOp, in []byte, pos int, loc []int) (int, bool) {
+	switch {
+	case op.lit != nil:
+		if len(in)-pos < len(op.lit) {
+			return pos, false
+		}
+		for i, b := range op.lit {
+			if in[pos+i] != b {
+				return pos, false
+			}
+		}
+		return pos + len(op.lit), true
+	case op.class != nil:
+		n, c := 0, op.class
+		for pos+n < len(in) && c[in[pos+n]] && (op.max < 0 || n < op.max) {
+			n++
+		}
+		return pos + n, n >= op.min
+	default:
+		if pos >= len(in) {
+			return pos, false
+		}
+		for _, a := range op.alts {
+			if a.first[in[pos]] {
+				return matchOp(a, in, pos, loc)
+			}
+		}
+		return pos, false
+	}
+}
