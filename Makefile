@@ -8,7 +8,7 @@ FUZZTIME ?= 3s
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad
 
-.PHONY: all build run test test-packs fuzz-short vet bench clean
+.PHONY: all build run test test-packs fuzz-short vet bench bench-peers clean
 
 all: build
 
@@ -42,8 +42,18 @@ fuzz-short:
 	@if [ "$(FUZZTIME)" != "0" ]; then for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; done; fi
 
-bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Whole-process benchmarks (octoagent run --once on 1,000,000 generated
+# lines, per scenario, with the peers on the same file), then the Go
+# micro-benchmarks. BENCH_RUNS runs per scenario; the median is reported.
+BENCH_LINES ?= 1000000
+BENCH_RUNS  ?= 5
+bench: build bench-peers
+	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/...
+
+# Builds and caches the peers (mawk, the OpenTelemetry Collector).
+bench-peers:
+	./e2e/bench/peers/build.sh
 
 clean:
 	rm -rf bin

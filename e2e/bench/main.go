@@ -1,0 +1,302 @@
+// Command bench runs `octoagent run --once` as a whole process on a
+// generated nginx log, scenario by scenario, and the peers on the same
+// file, and reports the median of N runs: wall time, CPU time (user+sys,
+// from the child's rusage), peak RSS, lines/s and CPU µs per line.
+//
+//	go run ./e2e/bench -lines 1000000 -runs 5
+//
+// Results go to standard output as a Markdown table and to
+// bench/results/<time>.jsonl for tracking.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type scenario struct {
+	Name    string
+	Program string // "octoagent", "mawk", "otelcol"
+	Configs []string
+	// Want is how many output lines a run must produce (0: one per input line).
+	Want int
+}
+
+var scenarios = []scenario{
+	{Name: "passthrough", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/passthrough.hcl"}},
+	{Name: "nginx_regex", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
+	{Name: "nginx_split", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_split.hcl", "configs/schemas"}},
+	{Name: "nginx_awk", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_awk.hcl", "configs/schemas"}},
+	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_grok.hcl", "configs/schemas"}},
+	{Name: "nginx_regex_jq", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex_jq.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
+	{Name: "peer_mawk_split", Program: "mawk"},
+	{Name: "peer_otelcol_regex", Program: "otelcol"},
+}
+
+// Result is one scenario's medians, as written to the JSONL file.
+type Result struct {
+	Time        time.Time `json:"time"`
+	Rev         string    `json:"rev"`
+	Machine     string    `json:"machine"`
+	Scenario    string    `json:"scenario"`
+	Program     string    `json:"program"`
+	Lines       int       `json:"lines"`
+	Runs        int       `json:"runs"`
+	WallSec     float64   `json:"wall_s"`
+	CPUSec      float64   `json:"cpu_s"`
+	PeakRSSMiB  float64   `json:"peak_rss_mib"`
+	LinesPerSec float64   `json:"lines_per_s"`
+	CPUUsLine   float64   `json:"cpu_us_per_line"`
+	Skipped     string    `json:"skipped,omitempty"`
+}
+
+type run struct {
+	wall, cpu time.Duration
+	rssKiB    int64
+}
+
+func main() {
+	lines := flag.Int("lines", 1000000, "lines in the generated log")
+	runs := flag.Int("runs", 5, "runs per scenario; the median is reported")
+	only := flag.String("scenarios", "", "comma-separated scenario names (default: all)")
+	bin := flag.String("bin", "bin/octoagent", "the octoagent binary")
+	work := flag.String("work", "bin/bench", "work directory (input, outputs)")
+	results := flag.String("results", "bench/results", "directory for the JSONL results")
+	otelcol := flag.String("otelcol", filepath.Join(cacheDir(), "otelcol-0.160.0", "otelcol-bench"), "the OpenTelemetry Collector peer binary")
+	flag.Parse()
+
+	must(os.MkdirAll(*work, 0o755))
+	input, err := filepath.Abs(filepath.Join(*work, fmt.Sprintf("nginx-%d.log", *lines)))
+	must(err)
+	if _, err := os.Stat(input); err != nil {
+		fmt.Fprintf(os.Stderr, "generating %d lines into %s\n", *lines, input)
+		f, err := os.Create(input)
+		must(err)
+		cmd := exec.Command("go", "run", "./e2e/gen", "-n", fmt.Sprint(*lines), "-seed", "1")
+		cmd.Stdout, cmd.Stderr = f, os.Stderr
+		must(cmd.Run())
+		must(f.Close())
+	}
+	machine := machineInfo()
+	rev := strings.TrimSpace(output("git", "describe", "--always", "--dirty"))
+	var out []Result
+	for _, sc := range scenarios {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.Name) {
+			continue
+		}
+		res := Result{Time: time.Now().UTC(), Rev: rev, Machine: machine, Scenario: sc.Name, Program: sc.Program, Lines: *lines, Runs: *runs}
+		var rs []run
+		for i := 0; i < *runs; i++ {
+			r, skip, err := runOnce(sc, *bin, *otelcol, input, *work, *lines)
+			if skip != "" {
+				res.Skipped = skip
+				break
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "%s: %v\n", sc.Name, err)
+				os.Exit(1)
+			}
+			rs = append(rs, r)
+			fmt.Fprintf(os.Stderr, "%-20s run %d: wall %.2fs cpu %.2fs rss %.1f MiB\n", sc.Name, i+1, r.wall.Seconds(), r.cpu.Seconds(), float64(r.rssKiB)/1024)
+		}
+		if len(rs) > 0 {
+			res.WallSec = median(rs, func(r run) float64 { return r.wall.Seconds() })
+			res.CPUSec = median(rs, func(r run) float64 { return r.cpu.Seconds() })
+			res.PeakRSSMiB = median(rs, func(r run) float64 { return float64(r.rssKiB) / 1024 })
+			res.LinesPerSec = float64(*lines) / res.WallSec
+			res.CPUUsLine = res.CPUSec * 1e6 / float64(*lines)
+		}
+		out = append(out, res)
+	}
+	printTable(os.Stdout, out)
+	must(os.MkdirAll(*results, 0o755))
+	p := filepath.Join(*results, time.Now().UTC().Format("20060102T150405Z")+".jsonl")
+	f, err := os.Create(p)
+	must(err)
+	enc := json.NewEncoder(f)
+	for _, r := range out {
+		must(enc.Encode(r))
+	}
+	must(f.Close())
+	fmt.Fprintf(os.Stderr, "results written to %s\n", p)
+}
+
+func runOnce(sc scenario, bin, otelcol, input, work string, lines int) (run, string, error) {
+	dir, err := os.MkdirTemp(work, "run-")
+	if err != nil {
+		return run{}, "", err
+	}
+	defer os.RemoveAll(dir)
+	outPath := filepath.Join(dir, "out.jsonl")
+	var cmd *exec.Cmd
+	switch sc.Program {
+	case "octoagent":
+		args := []string{"run", "--once", "--data-dir", filepath.Join(dir, "data"), "--http-addr", "off", "--log-level", "warn"}
+		for _, c := range sc.Configs {
+			args = append(args, "-c", c)
+		}
+		cmd = exec.Command(bin, args...)
+	case "mawk":
+		path, err := exec.LookPath("mawk")
+		if err != nil {
+			return run{}, "mawk is not installed (make bench-peers installs it)", nil
+		}
+		cmd = exec.Command(path, "-f", "e2e/bench/peers/split.awk", input)
+		f, err := os.Create(outPath)
+		if err != nil {
+			return run{}, "", err
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	case "otelcol":
+		if _, err := os.Stat(otelcol); err != nil {
+			return run{}, "the OpenTelemetry Collector is not built (make bench-peers builds it)", nil
+		}
+		cmd = exec.Command(otelcol, "--config", "e2e/bench/peers/otelcol.yaml")
+	}
+	cmd.Env = append(os.Environ(), "BENCH_INPUT="+input, "BENCH_OUTPUT="+outPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return run{}, "", err
+	}
+	var wall time.Duration
+	if sc.Program == "otelcol" {
+		// The collector does not stop at the end of a file: wait for every
+		// line to be written, then stop it.
+		deadline := time.Now().Add(10 * time.Minute)
+		for countLines(outPath) < lines {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				return run{}, "", fmt.Errorf("otelcol wrote %d of %d lines in 10 minutes", countLines(outPath), lines)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		wall = time.Since(start)
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	} else {
+		if err := cmd.Wait(); err != nil {
+			return run{}, "", fmt.Errorf("%v: %s", err, tail(stderr.String()))
+		}
+		wall = time.Since(start)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if got := countLines(outPath); got != lines && sc.Program != "otelcol" {
+		return run{}, "", fmt.Errorf("wrote %d lines, want %d", got, lines)
+	}
+	return run{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, "", nil
+}
+
+func countLines(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	n := 0
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += bytes.Count(buf[:k], []byte{'\n'})
+		if err == io.EOF || err != nil {
+			return n
+		}
+	}
+}
+
+func median(rs []run, f func(run) float64) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func printTable(w io.Writer, rs []Result) {
+	byName := map[string]Result{}
+	for _, r := range rs {
+		byName[r.Scenario] = r
+	}
+	fmt.Fprintf(w, "\n| scenario | program | CPU µs/line | lines/s | wall s | CPU s | peak RSS MiB |\n|---|---|---|---|---|---|---|\n")
+	for _, r := range rs {
+		if r.Skipped != "" {
+			fmt.Fprintf(w, "| %s | %s | skipped: %s | | | | |\n", r.Scenario, r.Program, r.Skipped)
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %.2f | %.0f | %.2f | %.2f | %.1f |\n", r.Scenario, r.Program, r.CPUUsLine, r.LinesPerSec, r.WallSec, r.CPUSec, r.PeakRSSMiB)
+	}
+	fmt.Fprintln(w)
+	ratio := func(a, b string) {
+		ra, okA := byName[a]
+		rb, okB := byName[b]
+		if !okA || !okB || ra.Skipped != "" || rb.Skipped != "" || ra.CPUUsLine == 0 {
+			return
+		}
+		fmt.Fprintf(w, "- %s uses %.2f× the CPU per line of %s (%.2f vs %.2f µs)\n", b, rb.CPUUsLine/ra.CPUUsLine, a, rb.CPUUsLine, ra.CPUUsLine)
+	}
+	ratio("nginx_regex", "peer_otelcol_regex")
+	ratio("nginx_split", "peer_mawk_split")
+	fmt.Fprintf(w, "- reference (issue #10): Fluent Bit 4.2 regex 6.85 µs/line; targets: regex ≤ 2.0, split ≤ 1.0, passthrough ≤ 0.6 µs/line\n")
+	fmt.Fprintf(w, "- machine: %s\n", rs[0].Machine)
+}
+
+func machineInfo() string {
+	model := "unknown CPU"
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	return fmt.Sprintf("%d cores, %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+func cacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "octoagent")
+	}
+	return filepath.Join(os.TempDir(), "octoagent-cache")
+}
+
+func output(name string, args ...string) string {
+	b, _ := exec.Command(name, args...).Output()
+	return string(b)
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

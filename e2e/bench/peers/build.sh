@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds and caches the benchmark peers: mawk (Debian) and the
+# OpenTelemetry Collector (filelog receiver + file exporter), built with the
+# collector builder from the Go module proxy. Nothing is committed.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/octoagent"
+out="$cache/otelcol-0.160.0"
+if ! command -v mawk >/dev/null; then
+  (apt-get install -y mawk || (apt-get update && apt-get install -y mawk)) >/dev/null
+fi
+if [ -x "$out/otelcol-bench" ]; then
+  echo "otelcol-bench is cached at $out"
+  exit 0
+fi
+mkdir -p "$cache/bin" "$out"
+GOBIN="$cache/bin" go install go.opentelemetry.io/collector/cmd/builder@v0.160.0
+sed "s#\${OTELCOL_OUT}#$out#" e2e/bench/peers/otelcol-builder.yaml > "$cache/otelcol-builder.yaml"
+"$cache/bin/builder" --config "$cache/otelcol-builder.yaml"
+echo "built $out/otelcol-bench"
