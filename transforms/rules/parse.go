@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/internal/scan"
 	"github.com/octostore/agent/transforms/schema"
 )
 
@@ -119,7 +120,7 @@ func decodeStep(blk *hcl.Block, ctx *hcl.EvalContext, into any) hcl.Diagnostics 
 type regexStep struct {
 	input
 	patterns []*regexp.Regexp
-	scanners []*scanner // nil where the pattern needs regexp
+	scanners []*scan.Scanner // nil where the pattern needs regexp
 	names    [][]string
 }
 
@@ -150,7 +151,7 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 			continue
 		}
 		s.patterns = append(s.patterns, re)
-		s.scanners = append(s.scanners, compileScanner(re))
+		s.scanners = append(s.scanners, scan.Compile(re))
 		s.names = append(s.names, re.SubexpNames())
 	}
 	return s, diags
@@ -216,9 +217,9 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 	var buf [64]int
 	for i, re := range s.patterns {
 		var m []int
-		if sc := s.scanners[i]; sc != nil && 2*(sc.groups+1) <= len(buf) {
-			m = buf[:2*(sc.groups+1)]
-			if !sc.match(in, m) {
+		if sc := s.scanners[i]; sc != nil && 2*(sc.Groups+1) <= len(buf) {
+			m = buf[:2*(sc.Groups+1)]
+			if !sc.Match(in, m) {
 				continue
 			}
 		} else if m = re.FindSubmatchIndex(in); m == nil {

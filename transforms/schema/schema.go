@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/transforms/internal/scan"
 )
 
 // Type is a field type.
@@ -62,12 +63,13 @@ type Field struct {
 	Type       Type
 	Required   bool
 	Pattern    *regexp.Regexp
-	Values     []string // enum values
-	Min, Max   *float64 // numbers: value; strings, lists: length
-	Default    any      // already of the field's type
-	Layout     string   // time: layout of string values (default RFC 3339)
-	Items      Type     // list: element type ("" = any)
-	NullValues []string // strings that mean "no value" (such as "-")
+	scanner    *scan.Scanner // Pattern in one pass, when it has the shape
+	Values     []string      // enum values
+	Min, Max   *float64      // numbers: value; strings, lists: length
+	Default    any           // already of the field's type
+	Layout     string        // time: layout of string values (default RFC 3339)
+	Items      Type          // list: element type ("" = any)
+	NullValues []string      // strings that mean "no value" (such as "-")
 }
 
 // New finishes a schema built by hand or by the decoder: it indexes the
@@ -82,6 +84,9 @@ func New(s *Schema) (*Schema, error) {
 			return nil, fmt.Errorf("field %q declared twice", f.Name)
 		}
 		s.byName[f.Name] = f
+		if f.Pattern != nil {
+			f.scanner = scan.Compile(f.Pattern)
+		}
 		if f.Default != nil {
 			v, err := f.coerce(f.Default)
 			if err != nil {
@@ -272,6 +277,11 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 			if l == "" {
 				l = time.RFC3339Nano
 			}
+			if l == commonLog {
+				if tm, ok := parseCommonLog(x); ok {
+					return tm, nil
+				}
+			}
 			if tm, err := time.Parse(l, x); err == nil {
 				return tm, nil
 			}
@@ -299,6 +309,9 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 	case IP:
 		if s, ok := v.(string); ok {
 			if a, err := netip.ParseAddr(s); err == nil {
+				if a.Is4() {
+					return s, nil // already canonical: ParseAddr refuses other IPv4 spellings
+				}
 				return a.String(), nil
 			}
 		}
@@ -326,7 +339,7 @@ func (f *Field) check(v any) error {
 		return fmt.Errorf("expects one of %s, got %s", strings.Join(f.Values, ", "), describe(v))
 	}
 	if f.Pattern != nil {
-		if s, ok := v.(string); ok && !f.Pattern.MatchString(s) {
+		if s, ok := v.(string); ok && !f.matchPattern(s) {
 			return fmt.Errorf("does not match pattern %s: %s", f.Pattern, describe(v))
 		}
 	}
@@ -364,6 +377,13 @@ func (f *Field) check(v any) error {
 		return fmt.Errorf("%s %s is above the maximum %s", what, fmtNum(n), fmtNum(*f.Max))
 	}
 	return nil
+}
+
+func (f *Field) matchPattern(s string) bool {
+	if f.scanner != nil {
+		return f.scanner.MatchString(s)
+	}
+	return f.Pattern.MatchString(s)
 }
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }

@@ -1,4 +1,4 @@
-package rules
+package scan
 
 import (
 	"math/rand/v2"
@@ -25,9 +25,12 @@ var scannerPatterns = []struct {
 }
 
 func TestScannerAgreesWithRegexp(t *testing.T) {
-	sample, _ := os.ReadFile("../../configs/samples/nginx_access.log")
+	sample, err := os.ReadFile("../../../configs/samples/nginx_access.log")
+	if err != nil {
+		t.Fatal(err)
+	}
 	inputs := strings.Split(string(sample), "\n")
-	inputs = append(inputs, fuzzSeeds...)
+	inputs = append(inputs, `a b "c\" d" [e f]`, "\xff\xfe", `{"a":1}`)
 	inputs = append(inputs, "", "word 12", "word 12 ", "a=", "=b", "héllo 1", "x", "1.2.3.4 - - [t] \"GET / HTTP/1.1\" 200 -",
 		"1.2.3.4 - - [t] \"GET / HTTP/1.1\" 200 12 \"r\" \"ua\" extra", "1.2.3.4 - - [t] \"GET / HTTP/1.1\" 2000 12 \"r\" \"ua\"")
 	r := rand.New(rand.NewPCG(5, 6))
@@ -42,7 +45,7 @@ func TestScannerAgreesWithRegexp(t *testing.T) {
 	}
 	for _, p := range scannerPatterns {
 		re := regexp.MustCompile(p.pattern)
-		sc := compileScanner(re)
+		sc := Compile(re)
 		if (sc != nil) != p.fast {
 			t.Errorf("%s: scanner compiled = %v, want %v", p.pattern, sc != nil, p.fast)
 			continue
@@ -53,7 +56,10 @@ func TestScannerAgreesWithRegexp(t *testing.T) {
 		loc := make([]int, 2*(re.NumSubexp()+1))
 		for _, in := range inputs {
 			want := re.FindSubmatchIndex([]byte(in))
-			ok := sc.match([]byte(in), loc)
+			ok := sc.Match([]byte(in), loc)
+			if sc.MatchString(in) != (want != nil) {
+				t.Fatalf("%s on %q: MatchString disagrees", p.pattern, in)
+			}
 			if ok != (want != nil) || (ok && !slices.Equal(loc, want)) {
 				t.Fatalf("%s on %q: scanner %v %v, regexp %v", p.pattern, in, ok, loc, want)
 			}

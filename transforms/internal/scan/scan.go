@@ -1,25 +1,26 @@
-package rules
+// Package scan matches the common log-pattern shape of regular
+// expressions in one left-to-right pass, several times faster than regexp:
+// literal separators between captures of repeated byte classes, such as
+//
+//	^(?P<ip>\S+) - \[(?P<time>[^\]]+)\] "(?P<req>[^"]*)" (?P<status>\d{3})
+//
+// Compile returns nil for any other pattern; callers then use regexp.
+package scan
 
 import (
 	"regexp"
 	"regexp/syntax"
 	"unicode/utf8"
+	"unsafe"
 )
 
-// scanner is a compiled form of the common log-pattern shape: literal
-// separators between captures of repeated byte classes, such as
-//
-//	^(?P<ip>\S+) - \[(?P<time>[^\]]+)\] "(?P<req>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-)$
-//
-// When every repeat's class excludes the byte that follows it, the match
-// is unique and found in one left-to-right pass without backtracking, which
-// is several times faster than regexp. compileScanner returns nil for any
-// other pattern, and the step uses regexp.
-type scanner struct {
+// Scanner is a compiled pattern. When every repeat's class excludes the
+// byte that follows it, the match is unique and found without backtracking.
+type Scanner struct {
 	ops      []scanOp
 	anchored bool // ^ at the start; without it the scanner is not used
 	end      bool // $ at the end
-	groups   int  // number of capture groups (as in regexp)
+	Groups   int  // number of capture groups (as in regexp)
 }
 
 type scanOp struct {
@@ -32,8 +33,9 @@ type scanOp struct {
 	first *[256]bool // for alternatives: the bytes each can start with
 }
 
-// compileScanner builds a scanner for re, or returns nil.
-func compileScanner(re *regexp.Regexp) *scanner {
+// Compile builds a scanner for re, or returns nil when re is not of the
+// shape it handles (then use re itself).
+func Compile(re *regexp.Regexp) *Scanner {
 	t, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil {
 		return nil
@@ -41,7 +43,7 @@ func compileScanner(re *regexp.Regexp) *scanner {
 	if t.Op != syntax.OpConcat || len(t.Sub) < 2 {
 		return nil
 	}
-	s := &scanner{groups: re.NumSubexp()}
+	s := &Scanner{Groups: re.NumSubexp()}
 	subs := t.Sub
 	if subs[0].Op != syntax.OpBeginText && subs[0].Op != syntax.OpBeginLine {
 		return nil
@@ -249,9 +251,9 @@ func deterministic(op scanOp, rest []scanOp, end bool) bool {
 	return true
 }
 
-// match fills loc (2 per group, like FindSubmatchIndex) and reports
-// whether in matches.
-func (s *scanner) match(in []byte, loc []int) bool {
+// Match fills loc (2 per group and 2 for the whole match, like
+// regexp.FindSubmatchIndex) and reports whether in matches.
+func (s *Scanner) Match(in []byte, loc []int) bool {
 	for i := range loc {
 		loc[i] = -1
 	}
@@ -307,4 +309,14 @@ func matchOp(op scanOp, in []byte, pos int, loc []int) (int, bool) {
 		}
 		return pos, false
 	}
+}
+
+// MatchString reports whether s matches (for patterns used as checks).
+func (s *Scanner) MatchString(str string) bool {
+	var buf [64]int
+	if 2*(s.Groups+1) > len(buf) {
+		return false
+	}
+	pos, ok := matchOps(s.ops, unsafe.Slice(unsafe.StringData(str), len(str)), 0, buf[:2*(s.Groups+1)])
+	return ok && (!s.end || pos == len(str))
 }
