@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -73,6 +74,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	httpAddr := fs.String("http-addr", "", "override agent.http_addr (\"off\" disables the HTTP server)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -147,6 +149,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Warn("second signal: exiting without draining")
 		os.Exit(130)
 	}()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Error("cannot write the CPU profile", "error", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Error("cannot start the CPU profile", "error", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log.Info("octoagent starting", "version", version, "once", *once, "data_dir", g.Agent.DataDir, "components", len(g.Nodes))
 	if err := rt.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", "error", err)
