@@ -178,13 +178,15 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int) (run, str
 		// The collector does not stop at the end of a file: wait for every
 		// line to be written, then stop it.
 		deadline := time.Now().Add(10 * time.Minute)
-		for countLines(outPath) < lines {
+		// Its file exporter writes one JSON line per export batch: count
+		// the log records in them.
+		for countToken(outPath, otelRecord) < lines {
 			if time.Now().After(deadline) {
 				cmd.Process.Kill()
 				cmd.Wait()
-				return run{}, "", fmt.Errorf("otelcol wrote %d of %d lines in 10 minutes", countLines(outPath), lines)
+				return run{}, "", fmt.Errorf("otelcol wrote %d of %d records in 10 minutes", countToken(outPath, otelRecord), lines)
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 		wall = time.Since(start)
 		cmd.Process.Signal(syscall.SIGTERM)
@@ -203,17 +205,32 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int) (run, str
 	return run{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, "", nil
 }
 
-func countLines(path string) int {
+var otelRecord = []byte(`"observedTimeUnixNano"`)
+
+func countLines(path string) int { return countToken(path, []byte{'\n'}) }
+
+// countToken counts the occurrences of tok in a file (tok never spans two
+// reads here: it is searched in a window that keeps the previous read's
+// tail).
+func countToken(path string, tok []byte) int {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}
 	defer f.Close()
 	n := 0
-	buf := make([]byte, 1<<20)
+	keep := len(tok) - 1
+	buf := make([]byte, keep+1<<20)
+	have := 0
 	for {
-		k, err := f.Read(buf)
-		n += bytes.Count(buf[:k], []byte{'\n'})
+		k, err := f.Read(buf[have:])
+		n += bytes.Count(buf[:have+k], tok)
+		if have+k > keep {
+			copy(buf, buf[have+k-keep:have+k])
+			have = keep
+			// a token wholly inside the kept tail was counted already: the
+			// tail is shorter than the token, so it cannot hold one
+		}
 		if err == io.EOF || err != nil {
 			return n
 		}
