@@ -33,7 +33,8 @@ func main() {
 const usage = `octoagent: collects metadata from logs, events and topics, and forwards it to Octostore.
 
 Usage:
-  octoagent run      -c PATH... [--once] [--data-dir DIR] [--log-level LEVEL] [--log-format text|json]
+  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off]
+                     [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE]
   octoagent validate -c PATH...
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
   octoagent version

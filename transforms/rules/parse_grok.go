@@ -18,7 +18,7 @@ import (
 // http_request schema that the rule packs share.
 var Patterns = map[string]string{
 	"HTTP_REQUEST_LINE": `%{WORD:method} %{NOTSPACE:path} %{NOTSPACE:protocol}`,
-	"COMMONAPACHELOG":   `%{IPORHOST:client_ip} %{NOTSPACE:ident} %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-)`,
+	"COMMONAPACHELOG":   `%{IPORHOST:client_ip} %{NOTSPACE} %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-)`,
 	"COMBINEDAPACHELOG": `%{COMMONAPACHELOG} "%{DATA:referer}" "%{DATA:user_agent}"`,
 	"NGINX_ACCESS":      `%{IPORHOST:client_ip} - %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-) "%{DATA:referer}" "%{DATA:user_agent}"`,
 	"NGINX_COMBINED":    `%{NGINX_ACCESS}`,
@@ -122,11 +122,8 @@ func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
 	}
 	for _, g := range s.groks {
 		m, err := g.ParseTyped(in)
-		if err != nil {
-			return stepErr("no_match", s.field, "%v", err)
-		}
-		if len(m) == 0 {
-			continue // no match (every shipped pattern captures something)
+		if err != nil || len(m) == 0 {
+			continue // no match, or a :int/:float conversion failed: try the next pattern
 		}
 		c := s.begin(r)
 		for k, v := range m {

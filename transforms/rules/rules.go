@@ -99,11 +99,13 @@ type transform struct {
 	set     agent.Settings
 	kind    string
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
-	drops   prometheus.Counter
+	drops   prometheus.Counter            // where filters
+	jqEmpty prometheus.Counter            // jq steps that made no record
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
-	t := &transform{cfg: c, set: set, kind: c.Kind, reasons: map[string]prometheus.Counter{}, drops: set.Metrics.Drop("where")}
+	t := &transform{cfg: c, set: set, kind: c.Kind, reasons: map[string]prometheus.Counter{},
+		drops: set.Metrics.Drop("where"), jqEmpty: set.Metrics.Drop("jq_empty")}
 	if t.kind == "" && c.Schema != nil {
 		t.kind = c.Schema.Name
 	}
@@ -142,8 +144,7 @@ func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agen
 	case err != nil:
 		return out, append(dead, t.deadLetter(r, err))
 	}
-	if len(recs) == 0 { // a jq step produced nothing: dropped on purpose
-		t.drops.Inc()
+	if len(recs) == 0 { // a jq step made nothing, or where dropped all it made
 		r.Ack(agent.Dropped)
 		return out, dead
 	}
@@ -153,11 +154,14 @@ func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agen
 // run applies every step, then kind, entity and schema. It returns the
 // records made (usually r itself) or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, error) {
-	objs, rest, err := t.steps(ctx, r, t.cfg.Steps)
+	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
 		return nil, err
 	}
 	if objs != nil {
+		if len(objs) == 0 {
+			t.jqEmpty.Inc()
+		}
 		return t.fanOut(ctx, r, objs, rest)
 	}
 	if err := t.finish(r, 0); err != nil {
@@ -167,10 +171,11 @@ func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, e
 }
 
 // steps applies steps to r in order. When a step makes several records
-// (jq), it stops there and returns their fields and the steps left.
-func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step) ([]map[string]any, []Step, error) {
+// (the first jq step, when multi is set), it stops there and returns their
+// fields and the steps left. Later jq steps must give one object each.
+func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]map[string]any, []Step, error) {
 	for i, s := range steps {
-		if ms, ok := s.(multiStep); ok {
+		if ms, ok := s.(multiStep); ok && multi {
 			objs, err := ms.ApplyMulti(ctx, r)
 			if err != nil {
 				return nil, nil, &stepFailure{step: s.Name(), err: err}
@@ -203,14 +208,13 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 		c := *r
 		c.Fields = obj
 		c.SetToken(nil)
-		more, _, err := t.steps(ctx, &c, rest)
+		_, _, err := t.steps(ctx, &c, rest, false)
 		switch {
 		case err == errDrop:
+			t.drops.Inc()
 			continue
 		case err != nil:
 			return nil, err
-		case more != nil:
-			return nil, &stepFailure{step: "jq", err: fmt.Errorf("only one jq step of a transform may make several records")}
 		}
 		if err := t.finish(&c, i); err != nil {
 			return nil, err

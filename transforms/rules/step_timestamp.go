@@ -95,6 +95,18 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 		if err != nil {
 			return stepErr("timestamp", s.field, "expects time in layout %q, got %q", s.layout, t)
 		}
+		if tm.Year() == 0 {
+			// A layout with no year (syslog): the year the line was read,
+			// or the one before for a December line read in January.
+			now := r.Time
+			if now.IsZero() {
+				now = time.Now()
+			}
+			tm = tm.AddDate(now.Year(), 0, 0)
+			if tm.After(now.Add(24 * time.Hour)) {
+				tm = tm.AddDate(-1, 0, 0)
+			}
+		}
 		r.Time = tm
 		return nil
 	}

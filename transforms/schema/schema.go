@@ -317,7 +317,8 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 		}
 	case URL:
 		if s, ok := v.(string); ok && s != "" {
-			if _, err := url.Parse(s); err == nil {
+			// An absolute URL (scheme and host), or a path reference.
+			if u, err := url.Parse(s); err == nil && ((u.Scheme != "" && u.Host != "") || strings.HasPrefix(s, "/")) {
 				return s, nil
 			}
 		}

@@ -37,7 +37,7 @@ func parseCommonLog(s string) (time.Time, bool) {
 	zh, ok7 := num(22, 24)
 	zm, ok8 := num(24, 26)
 	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8) || (s[21] != '+' && s[21] != '-') ||
-		day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || zm > 59 {
+		day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59 || zm > 59 {
 		return time.Time{}, false
 	}
 	off := (zh*60 + zm) * 60
