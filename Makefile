@@ -21,7 +21,7 @@ run: build
 	@d=$$(mktemp -d); ./$(BIN) run --once $(QUICKSTART) --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
 
 # The rule packs' own tests (test blocks beside the rules).
-PACKS := nginx apache json-app
+PACKS := nginx apache json-app kafka-ci-events kubernetes-events
 test-packs: build
 	@for p in $(PACKS); do echo "== configs/$$p"; ./$(BIN) test -c configs/schemas -c configs/$$p || exit 1; done
 
@@ -34,13 +34,19 @@ vet:
 FIGURES := $(CURDIR)/bin/figures.txt
 test: vet build test-packs fuzz-short
 	@rm -f $(FIGURES)
-	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 ./...
+	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 -timeout 45m ./...
 	@if [ -s $(FIGURES) ]; then echo; echo "== figures measured by the tests =="; cat $(FIGURES); fi
 
 # A short run of every fuzz target; the corpus is in each package's testdata/fuzz.
 fuzz-short:
 	@if [ "$(FUZZTIME)" != "0" ]; then for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; done; fi
+
+# The file source's property test with 10,000 random cases (make test
+# runs 1,000), and its rotation soak.
+.PHONY: test-nightly
+test-nightly:
+	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./adapters/file/
 
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
