@@ -1,0 +1,9 @@
+//go:build tools
+
+// Package apiserver only pins the commands ../build.sh builds.
+package apiserver
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+)
