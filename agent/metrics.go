@@ -159,3 +159,10 @@ func (c *ComponentMetrics) Error(kind string) { c.m.Errors.WithLabelValues(c.ID,
 func (c *ComponentMetrics) Output(name string) prometheus.Counter {
 	return c.m.RecordsOut.WithLabelValues(c.ID, name)
 }
+
+// GaugeVec returns this component's gauge vector octoagent_<name>, with the
+// component label already set: callers give the other labels only (a Kafka
+// source's lag per topic and partition).
+func (c *ComponentMetrics) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return c.m.GaugeVec(name, help, labels...).MustCurryWith(prometheus.Labels{"component": c.ID})
+}
