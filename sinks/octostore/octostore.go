@@ -1,0 +1,160 @@
+// Package octostore is the `sink "octostore"` component: it forwards
+// records to the Octostore ingest API (openapi.yaml in this folder).
+package octostore
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/sinks/httpout"
+)
+
+//go:embed example.hcl
+var example string
+
+// Config is the `sink "octostore"` block.
+type Config struct {
+	// Endpoint is the store's base URL, such as "https://octostore.internal".
+	Endpoint string `hcl:"endpoint"`
+	// HealthCheck asks GET /v1/health once at start (a failure only warns).
+	HealthCheck *bool    `hcl:"healthcheck,optional"`
+	Remain      hcl.Body `hcl:",remain"`
+	// Common holds the attributes every HTTP sink shares.
+	Common httpout.Common
+}
+
+// DecodeHCL decodes the block: its own attributes and the shared ones.
+// The loader calls it (config.HCLDecoder).
+func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *config.Env) hcl.Diagnostics {
+	return httpout.Decode(body, ctx, c, &c.Remain, &c.Common)
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := baseURL(c.Endpoint); err != nil {
+		errs = append(errs, agent.AttrErrorf("endpoint", `Give the store's base URL, such as "https://octostore.internal:8443".`, "%v", err))
+	}
+	if err := c.Common.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// baseURL checks the endpoint and returns it without a trailing slash.
+func baseURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q is not an http:// or https:// URL", redactURL(s))
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("%q carries credentials; use token or token_file instead", redactURL(s))
+	}
+	return strings.TrimRight(s, "/"), nil
+}
+
+// redactURL hides the user information of a URL, if any.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.Index(s, "@"); i >= 0 {
+		return agent.Redacted + s[i:]
+	}
+	return s
+}
+
+// NewFactory returns the factory of `sink "octostore"`.
+func NewFactory() *agent.Factory {
+	return &agent.Factory{
+		Kind: agent.KindSink, Type: "octostore",
+		Description: "Forwards records to the Octostore ingest API, in batches, with retries, dead letters for rejected records, TLS and a bearer token.",
+		Example:     example,
+		NewConfig:   func() any { return &Config{Common: httpout.DefaultCommon()} },
+		Create: func(set agent.Settings, cfg any) (any, error) {
+			c := cfg.(*Config)
+			base, err := baseURL(c.Endpoint)
+			if err != nil {
+				return nil, err
+			}
+			opt, err := c.Common.Options()
+			if err != nil {
+				return nil, err
+			}
+			health := base + "/v1/health"
+			if c.HealthCheck != nil && !*c.HealthCheck {
+				health = ""
+			}
+			return httpout.New(set, opt, &protocol{url: base + "/v1/records"}, health)
+		},
+	}
+}
+
+type protocol struct{ url string }
+
+func (p *protocol) Key(*agent.Record) string       { return "" }
+func (p *protocol) Target(string) (string, string) { return "POST", p.url }
+func (p *protocol) Headers() map[string]string     { return nil }
+func (p *protocol) Step() string                   { return "octostore.ingest" }
+func (p *protocol) Framing() (string, string, string, string) {
+	return `{"records":[`, ",", "]}", "application/json"
+}
+
+// IngestResponse is the body of a 2xx answer to POST /v1/records.
+type IngestResponse struct {
+	Results []RecordResult `json:"results"`
+}
+
+// RecordResult is the store's verdict on one record.
+type RecordResult struct {
+	ID     string        `json:"id"`
+	Status string        `json:"status"` // "accepted", "duplicate" or "rejected"
+	Errors []FieldReason `json:"errors,omitempty"`
+}
+
+// FieldReason is one reason a record was rejected.
+type FieldReason struct {
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
+}
+
+// Results maps the store's per-record verdicts onto the batch, by id.
+// Records the answer does not mention are sent again.
+func (p *protocol) Results(body []byte, ids []string) ([]httpout.Result, error) {
+	var resp IngestResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, fmt.Errorf("the store's answer is not an ingest response: %v", err)
+	}
+	byID := make(map[string]*RecordResult, len(resp.Results))
+	for i := range resp.Results {
+		byID[resp.Results[i].ID] = &resp.Results[i]
+	}
+	out := make([]httpout.Result, len(ids))
+	for i, id := range ids {
+		r, ok := byID[id]
+		if !ok {
+			out[i].Status = httpout.Unknown
+			continue
+		}
+		switch r.Status {
+		case "accepted", "duplicate":
+			out[i].Status = httpout.Accepted
+		case "rejected":
+			out[i].Status = httpout.Rejected
+			for _, e := range r.Errors {
+				out[i].Errors = append(out[i].Errors, agent.FieldError{Field: e.Field, Error: e.Error})
+			}
+		default:
+			out[i].Status = httpout.Unknown
+		}
+	}
+	return out, nil
+}
