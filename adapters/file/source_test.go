@@ -28,8 +28,9 @@ type got struct {
 
 // capture is a sink that keeps what it receives.
 type capture struct {
-	mu   sync.Mutex
-	recs []got
+	mu    sync.Mutex
+	recs  []got
+	flags []bool // fields.invalid_utf8 of each record
 }
 
 func (c *capture) Consume(_ context.Context, b agent.Batch) error {
@@ -40,6 +41,7 @@ func (c *capture) Consume(_ context.Context, b agent.Batch) error {
 			line = b[i].Fields["raw"].(string)
 		}
 		c.recs = append(c.recs, got{line: line, offset: b[i].Origin.Offset, id: b[i].EnsureID(), kind: b[i].Kind})
+		c.flags = append(c.flags, b[i].Fields["invalid_utf8"] == true)
 	}
 	c.mu.Unlock()
 	agent.AckAll(b, agent.Delivered)
@@ -78,17 +80,7 @@ func start(t *testing.T, dataDir string, once bool, edit func(*Config)) *harness
 		t.Fatal(err)
 	}
 	h := &harness{t: t, dataDir: dataDir, sink: &capture{}, done: make(chan error, 1)}
-	g := agent.Graph{Agent: agent.DefaultAgentSettings()}
-	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "test-host"
-	g.Agent.CheckpointInterval = 10 * time.Millisecond
-	g.Nodes = []agent.NodeSpec{
-		{ID: "source.file.t", Kind: agent.KindSource, Type: "file", Name: "t", Factory: NewFactory(), Config: cfg},
-		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
-			Inputs: []string{"source.file.t", "source.file.t.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return h.sink, nil }}},
-	}
-	rt, err := agent.New(g, agent.Options{Once: once, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	rt, err := agent.New(testGraph(dataDir, cfg, h.sink), agent.Options{Once: once, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +104,18 @@ func (h *harness) wait() {
 }
 
 func (h *harness) stop() { h.cancel(); h.wait() }
+
+// waitKnown waits until the source follows n files (its scan found them).
+func (h *harness) waitKnown(n int) {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for testutil.ToFloat64(h.rt.Metrics().GaugeVec("file_known_files", "").WithLabelValues("source.file.t")) < float64(n) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the source did not find %d files", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 func (h *harness) waitLines(n int) []string {
 	h.t.Helper()
@@ -250,7 +254,7 @@ func TestStartAtEndSkipsExistingContentOnlyWithoutCheckpoint(t *testing.T) {
 	log := filepath.Join(dir, "app.log")
 	appendTo(t, log, "old 1\n", "old 2\n")
 	h := start(t, data, false, func(c *Config) { c.Paths = []string{log}; c.StartAt = "end" })
-	time.Sleep(50 * time.Millisecond)
+	h.waitKnown(1) // the first scan found it: its end is fixed
 	appendTo(t, log, "new 1\n")
 	equal(t, h.waitLines(1), []string{"new 1"})
 	h.stop()
@@ -293,4 +297,20 @@ func TestOverlongLineIsCutAndDeadLettered(t *testing.T) {
 		kinds = append(kinds, r.kind+":"+r.line)
 	}
 	equal(t, kinds, []string{":short", "dead_letter:" + strings.Repeat("x", 32), ":after"})
+}
+
+// testGraph is a file source (source.file.t) read by a sink (sink.capture.c)
+// that also takes its dead letters.
+func testGraph(dataDir string, cfg *Config, sink agent.Sink) agent.Graph {
+	g := agent.Graph{Agent: agent.DefaultAgentSettings()}
+	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "test-host"
+	g.Agent.CheckpointInterval = 10 * time.Millisecond
+	g.Nodes = []agent.NodeSpec{
+		{ID: "source.file.t", Kind: agent.KindSource, Type: "file", Name: "t", Factory: NewFactory(), Config: cfg},
+		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
+			Inputs: []string{"source.file.t", "source.file.t.dead_letter"},
+			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
+				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+	}
+	return g
 }

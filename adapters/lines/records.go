@@ -18,13 +18,19 @@ func Records(ls []Line, now time.Time, base agent.Origin, tok *agent.Token, maxL
 		r.Origin.Offset = l.Offset
 		r.SetToken(tok)
 		if l.Cut {
-			cut = append(cut, agent.NewDeadLetter(&r, agent.DeadLetter{
-				Component: base.Component, Step: "max_line_bytes", Reason: "line_too_long",
-				Errors: []agent.FieldError{{Error: fmt.Sprintf("line longer than max_line_bytes (%d); kept its first %d bytes", maxLine, len(l.Bytes))}},
-			}))
+			cut = append(cut, CutDeadLetter(&r, base.Component, maxLine))
 			continue
 		}
 		recs = append(recs, r)
 	}
 	return recs, cut
+}
+
+// CutDeadLetter turns r, the head of a line longer than maxLine, into the
+// dead letter a source sends to its dead_letter output.
+func CutDeadLetter(r *agent.Record, component string, maxLine int) agent.Record {
+	return agent.NewDeadLetter(r, agent.DeadLetter{
+		Component: component, Step: "max_line_bytes", Reason: "line_too_long",
+		Errors: []agent.FieldError{{Error: fmt.Sprintf("line longer than max_line_bytes (%d); kept its first %d bytes", maxLine, len(r.Raw))}},
+	})
 }
