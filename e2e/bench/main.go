@@ -36,10 +36,10 @@ type scenario struct {
 
 var scenarios = []scenario{
 	{Name: "passthrough", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/passthrough.hcl"}},
-	{Name: "nginx_regex", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
-	{Name: "nginx_split", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_split.hcl", "configs/schemas"}},
-	{Name: "nginx_awk", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_awk.hcl", "configs/schemas"}},
-	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_grok.hcl", "configs/schemas"}},
+	{Name: "nginx_regex", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
+	{Name: "nginx_split", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/split.hcl"}},
+	{Name: "nginx_awk", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/awk.hcl"}},
+	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/grok.hcl"}},
 	{Name: "nginx_regex_jq", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex_jq.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},

@@ -116,13 +116,10 @@ func TestShippedPacks(t *testing.T) {
 	}
 }
 
-// The same nginx parse as regex, grok, split and awk gives identical
-// records on the sample log, and the same lines as dead letters.
+// The same nginx parse as regex (the pack), grok, split and awk (the pack's
+// variants) gives identical records on the sample log, and the same lines
+// as dead letters.
 func TestNginxParsersAgree(t *testing.T) {
-	res, diags := load(t, "../../configs/schemas", "testdata/nginx_variants.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
 	sample, err := os.ReadFile("../../configs/samples/nginx_access.log")
 	if err != nil {
 		t.Fatal(err)
@@ -130,28 +127,40 @@ func TestNginxParsersAgree(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(string(sample), "\n"), "\n")
 	outputs := map[string][]string{}
 	deadLines := map[string][]string{}
-	for _, c := range res.Components {
-		if c.Kind != agent.KindTransform {
-			continue
+	variants := map[string]string{
+		"regex": "../../configs/nginx/rules.hcl",
+		"grok":  "../../configs/nginx/variants/grok.hcl",
+		"split": "../../configs/nginx/variants/split.hcl",
+		"awk":   "../../configs/nginx/variants/awk.hcl",
+	}
+	for name, file := range variants {
+		res, diags := config.Load([]string{"../../configs/schemas", "testdata/nginx_source.hcl", file}, fullRegistry())
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", name, diags)
+		}
+		var c *config.Component
+		for _, comp := range res.Components {
+			if comp.ID == "transform.nginx_access" {
+				c = comp
+			}
 		}
 		out, dead := runTransform(t, c, lines)
 		for i := range out {
-			out[i].Origin = agent.Origin{} // the rule's name is in it
 			out[i].ID = ""
-			outputs[c.Name] = append(outputs[c.Name], string(agent.AppendJSON(nil, &out[i])))
+			outputs[name] = append(outputs[name], string(agent.AppendJSON(nil, &out[i])))
 		}
 		for i := range dead {
-			deadLines[c.Name] = append(deadLines[c.Name], dead[i].Fields["raw"].(string))
+			deadLines[name] = append(deadLines[name], dead[i].Fields["raw"].(string))
 		}
 		if len(out)+len(dead) != len(lines) {
-			t.Errorf("%s: %d records + %d dead letters != %d lines", c.Name, len(out), len(dead), len(lines))
+			t.Errorf("%s: %d records + %d dead letters != %d lines", name, len(out), len(dead), len(lines))
 		}
 	}
-	ref := outputs["by_regex"]
+	ref := outputs["regex"]
 	if len(ref) < len(lines)*9/10 {
 		t.Fatalf("regex typed only %d of %d lines", len(ref), len(lines))
 	}
-	for _, name := range []string{"by_grok", "by_split", "by_awk"} {
+	for _, name := range []string{"grok", "split", "awk"} {
 		got := outputs[name]
 		if len(got) != len(ref) {
 			t.Errorf("%s typed %d records, regex %d", name, len(got), len(ref))
@@ -163,11 +172,11 @@ func TestNginxParsersAgree(t *testing.T) {
 				break
 			}
 		}
-		if strings.Join(deadLines[name], "\n") != strings.Join(deadLines["by_regex"], "\n") {
-			t.Errorf("%s dead-lettered other lines:\n%q\nregex:\n%q", name, deadLines[name], deadLines["by_regex"])
+		if strings.Join(deadLines[name], "\n") != strings.Join(deadLines["regex"], "\n") {
+			t.Errorf("%s dead-lettered other lines:\n%q\nregex:\n%q", name, deadLines[name], deadLines["regex"])
 		}
 	}
-	testfig.Report(t, "sample %d lines: %d typed and %d dead letters, identical across regex, grok, split and awk", len(lines), len(ref), len(deadLines["by_regex"]))
+	testfig.Report(t, "sample %d lines: %d typed and %d dead letters, identical across regex, grok, split and awk", len(lines), len(ref), len(deadLines["regex"]))
 }
 
 type collect struct{ got agent.Batch }

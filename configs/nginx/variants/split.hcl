@@ -1,7 +1,7 @@
-# The nginx parse written with split instead of regex (same schema).
-source "file" "nginx" {
-  paths = [env("BENCH_INPUT")]
-}
+# The nginx pack's parse written with split (the fast path for space-separated logs): use it instead of
+# configs/nginx/rules.hcl (same transform name, same schema, same records).
+#
+#   octoagent run -c configs/schemas -c configs/nginx/source.hcl -c configs/nginx/variants/split.hcl -c my-sinks.hcl
 
 transform "nginx_access" {
   inputs = [source.file.nginx]
@@ -18,9 +18,4 @@ transform "nginx_access" {
     field  = "time"
     layout = "common_log"
   }
-}
-
-sink "file" "out" {
-  inputs = [transform.nginx_access, transform.nginx_access.dead_letter]
-  path   = env("BENCH_OUTPUT")
 }
