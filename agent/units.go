@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var byteUnits = []struct {
@@ -30,4 +31,21 @@ func ParseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size; write a number with a unit such as 512MiB or 1GiB", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// DurationAttrs returns a parser for the duration attributes of a config's
+// Validate method: each call parses one attribute into out, or appends an
+// AttrError (with the hint) to errs.
+//
+//	dur := agent.DurationAttrs(&errs)
+//	dur("poll_interval", c.PollInterval, &c.poll)
+func DurationAttrs(errs *[]error) func(attr, s string, out *time.Duration) {
+	return func(attr, s string, out *time.Duration) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			*errs = append(*errs, AttrErrorf(attr, `Write a positive duration such as "500ms", "5s" or "2m".`, "%q is not a duration", s))
+			return
+		}
+		*out = d
+	}
 }

@@ -100,14 +100,7 @@ func (c *Config) ValidateTail() error {
 	default:
 		errs = append(errs, agent.AttrErrorf("start_at", `Use "beginning" or "end"; it applies only to files with no checkpoint.`, "unknown value %q", c.StartAt))
 	}
-	dur := func(attr, s string, out *time.Duration) {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, agent.AttrErrorf(attr, `Write a positive duration such as "250ms" or "5s".`, "%q is not a duration", s))
-			return
-		}
-		*out = d
-	}
+	dur := agent.DurationAttrs(&errs)
 	dur("poll_interval", c.PollInterval, &c.poll)
 	dur("glob_interval", c.GlobInterval, &c.glob)
 	dur("rotate_wait", c.RotateWait, &c.rotateWait)

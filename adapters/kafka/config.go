@@ -118,14 +118,7 @@ func (c *Config) Validate() error {
 	if c.FetchMaxBytes < 1024 {
 		errs = append(errs, agent.AttrErrorf("fetch_max_bytes", "The default is 10485760 (10 MiB).", "must be at least 1024, got %d", c.FetchMaxBytes))
 	}
-	dur := func(attr, s string, out *time.Duration) {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, agent.AttrErrorf(attr, `Write a positive duration such as "500ms" or "10s".`, "%q is not a duration", s))
-			return
-		}
-		*out = d
-	}
+	dur := agent.DurationAttrs(&errs)
 	dur("topic_refresh_interval", c.TopicRefreshInterval, &c.refresh)
 	dur("batch_timeout", c.BatchTimeout, &c.batchTimeout)
 	dur("max_wait", c.MaxWait, &c.maxWait)

@@ -90,14 +90,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, agent.AttrErrorf("compression", `Use "none", "gzip", "snappy", "lz4" or "zstd".`, "unknown value %q", c.Compression))
 	}
 	c.compression = comp
-	dur := func(attr, s string, out *time.Duration) {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, agent.AttrErrorf(attr, `Write a positive duration such as "100ms" or "5s".`, "%q is not a duration", s))
-			return
-		}
-		*out = d
-	}
+	dur := agent.DurationAttrs(&errs)
 	dur("batch_timeout", c.BatchTimeout, &c.batchTimeout)
 	dur("write_timeout", c.WriteTimeout, &c.writeTimeout)
 	dur("retry_backoff_min", c.RetryBackoffMin, &c.backoffMin)
