@@ -8,12 +8,31 @@ FUZZTIME ?= 3s
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad
 
-.PHONY: all build run test test-packs fuzz-short vet bench bench-peers clean
+.PHONY: all build plugin run test test-packs fuzz-short vet bench bench-peers clean chart-tools static
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/octoagent
+
+# The Fluent Bit output plugin (cmd/fluent-bit-octostore), a c-shared
+# library; needs cgo (gcc). e2e/fluentbit_*_test.go builds it with the same
+# flags, so the build cache is shared.
+PLUGIN := bin/out_octostore.so
+plugin:
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '-s -w' -buildmode=c-shared -o $(PLUGIN) ./cmd/fluent-bit-octostore
+	@rm -f bin/out_octostore.h
+
+# The binary the Dockerfile ships: static (CGO_ENABLED=0), checked to need
+# no libc (ldd: not a dynamic executable) and to run.
+STATIC_BIN := bin/octoagent-static
+static:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(STATIC_BIN) ./cmd/octoagent
+	@if command -v ldd >/dev/null 2>&1; then out=$$(ldd $(STATIC_BIN) 2>&1); \
+		case "$$out" in *"not a dynamic executable"*|*"statically linked"*) echo "$(STATIC_BIN): $$out";; \
+		*) echo "$(STATIC_BIN) is dynamically linked:"; echo "$$out"; exit 1;; esac; fi
+	@if command -v file >/dev/null 2>&1; then file $(STATIC_BIN); fi
+	./$(STATIC_BIN) version
 
 # Runs the quickstart once, from a fresh data dir, and prints the records.
 QUICKSTART := -c configs/quickstart.hcl -c configs/schemas -c configs/nginx/rules.hcl
@@ -32,10 +51,15 @@ vet:
 # Every test, with the race detector. The e2e tests build the binary
 # themselves. Figures the tests measured are printed at the end.
 FIGURES := $(CURDIR)/bin/figures.txt
-test: vet build test-packs fuzz-short
+test: vet build plugin test-packs fuzz-short chart-tools static
 	@rm -f $(FIGURES)
 	OCTOAGENT_FIGURES=$(FIGURES) $(GO) test -race -count=1 -timeout 45m ./...
 	@if [ -s $(FIGURES) ]; then echo; echo "== figures measured by the tests =="; cat $(FIGURES); fi
+
+# helm, kubeconform and kube-score (go install, pinned) and the strict
+# Kubernetes JSON schemas for the chart tests, cached in $HOME/.cache/octoagent.
+chart-tools:
+	@./e2e/chart/tools.sh >/dev/null
 
 # A short run of every fuzz target; the corpus is in each package's testdata/fuzz.
 fuzz-short:

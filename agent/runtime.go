@@ -79,6 +79,9 @@ type Options struct {
 	// Buffers builds the buffer types other than "memory", by type name.
 	// Each binary lists the ones it links.
 	Buffers map[string]BufferFactory
+	// Handlers are extra routes of the HTTP server (by pattern), beside
+	// /metrics, /healthz and /readyz.
+	Handlers map[string]http.Handler
 }
 
 // Runtime runs a graph: it builds every component with its outputs wired to
@@ -101,7 +104,16 @@ type Runtime struct {
 	drainCtx    context.Context
 	cancelDrain context.CancelFunc
 	httpLn      net.Listener
+	tap         atomic.Pointer[TapFunc]
 }
+
+// TapFunc sees every batch a component hands on, on port "" or
+// "dead_letter", before its consumers get it. It must not keep or modify
+// the records, and must return quickly.
+type TapFunc func(component, port string, b Batch)
+
+// SetTap installs fn on every output (nil removes it).
+func (rt *Runtime) SetTap(fn TapFunc) { rt.tap.Store(&fn) }
 
 type node struct {
 	spec     NodeSpec
@@ -163,9 +175,9 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	// Wire outputs to the queues of their consumers.
 	for _, n := range rt.nodes {
 		cm := rt.metrics.For(n.spec.ID)
-		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log, drain: rt.drainCtx,
+		n.outputs[""] = &fanout{id: n.spec.ID, port: "", counter: cm.Out, log: rt.log, drain: rt.drainCtx, tap: &rt.tap,
 			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, "default")}
-		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log, drain: rt.drainCtx,
+		n.outputs[DeadLetterPort] = &fanout{id: n.spec.ID, port: DeadLetterPort, counter: cm.Output(DeadLetterPort), log: rt.log, drain: rt.drainCtx, tap: &rt.tap,
 			unconsumed: rt.metrics.Unconsumed.WithLabelValues(n.spec.ID, DeadLetterPort)}
 	}
 	for _, n := range rt.nodes {
@@ -487,6 +499,9 @@ func (rt *Runtime) handler() http.Handler {
 		}
 		w.Write([]byte("ready\n"))
 	})
+	for pattern, h := range rt.opt.Handlers {
+		mux.Handle(pattern, h)
+	}
 	return mux
 }
 
@@ -501,6 +516,7 @@ type fanout struct {
 	log        *slog.Logger
 	warned     atomic.Bool
 	drain      context.Context
+	tap        *atomic.Pointer[TapFunc]
 }
 
 // Emit hands b to every consumer, waiting while a queue is full. The wait
@@ -513,6 +529,11 @@ func (f *fanout) Emit(_ context.Context, b Batch) error {
 		return nil
 	}
 	f.counter.Add(float64(len(b)))
+	if f.tap != nil {
+		if fn := f.tap.Load(); fn != nil && *fn != nil {
+			(*fn)(f.id, f.port, b)
+		}
+	}
 	switch len(f.queues) {
 	case 0:
 		f.unconsumed.Add(float64(len(b)))

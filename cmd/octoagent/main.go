@@ -37,7 +37,11 @@ Usage:
                      [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE]
   octoagent validate -c PATH...
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
+  octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
+                     (prints the records a running agent's component hands on)
   octoagent version
+
+A running agent reloads its config on SIGHUP and POST /-/reload.
 
 PATH is an HCL file or a directory of *.hcl files; several merge into one config.
 `
@@ -59,6 +63,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "tap":
+		return runTap(args[1:], stdout, stderr)
 	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
@@ -115,22 +121,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	g := res.Graph
-	if *dataDir != "" {
-		g.Agent.DataDir = *dataDir
+	overrides := func(g *agent.Graph) {
+		if *dataDir != "" {
+			g.Agent.DataDir = *dataDir
+		}
+		switch *httpAddr {
+		case "":
+		case "off":
+			g.Agent.HTTPAddr = ""
+		default:
+			g.Agent.HTTPAddr = *httpAddr
+		}
 	}
-	switch *httpAddr {
-	case "":
-	case "off":
-		g.Agent.HTTPAddr = ""
-	default:
-		g.Agent.HTTPAddr = *httpAddr
-	}
-	rt, err := agent.New(g, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
+	overrides(&g)
+	// The supervisor reloads the config on SIGHUP and POST /-/reload
+	// (reload.go) and serves GET /tap (tap.go).
+	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
+	rt, err := sv.build(g)
 	if err != nil {
-		log.Error("cannot start", "error", err)
-		return 1
-	}
-	if err := rt.Listen(); err != nil {
 		log.Error("cannot start", "error", err)
 		return 1
 	}
@@ -164,7 +172,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	log.Info("octoagent starting", "version", version, "once", *once, "data_dir", g.Agent.DataDir, "components", len(g.Nodes))
-	if err := rt.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	if err := sv.run(ctx, g, rt); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", "error", err)
 		return 1
 	}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+)
+
+// supervisor runs one agent.Runtime at a time and replaces it on reload
+// (SIGHUP, or POST /-/reload): it loads the config files again and, if they
+// are valid, stops the running runtime the way SIGTERM does (intake
+// stopped, everything in flight drained and acknowledged, checkpoints
+// saved), then builds and starts a runtime on the new config, which
+// resumes from those checkpoints. So no record is lost, and none is read
+// twice. A config that does not load is refused and the running one keeps
+// running; a config that loads but cannot start (a component's Create
+// fails) is refused too, and the old config is started again.
+//
+// Metrics restart from zero with each runtime.
+type supervisor struct {
+	paths     []string
+	overrides func(*agent.Graph)
+	opt       agent.Options
+	log       *slog.Logger
+	reqs      chan reloadReq
+	tap       *tapHub
+	mu        sync.Mutex
+	reloads   int // successful reloads, for logs
+	// The HTTP address asked for first, and the one bound: a reloaded
+	// config that asks for the same address (":0" included) gets the
+	// same port again.
+	askedAddr, boundAddr string
+}
+
+type reloadReq struct {
+	graph agent.Graph
+	from  string
+}
+
+func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Options) *supervisor {
+	s := &supervisor{paths: paths, overrides: overrides, opt: opt, log: opt.Logger, reqs: make(chan reloadReq, 1), tap: newTapHub()}
+	if s.opt.Handlers == nil {
+		s.opt.Handlers = map[string]http.Handler{}
+	}
+	s.opt.Handlers["/-/reload"] = http.HandlerFunc(s.serveReload)
+	s.opt.Handlers["/tap"] = s.tap
+	return s
+}
+
+// load reads the config files again; the error holds the diagnostics.
+func (s *supervisor) load() (agent.Graph, error) {
+	res, diags := config.Load(s.paths, components())
+	if diags.HasErrors() {
+		var buf bytes.Buffer
+		config.WriteDiagnostics(&buf, res.Files, diags)
+		return agent.Graph{}, fmt.Errorf("the new config has errors; the running config is kept:\n%s", buf.String())
+	}
+	g := res.Graph
+	s.overrides(&g)
+	return g, nil
+}
+
+// request validates the config files and, if they load, queues a reload.
+func (s *supervisor) request(from string) error {
+	g, err := s.load()
+	if err != nil {
+		s.log.Error("reload refused", "from", from, "error", err)
+		return err
+	}
+	select {
+	case s.reqs <- reloadReq{graph: g, from: from}:
+	default:
+		// A reload is already queued; it will read the files again anyway.
+		s.log.Info("reload already pending", "from", from)
+	}
+	return nil
+}
+
+// serveReload is POST /-/reload: 202 when the new config loads and the
+// reload is under way, 400 with the diagnostics when it does not.
+func (s *supervisor) serveReload(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "use POST\n", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := s.request("http"); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	w.Write([]byte("reloading\n"))
+}
+
+func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
+	if s.boundAddr != "" && g.Agent.HTTPAddr == s.askedAddr {
+		g.Agent.HTTPAddr = s.boundAddr
+	}
+	rt, err := agent.New(g, s.opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.Listen(); err != nil {
+		return nil, err
+	}
+	if s.boundAddr == "" && g.Agent.HTTPAddr != "" {
+		s.askedAddr, s.boundAddr = g.Agent.HTTPAddr, rt.HTTPAddr()
+	}
+	if s.tap != nil {
+		s.tap.attach(rt)
+	}
+	return rt, nil
+}
+
+// run runs g until ctx ends (or, in once mode, until the runtime finishes),
+// replacing the runtime on each reload.
+func (s *supervisor) run(ctx context.Context, g agent.Graph, rt *agent.Runtime) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = s.request("SIGHUP")
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for {
+		rtCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func(rt *agent.Runtime) { done <- rt.Run(rtCtx) }(rt)
+		var req reloadReq
+		select {
+		case err := <-done:
+			cancel()
+			return err
+		case req = <-s.reqs:
+		}
+		s.log.Info("reloading: stopping the running config", "from", req.from)
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			s.log.Error("the old config stopped with an error", "error", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		nrt, err := s.build(req.graph)
+		if err != nil {
+			s.log.Error("reload refused: the new config cannot start; starting the old one again", "error", err)
+			if nrt, err = s.build(g); err != nil {
+				return fmt.Errorf("the old config cannot start again after a refused reload: %w", err)
+			}
+		} else {
+			g = req.graph
+			s.mu.Lock()
+			s.reloads++
+			n := s.reloads
+			s.mu.Unlock()
+			s.log.Info("reloaded", "reload", n, "components", len(g.Nodes))
+		}
+		rt = nrt
+	}
+}

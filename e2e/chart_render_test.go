@@ -1,0 +1,240 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// TestChartLint runs helm lint --strict on every value set.
+func TestChartLint(t *testing.T) {
+	helm := chartTool(t, "helm")
+	for _, vs := range chartValueSets {
+		args := append([]string{"lint", "--strict", chartDir(t), "--kube-version", chartKubeVersion}, helmArgs(t, vs)...)
+		out := runTool(t, helm, args...)
+		if !bytes.Contains(out, []byte("0 chart(s) failed")) {
+			t.Errorf("helm lint %q:\n%s", vs, out)
+		}
+	}
+}
+
+// TestChartKubeconform validates every rendered object, strictly (unknown
+// fields are errors), against the schemas of Kubernetes 1.31.4 generated
+// offline from k8s.io/kubernetes's OpenAPI document. ServiceMonitor is a
+// CRD (Prometheus Operator) with no schema there: it is skipped.
+func TestChartKubeconform(t *testing.T) {
+	kc := chartTool(t, "kubeconform")
+	schemas := chartSchemasDir()
+	if _, err := os.Stat(filepath.Join(schemas, "deployment-apps-v1.json")); err != nil {
+		t.Skipf("no schemas in %s: run e2e/chart/tools.sh (make chart-tools)", schemas)
+	}
+	dir := t.TempDir()
+	for i, vs := range chartValueSets {
+		manifest := renderChart(t, "octoagent", "octoagent", vs)
+		f := filepath.Join(dir, "set"+string(rune('0'+i))+".yaml")
+		writeFile(t, f, string(manifest))
+		out := runTool(t, kc, "-strict", "-summary", "-skip", "ServiceMonitor",
+			"-schema-location", filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json"), f)
+		if !bytes.Contains(out, []byte("Invalid: 0, Errors: 0")) {
+			t.Errorf("kubeconform %q:\n%s", vs, out)
+		}
+		t.Logf("kubeconform %q: %s", vs, bytes.TrimSpace(out))
+	}
+	// The check is strict: an unknown field is refused.
+	bad := strings.Replace(string(renderChart(t, "octoagent", "octoagent", "")), "terminationGracePeriodSeconds:", "bogusField: 1\n      terminationGracePeriodSeconds:", 1)
+	f := filepath.Join(dir, "bad.yaml")
+	writeFile(t, f, bad)
+	cmd := []string{"-strict", "-summary", "-schema-location", filepath.Join(schemas, "{{ .ResourceKind }}{{ .KindSuffix }}.json"), f}
+	if out, err := execOutput(kc, cmd...); err == nil || !strings.Contains(out, "bogusField") {
+		t.Errorf("kubeconform accepted an unknown field: %v\n%s", err, out)
+	}
+}
+
+// TestChartKubeScore runs kube-score on every value set. Ignored checks:
+// container-image-pull-policy (the image tag is pinned to the chart's
+// appVersion, so IfNotPresent is right), and pod-networkpolicy where the
+// value set leaves networkPolicy.enabled false (the default: it depends on
+// the CNI and on the API server's address; the "everything" set has it).
+func TestChartKubeScore(t *testing.T) {
+	ks := chartTool(t, "kube-score")
+	dir := t.TempDir()
+	for i, vs := range chartValueSets {
+		manifest := renderChart(t, "octoagent", "octoagent", vs)
+		f := filepath.Join(dir, "set"+string(rune('0'+i))+".yaml")
+		writeFile(t, f, string(manifest))
+		args := []string{"score", "--output-format", "ci", "--ignore-test", "container-image-pull-policy"}
+		if findObject(splitManifest(t, manifest), "NetworkPolicy", "") == nil {
+			args = append(args, "--ignore-test", "pod-networkpolicy")
+		}
+		out, err := execOutput(ks, append(args, f)...)
+		if err != nil {
+			var bad []string
+			for _, l := range strings.Split(out, "\n") {
+				if strings.HasPrefix(l, "[CRITICAL]") || strings.HasPrefix(l, "[WARNING]") {
+					bad = append(bad, l)
+				}
+			}
+			t.Errorf("kube-score %q: %v\n%s", vs, err, strings.Join(bad, "\n"))
+		}
+	}
+}
+
+// TestChartRestricted checks what every value set renders: the restricted
+// Pod Security Standard's settings on every pod and container, the probes,
+// the checksum annotation, hostPath only in the DaemonSet (pod logs
+// read-only, and the checkpoint directory), the token only in a Secret,
+// and one service account per workload.
+func TestChartRestricted(t *testing.T) {
+	for _, vs := range chartValueSets {
+		objs := splitManifest(t, renderChart(t, "octoagent", "octoagent", vs, "octostore.endpoint=https://store:8443", "octostore.token=tok-123"))
+		workloads := 0
+		for _, o := range objs {
+			if o.Kind == "Secret" {
+				continue
+			}
+			if bytes.Contains(o.Document, []byte("tok-123")) {
+				t.Errorf("%q: the token appears in %s %s", vs, o.Kind, o.Name)
+			}
+			if o.Kind != "DaemonSet" && o.Kind != "Deployment" {
+				continue
+			}
+			workloads++
+			where := vs + " " + o.Kind
+			pod := dig(o.Object, "spec", "template", "spec")
+			if dig(pod, "securityContext", "runAsNonRoot") != true || dig(pod, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
+				t.Errorf("%s: pod securityContext %v", where, dig(pod, "securityContext"))
+			}
+			if dig(o.Object, "spec", "template", "metadata", "annotations", "checksum/config") == nil {
+				t.Errorf("%s: no checksum/config annotation", where)
+			}
+			if dig(o.Object, "spec", "template", "metadata", "annotations", "checksum/secret") == nil {
+				t.Errorf("%s: no checksum/secret annotation", where)
+			}
+			if g, _ := dig(pod, "terminationGracePeriodSeconds").(float64); g < 25 {
+				t.Errorf("%s: terminationGracePeriodSeconds %v is not above shutdownTimeout (20s)", where, g)
+			}
+			c := dig(pod, "containers", 0)
+			sc := dig(c, "securityContext")
+			if dig(sc, "runAsNonRoot") != true || dig(sc, "readOnlyRootFilesystem") != true || dig(sc, "allowPrivilegeEscalation") != false ||
+				!reflect.DeepEqual(dig(sc, "capabilities", "drop"), []any{"ALL"}) || dig(sc, "seccompProfile", "type") != "RuntimeDefault" {
+				t.Errorf("%s: container securityContext %v", where, sc)
+			}
+			if dig(c, "livenessProbe", "httpGet", "path") != "/healthz" || dig(c, "readinessProbe", "httpGet", "path") != "/readyz" {
+				t.Errorf("%s: probes %v %v", where, dig(c, "livenessProbe"), dig(c, "readinessProbe"))
+			}
+			if dig(c, "resources", "limits", "memory") == nil || dig(c, "resources", "requests", "cpu") == nil {
+				t.Errorf("%s: resources %v", where, dig(c, "resources"))
+			}
+			var hostPaths []string
+			vols, _ := dig(pod, "volumes").([]any)
+			for _, v := range vols {
+				if p, ok := dig(v, "hostPath", "path").(string); ok {
+					hostPaths = append(hostPaths, p)
+				}
+			}
+			sort.Strings(hostPaths)
+			mounts, _ := dig(c, "volumeMounts").([]any)
+			for _, m := range mounts {
+				if dig(m, "name") == "pods" && dig(m, "readOnly") != true {
+					t.Errorf("%s: /var/log/pods is not mounted read-only", where)
+				}
+			}
+			sa, _ := dig(pod, "serviceAccountName").(string)
+			switch o.Kind {
+			case "Deployment":
+				if len(hostPaths) != 0 {
+					t.Errorf("%s: hostPath volumes %v", where, hostPaths)
+				}
+				if !strings.HasSuffix(sa, "-events") || dig(pod, "automountServiceAccountToken") != true {
+					t.Errorf("%s: service account %q automount %v", where, sa, dig(pod, "automountServiceAccountToken"))
+				}
+			case "DaemonSet":
+				want := []string{"/var/lib/octoagent", "/var/log/pods"}
+				if strings.Contains(vs, "everything") { // dataHostPath: ""
+					want = []string{"/var/log/pods"}
+				}
+				if !reflect.DeepEqual(hostPaths, want) {
+					t.Errorf("%s: hostPath volumes %v, want %v", where, hostPaths, want)
+				}
+				if !strings.HasSuffix(sa, "-node") || dig(pod, "automountServiceAccountToken") != false {
+					t.Errorf("%s: service account %q automount %v", where, sa, dig(pod, "automountServiceAccountToken"))
+				}
+			}
+		}
+		if workloads == 0 {
+			t.Errorf("%q renders no workload", vs)
+		}
+	}
+}
+
+// TestChartChecksum: a config change changes the pods' checksum/config
+// annotation (so the pods roll); a change elsewhere does not.
+func TestChartChecksum(t *testing.T) {
+	sum := func(set ...string) (node, events any) {
+		objs := splitManifest(t, renderChart(t, "octoagent", "octoagent", "", set...))
+		ds, dep := findObject(objs, "DaemonSet", "-node"), findObject(objs, "Deployment", "-events")
+		return dig(ds.Object, "spec", "template", "metadata", "annotations", "checksum/config"),
+			dig(dep.Object, "spec", "template", "metadata", "annotations", "checksum/config")
+	}
+	n0, e0 := sum()
+	n1, e1 := sum("clusterName=other")
+	n2, e2 := sum("daemonset.excludeNamespaces={kube-system,monitoring}")
+	n3, e3 := sum("deployment.replicas=5")
+	if n1 != n0 || e1 == e0 {
+		t.Errorf("clusterName changed: node %v -> %v (want same), events %v -> %v (want different)", n0, n1, e0, e1)
+	}
+	if n2 == n0 || e2 != e0 {
+		t.Errorf("excludeNamespaces changed: node %v -> %v (want different), events %v -> %v (want same)", n0, n2, e0, e2)
+	}
+	if n3 != n0 || e3 != e0 {
+		t.Errorf("replicas changed the config checksums")
+	}
+}
+
+// TestChartConfigValidates writes each rendered ConfigMap to a directory
+// and runs `octoagent validate` on it: the HCL the chart generates is a
+// valid agent config for every value set.
+func TestChartConfigValidates(t *testing.T) {
+	bin := agentBinary(t)
+	for _, vs := range chartValueSets {
+		for _, o := range splitManifest(t, renderChart(t, "octoagent", "octoagent", vs)) {
+			if o.Kind != "ConfigMap" {
+				continue
+			}
+			dir := t.TempDir()
+			data, _ := dig(o.Object, "data").(map[string]any)
+			for k, v := range data {
+				writeFile(t, filepath.Join(dir, k), v.(string))
+			}
+			out, err := execOutput(bin, "validate", "-c", dir)
+			if err != nil {
+				t.Errorf("%q ConfigMap %s: octoagent validate: %v\n%s", vs, o.Name, err, out)
+				continue
+			}
+			summary, _, _ := strings.Cut(strings.TrimSpace(out), ";")
+			t.Logf("%q %s: %s", vs, o.Name, summary)
+		}
+	}
+}
+
+// TestChartRulesInSync: the chart ships a copy of the kubernetes-events
+// rule pack (a chart cannot read files outside itself); it must be the
+// same as configs/kubernetes-events/rules.hcl, whose tests make test-packs runs.
+func TestChartRulesInSync(t *testing.T) {
+	root := moduleRoot(t)
+	a, err := os.ReadFile(filepath.Join(root, "configs", "kubernetes-events", "rules.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "charts", "octoagent", "files", "kubernetes-events-rules.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Fatal("charts/octoagent/files/kubernetes-events-rules.hcl differs from configs/kubernetes-events/rules.hcl: cp configs/kubernetes-events/rules.hcl charts/octoagent/files/kubernetes-events-rules.hcl")
+	}
+}
