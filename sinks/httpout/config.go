@@ -2,10 +2,7 @@ package httpout
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"os"
 	"time"
 
 	"github.com/octostore/agent/agent"
@@ -144,24 +141,8 @@ func (o *Options) TLSClientConfig() (*tls.Config, error) {
 	}
 	cfg.ServerName = t.ServerName
 	cfg.InsecureSkipVerify = t.InsecureSkipVerify
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: %s holds no PEM certificate", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			// The error names the files, never their content.
-			return nil, fmt.Errorf("tls.cert_file/key_file: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
+	if err := agent.LoadTLSFiles(cfg, t.CAFile, t.CertFile, t.KeyFile); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }
