@@ -40,11 +40,19 @@ func NewDeadLetter(r *Record, d DeadLetter) Record {
 	if r.Kind != "" && r.Kind != KindRaw {
 		f["kind"] = r.Kind
 	}
-	if r.Fields != nil {
+	switch {
+	case r.typed != nil:
+		parsed := make(map[string]any, len(r.typed))
+		for i := range r.typed {
+			parsed[r.typed[i].Key] = r.typed[i].Any()
+		}
+		delete(parsed, "message")
+		f["fields"] = parsed
+	case r.Fields != nil:
 		parsed := CloneMap(r.Fields)
 		delete(parsed, "message")
 		f["fields"] = parsed
-	} else {
+	default:
 		f["fields"] = map[string]any{}
 	}
 	if d.Schema != "" {

@@ -18,7 +18,7 @@ func AppendJSON(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"id":"`...)
 	dst = append(dst, r.EnsureID()...)
 	dst = append(dst, `","time":"`...)
-	dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendRFC3339(dst, r.Time.Unix(), int32(r.Time.Nanosecond()))
 	dst = append(dst, `","kind":`...)
 	kind := r.Kind
 	if kind == "" {
@@ -40,15 +40,23 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"fields":`...)
-	if r.Fields == nil {
-		dst = append(dst, `{"message":`...)
-		dst = appendStringBytes(dst, r.Raw)
-		dst = append(dst, '}')
-	} else {
-		dst = AppendValue(dst, r.Fields)
-	}
+	dst = r.AppendFieldsJSON(dst)
 	dst = append(dst, `,"origin":`...)
 	dst = appendOrigin(dst, &r.Origin)
+	return append(dst, '}')
+}
+
+// AppendFieldsJSON appends the record's fields as a JSON object: the typed
+// fields, the fields map, or {"message": Raw} for a line no step parsed.
+func (r *Record) AppendFieldsJSON(dst []byte) []byte {
+	switch {
+	case r.typed != nil:
+		return r.typed.appendJSON(dst)
+	case r.Fields != nil:
+		return AppendValue(dst, r.Fields)
+	}
+	dst = append(dst, `{"message":`...)
+	dst = appendStringBytes(dst, r.Raw)
 	return append(dst, '}')
 }
 
@@ -110,7 +118,7 @@ func AppendValue(dst []byte, v any) []byte {
 		return appendFloat(dst, float64(t))
 	case time.Time:
 		dst = append(dst, '"')
-		dst = t.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = appendRFC3339(dst, t.Unix(), int32(t.Nanosecond()))
 		return append(dst, '"')
 	case time.Duration:
 		return AppendString(dst, t.String())

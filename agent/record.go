@@ -37,6 +37,10 @@ type Record struct {
 	Raw    []byte
 	Origin Origin
 
+	// typed holds the fields as typed scalars instead of Fields, when a
+	// parse step built them (see StartTyped). At most one of typed and
+	// Fields is set.
+	typed TypedFields
 	token *Token
 }
 
@@ -127,19 +131,31 @@ func (r *Record) Message() []byte {
 	if r.Raw != nil {
 		return r.Raw
 	}
-	if s, ok := r.Fields["message"].(string); ok {
-		return []byte(s)
+	if v, ok := r.Get("message"); ok {
+		if s, ok := v.(string); ok {
+			return []byte(s)
+		}
 	}
 	return nil
 }
 
 // MaterializeFields builds the fields map of a raw record ({"message": Raw})
-// and returns it. Steps that edit fields call it first.
+// or of a record with typed fields, and returns it. Steps that need the map
+// (jq, expr) call it first; the typed fields are then dropped.
 func (r *Record) MaterializeFields() map[string]any {
 	if r.Fields == nil {
-		r.Fields = make(map[string]any, 8)
-		if r.Raw != nil {
-			r.Fields["message"] = string(r.Raw)
+		switch {
+		case r.typed != nil:
+			r.Fields = make(map[string]any, len(r.typed))
+			for i := range r.typed {
+				r.Fields[r.typed[i].Key] = r.typed[i].Any()
+			}
+			r.typed = nil
+		default:
+			r.Fields = make(map[string]any, 8)
+			if r.Raw != nil {
+				r.Fields["message"] = string(r.Raw)
+			}
 		}
 	}
 	return r.Fields
@@ -167,6 +183,9 @@ func (r *Record) Clone() Record {
 	c := *r
 	if r.Fields != nil {
 		c.Fields = CloneMap(r.Fields)
+	}
+	if r.typed != nil {
+		c.typed = append(TypedFields(nil), r.typed...)
 	}
 	if r.Entity != nil {
 		c.Entity = append([]KV(nil), r.Entity...)
@@ -209,7 +228,7 @@ type Batch []Record
 func (b Batch) Bytes() int {
 	n := 0
 	for i := range b {
-		n += len(b[i].Raw) + 16*len(b[i].Fields) + 128
+		n += len(b[i].Raw) + 16*len(b[i].Fields) + 48*len(b[i].typed) + 128
 	}
 	return n
 }

@@ -95,15 +95,15 @@ func appendRecord(dst []byte, r *agent.Record) []byte {
 	if r.Raw != nil {
 		flags |= flagRaw
 	}
-	if r.Fields != nil {
+	if r.Fields != nil || r.Typed() {
 		flags |= flagFields
 	}
 	dst = append(dst, flags)
 	if r.Raw != nil {
 		dst = appendBytes(dst, r.Raw)
 	}
-	if r.Fields != nil {
-		dst = appendBytes(dst, agent.AppendValue(nil, r.Fields))
+	if r.Fields != nil || r.Typed() {
+		dst = appendBytes(dst, r.AppendFieldsJSON(nil))
 	}
 	o := &r.Origin
 	dst = appendStr(dst, o.Host)

@@ -194,13 +194,8 @@ func (p *protocol) Key(r *agent.Record) string {
 			return r.Origin.Stream
 		}
 		f := strings.TrimPrefix(name, "fields.")
-		if r.Fields == nil {
-			if f == "message" {
-				return string(r.Raw)
-			}
-			return ""
-		}
-		switch v := r.Fields[f].(type) {
+		x, _ := r.Get(f)
+		switch v := x.(type) {
 		case nil:
 			return ""
 		case string:

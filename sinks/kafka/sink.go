@@ -161,7 +161,7 @@ func newSink(set agent.Settings, cfg *Config) (*Sink, error) {
 // key returns the message key of r, or nil.
 func (s *Sink) key(r *agent.Record) []byte {
 	if s.cfg.KeyField != "" {
-		v, ok := r.MaterializeFields()[s.cfg.KeyField]
+		v, ok := r.Get(s.cfg.KeyField)
 		if !ok || v == nil {
 			return nil
 		}

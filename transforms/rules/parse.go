@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
 	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
@@ -46,48 +47,60 @@ func newInput(c parseCommon, env *stepEnv) input {
 // read returns the bytes to parse: the raw line for "message" when no step
 // put a message field, else the field as a string.
 func (in *input) read(r *agent.Record) ([]byte, error) {
-	v, ok := r.Fields[in.field]
-	if !ok && in.field == "message" && r.Raw != nil {
-		return r.Raw, nil
-	}
+	v, ok := r.Lookup(in.field)
 	if !ok {
-		return nil, stepErr("missing_field", in.field, "required by the parser, missing")
+		if in.field == "message" && r.Raw != nil && r.Fields == nil && !r.Typed() {
+			return r.Raw, nil
+		}
+		x, present := r.Get(in.field)
+		if !present {
+			if in.field == "message" && r.Raw != nil {
+				return r.Raw, nil
+			}
+			return nil, stepErr("missing_field", in.field, "required by the parser, missing")
+		}
+		return nil, stepErr("wrong_type", in.field, "expects string, got %T", x)
 	}
-	s, ok := v.(string)
-	if !ok {
-		return nil, stepErr("wrong_type", in.field, "expects string, got %T", v)
+	if v.Kind() != agent.KindString {
+		return nil, stepErr("wrong_type", in.field, "expects string, got %T", v.Any())
 	}
-	return []byte(s), nil
-}
-
-// fields returns the map to write into. A step that parsed the raw line
-// starts the record's fields afresh: the line stays in Raw (dead letters
-// carry it) and is not repeated as fields.message.
-func (in *input) fields(r *agent.Record) map[string]any {
-	if r.Fields == nil {
-		r.Fields = make(map[string]any, 16)
-	}
-	if in.remove {
-		delete(r.Fields, in.field)
-	}
-	return r.Fields
+	// Strings are immutable and parse steps never write to their input,
+	// so the field's bytes are parsed in place.
+	return unsafe.Slice(unsafe.StringData(v.Str()), len(v.Str())), nil
 }
 
 // captured holds what a parse step found until it is stored: values are
 // typed by the schema as they are captured, and the errors of all fields
 // are reported together.
 type captured struct {
-	in   *input
-	f    map[string]any
-	errs []agent.FieldError
+	in    *input
+	r     *agent.Record
+	errs  []agent.FieldError
+	fresh bool // the step started r's typed fields: planned captures append
 }
 
-func (in *input) begin(r *agent.Record) captured {
-	return captured{in: in, f: in.fields(r)}
+// begin starts storing captures into r. A step that parsed the raw line
+// starts the record's fields afresh, as typed fields with room for n: the
+// line stays in Raw (dead letters carry it) and is not repeated as
+// fields.message.
+func (in *input) begin(r *agent.Record, n int) captured {
+	fresh := false
+	if r.Fields == nil && !r.Typed() {
+		r.StartTyped(n + 4) // room for later steps and schema defaults
+		fresh = true
+	}
+	if in.remove {
+		r.Delete(in.field)
+	}
+	return captured{in: in, r: r, fresh: fresh}
 }
 
 // set stores a captured value, typed where the schema declares the field.
 func (c *captured) set(name string, v any) {
+	if s, ok := v.(string); ok {
+		c.setString(name, s)
+		return
+	}
 	if c.in.schema != nil {
 		out, skip, err := c.in.schema.Capture(name, v)
 		if err != nil {
@@ -95,12 +108,30 @@ func (c *captured) set(name string, v any) {
 			return
 		}
 		if skip {
-			delete(c.f, name)
+			c.r.Delete(name)
 			return
 		}
 		v = out
 	}
-	c.f[name] = v
+	c.r.Set(name, v)
+}
+
+// setString stores a captured string, typed where the schema declares the
+// field, without boxing it.
+func (c *captured) setString(name, s string) {
+	if c.in.schema == nil {
+		c.r.SetValue(name, agent.StringValue(s))
+		return
+	}
+	v, skip, err := c.in.schema.CaptureString(name, s)
+	switch {
+	case err != nil:
+		c.errs = append(c.errs, agent.FieldError{Field: name, Error: err.Error()})
+	case skip:
+		c.r.Delete(name)
+	default:
+		c.r.SetValue(name, v)
+	}
 }
 
 // done reports the schema errors of the captured fields, if any.
@@ -122,6 +153,7 @@ type regexStep struct {
 	patterns []*regexp.Regexp
 	scanners []*scan.Scanner // nil where the pattern needs regexp
 	names    [][]string
+	plans    []capturePlan
 }
 
 type regexBlock struct {
@@ -153,6 +185,7 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 		s.patterns = append(s.patterns, re)
 		s.scanners = append(s.scanners, scan.Compile(re))
 		s.names = append(s.names, re.SubexpNames())
+		s.plans = append(s.plans, newCapturePlan(re.SubexpNames(), env.schema))
 	}
 	return s, diags
 }
@@ -225,12 +258,12 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 		} else if m = re.FindSubmatchIndex(in); m == nil {
 			continue
 		}
-		c := s.begin(r)
-		for g, name := range s.names[i] {
-			if name == "" || m[2*g] < 0 {
-				continue
+		p := &s.plans[i]
+		c := s.begin(r, len(p.idx))
+		for k, g := range p.idx {
+			if m[2*g] >= 0 {
+				c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
 			}
-			c.set(name, bytesString(in[m[2*g]:m[2*g+1]]))
 		}
 		return c.done()
 	}
@@ -261,7 +294,7 @@ func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
 	if err != nil {
 		return stepErr("bad_json", s.field, "not a JSON object: %v", err)
 	}
-	c := s.begin(r)
+	c := s.begin(r, len(obj))
 	for k, v := range obj {
 		c.set(k, v)
 	}
@@ -313,6 +346,69 @@ func normalize(v any) any {
 		return t
 	}
 	return v
+}
+
+// capturePlan is how a parse step with fixed names stores its captures:
+// sorted by name and unique (the later of two captures of one name wins, as
+// it would in a map), each with its schema field looked up once. Captures
+// stored in this order into fields the step just started are appended with
+// no comparison: typed fields are kept sorted by key.
+type capturePlan struct {
+	idx    []int           // positions in the step's names
+	names  []string        // the names, sorted
+	fields []*schema.Field // the schema's field for each name, or nil
+}
+
+func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
+	last := map[string]int{}
+	for i, n := range names {
+		if n != "" && n != "-" {
+			last[n] = i
+		}
+	}
+	var p capturePlan
+	for _, i := range last {
+		p.idx = append(p.idx, i)
+	}
+	sort.Slice(p.idx, func(a, b int) bool { return names[p.idx[a]] < names[p.idx[b]] })
+	for _, i := range p.idx {
+		p.names = append(p.names, names[i])
+		var f *schema.Field
+		if sc != nil {
+			f, _ = sc.Field(names[i])
+		}
+		p.fields = append(p.fields, f)
+	}
+	return p
+}
+
+// setPlanned stores the k'th capture of plan p.
+func (c *captured) setPlanned(p *capturePlan, k int, s string) {
+	name := p.names[k]
+	f := p.fields[k]
+	if f == nil {
+		c.store(name, agent.StringValue(s))
+		return
+	}
+	v, skip, err := f.CaptureString(s)
+	switch {
+	case err != nil:
+		c.errs = append(c.errs, agent.FieldError{Field: name, Error: err.Error()})
+	case skip:
+		if !c.fresh {
+			c.r.Delete(name)
+		}
+	default:
+		c.store(name, v)
+	}
+}
+
+func (c *captured) store(name string, v agent.Value) {
+	if c.fresh {
+		c.r.AppendInOrder(name, v)
+		return
+	}
+	c.r.SetValue(name, v)
 }
 
 // bytesString views captured bytes as a string without copying. The input

@@ -18,6 +18,7 @@ type splitStep struct {
 	sep      byte
 	collapse bool
 	names    []string
+	plan     capturePlan
 }
 
 type splitBlock struct {
@@ -32,7 +33,7 @@ func newSplitStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 	if d := decodeStep(blk, ctx, &c); d.HasErrors() {
 		return nil, d
 	}
-	s := &splitStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env), sep: ' ', collapse: true, names: c.Fields}
+	s := &splitStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env), sep: ' ', collapse: true, names: c.Fields, plan: newCapturePlan(c.Fields, env.schema)}
 	if c.Separator != nil {
 		if len(*c.Separator) != 1 {
 			return nil, diag(attrRange(blk, "separator"), "Invalid separator",
@@ -73,12 +74,9 @@ func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(toks) != len(s.names) {
 		return stepErr("no_match", s.field, "expected %d fields, got %d", len(s.names), len(toks))
 	}
-	c := s.begin(r)
-	for i, name := range s.names {
-		if name == "" || name == "-" {
-			continue
-		}
-		c.set(name, bytesString(in[toks[i][0]:toks[i][1]]))
+	c := s.begin(r, len(s.plan.idx))
+	for k, i := range s.plan.idx {
+		c.setPlanned(&s.plan, k, bytesString(in[toks[i][0]:toks[i][1]]))
 	}
 	return c.done()
 }
@@ -205,7 +203,7 @@ func (s *kvStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(pairs) == 0 {
 		return stepErr("no_match", s.field, "no key%cvalue pairs", s.valueSep)
 	}
-	c := s.begin(r)
+	c := s.begin(r, len(pairs))
 	for _, p := range pairs {
 		if p.bare {
 			c.set(p.key, true)

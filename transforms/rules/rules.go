@@ -135,7 +135,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 
 // process runs one record through the steps and appends what comes out.
 func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agent.Batch) (agent.Batch, agent.Batch) {
-	recs, err := t.run(ctx, r)
+	recs, one, err := t.run(ctx, r)
 	switch {
 	case err == errDrop:
 		t.drops.Inc()
@@ -143,6 +143,8 @@ func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agen
 		return out, dead
 	case err != nil:
 		return out, append(dead, t.deadLetter(r, err))
+	case one:
+		return append(out, *r), dead
 	}
 	if len(recs) == 0 { // a jq step made nothing, or where dropped all it made
 		r.Ack(agent.Dropped)
@@ -151,23 +153,26 @@ func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agen
 	return append(out, recs...), dead
 }
 
-// run applies every step, then kind, entity and schema. It returns the
-// records made (usually r itself) or the error that dead-letters r.
-func (t *transform) run(ctx context.Context, r *agent.Record) ([]agent.Record, error) {
+// run applies every step, then kind, entity and schema. It returns one=true
+// when r itself is the record made (the common case), else the records
+// made, or the error that dead-letters r.
+func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
+	raw := r.Fields == nil && !r.Typed()
 	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if objs != nil {
 		if len(objs) == 0 {
 			t.jqEmpty.Inc()
 		}
-		return t.fanOut(ctx, r, objs, rest)
+		recs, err = t.fanOut(ctx, r, objs, rest)
+		return recs, false, err
 	}
-	if err := t.finish(r, 0); err != nil {
-		return nil, err
+	if err := t.finish(r, 0, raw && r.Typed()); err != nil {
+		return nil, false, err
 	}
-	return []agent.Record{*r}, nil
+	return nil, true, nil
 }
 
 // steps applies steps to r in order. When a step makes several records
@@ -192,7 +197,7 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 			if se, ok := err.(*StepError); ok && se.Reason == "schema" && t.cfg.Schema != nil {
 				// List every field problem at once: the required fields
 				// already missing join the type errors of the captures.
-				se.Errors = append(se.Errors, t.cfg.Schema.Missing(r.Fields, se.Errors)...)
+				se.Errors = append(se.Errors, t.cfg.Schema.Missing(r, se.Errors)...)
 			}
 			return nil, nil, &stepFailure{step: s.Name(), err: err}
 		}
@@ -216,7 +221,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 		case err != nil:
 			return nil, err
 		}
-		if err := t.finish(&c, i); err != nil {
+		if err := t.finish(&c, i, false); err != nil {
 			return nil, err
 		}
 		recs = append(recs, c)
@@ -235,27 +240,31 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 }
 
 // finish sets kind and entity, applies the schema, and derives the origin.
-func (t *transform) finish(r *agent.Record, index int) error {
-	f := r.MaterializeFields()
+// captured says that r's fields were all captured by this transform's
+// parse steps from the raw line (so the schema has typed them already).
+func (t *transform) finish(r *agent.Record, index int, captured bool) error {
+	if r.Fields == nil && !r.Typed() {
+		r.MaterializeFields() // no step parsed the line: fields.message
+	}
 	if t.cfg.Schema != nil {
-		if errs := t.cfg.Schema.Apply(f); len(errs) > 0 {
+		if errs := t.cfg.Schema.ApplyRecord(r, captured); len(errs) > 0 {
 			return &stepFailure{step: "schema", err: &StepError{Reason: "schema", Errors: errs}}
 		}
 	}
 	if len(t.cfg.Entity) > 0 {
 		r.Entity = make([]agent.KV, 0, len(t.cfg.Entity))
 		for _, k := range t.cfg.Entity {
-			v, ok := f[k]
+			v, ok := r.Get(k)
 			if !ok || v == nil {
 				return &stepFailure{step: "entity", err: stepErr("entity", k, "entity field missing")}
 			}
 			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
 		}
 	}
-	if _, raw := f["message"]; raw && r.Raw != nil && string(r.Raw) == f["message"] {
+	if m, ok := r.Lookup("message"); ok && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
 		// still the raw line: keep it only if nothing else was parsed
-		if len(f) > 1 {
-			delete(f, "message")
+		if r.NumFields() > 1 {
+			r.Delete("message")
 		}
 	}
 	r.Kind = t.kind

@@ -115,7 +115,7 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(cur) == 0 {
 		return stepErr("no_match", s.field, "the awk program set no field")
 	}
-	c := s.begin(r)
+	c := s.begin(r, len(cur))
 	for k, v := range cur {
 		c.set(k, v)
 	}

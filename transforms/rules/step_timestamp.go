@@ -64,7 +64,11 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 func (s *timestampStep) Name() string { return "timestamp" }
 
 func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
-	v, ok := r.Fields[s.field]
+	if tv, ok := r.Lookup(s.field); ok && tv.Kind() == agent.KindTime {
+		r.Time = tv.Time()
+		return nil
+	}
+	v, ok := r.Get(s.field)
 	if !ok {
 		return stepErr("timestamp", s.field, "required by timestamp, missing")
 	}

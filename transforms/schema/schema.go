@@ -55,6 +55,7 @@ type Schema struct {
 	UnknownFields string // allow (default), drop, reject
 	Fields        []*Field
 	byName        map[string]*Field
+	sorted        []int // indexes of Fields, by name
 }
 
 // Field is one declared field.
@@ -79,6 +80,11 @@ func New(s *Schema) (*Schema, error) {
 		s.UnknownFields = UnknownAllow
 	}
 	s.byName = make(map[string]*Field, len(s.Fields))
+	s.sorted = make([]int, len(s.Fields))
+	for i := range s.sorted {
+		s.sorted[i] = i
+	}
+	sort.Slice(s.sorted, func(a, b int) bool { return s.Fields[s.sorted[a]].Name < s.Fields[s.sorted[b]].Name })
 	for _, f := range s.Fields {
 		if _, dup := s.byName[f.Name]; dup {
 			return nil, fmt.Errorf("field %q declared twice", f.Name)
@@ -121,20 +127,42 @@ func (s *Schema) Required() []string {
 // sorted). fields is only changed where a value was coerced, defaulted or
 // dropped.
 func (s *Schema) Apply(fields map[string]any) []agent.FieldError {
+	r := agent.Record{Fields: fields}
+	return s.ApplyRecord(&r, false)
+}
+
+// ApplyRecord is Apply on a record's fields, typed or not. captured says
+// that every field of r was set through Capture or CaptureString of this
+// schema (a parse step of this transform built the record from its raw
+// line): the values are then already coerced and checked, and only the
+// defaults, the required fields and the unknown-field policy remain.
+func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError {
+	if captured && r.Typed() && len(s.Fields) <= 64 {
+		return s.applyCaptured(r)
+	}
 	var errs []agent.FieldError
 	for _, f := range s.Fields {
-		v, present := fields[f.Name]
-		if present && f.isNull(v) {
-			delete(fields, f.Name)
-			present = false
+		var v any
+		present := false
+		if captured && r.Typed() {
+			_, present = r.TypedFields().Lookup(f.Name)
+		} else {
+			v, present = r.Get(f.Name)
+			if present && f.isNull(v) {
+				r.Delete(f.Name)
+				present = false
+			}
 		}
 		if !present {
 			switch {
 			case f.Default != nil:
-				fields[f.Name] = f.Default
+				r.Set(f.Name, f.Default)
 			case f.Required:
 				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
 			}
+			continue
+		}
+		if captured && r.Typed() {
 			continue
 		}
 		cv, err := f.coerce(v)
@@ -142,23 +170,77 @@ func (s *Schema) Apply(fields map[string]any) []agent.FieldError {
 			errs = append(errs, agent.FieldError{Field: f.Name, Error: err.Error()})
 			continue
 		}
-		fields[f.Name] = cv
+		r.Set(f.Name, cv)
 	}
 	if s.UnknownFields != UnknownAllow {
-		var unknown []string
-		for k := range fields {
-			if _, ok := s.byName[k]; !ok {
-				unknown = append(unknown, k)
+		errs = append(errs, s.unknown(r)...)
+	}
+	return errs
+}
+
+// unknown applies the unknown-field policy (drop or reject) to r.
+func (s *Schema) unknown(r *agent.Record) []agent.FieldError {
+	var unknown []string
+	each := func(k string) {
+		if _, ok := s.byName[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if r.Typed() {
+		for _, fl := range r.TypedFields() {
+			each(fl.Key)
+		}
+	} else {
+		for k := range r.Fields {
+			each(k)
+		}
+	}
+	sort.Strings(unknown)
+	var errs []agent.FieldError
+	for _, k := range unknown {
+		if s.UnknownFields == UnknownDrop {
+			r.Delete(k)
+			continue
+		}
+		errs = append(errs, agent.FieldError{Field: k, Error: "not declared in schema " + s.Name})
+	}
+	return errs
+}
+
+// applyCaptured is ApplyRecord for typed fields that were all captured
+// through this schema: it finds the declared fields that are missing in one
+// walk over both sorted lists, then fills defaults and reports the required
+// ones in declaration order.
+func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
+	fs := r.TypedFields()
+	var missing uint64
+	j := 0
+	for _, i := range s.sorted {
+		name := s.Fields[i].Name
+		for j < len(fs) && fs[j].Key < name {
+			j++
+		}
+		if j < len(fs) && fs[j].Key == name {
+			continue
+		}
+		missing |= 1 << uint(i)
+	}
+	var errs []agent.FieldError
+	for i := 0; missing != 0; i++ {
+		if missing&1 != 0 {
+			f := s.Fields[i]
+			switch {
+			case f.Default != nil:
+				r.Set(f.Name, f.Default)
+			case f.Required:
+				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
 			}
 		}
-		sort.Strings(unknown)
-		for _, k := range unknown {
-			if s.UnknownFields == UnknownDrop {
-				delete(fields, k)
-				continue
-			}
-			errs = append(errs, agent.FieldError{Field: k, Error: "not declared in schema " + s.Name})
-		}
+		missing >>= 1
+	}
+	if s.UnknownFields != UnknownAllow {
+		// Rare: the general path sorts and reports them.
+		return append(errs, s.unknown(r)...)
 	}
 	return errs
 }
@@ -212,17 +294,25 @@ func (f *Field) coerce(v any) (any, error) {
 }
 
 func coerceTo(t Type, layout string, v any) (any, error) {
+	if x, ok := v.(string); ok && t != List && t != Map {
+		if t == Time {
+			tm, err := parseTime(layout, x)
+			if err != nil {
+				return nil, err
+			}
+			return tm, nil
+		}
+		out, err := coerceString(t, layout, x)
+		if err != nil {
+			return nil, err
+		}
+		return out.Any(), nil
+	}
 	switch t {
 	case String:
 		switch x := v.(type) {
-		case string:
-			return x, nil
 		case int64, float64, bool:
 			return fmt.Sprint(x), nil
-		}
-	case Enum:
-		if s, ok := v.(string); ok {
-			return s, nil
 		}
 	case Int:
 		switch x := v.(type) {
@@ -234,10 +324,6 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 				return int64(x), nil
 			}
-		case string:
-			if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
-				return n, nil
-			}
 		}
 	case Float:
 		switch x := v.(type) {
@@ -247,22 +333,11 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 			return float64(x), nil
 		case int:
 			return float64(x), nil
-		case string:
-			if n, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsNaN(n) && !math.IsInf(n, 0) {
-				return n, nil
-			}
 		}
 	case Bool:
 		switch x := v.(type) {
 		case bool:
 			return x, nil
-		case string:
-			switch strings.ToLower(x) {
-			case "true", "yes", "on", "1":
-				return true, nil
-			case "false", "no", "off", "0":
-				return false, nil
-			}
 		case int64:
 			if x == 0 || x == 1 {
 				return x == 1, nil
@@ -272,23 +347,6 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 		switch x := v.(type) {
 		case time.Time:
 			return x, nil
-		case string:
-			l := layout
-			if l == "" {
-				l = time.RFC3339Nano
-			}
-			if l == commonLog {
-				if tm, ok := parseCommonLog(x); ok {
-					return tm, nil
-				}
-			}
-			if tm, err := time.Parse(l, x); err == nil {
-				return tm, nil
-			}
-			if layout == "" {
-				return nil, fmt.Errorf("expects time (RFC 3339), got %s", describe(v))
-			}
-			return nil, fmt.Errorf("expects time in layout %q, got %s", layout, describe(v))
 		case int64:
 			return time.Unix(x, 0).UTC(), nil
 		case float64:
@@ -297,30 +355,10 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 		}
 	case Duration:
 		switch x := v.(type) {
-		case string:
-			if d, err := time.ParseDuration(x); err == nil {
-				return d.String(), nil
-			}
 		case int64:
 			return (time.Duration(x) * time.Second).String(), nil
 		case float64:
 			return time.Duration(x * float64(time.Second)).String(), nil
-		}
-	case IP:
-		if s, ok := v.(string); ok {
-			if a, err := netip.ParseAddr(s); err == nil {
-				if a.Is4() {
-					return s, nil // already canonical: ParseAddr refuses other IPv4 spellings
-				}
-				return a.String(), nil
-			}
-		}
-	case URL:
-		if s, ok := v.(string); ok && s != "" {
-			// An absolute URL (scheme and host), or a path reference.
-			if u, err := url.Parse(s); err == nil && ((u.Scheme != "" && u.Host != "") || strings.HasPrefix(s, "/")) {
-				return s, nil
-			}
 		}
 	case List:
 		if l, ok := v.([]any); ok {
@@ -334,16 +372,97 @@ func coerceTo(t Type, layout string, v any) (any, error) {
 	return nil, mismatch(t, v)
 }
 
-// check applies pattern, enum values, min/max and list item types.
-func (f *Field) check(v any) error {
-	if f.Type == Enum && !slices.Contains(f.Values, v.(string)) {
-		return fmt.Errorf("expects one of %s, got %s", strings.Join(f.Values, ", "), describe(v))
-	}
-	if f.Pattern != nil {
-		if s, ok := v.(string); ok && !f.matchPattern(s) {
-			return fmt.Errorf("does not match pattern %s: %s", f.Pattern, describe(v))
+// coerceString converts a string (what parse steps capture) to a scalar of
+// type t, without boxing it. List and map types take no string.
+func coerceString(t Type, layout string, x string) (agent.Value, error) {
+	switch t {
+	case String, Enum:
+		return agent.StringValue(x), nil
+	case Int:
+		if n, ok := atoi(x); ok {
+			return agent.IntValue(n), nil
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return agent.IntValue(n), nil
+		}
+	case Float:
+		if n, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil && !math.IsNaN(n) && !math.IsInf(n, 0) {
+			return agent.FloatValue(n), nil
+		}
+	case Bool:
+		switch strings.ToLower(x) {
+		case "true", "yes", "on", "1":
+			return agent.BoolValue(true), nil
+		case "false", "no", "off", "0":
+			return agent.BoolValue(false), nil
+		}
+	case Time:
+		tm, err := parseTime(layout, x)
+		if err != nil {
+			return agent.Value{}, err
+		}
+		return agent.TimeValue(tm), nil
+	case Duration:
+		if d, err := time.ParseDuration(x); err == nil {
+			return agent.StringValue(d.String()), nil
+		}
+	case IP:
+		if a, err := netip.ParseAddr(x); err == nil {
+			if a.Is4() {
+				return agent.StringValue(x), nil // already canonical: ParseAddr refuses other IPv4 spellings
+			}
+			return agent.StringValue(a.String()), nil
+		}
+	case URL:
+		if x != "" {
+			// An absolute URL (scheme and host), or a path reference.
+			if u, err := url.Parse(x); err == nil && ((u.Scheme != "" && u.Host != "") || strings.HasPrefix(x, "/")) {
+				return agent.StringValue(x), nil
+			}
 		}
 	}
+	return agent.Value{}, mismatch(t, x)
+}
+
+// atoi parses a short decimal integer (such as a status or a size) in one
+// pass; ok is false for anything else, which strconv then handles.
+func atoi(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	return n, true
+}
+
+// parseTime parses a time string in layout (RFC 3339 when empty).
+func parseTime(layout, x string) (time.Time, error) {
+	l := layout
+	if l == "" {
+		l = time.RFC3339Nano
+	}
+	if l == commonLog {
+		if tm, ok := parseCommonLog(x); ok {
+			return tm, nil
+		}
+	}
+	if tm, err := time.Parse(l, x); err == nil {
+		return tm, nil
+	}
+	if layout == "" {
+		return time.Time{}, fmt.Errorf("expects time (RFC 3339), got %s", describe(x))
+	}
+	return time.Time{}, fmt.Errorf("expects time in layout %q, got %s", layout, describe(x))
+}
+
+// check applies pattern, enum values, min/max and list item types.
+func (f *Field) check(v any) error {
 	if f.Type == List && f.Items != "" {
 		l := v.([]any)
 		for i, e := range l {
@@ -354,23 +473,36 @@ func (f *Field) check(v any) error {
 			l[i] = ce
 		}
 	}
+	if l, ok := v.([]any); ok {
+		return f.checkRange(float64(len(l)), "length")
+	}
+	if sv, ok := agent.ValueOf(v); ok {
+		return f.checkValue(sv)
+	}
+	return nil
+}
+
+// checkValue applies pattern, enum values and min/max to a scalar.
+func (f *Field) checkValue(v agent.Value) error {
+	if f.Type == Enum && !slices.Contains(f.Values, v.Str()) {
+		return fmt.Errorf("expects one of %s, got %s", strings.Join(f.Values, ", "), describe(v.Any()))
+	}
+	if f.Pattern != nil && v.Kind() == agent.KindString && !f.matchPattern(v.Str()) {
+		return fmt.Errorf("does not match pattern %s: %s", f.Pattern, describe(v.Any()))
+	}
 	if f.Min == nil && f.Max == nil {
 		return nil
 	}
-	var n float64
-	what := "value"
-	switch x := v.(type) {
-	case int64:
-		n = float64(x)
-	case float64:
-		n = x
-	case string:
-		n, what = float64(len(x)), "length"
-	case []any:
-		n, what = float64(len(x)), "length"
-	default:
-		return nil
+	if n, ok := v.Number(); ok {
+		return f.checkRange(n, "value")
 	}
+	if v.Kind() == agent.KindString {
+		return f.checkRange(float64(len(v.Str())), "length")
+	}
+	return nil
+}
+
+func (f *Field) checkRange(n float64, what string) error {
 	if f.Min != nil && n < *f.Min {
 		return fmt.Errorf("%s %s is below the minimum %s", what, fmtNum(n), fmtNum(*f.Min))
 	}
@@ -389,16 +521,16 @@ func (f *Field) matchPattern(s string) bool {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-// Missing reports the required fields absent from fields (and with no
+// Missing reports the required fields absent from the record (and with no
 // default), except those already in errs.
-func (s *Schema) Missing(fields map[string]any, errs []agent.FieldError) []agent.FieldError {
+func (s *Schema) Missing(r *agent.Record, errs []agent.FieldError) []agent.FieldError {
 	var out []agent.FieldError
 next:
 	for _, f := range s.Fields {
 		if !f.Required || f.Default != nil {
 			continue
 		}
-		if _, ok := fields[f.Name]; ok {
+		if _, ok := r.Get(f.Name); ok {
 			continue
 		}
 		for _, e := range errs {
@@ -425,4 +557,30 @@ func (s *Schema) Capture(name string, v any) (out any, skip bool, err error) {
 	}
 	out, err = f.coerce(v)
 	return out, false, err
+}
+
+// CaptureString is Capture for a captured string, typed without boxing.
+// Undeclared fields stay strings.
+func (s *Schema) CaptureString(name, x string) (out agent.Value, skip bool, err error) {
+	f, ok := s.byName[name]
+	if !ok {
+		return agent.StringValue(x), false, nil
+	}
+	return f.CaptureString(x)
+}
+
+// CaptureString types a string captured for this field (see Capture); a
+// parse step looks its fields up once, when the config loads.
+func (f *Field) CaptureString(x string) (out agent.Value, skip bool, err error) {
+	if len(f.NullValues) > 0 && slices.Contains(f.NullValues, x) {
+		return agent.Value{}, true, nil
+	}
+	if f.Type == List || f.Type == Map {
+		return agent.Value{}, false, mismatch(f.Type, x)
+	}
+	out, err = coerceString(f.Type, f.Layout, x)
+	if err != nil {
+		return agent.Value{}, false, err
+	}
+	return out, false, f.checkValue(out)
 }

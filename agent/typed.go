@@ -1,0 +1,372 @@
+package agent
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// ValueKind is the type of a typed field value.
+type ValueKind uint8
+
+// The kinds of typed values: the scalars a schema coerces captures to.
+const (
+	KindNone ValueKind = iota
+	KindString
+	KindInt
+	KindFloat
+	KindBool
+	KindTime
+)
+
+// Value is one scalar field value, held without boxing: parse steps and the
+// schema build records out of these, so the hot path allocates one slice
+// per record instead of a map and an interface per field.
+type Value struct {
+	kind ValueKind
+	nsec int32  // time: nanoseconds
+	s    string // string
+	n    int64  // int; float bits; bool 0/1; time: Unix seconds
+}
+
+// StringValue returns a string value.
+func StringValue(s string) Value { return Value{kind: KindString, s: s} }
+
+// IntValue returns an int value.
+func IntValue(n int64) Value { return Value{kind: KindInt, n: n} }
+
+// FloatValue returns a float value.
+func FloatValue(f float64) Value { return Value{kind: KindFloat, n: int64(math.Float64bits(f))} }
+
+// BoolValue returns a bool value.
+func BoolValue(b bool) Value {
+	v := Value{kind: KindBool}
+	if b {
+		v.n = 1
+	}
+	return v
+}
+
+// TimeValue returns a time value. Only the instant is kept: the wire form
+// writes times in UTC.
+func TimeValue(t time.Time) Value {
+	return Value{kind: KindTime, n: t.Unix(), nsec: int32(t.Nanosecond())}
+}
+
+// ValueOf converts a JSON-shaped scalar to a Value; ok is false for nil,
+// lists, maps and other types, which only the fields map holds.
+func ValueOf(x any) (v Value, ok bool) {
+	switch t := x.(type) {
+	case string:
+		return StringValue(t), true
+	case int64:
+		return IntValue(t), true
+	case int:
+		return IntValue(int64(t)), true
+	case float64:
+		return FloatValue(t), true
+	case bool:
+		return BoolValue(t), true
+	case time.Time:
+		return TimeValue(t), true
+	}
+	return Value{}, false
+}
+
+// Kind returns the value's kind.
+func (v Value) Kind() ValueKind { return v.kind }
+
+// Str returns a string value.
+func (v Value) Str() string { return v.s }
+
+// Int returns an int value.
+func (v Value) Int() int64 { return v.n }
+
+// Float returns a float value.
+func (v Value) Float() float64 { return math.Float64frombits(uint64(v.n)) }
+
+// Bool returns a bool value.
+func (v Value) Bool() bool { return v.n != 0 }
+
+// Time returns a time value, in UTC.
+func (v Value) Time() time.Time { return time.Unix(v.n, int64(v.nsec)).UTC() }
+
+// Number returns an int or float value as a float64.
+func (v Value) Number() (float64, bool) {
+	switch v.kind {
+	case KindInt:
+		return float64(v.n), true
+	case KindFloat:
+		return v.Float(), true
+	}
+	return 0, false
+}
+
+// Any boxes the value as the fields map holds it.
+func (v Value) Any() any {
+	switch v.kind {
+	case KindString:
+		return v.s
+	case KindInt:
+		return v.n
+	case KindFloat:
+		return v.Float()
+	case KindBool:
+		return v.n != 0
+	case KindTime:
+		return v.Time()
+	}
+	return nil
+}
+
+// AppendJSON appends the value as JSON, as AppendValue writes its boxed form.
+func (v Value) AppendJSON(dst []byte) []byte {
+	switch v.kind {
+	case KindString:
+		return AppendString(dst, v.s)
+	case KindInt:
+		return strconv.AppendInt(dst, v.n, 10)
+	case KindFloat:
+		return appendFloat(dst, v.Float())
+	case KindBool:
+		return strconv.AppendBool(dst, v.n != 0)
+	case KindTime:
+		dst = append(dst, '"')
+		dst = appendRFC3339(dst, v.n, v.nsec)
+		return append(dst, '"')
+	}
+	return append(dst, "null"...)
+}
+
+// Field is one typed field of a record.
+type Field struct {
+	Key string
+	Value
+}
+
+// TypedFields are a record's fields as typed scalars, sorted by key (so
+// they encode to the same bytes as the fields map, whose keys are written
+// sorted).
+type TypedFields []Field
+
+// index returns the position of key, or where it would be inserted.
+func (fs TypedFields) index(key string) (int, bool) {
+	// Parse steps add fields in key order: look at the end first.
+	n := len(fs)
+	if n == 0 || fs[n-1].Key < key {
+		return n, false
+	}
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if fs[m].Key < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < n && fs[lo].Key == key
+}
+
+// Lookup returns the value of key.
+func (fs TypedFields) Lookup(key string) (Value, bool) {
+	i, ok := fs.index(key)
+	if !ok {
+		return Value{}, false
+	}
+	return fs[i].Value, true
+}
+
+func (fs *TypedFields) set(key string, v Value) {
+	i, ok := fs.index(key)
+	if ok {
+		(*fs)[i].Value = v
+		return
+	}
+	*fs = append(*fs, Field{})
+	copy((*fs)[i+1:], (*fs)[i:])
+	(*fs)[i] = Field{Key: key, Value: v}
+}
+
+func (fs *TypedFields) remove(key string) {
+	if i, ok := fs.index(key); ok {
+		*fs = append((*fs)[:i], (*fs)[i+1:]...)
+	}
+}
+
+// appendJSON writes the fields as a JSON object.
+func (fs TypedFields) appendJSON(dst []byte) []byte {
+	dst = append(dst, '{')
+	for i := range fs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, fs[i].Key)
+		dst = append(dst, ':')
+		dst = fs[i].AppendJSON(dst)
+	}
+	return append(dst, '}')
+}
+
+// Typed reports whether the record's fields are held as typed fields.
+func (r *Record) Typed() bool { return r.typed != nil }
+
+// TypedFields returns the record's typed fields (nil when they are held in
+// the fields map, or not parsed yet). The caller must not modify them.
+func (r *Record) TypedFields() TypedFields { return r.typed }
+
+// StartTyped begins a record's fields afresh as typed fields, with room
+// for n: a parse step of the raw line calls it. The fields map, if any, is
+// dropped.
+func (r *Record) StartTyped(n int) {
+	r.Fields = nil
+	r.typed = make(TypedFields, 0, n)
+}
+
+// AppendInOrder appends a typed field to a record that holds typed fields.
+// The caller guarantees that key sorts after every key present (a parse
+// step storing its captures, sorted and unique, into fields it just
+// started): nothing is compared.
+func (r *Record) AppendInOrder(key string, v Value) {
+	r.typed = append(r.typed, Field{Key: key, Value: v})
+}
+
+// SetValue sets a field to a typed value: in the typed fields when the
+// record holds them, else (boxed) in the fields map.
+func (r *Record) SetValue(key string, v Value) {
+	if r.typed != nil {
+		r.typed.set(key, v)
+		return
+	}
+	r.MaterializeFields()[key] = v.Any()
+}
+
+// Set sets a field to a JSON-shaped value, keeping the typed fields where
+// the value is a scalar.
+func (r *Record) Set(key string, x any) {
+	if r.typed != nil {
+		if v, ok := ValueOf(x); ok {
+			r.typed.set(key, v)
+			return
+		}
+	}
+	r.MaterializeFields()[key] = x
+}
+
+// Delete removes a field.
+func (r *Record) Delete(key string) {
+	if r.typed != nil {
+		r.typed.remove(key)
+		return
+	}
+	if r.Fields != nil {
+		delete(r.Fields, key)
+	}
+}
+
+// Get returns a field's value, boxed (the raw line for "message" when no
+// step has parsed it yet).
+func (r *Record) Get(key string) (any, bool) {
+	switch {
+	case r.typed != nil:
+		v, ok := r.typed.Lookup(key)
+		if !ok {
+			return nil, false
+		}
+		return v.Any(), true
+	case r.Fields != nil:
+		v, ok := r.Fields[key]
+		return v, ok
+	case key == "message" && r.Raw != nil:
+		return string(r.Raw), true
+	}
+	return nil, false
+}
+
+// Lookup returns a field's value unboxed when it is a scalar; ok is false
+// when the field is missing or not a scalar (see Get).
+func (r *Record) Lookup(key string) (Value, bool) {
+	if r.typed != nil {
+		return r.typed.Lookup(key)
+	}
+	x, ok := r.Get(key)
+	if !ok {
+		return Value{}, false
+	}
+	return ValueOf(x)
+}
+
+// NumFields returns how many fields the record has.
+func (r *Record) NumFields() int {
+	switch {
+	case r.typed != nil:
+		return len(r.typed)
+	case r.Fields != nil:
+		return len(r.Fields)
+	case r.Raw != nil:
+		return 1
+	}
+	return 0
+}
+
+// appendRFC3339 writes a UTC instant as time.RFC3339Nano does, without
+// going through time.Time's general formatter.
+func appendRFC3339(dst []byte, sec int64, nsec int32) []byte {
+	const (
+		minSec        = -62135596800 // 0001-01-01T00:00:00Z
+		maxSec        = 253402300799 // 9999-12-31T23:59:59Z
+		secondsPerDay = 86400
+		daysPer400    = 146097
+	)
+	if sec < minSec || sec > maxSec || nsec < 0 {
+		return time.Unix(sec, int64(nsec)).UTC().AppendFormat(dst, time.RFC3339Nano)
+	}
+	days := sec / secondsPerDay
+	rem := sec % secondsPerDay
+	if rem < 0 {
+		rem += secondsPerDay
+		days--
+	}
+	// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+	z := days + 719468
+	era := z / daysPer400
+	if z < 0 && z%daysPer400 != 0 {
+		era--
+	}
+	doe := z - era*daysPer400
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d := doy - (153*mp+2)/5 + 1
+	m := mp + 3
+	if m > 12 {
+		m -= 12
+	}
+	if m <= 2 {
+		y++
+	}
+	hh, mm, ss := rem/3600, rem/60%60, rem%60
+	dst = append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-',
+		byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+hh/10), byte('0'+hh%10), ':',
+		byte('0'+mm/10), byte('0'+mm%10), ':',
+		byte('0'+ss/10), byte('0'+ss%10))
+	if nsec != 0 {
+		var frac [10]byte
+		frac[0] = '.'
+		n := nsec
+		for i := 9; i >= 1; i-- {
+			frac[i] = byte('0' + n%10)
+			n /= 10
+		}
+		end := 10
+		for frac[end-1] == '0' {
+			end--
+		}
+		dst = append(dst, frac[:end]...)
+	}
+	return append(dst, 'Z')
+}

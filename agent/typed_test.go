@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestAppendRFC3339MatchesTimeFormat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []time.Time{
+		time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-1, 999999999), time.Unix(1, 100),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2000, 2, 29, 12, 0, 0, 500000000, time.UTC), time.Date(1900, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 21, 5, 0, 0, 120000, time.FixedZone("x", 3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-5, 1, 1, 0, 0, 0, 0, time.UTC),
+	}
+	for range 200000 {
+		sec := rng.Int64N(253402300800+62135596800) - 62135596800
+		ns := int64(0)
+		switch rng.IntN(3) {
+		case 1:
+			ns = rng.Int64N(1e9)
+		case 2:
+			ns = rng.Int64N(1000) * 1e6
+		}
+		cases = append(cases, time.Unix(sec, ns))
+	}
+	for _, tm := range cases {
+		want := tm.UTC().Format(time.RFC3339Nano)
+		got := string(appendRFC3339(nil, tm.Unix(), int32(tm.Nanosecond())))
+		if got != want {
+			t.Fatalf("%v: got %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestTypedFieldsEncodeAsMap checks that a record with typed fields writes
+// the same bytes as the same record with a fields map, whatever order the
+// fields were set in.
+func TestTypedFieldsEncodeAsMap(t *testing.T) {
+	when := time.Date(2026, 11, 21, 5, 0, 0, 0, time.FixedZone("x", -7200))
+	values := map[string]any{
+		"status": int64(200), "path": "/a\"b", "ratio": 0.25, "big": 1e300, "ok": true, "no": false,
+		"time": when, "user_agent": "Mozilla/5.0 \u2028 é", "client_ip": "10.0.0.1", "z": "",
+	}
+	keys := make([]string, 0, len(values))
+	for k := range values {
+		keys = append(keys, k)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 50 {
+		rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+		typed := Record{Raw: []byte("line"), Origin: Origin{Host: "h"}}
+		typed.StartTyped(4)
+		for _, k := range keys {
+			typed.Set(k, values[k])
+		}
+		typed.Delete("z")
+		typed.Set("status", int64(201))
+		if !typed.Typed() {
+			t.Fatal("scalars made the record leave its typed fields")
+		}
+		m := Record{Raw: []byte("line"), Origin: Origin{Host: "h"}, Fields: CloneMap(values)}
+		delete(m.Fields, "z")
+		m.Fields["status"] = int64(201)
+		if a, b := string(AppendJSON(nil, &typed)), string(AppendJSON(nil, &m)); a != b {
+			t.Fatalf("typed fields encode differently:\n%s\n%s", a, b)
+		}
+		c := typed.Clone()
+		c.Set("status", int64(500))
+		if v, _ := typed.Lookup("status"); v.Int() != 201 {
+			t.Fatal("a clone shares its typed fields")
+		}
+		got := typed.MaterializeFields()
+		if typed.Typed() || got["status"] != int64(201) || !got["time"].(time.Time).Equal(when) || len(got) != len(values)-1 {
+			t.Fatalf("materialized %v", got)
+		}
+	}
+}
+
+func TestTypedFieldsLeaveForNonScalars(t *testing.T) {
+	r := Record{}
+	r.StartTyped(2)
+	r.SetValue("a", IntValue(1))
+	r.Set("list", []any{"x"})
+	if r.Typed() || r.Fields["a"] != int64(1) || len(r.Fields["list"].([]any)) != 1 {
+		t.Fatalf("got typed=%v fields %v", r.Typed(), r.Fields)
+	}
+	f := FloatValue(math.Inf(1))
+	if string(f.AppendJSON(nil)) != "null" {
+		t.Fatal("an infinite float is not null")
+	}
+}
+
+func BenchmarkAppendJSONTyped(b *testing.B) {
+	r := Record{Time: time.Now(), Kind: "http_request", Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "65024:5309593:3286dd5c70ca1ed0", Offset: 123456, Rule: "transform.nginx_access", Path: "/var/log/nginx/access.log", Device: 65024, Inode: 5309593}}
+	r.StartTyped(11)
+	r.SetValue("bytes", IntValue(228455))
+	r.SetValue("client_ip", StringValue("10.90.132.230"))
+	r.SetValue("method", StringValue("POST"))
+	r.SetValue("path", StringValue("/logout"))
+	r.SetValue("protocol", StringValue("HTTP/1.1"))
+	r.SetValue("referer", StringValue("https://shop.example.com/cart"))
+	r.SetValue("status", IntValue(403))
+	r.SetValue("time", TimeValue(time.Now()))
+	r.SetValue("user_agent", StringValue("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"))
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r.ID = ""
+		buf = AppendJSON(buf[:0], &r)
+	}
+	b.SetBytes(int64(len(buf)))
+}
