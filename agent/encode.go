@@ -13,18 +13,78 @@ import (
 
 // AppendJSON appends the wire form of r (see docs/record.md) to dst, with no
 // reflection. Map keys are written in sorted order, so the same record
-// always encodes to the same bytes.
+// always encodes to the same bytes. Sinks that write many records keep an
+// Encoder instead.
 func AppendJSON(dst []byte, r *Record) []byte {
+	e := Encoder{once: true}
+	return e.Append(dst, r)
+}
+
+// Encoder writes the wire form of records, as AppendJSON does, reusing the
+// encoded form of what repeats from one record to the next: the origin's
+// strings, the kind, and the second of the time. The zero Encoder is ready;
+// it is not safe for concurrent use.
+type Encoder struct {
+	kind    string
+	kindEnc []byte
+
+	// origin: `{"host":…,"component":…,"stream":…,"offset":` (head), then
+	// `,"rule":…,"index":` (rule), then the descriptive tail with its `}`.
+	host, component, stream, rule, path, topic string
+	device, inode                              uint64
+	partition                                  int32
+	head, ruleEnc, tail                        []byte
+	cached                                     bool
+
+	times timeCache
+	once  bool // AppendJSON's: nothing to reuse, write everything directly
+}
+
+// timeCache keeps the date and time (to the second) last written.
+type timeCache struct {
+	sec   int64
+	enc   [19]byte
+	valid bool
+}
+
+func (c *timeCache) append(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if !c.valid || sec != c.sec {
+		b := appendDateTime(c.enc[:0], sec)
+		if len(b) != len(c.enc) { // a year out of 0001-9999
+			c.valid = false
+			return appendRFC3339(dst, sec, int32(t.Nanosecond()))
+		}
+		c.sec, c.valid = sec, true
+	}
+	dst = append(dst, c.enc[:]...)
+	return appendFracZ(dst, int32(t.Nanosecond()))
+}
+
+// Append appends the wire form of r to dst.
+func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `{"id":"`...)
-	dst = append(dst, r.EnsureID()...)
+	if r.ID != "" {
+		dst = append(dst, r.ID...)
+	} else {
+		dst = r.Origin.appendID(dst)
+	}
 	dst = append(dst, `","time":"`...)
-	dst = appendRFC3339(dst, r.Time.Unix(), int32(r.Time.Nanosecond()))
+	dst = e.times.append(dst, r.Time)
 	dst = append(dst, `","kind":`...)
 	kind := r.Kind
 	if kind == "" {
 		kind = KindRaw
 	}
-	dst = AppendString(dst, kind)
+	switch {
+	case e.once:
+		dst = AppendString(dst, kind)
+	case kind == e.kind && e.kindEnc != nil:
+		dst = append(dst, e.kindEnc...)
+	default:
+		e.kind, e.kindEnc = kind, AppendString(e.kindEnc[:0], kind)
+		dst = append(dst, e.kindEnc...)
+	}
 	if len(r.Entity) > 0 {
 		dst = append(dst, `,"entity":[`...)
 		for i, kv := range r.Entity {
@@ -40,41 +100,71 @@ func AppendJSON(dst []byte, r *Record) []byte {
 		dst = append(dst, ']')
 	}
 	dst = append(dst, `,"fields":`...)
-	dst = r.AppendFieldsJSON(dst)
-	dst = append(dst, `,"origin":`...)
-	dst = appendOrigin(dst, &r.Origin)
-	return append(dst, '}')
-}
-
-// AppendFieldsJSON appends the record's fields as a JSON object: the typed
-// fields, the fields map, or {"message": Raw} for a line no step parsed.
-func (r *Record) AppendFieldsJSON(dst []byte) []byte {
 	switch {
 	case r.typed != nil:
-		return r.typed.appendJSON(dst)
-	case r.Fields != nil:
-		return AppendValue(dst, r.Fields)
+		dst = r.typed.appendJSON(dst, &e.times)
+	default:
+		dst = r.AppendFieldsJSON(dst)
 	}
-	dst = append(dst, `{"message":`...)
-	dst = appendStringBytes(dst, r.Raw)
+	dst = append(dst, `,"origin":`...)
+	dst = e.appendOrigin(dst, &r.Origin)
 	return append(dst, '}')
 }
 
-func appendOrigin(dst []byte, o *Origin) []byte {
+// appendOrigin writes o, from the cached encodings when its strings are
+// those of the previous record (the usual case: one file, one rule).
+func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
+	if e.once {
+		dst = originHead(dst, o)
+		dst = strconv.AppendInt(dst, o.Offset, 10)
+		if o.Rule != "" {
+			dst = originRule(dst, o)
+			dst = strconv.AppendInt(dst, int64(o.Index), 10)
+		}
+		return originTail(dst, o)
+	}
+	if !e.cached || o.Host != e.host || o.Component != e.component || o.Stream != e.stream ||
+		o.Rule != e.rule || o.Path != e.path || o.Topic != e.topic ||
+		o.Device != e.device || o.Inode != e.inode || o.Partition != e.partition {
+		e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
+		e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
+		e.head = originHead(e.head[:0], o)
+		e.ruleEnc = e.ruleEnc[:0]
+		if o.Rule != "" {
+			e.ruleEnc = originRule(e.ruleEnc, o)
+		}
+		e.tail = originTail(e.tail[:0], o)
+		e.cached = true
+	}
+	dst = append(dst, e.head...)
+	dst = strconv.AppendInt(dst, o.Offset, 10)
+	if len(e.ruleEnc) > 0 {
+		dst = append(dst, e.ruleEnc...)
+		dst = strconv.AppendInt(dst, int64(o.Index), 10)
+	}
+	return append(dst, e.tail...)
+}
+
+// originHead writes `{"host":…,"component":…,"stream":…,"offset":`.
+func originHead(dst []byte, o *Origin) []byte {
 	dst = append(dst, `{"host":`...)
 	dst = AppendString(dst, o.Host)
 	dst = append(dst, `,"component":`...)
 	dst = AppendString(dst, o.Component)
 	dst = append(dst, `,"stream":`...)
 	dst = AppendString(dst, o.Stream)
-	dst = append(dst, `,"offset":`...)
-	dst = strconv.AppendInt(dst, o.Offset, 10)
-	if o.Rule != "" {
-		dst = append(dst, `,"rule":`...)
-		dst = AppendString(dst, o.Rule)
-		dst = append(dst, `,"index":`...)
-		dst = strconv.AppendInt(dst, int64(o.Index), 10)
-	}
+	return append(dst, `,"offset":`...)
+}
+
+// originRule writes `,"rule":…,"index":`.
+func originRule(dst []byte, o *Origin) []byte {
+	dst = append(dst, `,"rule":`...)
+	dst = AppendString(dst, o.Rule)
+	return append(dst, `,"index":`...)
+}
+
+// originTail writes the descriptive position and the closing brace.
+func originTail(dst []byte, o *Origin) []byte {
 	if o.Path != "" {
 		dst = append(dst, `,"path":`...)
 		dst = AppendString(dst, o.Path)
@@ -91,6 +181,20 @@ func appendOrigin(dst []byte, o *Origin) []byte {
 		dst = append(dst, `,"partition":`...)
 		dst = strconv.AppendInt(dst, int64(o.Partition), 10)
 	}
+	return append(dst, '}')
+}
+
+// AppendFieldsJSON appends the record's fields as a JSON object: the typed
+// fields, the fields map, or {"message": Raw} for a line no step parsed.
+func (r *Record) AppendFieldsJSON(dst []byte) []byte {
+	switch {
+	case r.typed != nil:
+		return r.typed.appendJSON(dst, nil)
+	case r.Fields != nil:
+		return AppendValue(dst, r.Fields)
+	}
+	dst = append(dst, `{"message":`...)
+	dst = appendStringBytes(dst, r.Raw)
 	return append(dst, '}')
 }
 

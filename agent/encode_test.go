@@ -130,3 +130,41 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// TestEncoderReusesOnlyWhatRepeats checks that an Encoder, which caches the
+// encoded origin, kind and second, writes exactly what AppendJSON writes
+// across records whose origin, kind and time change or stay.
+func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
+	base := time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC)
+	origins := []Origin{
+		{Host: "a", Component: "source.file.x", Stream: "1:2:3", Path: "/var/log/x.log", Device: 1, Inode: 2},
+		{Host: "a", Component: "source.file.x", Stream: "1:2:3", Path: "/var/log/x.log.1", Device: 1, Inode: 2},
+		{Host: "a", Component: "source.file.x", Stream: "1:2:4", Rule: "transform.t", Index: 2},
+		{Host: "b", Component: "source.kafka.k", Stream: "t/0", Topic: "t", Partition: 3},
+		{Host: "b", Component: "source.kafka.k", Stream: "t/0", Topic: "t", Partition: 4},
+	}
+	var e Encoder
+	var got, want []byte
+	for i := range 200 {
+		r := Record{
+			Time:   base.Add(time.Duration(i%7) * 400 * time.Millisecond),
+			Kind:   []string{"", "http_request", "dead_letter"}[i%3],
+			Origin: origins[(i/3)%len(origins)],
+			Raw:    []byte("line \"" + string(rune('a'+i%26)) + "\""),
+		}
+		r.Origin.Offset = int64(i * 100)
+		if i%4 == 0 {
+			r.StartTyped(2)
+			r.SetValue("at", TimeValue(base.Add(time.Duration(i)*time.Second)))
+			r.SetValue("n", IntValue(int64(i)))
+		}
+		if i%11 == 0 {
+			r.Time = time.Date(12000, 1, 1, 0, 0, 0, 0, time.UTC) // outside the fast formatter's years
+		}
+		got = e.Append(got[:0], &r)
+		want = AppendJSON(want[:0], &r)
+		if string(got) != string(want) {
+			t.Fatalf("record %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

@@ -194,8 +194,9 @@ func (fs *TypedFields) remove(key string) {
 	}
 }
 
-// appendJSON writes the fields as a JSON object.
-func (fs TypedFields) appendJSON(dst []byte) []byte {
+// appendJSON writes the fields as a JSON object; times (to the second)
+// come from tc when it holds them.
+func (fs TypedFields) appendJSON(dst []byte, tc *timeCache) []byte {
 	dst = append(dst, '{')
 	for i := range fs {
 		if i > 0 {
@@ -203,6 +204,12 @@ func (fs TypedFields) appendJSON(dst []byte) []byte {
 		}
 		dst = AppendString(dst, fs[i].Key)
 		dst = append(dst, ':')
+		if fs[i].kind == KindTime && tc != nil {
+			dst = append(dst, '"')
+			dst = tc.append(dst, time.Unix(fs[i].n, int64(fs[i].nsec)))
+			dst = append(dst, '"')
+			continue
+		}
 		dst = fs[i].AppendJSON(dst)
 	}
 	return append(dst, '}')
@@ -313,13 +320,26 @@ func (r *Record) NumFields() int {
 // going through time.Time's general formatter.
 func appendRFC3339(dst []byte, sec int64, nsec int32) []byte {
 	const (
-		minSec        = -62135596800 // 0001-01-01T00:00:00Z
-		maxSec        = 253402300799 // 9999-12-31T23:59:59Z
+		minSec = -62135596800 // 0001-01-01T00:00:00Z
+		maxSec = 253402300799 // 9999-12-31T23:59:59Z
+	)
+	if sec < minSec || sec > maxSec || nsec < 0 || nsec >= 1e9 {
+		return time.Unix(sec, int64(nsec)).UTC().AppendFormat(dst, time.RFC3339Nano)
+	}
+	return appendFracZ(appendDateTime(dst, sec), nsec)
+}
+
+// appendDateTime writes "2006-01-02T15:04:05" for a UTC instant in years
+// 0001 to 9999; for other years it writes nothing.
+func appendDateTime(dst []byte, sec int64) []byte {
+	const (
+		minSec        = -62135596800
+		maxSec        = 253402300799
 		secondsPerDay = 86400
 		daysPer400    = 146097
 	)
-	if sec < minSec || sec > maxSec || nsec < 0 {
-		return time.Unix(sec, int64(nsec)).UTC().AppendFormat(dst, time.RFC3339Nano)
+	if sec < minSec || sec > maxSec {
+		return dst
 	}
 	days := sec / secondsPerDay
 	rem := sec % secondsPerDay
@@ -347,13 +367,18 @@ func appendRFC3339(dst []byte, sec int64, nsec int32) []byte {
 		y++
 	}
 	hh, mm, ss := rem/3600, rem/60%60, rem%60
-	dst = append(dst,
+	return append(dst,
 		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
 		byte('0'+m/10), byte('0'+m%10), '-',
 		byte('0'+d/10), byte('0'+d%10), 'T',
 		byte('0'+hh/10), byte('0'+hh%10), ':',
 		byte('0'+mm/10), byte('0'+mm%10), ':',
 		byte('0'+ss/10), byte('0'+ss%10))
+}
+
+// appendFracZ writes the fraction of a second as RFC3339Nano does (no
+// trailing zeros, nothing for zero) and the "Z" of UTC.
+func appendFracZ(dst []byte, nsec int32) []byte {
 	if nsec != 0 {
 		var frac [10]byte
 		frac[0] = '.'

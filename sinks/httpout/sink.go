@@ -72,6 +72,7 @@ type Protocol interface {
 // Sink is an agent.Sink that sends batches over HTTP.
 type Sink struct {
 	set    agent.Settings
+	enc    agent.Encoder // under mu
 	opt    Options
 	proto  Protocol
 	client *http.Client
@@ -239,7 +240,7 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 			s.open[key] = bt
 		}
 		before := len(bt.buf)
-		bt.buf = agent.AppendJSON(bt.buf, &r)
+		bt.buf = s.enc.Append(bt.buf, &r)
 		if len(bt.recs) > 0 && len(bt.buf) > s.opt.MaxBytes {
 			// This record would overflow the batch: it starts the next one.
 			enc := bytes.Clone(bt.buf[before:])

@@ -19,6 +19,7 @@ type Writer struct {
 	Sync    func() error
 	Metrics *agent.ComponentMetrics
 	buf     []byte
+	enc     agent.Encoder
 }
 
 // Write writes b and acks its records: Delivered once the write (and Sync)
@@ -26,7 +27,7 @@ type Writer struct {
 func (w *Writer) Write(_ context.Context, b agent.Batch) error {
 	buf := w.buf[:0]
 	for i := range b {
-		buf = agent.AppendJSON(buf, &b[i])
+		buf = w.enc.Append(buf, &b[i])
 		buf = append(buf, '\n')
 	}
 	w.buf = buf

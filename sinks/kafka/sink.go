@@ -122,6 +122,7 @@ func NewFactory() *agent.Factory {
 type Sink struct {
 	cfg  *Config
 	set  agent.Settings
+	enc  agent.Encoder // Consume's (one goroutine)
 	conn *kafkanet.Conn
 	w    *kafkago.Writer
 
@@ -198,7 +199,7 @@ func EntityKey(e []agent.KV) []byte {
 }
 
 func (s *Sink) message(r *agent.Record) kafkago.Message {
-	m := kafkago.Message{Key: s.key(r), Value: agent.AppendJSON(nil, r)}
+	m := kafkago.Message{Key: s.key(r), Value: s.enc.Append(nil, r)}
 	if m.Key == nil {
 		s.noKey.Inc()
 	}

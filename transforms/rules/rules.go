@@ -118,11 +118,45 @@ func newTransform(set agent.Settings, c *Config) *transform {
 // Process runs the steps over each record, in order. Records that pass go
 // to the main output; the others, as dead letters, to dead_letter; those a
 // where filter drops are acknowledged as dropped and counted.
+//
+// The records that pass are compacted into b itself (b is the transform's
+// once popped): each input makes at most one record, except where a jq step
+// makes several, and then the output moves to a slice of its own first.
 func (t *transform) Process(ctx context.Context, b agent.Batch) error {
-	out := make(agent.Batch, 0, len(b))
+	out := b[:0]
+	inPlace := true
 	var dead agent.Batch
 	for i := range b {
-		out, dead = t.process(ctx, &b[i], out, dead)
+		r := &b[i]
+		recs, one, err := t.run(ctx, r)
+		switch {
+		case err == errDrop:
+			t.drops.Inc()
+			r.Ack(agent.Dropped)
+			continue
+		case err != nil:
+			dead = append(dead, t.deadLetter(r, err))
+			continue
+		case one:
+			if inPlace && len(out) == i {
+				out = out[:i+1] // already in its place
+			} else {
+				out = append(out, *r)
+			}
+			continue
+		}
+		if len(recs) == 0 { // a jq step made nothing, or where dropped all it made
+			r.Ack(agent.Dropped)
+			continue
+		}
+		if inPlace && len(out)+len(recs) > i+1 {
+			// More records than inputs so far: they would overwrite
+			// inputs not processed yet.
+			moved := make(agent.Batch, len(out), len(out)+len(recs)+len(b)-i-1)
+			copy(moved, out)
+			out, inPlace = moved, false
+		}
+		out = append(out, recs...)
 	}
 	if len(dead) > 0 {
 		if err := t.set.DeadLetter.Emit(ctx, dead); err != nil {
@@ -131,26 +165,6 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 		}
 	}
 	return t.set.Out.Emit(ctx, out)
-}
-
-// process runs one record through the steps and appends what comes out.
-func (t *transform) process(ctx context.Context, r *agent.Record, out, dead agent.Batch) (agent.Batch, agent.Batch) {
-	recs, one, err := t.run(ctx, r)
-	switch {
-	case err == errDrop:
-		t.drops.Inc()
-		r.Ack(agent.Dropped)
-		return out, dead
-	case err != nil:
-		return out, append(dead, t.deadLetter(r, err))
-	case one:
-		return append(out, *r), dead
-	}
-	if len(recs) == 0 { // a jq step made nothing, or where dropped all it made
-		r.Ack(agent.Dropped)
-		return out, dead
-	}
-	return append(out, recs...), dead
 }
 
 // run applies every step, then kind, entity and schema. It returns one=true

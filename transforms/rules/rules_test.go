@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -162,6 +163,28 @@ where = "name != 'skip'"
 	}
 	if done != 1 || acks.InFlight() != 0 {
 		t.Fatalf("token done %d times, in flight %d", done, acks.InFlight())
+	}
+}
+
+// TestOutputOrderAcrossFanOutsDropsAndDeadLetters checks the in-place
+// compaction of a batch: records come out in input order whatever mix of
+// one-to-one, dropped, dead-lettered and fanned-out inputs the batch holds.
+func TestOutputOrderAcrossFanOutsDropsAndDeadLetters(t *testing.T) {
+	tr, out, dl := build(t, `
+parse "json" {}
+jq = ".items[] | {name: .}"
+where = "name != 'skip'"
+`)
+	lines := []string{`{"items":["a"]}`, `not json`, `{"items":["skip"]}`, `{"items":["b","c","d"]}`, `{"items":["e"]}`, `{"items":[]}`, `{"items":["f","g"]}`, `{"items":["h"]}`}
+	if err := tr.Process(context.Background(), raw(lines...)); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range out.got {
+		names = append(names, r.Fields["name"].(string))
+	}
+	if got := strings.Join(names, ""); got != "abcdefgh" || len(dl.got) != 1 {
+		t.Fatalf("got %q and %d dead letters, want abcdefgh and 1", got, len(dl.got))
 	}
 }
 
