@@ -302,15 +302,45 @@ const (
 )
 
 // plainWord reports whether 8 bytes need no escaping: all ASCII, none below
-// 0x20, no '"' and no '\\'.
+// 0x20, no '"' and no '\\'. (x - n*lsb) & ^x & msb is non-zero exactly when
+// some byte of x is below n (n <= 0x80); a byte equal to c is a zero byte of
+// x^(c*lsb). The bytes with their top bit set are x & msb.
 func plainWord(x uint64) bool {
-	zero := func(v uint64) uint64 { return (v - lsb) & ^v & msb }
-	special := x | ((x - 0x20*lsb) & ^x) | zero(x^('"'*lsb)) | zero(x^('\\'*lsb))
-	return special&msb == 0
+	const quotes, backslashes = '"' * lsb, '\\' * lsb
+	t := ((x - 0x20*lsb) | ((x ^ quotes) - lsb) | ((x ^ backslashes) - lsb)) & ^x
+	return (t|x)&msb == 0
 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
+	if plainString(s) {
+		// Most keys and log text: copy as is.
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendStringEscaped(dst, s)
+}
+
+// plainString reports whether s needs no escaping, 8 bytes at a time: the
+// last word overlaps the one before it, and a string shorter than a word is
+// padded with spaces.
+func plainString(s string) bool {
+	n := len(s)
+	if n < 8 {
+		w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+		copy(w[:], s)
+		return plainWord(binary.LittleEndian.Uint64(w[:]))
+	}
+	for i := 0; i+8 < n; i += 8 {
+		if !plainWord(binary.LittleEndian.Uint64([]byte(s[i : i+8]))) {
+			return false
+		}
+	}
+	return plainWord(binary.LittleEndian.Uint64([]byte(s[n-8:])))
+}
+
+func appendStringEscaped(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

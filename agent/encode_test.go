@@ -168,3 +168,26 @@ func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainWordIsExact compares the word-at-a-time check with the byte
+// definition on random words made of the bytes around each boundary.
+func TestPlainWordIsExact(t *testing.T) {
+	edges := []byte{0, 1, 0x1f, 0x20, 0x21, '"' - 1, '"', '"' + 1, '\\' - 1, '\\', '\\' + 1, 0x7e, 0x7f, 0x80, 0x81, 0xfe, 0xff, 'a', 'Z'}
+	rng := rand.New(rand.NewPCG(5, 6))
+	var w [8]byte
+	for range 2000000 {
+		plain := true
+		for i := range w {
+			w[i] = edges[rng.IntN(len(edges))]
+			if rng.IntN(3) == 0 {
+				w[i] = byte(rng.IntN(256))
+			}
+			c := w[i]
+			plain = plain && c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+		}
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 | uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		if plainWord(x) != plain {
+			t.Fatalf("plainWord(% x) = %v, want %v", w, !plain, plain)
+		}
+	}
+}
