@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"time"
@@ -301,15 +302,20 @@ const (
 	msb = 0x8080808080808080
 )
 
+// specialBytes marks, with the top bit of each byte, the bytes of x that
+// need escaping or a UTF-8 check; the lowest marked byte is exactly the
+// first such byte (borrows only spill into higher bytes).
+func specialBytes(x uint64) uint64 {
+	const quotes, backslashes = '"' * lsb, '\\' * lsb
+	t := ((x - 0x20*lsb) | ((x ^ quotes) - lsb) | ((x ^ backslashes) - lsb)) & ^x
+	return (t | x) & msb
+}
+
 // plainWord reports whether 8 bytes need no escaping: all ASCII, none below
 // 0x20, no '"' and no '\\'. (x - n*lsb) & ^x & msb is non-zero exactly when
 // some byte of x is below n (n <= 0x80); a byte equal to c is a zero byte of
 // x^(c*lsb). The bytes with their top bit set are x & msb.
-func plainWord(x uint64) bool {
-	const quotes, backslashes = '"' * lsb, '\\' * lsb
-	t := ((x - 0x20*lsb) | ((x ^ quotes) - lsb) | ((x ^ backslashes) - lsb)) & ^x
-	return (t|x)&msb == 0
-}
+func plainWord(x uint64) bool { return specialBytes(x) == 0 }
 
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
 func AppendString(dst []byte, s string) []byte {
@@ -344,8 +350,14 @@ func appendStringEscaped(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		// Skip 8 plain bytes at a time: most log text needs no escaping.
-		for i+8 <= len(s) && plainWord(binary.LittleEndian.Uint64([]byte(s[i:i+8]))) {
+		// Jump 8 bytes at a time to the next byte that needs a look: most
+		// log text needs no escaping.
+		for i+8 <= len(s) {
+			m := specialBytes(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= len(s) {

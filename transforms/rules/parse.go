@@ -31,6 +31,10 @@ type input struct {
 	field  string
 	remove bool
 	schema *schema.Schema
+	// slab is where the typed fields of the records this step starts are
+	// carved from: one allocation for many records. Steps run on their
+	// transform's goroutine only.
+	slab agent.TypedFields
 }
 
 func newInput(c parseCommon, env *stepEnv) input {
@@ -69,6 +73,11 @@ func (in *input) read(r *agent.Record) ([]byte, error) {
 	return unsafe.Slice(unsafe.StringData(v.Str()), len(v.Str())), nil
 }
 
+// slabRecords is how many records' typed fields one allocation holds. A
+// slab lives on while any of its records does, so it stays small next to
+// the queues.
+const slabRecords = 64
+
 // captured holds what a parse step found until it is stored: values are
 // typed by the schema as they are captured, and the errors of all fields
 // are reported together.
@@ -86,7 +95,13 @@ type captured struct {
 func (in *input) begin(r *agent.Record, n int) captured {
 	fresh := false
 	if r.Fields == nil && !r.Typed() {
-		r.StartTyped(n + 4) // room for later steps and schema defaults
+		need := n + 4 // room for later steps and schema defaults
+		if cap(in.slab)-len(in.slab) < need {
+			in.slab = make(agent.TypedFields, 0, need*slabRecords)
+		}
+		end := len(in.slab) + need
+		r.StartTypedIn(in.slab[len(in.slab):end:end])
+		in.slab = in.slab[:end]
 		fresh = true
 	}
 	if in.remove {
