@@ -1,5 +1,6 @@
-// Package k8smeta is what the Kubernetes components share: building an API
-// client from a kubeconfig or the in-cluster service account, and resolving
+// Package k8smeta is what the Kubernetes components share: a lean API
+// client built from a kubeconfig or the in-cluster service account,
+// Lease-based leader election, and resolving
 // an object's owner chain (Pod → ReplicaSet → Deployment, Job → CronJob,
 // StatefulSet, DaemonSet) and container images through a bounded TTL cache,
 // so that the API load stays bounded and is counted.
@@ -15,10 +16,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -43,14 +42,6 @@ func RestConfig(path string) (*rest.Config, error) {
 		return nil, fmt.Errorf("kubeconfig %s: %w", path, err)
 	}
 	return cfg, nil
-}
-
-// NewClient returns a clientset for the config, with a user agent naming
-// the component.
-func NewClient(cfg *rest.Config, component string) (kubernetes.Interface, error) {
-	c := rest.CopyConfig(cfg)
-	c.UserAgent = "octoagent/" + component
-	return kubernetes.NewForConfig(c)
 }
 
 // InClusterNamespace returns the namespace the agent's pod runs in:
@@ -106,7 +97,7 @@ func inc(c prometheus.Counter) {
 // read. One GET per object per TTL at most; NotFound is cached too. It is
 // safe for concurrent use.
 type Resolver struct {
-	cs      kubernetes.Interface
+	api     Getter
 	ttl     time.Duration
 	max     int
 	m       Metrics
@@ -127,11 +118,11 @@ type entry struct {
 
 // NewResolver returns a resolver; ttl is how long an object read stays
 // cached, max the most objects cached (the oldest go first).
-func NewResolver(cs kubernetes.Interface, ttl time.Duration, max int, m Metrics) *Resolver {
+func NewResolver(api Getter, ttl time.Duration, max int, m Metrics) *Resolver {
 	if max <= 0 {
 		max = 10000
 	}
-	return &Resolver{cs: cs, ttl: ttl, max: max, m: m, timeout: 10 * time.Second, now: time.Now, cache: map[string]*entry{}}
+	return &Resolver{api: api, ttl: ttl, max: max, m: m, timeout: 10 * time.Second, now: time.Now, cache: map[string]*entry{}}
 }
 
 // maxDepth bounds an owner chain (a cycle of owner references cannot loop).
@@ -233,75 +224,30 @@ func (r *Resolver) evict(now time.Time) {
 }
 
 func (r *Resolver) fetch(ctx context.Context, kind, ns, name string) (*entry, error) {
+	if !Known(kind) {
+		return nil, errors.New("unknown kind " + kind)
+	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	inc(r.m.Requests)
-	get := metav1.GetOptions{}
-	var (
-		om  metav1.ObjectMeta
-		pod *corev1.PodSpec
-		err error
-	)
-	switch kind {
-	case "Pod":
-		var o *corev1.Pod
-		if o, err = r.cs.CoreV1().Pods(ns).Get(ctx, name, get); err == nil {
-			om, pod = o.ObjectMeta, &o.Spec
-		}
-	case "ReplicaSet":
-		o, e := r.cs.AppsV1().ReplicaSets(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.Template.Spec
-		}
-	case "Deployment":
-		o, e := r.cs.AppsV1().Deployments(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.Template.Spec
-		}
-	case "StatefulSet":
-		o, e := r.cs.AppsV1().StatefulSets(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.Template.Spec
-		}
-	case "DaemonSet":
-		o, e := r.cs.AppsV1().DaemonSets(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.Template.Spec
-		}
-	case "Job":
-		o, e := r.cs.BatchV1().Jobs(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.Template.Spec
-		}
-	case "CronJob":
-		o, e := r.cs.BatchV1().CronJobs(ns).Get(ctx, name, get)
-		if err = e; err == nil {
-			om, pod = o.ObjectMeta, &o.Spec.JobTemplate.Spec.Template.Spec
-		}
-	default:
-		return nil, errors.New("unknown kind " + kind)
-	}
+	o, err := r.api.GetObject(ctx, kind, ns, name)
 	if apierrors.IsNotFound(err) {
 		return &entry{notFound: true}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
 	}
-	e := &entry{uid: string(om.UID)}
-	if c := metav1.GetControllerOfNoCopy(&om); c != nil {
-		cc := *c
-		e.owner = &cc
-	} else if len(om.OwnerReferences) > 0 {
-		cc := om.OwnerReferences[0]
-		e.owner = &cc
+	e := &entry{uid: o.UID, images: o.Images}
+	for i := range o.OwnerReferences {
+		if c := o.OwnerReferences[i].Controller; c != nil && *c {
+			cc := o.OwnerReferences[i]
+			e.owner = &cc
+			break
+		}
 	}
-	if pod != nil {
-		for _, c := range pod.InitContainers {
-			e.images = append(e.images, c.Image)
-		}
-		for _, c := range pod.Containers {
-			e.images = append(e.images, c.Image)
-		}
+	if e.owner == nil && len(o.OwnerReferences) > 0 {
+		cc := o.OwnerReferences[0]
+		e.owner = &cc
 	}
 	return e, nil
 }

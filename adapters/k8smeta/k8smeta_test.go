@@ -1,4 +1,4 @@
-package k8smeta
+package k8smeta_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/octostore/agent/adapters/k8smeta"
+	"github.com/octostore/agent/adapters/k8smeta/k8smetatest"
 	kuberneteslogs "github.com/octostore/agent/adapters/kubernetes_logs"
 )
 
@@ -22,12 +24,12 @@ func ctrl(kind, name, uid string) []metav1.OwnerReference {
 	return []metav1.OwnerReference{{Kind: kind, Name: name, UID: types.UID(uid), Controller: &t}}
 }
 
-func counters() (Metrics, map[string]prometheus.Counter) {
+func counters() (k8smeta.Metrics, map[string]prometheus.Counter) {
 	m := map[string]prometheus.Counter{}
 	for _, n := range []string{"requests", "hits", "misses", "errors"} {
 		m[n] = prometheus.NewCounter(prometheus.CounterOpts{Name: n})
 	}
-	return Metrics{Requests: m["requests"], Hits: m["hits"], Misses: m["misses"], Errors: m["errors"]}, m
+	return k8smeta.Metrics{Requests: m["requests"], Hits: m["hits"], Misses: m["misses"], Errors: m["errors"]}, m
 }
 
 func TestResolveChainsAndCache(t *testing.T) {
@@ -42,45 +44,45 @@ func TestResolveChainsAndCache(t *testing.T) {
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "custom", Namespace: "shop", UID: "p3", OwnerReferences: ctrl("Rollout", "canary", "r")}},
 	)
 	m, c := counters()
-	r := NewResolver(cs, time.Minute, 100, m)
+	r := k8smeta.NewResolver(k8smetatest.New(cs), time.Minute, 100, m)
 	now := time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)
-	r.now = func() time.Time { return now }
+	k8smeta.SetNow(r, func() time.Time { return now })
 	ctx := context.Background()
 
-	info, err := r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
+	info, err := r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
 	if err != nil || len(info.Owners) != 2 || info.Owners[0].Name != "api-1" || info.Owners[1].Kind != "Deployment" || len(info.Images) != 2 || info.Images[0] != "init:1" {
 		t.Fatalf("pod chain = %+v, %v", info, err)
 	}
-	info, _ = r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "backup-1-y"})
+	info, _ = r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "backup-1-y"})
 	if len(info.Owners) != 2 || info.Owners[1].Kind != "CronJob" {
 		t.Errorf("job chain = %+v", info)
 	}
-	info, _ = r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "custom"})
+	info, _ = r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "custom"})
 	if len(info.Owners) != 1 || info.Owners[0].Kind != "Rollout" {
 		t.Errorf("custom owner chain = %+v", info)
 	}
 	gets := testutil.ToFloat64(c["requests"])
 	// Cached: the same pod again costs no GET; a pod that does not exist
 	// costs one, and is cached as absent.
-	r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
-	r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "gone"})
-	r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "gone"})
+	r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
+	r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "gone"})
+	r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "gone"})
 	if got := testutil.ToFloat64(c["requests"]); got != gets+1 {
 		t.Errorf("GETs %v after cached lookups, want %v", got, gets+1)
 	}
 	// Another object under the same name (new uid) is read again.
-	r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p-new"})
+	r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p-new"})
 	if got := testutil.ToFloat64(c["requests"]); got != gets+2 {
 		t.Errorf("GETs %v after a uid change, want %v", got, gets+2)
 	}
 	// After the TTL, everything is read again.
 	now = now.Add(2 * time.Minute)
-	r.Resolve(ctx, Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
+	r.Resolve(ctx, k8smeta.Ref{Kind: "Pod", Namespace: "shop", Name: "api-1-x", UID: "p"})
 	if got := testutil.ToFloat64(c["requests"]); got != gets+5 {
 		t.Errorf("GETs %v after the TTL, want %v", got, gets+5)
 	}
 	// Kinds it does not read cost nothing.
-	info, err = r.Resolve(ctx, Ref{Kind: "Node", Name: "node-a"})
+	info, err = r.Resolve(ctx, k8smeta.Ref{Kind: "Node", Name: "node-a"})
 	if err != nil || len(info.Owners) != 0 {
 		t.Errorf("node = %+v, %v", info, err)
 	}
@@ -94,9 +96,9 @@ func TestCacheBound(t *testing.T) {
 	for _, n := range []string{"a", "b", "c", "d"} {
 		cs.Tracker().Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "x"}})
 	}
-	r := NewResolver(cs, time.Minute, 2, Metrics{})
+	r := k8smeta.NewResolver(k8smetatest.New(cs), time.Minute, 2, k8smeta.Metrics{})
 	for _, n := range []string{"a", "b", "c", "d"} {
-		r.Resolve(context.Background(), Ref{Kind: "Pod", Namespace: "x", Name: n})
+		r.Resolve(context.Background(), k8smeta.Ref{Kind: "Pod", Namespace: "x", Name: n})
 	}
 	if r.Len() > 2 {
 		t.Errorf("cache holds %d objects, bound 2", r.Len())
@@ -109,7 +111,7 @@ func TestLogsEnricher(t *testing.T) {
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "d"}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1-x", Namespace: "shop", UID: "p", OwnerReferences: ctrl("ReplicaSet", "api-1", "rs")}},
 	)
-	e := &LogsEnricher{R: NewResolver(cs, time.Minute, 10, Metrics{})}
+	e := &k8smeta.LogsEnricher{R: k8smeta.NewResolver(k8smetatest.New(cs), time.Minute, 10, k8smeta.Metrics{})}
 	kv := e.Entity(kuberneteslogs.PodRef{Namespace: "shop", Pod: "api-1-x", UID: "p", Container: "app"})
 	if len(kv) != 2 || kv[0].Key != "replicaset" || kv[1].Key != "deployment" || kv[1].Value != "api" {
 		t.Errorf("entity = %v", kv)

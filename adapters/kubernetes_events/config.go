@@ -1,6 +1,6 @@
 // Package kubernetesevents is the `source "kubernetes_events"` component:
 // it lists and watches Kubernetes events (events.k8s.io/v1, or core/v1 on
-// servers without it) through client-go, resumes from the last
+// servers without it) through a lean client (k8smeta.Client), resumes from the last
 // acknowledged resourceVersion, re-lists on 410 Gone, gives each occurrence
 // of an event a stable id, optionally adds the regarding object's owner
 // chain and images, and runs as one collector per cluster through leader
@@ -125,7 +125,7 @@ func (c *Config) Validate() error {
 		le.renew = positiveDuration("leader_election.renew_deadline", le.RenewDeadline, &errs)
 		le.retry = positiveDuration("leader_election.retry_period", le.RetryPeriod, &errs)
 		if le.duration > 0 && le.renew > 0 && le.retry > 0 && !(le.duration > le.renew && float64(le.renew) > 1.2*float64(le.retry)) {
-			errs = append(errs, agent.AttrErrorf("leader_election.duration", "client-go requires duration > renew_deadline > 1.2 × retry_period (defaults 15s, 10s, 2s).", "duration %s, renew_deadline %s and retry_period %s are out of order", le.Duration, le.RenewDeadline, le.RetryPeriod))
+			errs = append(errs, agent.AttrErrorf("leader_election.duration", "Leader election requires duration > renew_deadline > 1.2 × retry_period (defaults 15s, 10s, 2s).", "duration %s, renew_deadline %s and retry_period %s are out of order", le.Duration, le.RenewDeadline, le.RetryPeriod))
 		}
 	}
 	return errors.Join(errs...)

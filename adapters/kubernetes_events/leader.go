@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
-
 	"github.com/octostore/agent/adapters/k8smeta"
 )
 
@@ -26,51 +22,43 @@ func (s *source) runElected(ctx context.Context) error {
 		return fmt.Errorf("leader_election: set namespace (the agent is not in a pod, so its namespace is unknown)")
 	}
 	id := s.identity()
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Name: le.LeaseName, Namespace: ns},
-		Client:     s.cs.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: id},
-	}
 	log := s.set.Logger.With("lease", ns+"/"+le.LeaseName, "identity", id)
 	for ctx.Err() == nil {
-		elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   le.duration,
-			RenewDeadline:   le.renew,
-			RetryPeriod:     le.retry,
-			ReleaseOnCancel: true,
-			Name:            s.set.ID,
-			Callbacks: leaderelection.LeaderCallbacks{
-				OnStartedLeading: func(lctx context.Context) {
-					// One collector at a time: a term that ended is
-					// waited for, and a term that ended before its
-					// collector started emits nothing.
-					s.collectMu.Lock()
-					defer s.collectMu.Unlock()
-					if lctx.Err() != nil {
-						return
-					}
-					s.c.leader.Set(1)
-					s.c.leaderAcquired.Inc()
-					log.Info("became the leader; listing to cover the gap, then watching")
-					_ = s.collect(lctx, true)
-					s.c.leader.Set(0)
-					if ctx.Err() == nil {
-						log.Warn("lost the lease; stopped collecting")
-					}
-				},
-				OnStoppedLeading: func() {},
-				OnNewLeader: func(current string) {
-					if current != id {
-						log.Info("another replica leads", "leader", current)
-					}
-				},
+		elector := &k8smeta.Elector{
+			Client:        s.cs,
+			Namespace:     ns,
+			Name:          le.LeaseName,
+			Identity:      id,
+			LeaseDuration: le.duration,
+			RenewDeadline: le.renew,
+			RetryPeriod:   le.retry,
+			Logger:        log,
+			OnNewLeader: func(current string) {
+				if current != id {
+					log.Info("another replica leads", "leader", current)
+				}
 			},
-		})
-		if err != nil {
-			return fmt.Errorf("leader_election: %w", err)
 		}
-		elector.Run(ctx) // returns when the lease is lost or ctx ends
+		// Run returns when the term ends (the lease is lost or ctx ends)
+		// and the Lease is released, without waiting for the collector.
+		elector.Run(ctx, func(lctx context.Context) {
+			// One collector at a time: a term that ended is waited
+			// for, and a term that ended before its collector started
+			// emits nothing.
+			s.collectMu.Lock()
+			defer s.collectMu.Unlock()
+			if lctx.Err() != nil {
+				return
+			}
+			s.c.leader.Set(1)
+			s.c.leaderAcquired.Inc()
+			log.Info("became the leader; listing to cover the gap, then watching")
+			_ = s.collect(lctx, true)
+			s.c.leader.Set(0)
+			if ctx.Err() == nil {
+				log.Warn("lost the lease; stopped collecting")
+			}
+		})
 		if ctx.Err() == nil {
 			t := time.NewTimer(le.retry)
 			select {

@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"github.com/octostore/agent/adapters/k8smeta"
@@ -49,7 +48,7 @@ type source struct {
 	c   counters
 
 	mu  sync.Mutex // guards cs and res while Run sets them up
-	cs  kubernetes.Interface
+	cs  k8smeta.API
 	api string
 	res *k8smeta.Resolver
 
@@ -132,18 +131,12 @@ func (s *source) detectAPI(ctx context.Context) error {
 	}
 	b := s.newBackoff()
 	for {
-		rl, err := s.cs.Discovery().ServerResourcesForGroupVersion("events.k8s.io/v1")
-		switch {
-		case err == nil:
+		ok, err := s.cs.ServesResource(ctx, "events.k8s.io/v1", "events")
+		if err == nil {
 			s.api = "v1"
-			for _, r := range rl.APIResources {
-				if r.Name == "events" {
-					s.api = "events.k8s.io/v1"
-				}
+			if ok {
+				s.api = "events.k8s.io/v1"
 			}
-			return nil
-		case apierrors.IsNotFound(err):
-			s.api = "v1"
 			return nil
 		}
 		s.set.Logger.Warn("cannot reach the API server to discover the events API; retrying", "error", err)
@@ -156,7 +149,7 @@ func (s *source) detectAPI(ctx context.Context) error {
 // Run collects until ctx ends: alone, or while this replica holds the Lease.
 func (s *source) Run(ctx context.Context) error {
 	klogOnce.Do(func() {
-		// client-go logs through klog (leader election, throttling):
+		// client-go's REST client logs through klog (throttling, warnings):
 		// send it to the agent's log instead of bare stderr.
 		klog.SetSlogLogger(s.set.Logger.With("from", "client-go"))
 	})
@@ -335,7 +328,7 @@ func (s *source) list(ctx context.Context, emit bool) (string, error) {
 func (s *source) listPage(ctx context.Context, opts metav1.ListOptions) ([]Event, string, string, error) {
 	var evs []Event
 	if s.api == "events.k8s.io/v1" {
-		l, err := s.cs.EventsV1().Events(s.cfg.Namespace).List(ctx, opts)
+		l, err := s.cs.ListEventsV1(ctx, s.cfg.Namespace, opts)
 		if err != nil {
 			return nil, "", "", err
 		}
@@ -344,7 +337,7 @@ func (s *source) listPage(ctx context.Context, opts metav1.ListOptions) ([]Event
 		}
 		return evs, l.ResourceVersion, l.Continue, nil
 	}
-	l, err := s.cs.CoreV1().Events(s.cfg.Namespace).List(ctx, opts)
+	l, err := s.cs.ListCoreEvents(ctx, s.cfg.Namespace, opts)
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -362,9 +355,9 @@ func (s *source) watch(ctx context.Context, rv string) (string, error) {
 	var w watch.Interface
 	var err error
 	if s.api == "events.k8s.io/v1" {
-		w, err = s.cs.EventsV1().Events(s.cfg.Namespace).Watch(ctx, opts)
+		w, err = s.cs.WatchEventsV1(ctx, s.cfg.Namespace, opts)
 	} else {
-		w, err = s.cs.CoreV1().Events(s.cfg.Namespace).Watch(ctx, opts)
+		w, err = s.cs.WatchCoreEvents(ctx, s.cfg.Namespace, opts)
 	}
 	if err != nil {
 		if isGone(err) {

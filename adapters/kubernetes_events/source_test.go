@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 
+	"github.com/octostore/agent/adapters/k8smeta/k8smetatest"
 	"github.com/octostore/agent/agent"
 )
 
@@ -100,7 +101,7 @@ func start(t *testing.T, cs *fake.Clientset, dir string, mod func(*Config)) *har
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.cs = cs
+	src.cs = k8smetatest.New(cs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx) }()
