@@ -8,6 +8,7 @@
 package scan
 
 import (
+	"bytes"
 	"regexp"
 	"regexp/syntax"
 	"unicode/utf8"
@@ -31,6 +32,11 @@ type scanOp struct {
 	group int // capture group index (>0), or 0
 	alts  []scanOp
 	first *[256]bool // for alternatives: the bytes each can start with
+	// stop is set when class is every byte but one ([^"]*, [^\]]+): an
+	// unbounded repeat then ends at the next stop byte, found with
+	// bytes.IndexByte.
+	stop    byte
+	hasStop bool
 }
 
 // Compile builds a scanner for re, or returns nil when re is not of the
@@ -64,7 +70,9 @@ func Compile(re *regexp.Regexp) *Scanner {
 	for i := range s.ops {
 		for j := range s.ops[i].alts {
 			s.ops[i].alts[j].first = firstBytes(s.ops[i].alts[j])
+			setStop(&s.ops[i].alts[j])
 		}
+		setStop(&s.ops[i])
 	}
 	// Every repeat must stop at a byte that cannot continue it: the first
 	// byte of what follows (or the end).
@@ -265,8 +273,28 @@ func (s *Scanner) Match(in []byte, loc []int) bool {
 	return true
 }
 
+// setStop marks a repeat of every byte but one.
+func setStop(op *scanOp) {
+	if op.class == nil || op.max >= 0 {
+		return
+	}
+	excluded := -1
+	for b, in := range op.class {
+		if !in {
+			if excluded >= 0 {
+				return
+			}
+			excluded = b
+		}
+	}
+	if excluded >= 0 {
+		op.stop, op.hasStop = byte(excluded), true
+	}
+}
+
 func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
-	for _, op := range ops {
+	for i := range ops {
+		op := &ops[i]
 		start := pos
 		var ok bool
 		pos, ok = matchOp(op, in, pos, loc)
@@ -280,30 +308,36 @@ func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
 	return pos, true
 }
 
-func matchOp(op scanOp, in []byte, pos int, loc []int) (int, bool) {
+func matchOp(op *scanOp, in []byte, pos int, loc []int) (int, bool) {
 	switch {
 	case op.lit != nil:
-		if len(in)-pos < len(op.lit) {
+		if len(in)-pos < len(op.lit) || string(in[pos:pos+len(op.lit)]) != string(op.lit) {
 			return pos, false
 		}
-		for i, b := range op.lit {
-			if in[pos+i] != b {
-				return pos, false
-			}
-		}
 		return pos + len(op.lit), true
-	case op.class != nil:
-		n, c := 0, op.class
-		for pos+n < len(in) && c[in[pos+n]] && (op.max < 0 || n < op.max) {
-			n++
+	case op.hasStop:
+		n := bytes.IndexByte(in[pos:], op.stop)
+		if n < 0 {
+			n = len(in) - pos
 		}
 		return pos + n, n >= op.min
+	case op.class != nil:
+		c := op.class
+		end := len(in)
+		if op.max >= 0 && pos+op.max < end {
+			end = pos + op.max
+		}
+		p := pos
+		for p < end && c[in[p]] {
+			p++
+		}
+		return p, p-pos >= op.min
 	default:
 		if pos >= len(in) {
 			return pos, false
 		}
-		for _, a := range op.alts {
-			if a.first[in[pos]] {
+		for i := range op.alts {
+			if a := &op.alts[i]; a.first[in[pos]] {
 				return matchOp(a, in, pos, loc)
 			}
 		}
