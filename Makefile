@@ -75,6 +75,8 @@ test-nightly:
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
 # micro-benchmarks. BENCH_RUNS runs per scenario; the median is reported.
+# nginx_octostore also starts the test store on a throwaway PostgreSQL
+# (skipped, with the reason, when PostgreSQL cannot be started).
 BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
 bench: build bench-peers
