@@ -32,7 +32,7 @@ func DefaultAgentSettings() AgentSettings {
 		DataDir:            "/var/lib/octoagent",
 		HTTPAddr:           "127.0.0.1:9598",
 		ShutdownTimeout:    30 * time.Second,
-		QueueCapacity:      8192,
+		QueueCapacity:      2048,
 		CheckpointInterval: time.Second,
 	}
 }

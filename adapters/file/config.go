@@ -65,7 +65,7 @@ func DefaultConfig() *Config {
 		LineIdleTimeout: "1s",
 		MaxLineBytes:    100 << 10,
 		MaxOpenFiles:    1024,
-		BatchMaxRecords: 1024,
+		BatchMaxRecords: 512,
 		ReadBufferBytes: 256 << 10,
 	}
 }
@@ -110,10 +110,10 @@ func (c *Config) ValidateTail() error {
 		errs = append(errs, agent.AttrErrorf("max_line_bytes", "The default is 102400 (100 KiB).", "must be at least 16, got %d", c.MaxLineBytes))
 	}
 	if c.MaxOpenFiles < 1 {
-		errs = append(errs, agent.AttrErrorf("max_open_files", "The default is 1024.", "must be at least 1, got %d", c.MaxOpenFiles))
+		errs = append(errs, agent.AttrErrorf("max_open_files", "The default is 512.", "must be at least 1, got %d", c.MaxOpenFiles))
 	}
 	if c.BatchMaxRecords < 1 {
-		errs = append(errs, agent.AttrErrorf("batch_max_records", "The default is 1024.", "must be at least 1, got %d", c.BatchMaxRecords))
+		errs = append(errs, agent.AttrErrorf("batch_max_records", "The default is 512.", "must be at least 1, got %d", c.BatchMaxRecords))
 	}
 	if c.ReadBufferBytes < 4096 {
 		errs = append(errs, agent.AttrErrorf("read_buffer_bytes", "The default is 262144 (256 KiB).", "must be at least 4096, got %d", c.ReadBufferBytes))

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"syscall"
@@ -34,7 +35,7 @@ const usage = `octoagent: collects metadata from logs, events and topics, and fo
 
 Usage:
   octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off]
-                     [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE]
+                     [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE] [--memprofile FILE]
   octoagent validate -c PATH...
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
   octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
@@ -82,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
+	memProfile := fs.String("memprofile", "", "write a heap profile (pprof: live objects, and everything allocated) to this file when the run ends")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -170,6 +172,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memProfile != "" {
+		defer func() {
+			f, err := os.Create(*memProfile)
+			if err != nil {
+				log.Error("cannot write the heap profile", "error", err)
+				return
+			}
+			defer f.Close()
+			runtime.GC() // the live objects as of now
+			if err := pprof.WriteHeapProfile(f); err != nil {
+				log.Error("cannot write the heap profile", "error", err)
+			}
+		}()
 	}
 	log.Info("octoagent starting", "version", version, "once", *once, "data_dir", g.Agent.DataDir, "components", len(g.Nodes))
 	if err := sv.run(ctx, g, rt); err != nil && !errors.Is(err, context.Canceled) {

@@ -2,5 +2,5 @@ source "stdin" "in" {}
 
 sink "stdout" "out" {
   inputs = [source.stdin.in]
-  # buffer { max_records = 8192 }
+  # buffer { max_records = 2048 }
 }
