@@ -53,6 +53,9 @@ func TimeValue(t time.Time) Value {
 	return Value{kind: KindTime, n: t.Unix(), nsec: int32(t.Nanosecond())}
 }
 
+// UnixValue returns a time value from Unix seconds and nanoseconds.
+func UnixValue(sec int64, nsec int32) Value { return Value{kind: KindTime, n: sec, nsec: nsec} }
+
 // ValueOf converts a JSON-shaped scalar to a Value; ok is false for nil,
 // lists, maps and other types, which only the fields map holds.
 func ValueOf(x any) (v Value, ok bool) {

@@ -397,6 +397,11 @@ func coerceString(t Type, layout string, x string) (agent.Value, error) {
 			return agent.BoolValue(false), nil
 		}
 	case Time:
+		if layout == commonLog {
+			if sec, _, ok := commonLogUnix(x); ok {
+				return agent.UnixValue(sec, 0), nil
+			}
+		}
 		tm, err := parseTime(layout, x)
 		if err != nil {
 			return agent.Value{}, err

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -18,6 +20,31 @@ func TestParseCommonLogAgreesWithTimeParse(t *testing.T) {
 		}
 		if !ok && werr == nil && len(s) == 26 {
 			t.Errorf("%q: fast parser refused what time.Parse takes", s)
+		}
+	}
+}
+
+// TestParseCommonLogRandomDates compares with time.Parse on random dates,
+// days that do not exist included, and random zones. The fast parser may
+// refuse what time.Parse takes (zone minutes above 59): the caller then
+// uses time.Parse.
+func TestParseCommonLogRandomDates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Xyz"}
+	for range 300000 {
+		s := fmt.Sprintf("%02d/%s/%04d:%02d:%02d:%02d %c%02d%02d", 1+rng.IntN(32), months[rng.IntN(len(months))],
+			1+rng.IntN(9999), rng.IntN(25), rng.IntN(61), rng.IntN(61), "+-"[rng.IntN(2)], rng.IntN(15), rng.IntN(61))
+		want, werr := time.Parse(commonLog, s)
+		got, ok := parseCommonLog(s)
+		if ok && werr != nil {
+			t.Fatalf("%q: fast parser took what time.Parse refuses: %v", s, werr)
+		}
+		if ok {
+			_, wo := want.Zone()
+			_, go_ := got.Zone()
+			if !got.Equal(want) || wo != go_ {
+				t.Fatalf("%q: fast %v, time.Parse %v", s, got, want)
+			}
 		}
 	}
 }
