@@ -2,6 +2,8 @@ package rules
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -99,4 +101,84 @@ func FuzzLogfmt(f *testing.F) {
 	}
 	s := fuzzStep(f, `parse "logfmt" {}`)
 	f.Fuzz(func(t *testing.T, line []byte) { checkStep(t, s, line) })
+}
+
+// TestSplitTokensMatchesByteLoop compares splitTokens (which jumps with
+// bytes.IndexByte) with the plain byte loop it replaced, on random lines
+// made of the bytes that matter.
+func TestSplitTokensMatchesByteLoop(t *testing.T) {
+	ref := func(line []byte, sep byte, collapse bool) ([][2]int, bool) {
+		var out [][2]int
+		i, n := 0, len(line)
+		for i <= n {
+			if collapse {
+				for i < n && line[i] == sep {
+					i++
+				}
+				if i == n {
+					break
+				}
+			}
+			if i == n {
+				out = append(out, [2]int{i, i})
+				break
+			}
+			switch line[i] {
+			case '"':
+				j := i + 1
+				for j < n && line[j] != '"' {
+					if line[j] == '\\' {
+						j++
+					}
+					j++
+				}
+				if j >= n {
+					return out, false
+				}
+				out = append(out, [2]int{i + 1, j})
+				i = j + 1
+			case '[':
+				j := i + 1
+				for j < n && line[j] != ']' {
+					j++
+				}
+				if j >= n {
+					return out, false
+				}
+				out = append(out, [2]int{i + 1, j})
+				i = j + 1
+			default:
+				j := i
+				for j < n && line[j] != sep {
+					j++
+				}
+				out = append(out, [2]int{i, j})
+				i = j
+			}
+			if i < n && line[i] != sep {
+				return out, false
+			}
+			i++
+			if i > n {
+				break
+			}
+		}
+		return out, true
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	alphabet := []byte(` ",[]\a`)
+	for range 200000 {
+		line := make([]byte, rng.IntN(24))
+		for i := range line {
+			line[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		for _, sep := range []byte{' ', ','} {
+			collapse := sep == ' '
+			want, wok := ref(line, sep, collapse)
+			got, err := splitTokens(line, sep, collapse, nil)
+			if (err == nil) != wok || fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%q sep %q: got %v %v, want %v ok=%v", line, sep, got, err, want, wok)
+			}
+		}
+	}
 }

@@ -387,11 +387,14 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 	}
 	sort.Slice(p.idx, func(a, b int) bool { return names[p.idx[a]] < names[p.idx[b]] })
 	for _, i := range p.idx {
-		p.names = append(p.names, names[i])
+		name := names[i]
 		var f *schema.Field
 		if sc != nil {
-			f, _ = sc.Field(names[i])
+			if f, _ = sc.Field(name); f != nil {
+				name = f.Name // the same string: the schema's checks compare it in one step
+			}
 		}
+		p.names = append(p.names, name)
 		p.fields = append(p.fields, f)
 	}
 	return p

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -101,32 +102,26 @@ func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, 
 		}
 		switch line[i] {
 		case '"':
-			j := i + 1
-			for j < n && line[j] != '"' {
-				if line[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= n {
+			j := closingQuote(line, i+1)
+			if j < 0 {
 				return out, fmt.Errorf("unterminated quote at byte %d", i)
 			}
 			out = append(out, [2]int{i + 1, j})
 			i = j + 1
 		case '[':
-			j := i + 1
-			for j < n && line[j] != ']' {
-				j++
-			}
-			if j >= n {
+			j := bytes.IndexByte(line[i+1:], ']')
+			if j < 0 {
 				return out, fmt.Errorf("unterminated [ at byte %d", i)
 			}
+			j += i + 1
 			out = append(out, [2]int{i + 1, j})
 			i = j + 1
 		default:
-			j := i
-			for j < n && line[j] != sep {
-				j++
+			j := bytes.IndexByte(line[i:], sep)
+			if j < 0 {
+				j = n
+			} else {
+				j += i
 			}
 			out = append(out, [2]int{i, j})
 			i = j
@@ -140,6 +135,23 @@ func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, 
 		}
 	}
 	return out, nil
+}
+
+// closingQuote returns the index of the '"' that closes a quoted field
+// whose content starts at from, skipping backslash-escaped bytes, or -1.
+func closingQuote(line []byte, from int) int {
+	for j := from; j < len(line); {
+		q := bytes.IndexByte(line[j:], '"')
+		if q < 0 {
+			return -1
+		}
+		b := bytes.IndexByte(line[j:j+q], '\\')
+		if b < 0 {
+			return j + q // no escape before it
+		}
+		j += b + 2 // skip the backslash and the byte it escapes
+	}
+	return -1
 }
 
 // kv and logfmt: key=value pairs.

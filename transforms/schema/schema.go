@@ -217,13 +217,22 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	j := 0
 	for _, i := range s.sorted {
 		name := s.Fields[i].Name
-		for j < len(fs) && fs[j].Key < name {
+		found := false
+		for j < len(fs) {
+			// Equality first: parse steps key their captures with the
+			// schema's own name strings, so it is usually one comparison.
+			if k := fs[j].Key; k == name {
+				found = true
+				j++
+				break
+			} else if k > name {
+				break
+			}
 			j++
 		}
-		if j < len(fs) && fs[j].Key == name {
-			continue
+		if !found {
+			missing |= 1 << uint(i)
 		}
-		missing |= 1 << uint(i)
 	}
 	var errs []agent.FieldError
 	for i := 0; missing != 0; i++ {
