@@ -51,11 +51,11 @@ func newInput(c parseCommon, env *stepEnv) input {
 // read returns the bytes to parse: the raw line for "message" when no step
 // put a message field, else the field as a string.
 func (in *input) read(r *agent.Record) ([]byte, error) {
+	if in.field == "message" && r.Raw != nil && r.Fields == nil && !r.Typed() {
+		return r.Raw, nil // a line no step has parsed yet
+	}
 	v, ok := r.Lookup(in.field)
 	if !ok {
-		if in.field == "message" && r.Raw != nil && r.Fields == nil && !r.Typed() {
-			return r.Raw, nil
-		}
 		x, present := r.Get(in.field)
 		if !present {
 			if in.field == "message" && r.Raw != nil {
