@@ -2,6 +2,7 @@ package agent
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -246,6 +247,53 @@ func (r *Record) StartTypedIn(room TypedFields) {
 // started): nothing is compared.
 func (r *Record) AppendInOrder(key string, v Value) {
 	r.typed = append(r.typed, Field{Key: key, Value: v})
+}
+
+// MergeSorted sets the fields add, which are sorted by key and unique, in
+// one pass over the record's typed fields (each field moves at most once,
+// where setting them one by one would shift the fields after each). A
+// record without typed fields gets them set one by one.
+func (r *Record) MergeSorted(add []Field) {
+	if r.typed == nil {
+		for _, f := range add {
+			r.SetValue(f.Key, f.Value)
+		}
+		return
+	}
+	old := r.typed
+	n, k := len(old), len(add)
+	dups := 0
+	for i, j := 0, 0; i < n && j < k; {
+		switch {
+		case old[i].Key < add[j].Key:
+			i++
+		case old[i].Key > add[j].Key:
+			j++
+		default:
+			dups++
+			i++
+			j++
+		}
+	}
+	total := n + k - dups
+	fs := slices.Grow(old, total-n)[:total]
+	i, j, w := n-1, k-1, total-1
+	for j >= 0 {
+		switch {
+		case i >= 0 && fs[i].Key > add[j].Key:
+			fs[w] = fs[i]
+			i--
+		case i >= 0 && fs[i].Key == add[j].Key:
+			fs[w] = add[j]
+			i--
+			j--
+		default:
+			fs[w] = add[j]
+			j--
+		}
+		w--
+	}
+	r.typed = fs
 }
 
 // SetValue sets a field to a typed value: in the typed fields when the

@@ -131,3 +131,34 @@ func benchTypedRecord() Record {
 	r.SetValue("user_agent", StringValue("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"))
 	return r
 }
+
+// TestMergeSortedAsSetOneByOne compares MergeSorted with setting the same
+// fields one at a time, on random existing and added keys.
+func TestMergeSortedAsSetOneByOne(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	for range 20000 {
+		var a, b Record
+		a.StartTyped(rng.IntN(12))
+		b.StartTyped(0)
+		for _, k := range keys {
+			if rng.IntN(2) == 0 {
+				a.SetValue(k, StringValue("old"+k))
+				b.SetValue(k, StringValue("old"+k))
+			}
+		}
+		var add []Field
+		for i, k := range keys {
+			if rng.IntN(3) == 0 {
+				add = append(add, Field{Key: k, Value: IntValue(int64(i))})
+			}
+		}
+		a.MergeSorted(add)
+		for _, f := range add {
+			b.SetValue(f.Key, f.Value)
+		}
+		if x, y := string(AppendJSON(nil, &a)), string(AppendJSON(nil, &b)); x != y {
+			t.Fatalf("merge %v:\n%s\n%s", add, x, y)
+		}
+	}
+}

@@ -86,13 +86,17 @@ type captured struct {
 	r     *agent.Record
 	errs  []agent.FieldError
 	fresh bool // the step started r's typed fields: planned captures append
+	// pend holds the planned captures into fields that were there before
+	// the step (a second parse step): done merges them in one pass.
+	pend  [8]agent.Field
+	npend int
 }
 
 // begin starts storing captures into r. A step that parsed the raw line
 // starts the record's fields afresh, as typed fields with room for n: the
 // line stays in Raw (dead letters carry it) and is not repeated as
 // fields.message.
-func (in *input) begin(r *agent.Record, n int) captured {
+func (in *input) begin(c *captured, r *agent.Record, n int) {
 	fresh := false
 	if r.Fields == nil && !r.Typed() {
 		need := n + 4 // room for later steps and schema defaults
@@ -107,7 +111,7 @@ func (in *input) begin(r *agent.Record, n int) captured {
 	if in.remove {
 		r.Delete(in.field)
 	}
-	return captured{in: in, r: r, fresh: fresh}
+	c.in, c.r, c.fresh = in, r, fresh
 }
 
 // set stores a captured value, typed where the schema declares the field.
@@ -149,8 +153,12 @@ func (c *captured) setString(name, s string) {
 	}
 }
 
-// done reports the schema errors of the captured fields, if any.
+// done stores what is pending and reports the schema errors of the
+// captured fields, if any.
 func (c *captured) done() error {
+	if c.npend > 0 {
+		c.r.MergeSorted(c.pend[:c.npend]) // planned captures come sorted and unique
+	}
 	if len(c.errs) == 0 {
 		return nil
 	}
@@ -274,7 +282,8 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 			continue
 		}
 		p := &s.plans[i]
-		c := s.begin(r, len(p.idx))
+		var c captured
+	s.begin(&c, r, len(p.idx))
 		for k, g := range p.idx {
 			if m[2*g] >= 0 {
 				c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
@@ -309,7 +318,8 @@ func (s *jsonStep) Apply(_ context.Context, r *agent.Record) error {
 	if err != nil {
 		return stepErr("bad_json", s.field, "not a JSON object: %v", err)
 	}
-	c := s.begin(r, len(obj))
+	var c captured
+	s.begin(&c, r, len(obj))
 	for k, v := range obj {
 		c.set(k, v)
 	}
@@ -422,11 +432,15 @@ func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 }
 
 func (c *captured) store(name string, v agent.Value) {
-	if c.fresh {
+	switch {
+	case c.fresh:
 		c.r.AppendInOrder(name, v)
-		return
+	case c.r.Typed() && c.npend < len(c.pend):
+		c.pend[c.npend] = agent.Field{Key: name, Value: v}
+		c.npend++
+	default:
+		c.r.SetValue(name, v)
 	}
-	c.r.SetValue(name, v)
 }
 
 // bytesString views captured bytes as a string without copying. The input

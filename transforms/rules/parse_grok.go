@@ -125,7 +125,8 @@ func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
 		if err != nil || len(m) == 0 {
 			continue // no match, or a :int/:float conversion failed: try the next pattern
 		}
-		c := s.begin(r, len(m))
+		var c captured
+	s.begin(&c, r, len(m))
 		for k, v := range m {
 			if n, ok := v.(int); ok {
 				v = int64(n)

@@ -75,7 +75,8 @@ func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(toks) != len(s.names) {
 		return stepErr("no_match", s.field, "expected %d fields, got %d", len(s.names), len(toks))
 	}
-	c := s.begin(r, len(s.plan.idx))
+	var c captured
+	s.begin(&c, r, len(s.plan.idx))
 	for k, i := range s.plan.idx {
 		c.setPlanned(&s.plan, k, bytesString(in[toks[i][0]:toks[i][1]]))
 	}
@@ -215,7 +216,8 @@ func (s *kvStep) Apply(_ context.Context, r *agent.Record) error {
 	if len(pairs) == 0 {
 		return stepErr("no_match", s.field, "no key%cvalue pairs", s.valueSep)
 	}
-	c := s.begin(r, len(pairs))
+	var c captured
+	s.begin(&c, r, len(pairs))
 	for _, p := range pairs {
 		if p.bare {
 			c.set(p.key, true)

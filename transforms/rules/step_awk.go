@@ -115,7 +115,8 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(cur) == 0 {
 		return stepErr("no_match", s.field, "the awk program set no field")
 	}
-	c := s.begin(r, len(cur))
+	var c captured
+	s.begin(&c, r, len(cur))
 	for k, v := range cur {
 		c.set(k, v)
 	}
