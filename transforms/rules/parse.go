@@ -283,7 +283,7 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 		}
 		p := &s.plans[i]
 		var c captured
-	s.begin(&c, r, len(p.idx))
+		s.begin(&c, r, len(p.idx))
 		for k, g := range p.idx {
 			if m[2*g] >= 0 {
 				c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))

@@ -126,7 +126,7 @@ func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
 			continue // no match, or a :int/:float conversion failed: try the next pattern
 		}
 		var c captured
-	s.begin(&c, r, len(m))
+		s.begin(&c, r, len(m))
 		for k, v := range m {
 			if n, ok := v.(int); ok {
 				v = int64(n)
