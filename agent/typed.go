@@ -296,6 +296,12 @@ func (r *Record) MergeSorted(add []Field) {
 	r.typed = fs
 }
 
+// SetFields replaces the record's fields with m (typed fields included).
+func (r *Record) SetFields(m map[string]any) {
+	r.typed = nil
+	r.Fields = m
+}
+
 // SetValue sets a field to a typed value: in the typed fields when the
 // record holds them, else (boxed) in the fields map.
 func (r *Record) SetValue(key string, v Value) {

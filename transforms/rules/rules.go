@@ -225,7 +225,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
-		c.Fields = obj
+		c.SetFields(obj)
 		c.SetToken(nil)
 		_, _, err := t.steps(ctx, &c, rest, false)
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -202,5 +203,37 @@ where = "int(n) > 5"
 	tr.Process(context.Background(), b)
 	if len(out.got) != 1 || len(results) != 1 || results[0] {
 		t.Fatalf("out %d, token results %v", len(out.got), results)
+	}
+}
+
+// TestJQTimeoutPerRecord checks the one-timer deadline: a query that loops
+// on some records is stopped after its timeout and dead-lettered, and the
+// records around it, typed fields included, still run.
+func TestJQTimeoutPerRecord(t *testing.T) {
+	tr, out, dl := build(t, `
+parse "regex" { pattern = "^(?P<n>\\d+)$" }
+jq {
+  query   = "if .n == \"0\" then last(repeat(1)) else {n, twice: (.n + .n)} end"
+  timeout = "50ms"
+}
+`)
+	start := time.Now()
+	if err := tr.Process(context.Background(), raw("1", "0", "2", "0", "3")); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.got {
+		got = append(got, r.Fields["twice"].(string))
+	}
+	if strings.Join(got, ",") != "11,22,33" || len(dl.got) != 2 {
+		t.Fatalf("records %v, dead letters %d", got, len(dl.got))
+	}
+	for _, d := range dl.got {
+		if d.Fields["reason"] != "jq_timeout" {
+			t.Fatalf("dead letter reason %v", d.Fields["reason"])
+		}
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("two 50ms timeouts took %v", el)
 	}
 }

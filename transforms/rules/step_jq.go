@@ -21,8 +21,9 @@ const defaultJQTimeout = 100 * time.Millisecond
 // forever. Each object it outputs becomes a record (usually one); no
 // output drops the record; a non-object output dead-letters it.
 type jqStep struct {
-	code    *gojq.Code
-	timeout time.Duration
+	code     *gojq.Code
+	timeout  time.Duration
+	deadline *deadline
 }
 
 type jqBlock struct {
@@ -60,7 +61,7 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, timeout: timeout}, nil
+	return &jqStep{code: code, timeout: timeout, deadline: newDeadline(timeout)}, nil
 }
 
 func (s *jqStep) Name() string               { return "jq" }
@@ -74,15 +75,15 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(objs) != 1 {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
-	r.Fields = objs[0]
+	r.SetFields(objs[0])
 	return nil
 }
 
 // ApplyMulti runs the query and returns each object it outputs.
 func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	iter := s.code.RunWithContext(ctx, toJQ(r.MaterializeFields()))
+	ctx = s.deadline.start(ctx)
+	defer s.deadline.stop()
+	iter := s.code.RunWithContext(ctx, jqInput(r))
 	var out []map[string]any
 	for {
 		v, ok := iter.Next()
@@ -119,6 +120,28 @@ func jqType(v any) string {
 		return "a boolean"
 	}
 	return "a number"
+}
+
+// jqInput is the record's fields as gojq takes them, built straight from
+// typed fields when the record has them.
+func jqInput(r *agent.Record) map[string]any {
+	if !r.Typed() {
+		return toJQ(r.MaterializeFields()).(map[string]any)
+	}
+	fs := r.TypedFields()
+	m := make(map[string]any, len(fs))
+	for i := range fs {
+		v := fs[i].Value
+		switch v.Kind() {
+		case agent.KindTime:
+			m[fs[i].Key] = v.Time().Format(time.RFC3339Nano)
+		case agent.KindInt:
+			m[fs[i].Key] = toJQ(v.Int())
+		default:
+			m[fs[i].Key] = v.Any()
+		}
+	}
+	return m
 }
 
 // toJQ converts JSON-shaped values to the types gojq takes (int, not int64;
