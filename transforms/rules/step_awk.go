@@ -26,7 +26,8 @@ type awkStep struct {
 	mu      sync.Mutex // the interpreter and cur are used by one record at a time
 	interp  *interp.Interpreter
 	config  *interp.Config
-	cur     map[string]any
+	cur     []awkSet // the set() calls of the record being run, in order
+	running bool
 	failure string
 	names   []string
 	stdin   bytes.Reader
@@ -48,8 +49,8 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	s := &awkStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env)}
 	funcs := map[string]any{
 		"set": func(name, value string) {
-			if s.cur != nil {
-				s.cur[name] = value
+			if s.running {
+				s.cur = append(s.cur, awkSet{name, value})
 			}
 		},
 		"fail": func(reason string) {
@@ -100,12 +101,12 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cur = make(map[string]any, 16)
+	s.cur, s.running = s.cur[:0], true
 	s.failure = ""
 	s.stdin.Reset(in)
 	_, err = s.interp.ExecuteContext(ctx, s.config)
 	cur, failure := s.cur, s.failure
-	s.cur = nil
+	s.running = false
 	if err != nil {
 		return stepErr("awk_error", s.field, "awk: %v", err)
 	}
@@ -115,10 +116,25 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(cur) == 0 {
 		return stepErr("no_match", s.field, "the awk program set no field")
 	}
+	// The last set() of a name wins, as in a map.
 	var c captured
 	s.begin(&c, r, len(cur))
-	for k, v := range cur {
-		c.set(k, v)
+	for i, kv := range cur {
+		if !laterSet(cur[i+1:], kv.name) {
+			c.setString(kv.name, kv.value)
+		}
 	}
 	return c.done()
+}
+
+// awkSet is one set(name, value) call.
+type awkSet struct{ name, value string }
+
+func laterSet(rest []awkSet, name string) bool {
+	for _, kv := range rest {
+		if kv.name == name {
+			return true
+		}
+	}
+	return false
 }
