@@ -16,8 +16,11 @@ type Common struct {
 	BatchMaxBytes   string `hcl:"batch_max_bytes,optional"`
 	BatchMaxWait    string `hcl:"batch_max_wait,optional"`
 	Compression     string `hcl:"compression,optional"`
-	InFlight        int    `hcl:"in_flight,optional"`
-	Timeout         string `hcl:"timeout,optional"`
+	// CompressionLevel is the gzip level, 1 (fastest, the default) to 9
+	// (smallest). Ignored with compression = "none".
+	CompressionLevel int    `hcl:"compression_level,optional"`
+	InFlight         int    `hcl:"in_flight,optional"`
+	Timeout          string `hcl:"timeout,optional"`
 
 	RetryInitialBackoff string `hcl:"retry_initial_backoff,optional"`
 	RetryMaxBackoff     string `hcl:"retry_max_backoff,optional"`
@@ -48,6 +51,7 @@ func DefaultCommon() Common {
 		BatchMaxBytes:       "1MiB",
 		BatchMaxWait:        "1s",
 		Compression:         "gzip",
+		CompressionLevel:    1,
 		InFlight:            4,
 		Timeout:             "30s",
 		RetryInitialBackoff: "1s",
@@ -63,6 +67,7 @@ type Options struct {
 	MaxBytes       int
 	MaxWait        time.Duration
 	Gzip           bool
+	GzipLevel      int // 1..9; meaningful when Gzip
 	InFlight       int
 	Timeout        time.Duration
 	InitialBackoff time.Duration
@@ -82,7 +87,7 @@ func (c *Common) Validate() error {
 
 // Options parses the shared attributes.
 func (c *Common) Options() (Options, error) {
-	o := Options{MaxRecords: c.BatchMaxRecords, InFlight: c.InFlight, Token: c.Token, TokenFile: c.TokenFile, TLS: c.TLS}
+	o := Options{MaxRecords: c.BatchMaxRecords, InFlight: c.InFlight, GzipLevel: c.CompressionLevel, Token: c.Token, TokenFile: c.TokenFile, TLS: c.TLS}
 	var errs []error
 	if o.MaxRecords < 1 {
 		errs = append(errs, agent.AttrErrorf("batch_max_records", "The default is 1000.", "must be at least 1, got %d", o.MaxRecords))
@@ -115,6 +120,9 @@ func (c *Common) Options() (Options, error) {
 	switch c.Compression {
 	case "gzip":
 		o.Gzip = true
+		if o.GzipLevel < 1 || o.GzipLevel > 9 {
+			errs = append(errs, agent.AttrErrorf("compression_level", "1 is the fastest (the default), 9 the smallest.", "must be between 1 and 9, got %d", o.GzipLevel))
+		}
 	case "none":
 	default:
 		errs = append(errs, agent.AttrErrorf("compression", `Use "gzip" (the default) or "none".`, "unknown compression %q", c.Compression))

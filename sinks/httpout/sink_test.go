@@ -1,6 +1,7 @@
 package httpout
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -475,5 +476,188 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 	if gap := at[1].Sub(at[0]); gap < 990*time.Millisecond {
 		t.Fatalf("retried after %v; Retry-After asked for 1s", gap)
+	}
+}
+
+// TestBodies: whatever the compression, every request body is the
+// framing around the records' wire forms (agent.AppendJSON), the first
+// time and when a 413 or an incomplete answer makes smaller batches (whose
+// records are encoded again); Content-Encoding says gzip only with gzip.
+func TestBodies(t *testing.T) {
+	for _, tc := range []struct {
+		comp  string
+		level int
+	}{{"gzip", 1}, {"gzip", 9}, {"none", 1}} {
+		t.Run(fmt.Sprintf("%s-%d", tc.comp, tc.level), func(t *testing.T) {
+			want := map[string][]byte{} // id -> wire form
+			var mu sync.Mutex
+			var bodies int
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				var body io.Reader = r.Body
+				if gz := r.Header.Get("Content-Encoding") == "gzip"; gz != (tc.comp == "gzip") {
+					t.Errorf("Content-Encoding %q with compression %q", r.Header.Get("Content-Encoding"), tc.comp)
+				} else if gz {
+					zr, err := gzip.NewReader(r.Body)
+					if err != nil {
+						t.Errorf("bad gzip: %v", err)
+						return
+					}
+					body = zr
+				}
+				raw, err := io.ReadAll(body)
+				if err != nil {
+					t.Errorf("read body: %v", err)
+					return
+				}
+				var req struct{ Records []struct{ ID string } }
+				if err := json.Unmarshal(raw, &req); err != nil {
+					t.Errorf("bad body: %v", err)
+					return
+				}
+				mu.Lock()
+				var exp []byte
+				exp = append(exp, `{"records":[`...)
+				for i, rec := range req.Records {
+					if i > 0 {
+						exp = append(exp, ',')
+					}
+					exp = append(exp, want[rec.ID]...)
+				}
+				exp = append(exp, "]}"...)
+				bodies++
+				mu.Unlock()
+				if string(raw) != string(exp) {
+					t.Errorf("body\n%s\nwant\n%s", raw, exp)
+				}
+				switch {
+				case len(req.Records) > 4: // split
+					w.WriteHeader(413)
+					return
+				case n%3 == 0 && len(req.Records) > 1: // only the first is answered
+					req.Records = req.Records[:1]
+				}
+				res := make([]map[string]string, len(req.Records))
+				for i, rec := range req.Records {
+					res[i] = map[string]string{"id": rec.ID, "status": "accepted"}
+				}
+				json.NewEncoder(w).Encode(map[string]any{"results": res})
+			}))
+			defer srv.Close()
+			c := DefaultCommon()
+			c.BatchMaxRecords = 9
+			c.BatchMaxWait = "20ms"
+			c.RetryInitialBackoff = "5ms"
+			c.RetryMaxBackoff = "10ms"
+			c.Compression, c.CompressionLevel = tc.comp, tc.level
+			o, err := c.Options()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, _ := newSink(t, o, srv.URL)
+			var failed, done atomic.Int64
+			for i := range 5 {
+				b := batchOf(i*11, 11, &failed, &done)
+				mu.Lock()
+				for j := range b {
+					r := b[j]
+					r.EnsureID()
+					want[r.ID] = agent.AppendJSON(nil, &r)
+				}
+				mu.Unlock()
+				s.Consume(context.Background(), b)
+			}
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if done.Load() != 5 || failed.Load() != 0 {
+				t.Fatalf("done %d failed %d", done.Load(), failed.Load())
+			}
+			if bodies < 15 {
+				t.Fatalf("%d requests: the splits and incomplete answers did not happen", bodies)
+			}
+		})
+	}
+}
+
+// TestEarlyAnswerBodyNotReused: a server that answers 413 before reading
+// a large body can leave the transport sending it after Do returned; the
+// sink reuses a batch's buffers only once the transport is done with them
+// (TestLender), and every record arrives intact.
+func TestEarlyAnswerBodyNotReused(t *testing.T) {
+	var stored sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 3<<20 {
+			w.WriteHeader(413) // without reading the body
+			return
+		}
+		var req struct {
+			Records []struct {
+				ID     string
+				Fields struct{ Message string }
+			}
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			t.Errorf("bad body: %v", err)
+			w.WriteHeader(500)
+			return
+		}
+		res := make([]map[string]string, len(req.Records))
+		for i, rec := range req.Records {
+			if want := strings.Repeat(rec.Fields.Message[:1], len(rec.Fields.Message)); rec.Fields.Message != want {
+				t.Errorf("record %s arrived damaged", rec.ID)
+			}
+			stored.Store(rec.ID, true)
+			res[i] = map[string]string{"id": rec.ID, "status": "accepted"}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"results": res})
+	}))
+	defer srv.Close()
+	c := DefaultCommon()
+	c.Compression = "none"
+	c.BatchMaxRecords = 8
+	c.BatchMaxBytes = "64MiB"
+	c.BatchMaxWait = "20ms"
+	c.RetryInitialBackoff = "5ms"
+	o, err := c.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newSink(t, o, srv.URL)
+	var failed, done atomic.Int64
+	for round := range 3 {
+		b := batchOf(round*8, 8, &failed, &done)
+		for i := range b {
+			b[i].Raw = bytes.Repeat([]byte{byte('a' + i)}, 1<<20)
+		}
+		s.Consume(context.Background(), b)
+	}
+	if err := s.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	stored.Range(func(any, any) bool { n++; return true })
+	if done.Load() != 3 || failed.Load() != 0 || n != 24 {
+		t.Fatalf("done %d failed %d stored %d", done.Load(), failed.Load(), n)
+	}
+}
+
+// TestLender: wait returns once every body handed out (the request's and
+// GetBody's copies) is closed, and gives up after its timeout otherwise.
+func TestLender(t *testing.T) {
+	var l lender
+	if !l.wait(time.Millisecond) {
+		t.Fatal("nothing lent, yet wait waits")
+	}
+	a, b := l.body([]byte("x")), l.body([]byte("x"))
+	a.Close()
+	a.Close() // twice is once
+	if l.wait(10 * time.Millisecond) {
+		t.Fatal("wait returned with a body still open")
+	}
+	go func() { time.Sleep(10 * time.Millisecond); b.Close() }()
+	if !l.wait(5 * time.Second) {
+		t.Fatal("wait did not see the last body closed")
 	}
 }

@@ -53,6 +53,8 @@ func TestValidateErrors(t *testing.T) {
 		{`endpoint = "ftp://x"`, "endpoint"},
 		{`endpoint = "https://user:pw@x"`, "credentials"},
 		{"endpoint = \"https://x\"\n  compression = \"zstd\"", "compression"},
+		{"endpoint = \"https://x\"\n  compression_level = 0", "compression_level"},
+		{"endpoint = \"https://x\"\n  compression_level = 10", "compression_level"},
 		{"endpoint = \"https://x\"\n  in_flight = 0", "in_flight"},
 		{"endpoint = \"https://x\"\n  token = \"a\"\n  token_file = \"/f\"", "token"},
 	} {
