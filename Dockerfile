@@ -8,7 +8,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/octoagent ./cmd/octoagent \
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X runtime.godebugDefault=madvdontneed=0" -o /out/octoagent ./cmd/octoagent \
  && /out/octoagent version
 
 FROM gcr.io/distroless/static-debian12:nonroot
