@@ -9,7 +9,11 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X runtime.godebugDefault=madvdontneed=0
 BIN      := bin/octoagent
 # How long each fuzz target runs in `make test` ("0" skips fuzzing).
-FUZZTIME ?= 3s
+# Fuzz budget per target, as a count of executions ("20000x") rather than
+# a duration: with a duration, Go 1.26's fuzz coordinator can report a
+# spurious "context deadline exceeded" failure at the deadline
+# (golang/go#75804, fixed in Go 1.27). A duration ("3s") still works.
+FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad
 
