@@ -79,25 +79,11 @@ func fromEventsV1(e *eventsv1.Event) Event {
 		Count: int64(e.DeprecatedCount), FirstTime: tp(e.DeprecatedFirstTimestamp),
 		LastTime: tp(e.DeprecatedLastTimestamp), EventTime: tpm(e.EventTime),
 	}
-	if e.Related != nil {
-		r := ref(*e.Related)
-		ev.Related = &r
-	}
+	var series *seriesOf
 	if e.Series != nil {
-		if int64(e.Series.Count) > ev.Count {
-			ev.Count = int64(e.Series.Count)
-		}
-		if t := tpm(e.Series.LastObservedTime); t != nil {
-			ev.LastTime = t
-		}
+		series = &seriesOf{e.Series.Count, e.Series.LastObservedTime}
 	}
-	if ev.Controller == "" {
-		ev.Controller = e.DeprecatedSource.Component
-	}
-	if ev.Instance == "" {
-		ev.Instance = e.DeprecatedSource.Host
-	}
-	ev.fill(e.CreationTimestamp)
+	ev.complete(e.Related, series, e.DeprecatedSource, e.CreationTimestamp)
 	return ev
 }
 
@@ -109,26 +95,43 @@ func fromCoreV1(e *corev1.Event) Event {
 		Regarding: ref(e.InvolvedObject), Controller: e.ReportingController, Instance: e.ReportingInstance,
 		Count: int64(e.Count), FirstTime: tp(e.FirstTimestamp), LastTime: tp(e.LastTimestamp), EventTime: tpm(e.EventTime),
 	}
-	if e.Related != nil {
-		r := ref(*e.Related)
+	var series *seriesOf
+	if e.Series != nil {
+		series = &seriesOf{e.Series.Count, e.Series.LastObservedTime}
+	}
+	ev.complete(e.Related, series, e.Source, e.CreationTimestamp)
+	return ev
+}
+
+// seriesOf is what both APIs' EventSeries carry.
+type seriesOf struct {
+	count int32
+	last  metav1.MicroTime
+}
+
+// complete applies what both APIs carry alike: the related object, a
+// series (its count and last time win when newer), the deprecated source
+// for a missing controller and instance, and the fill-ins of fill.
+func (ev *Event) complete(related *corev1.ObjectReference, series *seriesOf, source corev1.EventSource, created metav1.Time) {
+	if related != nil {
+		r := ref(*related)
 		ev.Related = &r
 	}
-	if e.Series != nil {
-		if int64(e.Series.Count) > ev.Count {
-			ev.Count = int64(e.Series.Count)
+	if series != nil {
+		if int64(series.count) > ev.Count {
+			ev.Count = int64(series.count)
 		}
-		if t := tpm(e.Series.LastObservedTime); t != nil {
+		if t := tpm(series.last); t != nil {
 			ev.LastTime = t
 		}
 	}
 	if ev.Controller == "" {
-		ev.Controller = e.Source.Component
+		ev.Controller = source.Component
 	}
 	if ev.Instance == "" {
-		ev.Instance = e.Source.Host
+		ev.Instance = source.Host
 	}
-	ev.fill(e.CreationTimestamp)
-	return ev
+	ev.fill(created)
 }
 
 // fill sets the defaults: an event seen once has count 1; the first and

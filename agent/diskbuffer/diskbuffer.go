@@ -163,10 +163,6 @@ type position struct {
 	off int64
 }
 
-func (p position) less(q position) bool {
-	return p.seg < q.seg || p.seg == q.seg && p.off < q.off
-}
-
 func segName(id uint64) string { return fmt.Sprintf("%016d.seg", id) }
 
 // open reads the directory: the cursor, the segments left by the last run

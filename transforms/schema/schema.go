@@ -137,21 +137,15 @@ func (s *Schema) Apply(fields map[string]any) []agent.FieldError {
 // line): the values are then already coerced and checked, and only the
 // defaults, the required fields and the unknown-field policy remain.
 func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError {
-	if captured && r.Typed() && len(s.Fields) <= 64 {
+	if captured && r.Typed() {
 		return s.applyCaptured(r)
 	}
 	var errs []agent.FieldError
 	for _, f := range s.Fields {
-		var v any
-		present := false
-		if captured && r.Typed() {
-			_, present = r.TypedFields().Lookup(f.Name)
-		} else {
-			v, present = r.Get(f.Name)
-			if present && f.isNull(v) {
-				r.Delete(f.Name)
-				present = false
-			}
+		v, present := r.Get(f.Name)
+		if present && f.isNull(v) {
+			r.Delete(f.Name)
+			present = false
 		}
 		if !present {
 			switch {
@@ -160,9 +154,6 @@ func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError 
 			case f.Required:
 				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
 			}
-			continue
-		}
-		if captured && r.Typed() {
 			continue
 		}
 		cv, err := f.coerce(v)
@@ -213,7 +204,13 @@ func (s *Schema) unknown(r *agent.Record) []agent.FieldError {
 // ones in declaration order.
 func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	fs := r.TypedFields()
-	var missing uint64
+	var room [64]bool
+	missing := room[:0]
+	if len(s.Fields) > len(room) {
+		missing = make([]bool, 0, len(s.Fields))
+	}
+	missing = missing[:len(s.Fields)]
+	clear(missing)
 	j := 0
 	for _, i := range s.sorted {
 		name := s.Fields[i].Name
@@ -230,22 +227,19 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 			}
 			j++
 		}
-		if !found {
-			missing |= 1 << uint(i)
-		}
+		missing[i] = !found
 	}
 	var errs []agent.FieldError
-	for i := 0; missing != 0; i++ {
-		if missing&1 != 0 {
-			f := s.Fields[i]
-			switch {
-			case f.Default != nil:
-				r.Set(f.Name, f.Default)
-			case f.Required:
-				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
-			}
+	for i, f := range s.Fields {
+		if !missing[i] {
+			continue
 		}
-		missing >>= 1
+		switch {
+		case f.Default != nil:
+			r.Set(f.Name, f.Default)
+		case f.Required:
+			errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
+		}
 	}
 	if s.UnknownFields != UnknownAllow {
 		// Rare: the general path sorts and reports them.
