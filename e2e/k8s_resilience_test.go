@@ -216,7 +216,7 @@ func TestK8sRBACLeastPrivilege(t *testing.T) {
 	ctx := context.Background()
 	root := moduleRoot(t)
 	rbac := filepath.Join(root, "configs/kubernetes-events/rbac.yaml")
-	readme, err := os.ReadFile(filepath.Join(root, "adapters/kubernetes_events/README.md"))
+	readme, err := os.ReadFile(filepath.Join(root, "adapters/kubernetesevents/README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +225,7 @@ func TestK8sRBACLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(readme), string(yaml)) {
-		t.Errorf("adapters/kubernetes_events/README.md does not show configs/kubernetes-events/rbac.yaml verbatim")
+		t.Errorf("adapters/kubernetesevents/README.md does not show configs/kubernetes-events/rbac.yaml verbatim")
 	}
 	kubectl := func(kubeconfig string, args ...string) (string, error) {
 		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/octostore/agent/adapters/kafka/kafkatest"
+	"github.com/octostore/agent/internal/kafkatest"
 	"github.com/octostore/agent/internal/testfig"
 )
 

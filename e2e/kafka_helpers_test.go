@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octostore/agent/adapters/kafka/kafkatest"
+	"github.com/octostore/agent/internal/kafkatest"
 )
 
 // kafkaAgentConfig is an agent config that consumes topic as a member of

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/octostore/agent/adapters/kafka/kafkatest"
+	"github.com/octostore/agent/internal/kafkatest"
 	"github.com/octostore/agent/internal/testfig"
 )
 

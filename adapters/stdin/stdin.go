@@ -13,8 +13,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/octostore/agent/adapters/lines"
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/lines"
 )
 
 //go:embed example.hcl

@@ -11,11 +11,11 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/octostore/agent/adapters/file"
+	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
-	filesink "github.com/octostore/agent/sinks/file"
+	"github.com/octostore/agent/sinks/filesink"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -25,7 +25,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/di
 // registry is the same list of components as cmd/octoagent links.
 func registry() *agent.Registry {
 	return agent.NewRegistry(
-		file.NewFactory(),
+		filesource.NewFactory(),
 		stdin.NewFactory(),
 		rules.NewFactory(),
 		stdout.NewFactory(),

@@ -18,7 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/transforms/schema"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // HCLDecoder is implemented by component configs that decode their own

@@ -14,7 +14,7 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
-	"github.com/octostore/agent/sinks/httpout"
+	"github.com/octostore/agent/internal/httpbatch"
 )
 
 //go:embed example.hcl
@@ -28,13 +28,13 @@ type Config struct {
 	HealthCheck *bool    `hcl:"healthcheck,optional"`
 	Remain      hcl.Body `hcl:",remain"`
 	// Common holds the attributes every HTTP sink shares.
-	Common httpout.Common
+	Common httpbatch.Common
 }
 
 // DecodeHCL decodes the block: its own attributes and the shared ones.
 // The loader calls it (config.HCLDecoder).
 func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *config.Env) hcl.Diagnostics {
-	return httpout.Decode(body, ctx, c, &c.Remain, &c.Common)
+	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
 
 // Validate checks the config.
@@ -78,7 +78,7 @@ func NewFactory() *agent.Factory {
 		Kind: agent.KindSink, Type: "octostore",
 		Description: "Forwards records to the Octostore ingest API, in batches, with retries, dead letters for rejected records, TLS and a bearer token.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{Common: httpout.DefaultCommon()} },
+		NewConfig:   func() any { return &Config{Common: httpbatch.DefaultCommon()} },
 		Create: func(set agent.Settings, cfg any) (any, error) {
 			c := cfg.(*Config)
 			base, err := baseURL(c.Endpoint)
@@ -93,7 +93,7 @@ func NewFactory() *agent.Factory {
 			if c.HealthCheck != nil && !*c.HealthCheck {
 				health = ""
 			}
-			return httpout.New(set, opt, &protocol{url: base + "/v1/records"}, health)
+			return httpbatch.New(set, opt, &protocol{url: base + "/v1/records"}, health)
 		},
 	}
 }
@@ -128,7 +128,7 @@ type FieldReason struct {
 
 // Results maps the store's per-record verdicts onto the batch, by id.
 // Records the answer does not mention are sent again.
-func (p *protocol) Results(body []byte, ids []string) ([]httpout.Result, error) {
+func (p *protocol) Results(body []byte, ids []string) ([]httpbatch.Result, error) {
 	if out, ok := fastResults(body, ids); ok {
 		return out, nil
 	}
@@ -136,7 +136,7 @@ func (p *protocol) Results(body []byte, ids []string) ([]httpout.Result, error) 
 }
 
 // slowResults decodes any answer with encoding/json.
-func slowResults(body []byte, ids []string) ([]httpout.Result, error) {
+func slowResults(body []byte, ids []string) ([]httpbatch.Result, error) {
 	var resp IngestResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, fmt.Errorf("the store's answer is not an ingest response: %v", err)
@@ -145,23 +145,23 @@ func slowResults(body []byte, ids []string) ([]httpout.Result, error) {
 	for i := range resp.Results {
 		byID[resp.Results[i].ID] = &resp.Results[i]
 	}
-	out := make([]httpout.Result, len(ids))
+	out := make([]httpbatch.Result, len(ids))
 	for i, id := range ids {
 		r, ok := byID[id]
 		if !ok {
-			out[i].Status = httpout.Unknown
+			out[i].Status = httpbatch.Unknown
 			continue
 		}
 		switch r.Status {
 		case "accepted", "duplicate":
-			out[i].Status = httpout.Accepted
+			out[i].Status = httpbatch.Accepted
 		case "rejected":
-			out[i].Status = httpout.Rejected
+			out[i].Status = httpbatch.Rejected
 			for _, e := range r.Errors {
 				out[i].Errors = append(out[i].Errors, agent.FieldError{Field: e.Field, Error: e.Error})
 			}
 		default:
-			out[i].Status = httpout.Unknown
+			out[i].Status = httpbatch.Unknown
 		}
 	}
 	return out, nil
@@ -174,12 +174,12 @@ func slowResults(body []byte, ids []string) ([]httpout.Result, error) {
 // order, another key, an escape, an unknown status) returns ok = false
 // and is decoded by slowResults, so the outcome is always the one
 // encoding/json gives.
-func fastResults(body []byte, ids []string) (out []httpout.Result, ok bool) {
+func fastResults(body []byte, ids []string) (out []httpbatch.Result, ok bool) {
 	d := scanner{b: body}
 	if !d.lit('{') || !d.key("results") || !d.lit('[') {
 		return nil, false
 	}
-	out = make([]httpout.Result, len(ids))
+	out = make([]httpbatch.Result, len(ids))
 	for i := range ids {
 		if i > 0 && !d.lit(',') {
 			return nil, false
@@ -216,7 +216,7 @@ func fastResults(body []byte, ids []string) (out []httpout.Result, ok bool) {
 		}
 		switch string(status) {
 		case "accepted", "duplicate":
-			out[i].Status = httpout.Accepted
+			out[i].Status = httpbatch.Accepted
 		default: // "rejected" comes with its reasons; the rest is unusual
 			return nil, false
 		}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/octostore/agent/adapters/file"
+	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/sinks/octostore"
@@ -12,7 +12,7 @@ import (
 
 func load(t *testing.T, src string) (*octostore.Config, string) {
 	t.Helper()
-	reg := agent.NewRegistry(file.NewFactory(), octostore.NewFactory())
+	reg := agent.NewRegistry(filesource.NewFactory(), octostore.NewFactory())
 	res, diags := config.LoadSources([]config.Source{{Name: "x.hcl", Data: []byte(src)}}, reg)
 	var buf bytes.Buffer
 	config.WriteDiagnostics(&buf, res.Files, diags)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/octostore/agent/sinks/httpout"
+	"github.com/octostore/agent/internal/httpbatch"
 )
 
 var resultIDs = []string{"0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210", "00000000000000000000000000000000"}
@@ -94,7 +94,7 @@ func BenchmarkResults(b *testing.B) {
 	p := &protocol{}
 	for _, bc := range []struct {
 		name string
-		fn   func([]byte, []string) ([]httpout.Result, error)
+		fn   func([]byte, []string) ([]httpbatch.Result, error)
 	}{{"fast", p.Results}, {"encoding_json", slowResults}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

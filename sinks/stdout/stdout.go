@@ -9,7 +9,7 @@ import (
 	"os"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/sinks/jsonl"
+	"github.com/octostore/agent/internal/jsonlines"
 )
 
 //go:embed example.hcl
@@ -33,13 +33,13 @@ func NewFactory() *agent.Factory {
 			if w == nil {
 				w = os.Stdout
 			}
-			return &sink{w: &jsonl.Writer{W: w, Metrics: set.Metrics}}, nil
+			return &sink{w: &jsonlines.Writer{W: w, Metrics: set.Metrics}}, nil
 		},
 		Claims: func(any) []string { return []string{"standard output"} },
 	}
 }
 
-type sink struct{ w *jsonl.Writer }
+type sink struct{ w *jsonlines.Writer }
 
 func (s *sink) Consume(ctx context.Context, b agent.Batch) error { return s.w.Write(ctx, b) }
 func (s *sink) Flush(context.Context) error                      { return nil }

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent/config"
-	"github.com/octostore/agent/transforms/schema"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // stepFactory decodes one step block into a ready step (regexes compiled,

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/transforms/schema"
+	"github.com/octostore/agent/agent/schema"
 )
 
 //go:embed example.hcl

@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/transforms/schema"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // typedEnv is the expr environment used to type-check expressions: the

@@ -9,8 +9,8 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/schema"
 	"github.com/octostore/agent/transforms/rules"
-	"github.com/octostore/agent/transforms/schema"
 )
 
 const nginxLine = `203.0.113.9 - alice [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2&sort=price HTTP/1.1" 200 5120 "https://www.example.com/start" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`

@@ -1,5 +1,5 @@
 # Kubernetes events (source "kubernetes_events": each record's line is the
-# event as JSON, see adapters/kubernetes_events/README.md) become typed
+# event as JSON, see adapters/kubernetesevents/README.md) become typed
 # records. Each transform keeps, with its `where`, the events of one kind;
 # the conditions are disjoint (BackOff is image_pull when its note is about
 # an image, else pod_crashloop), and k8s_event keeps every event no other

@@ -24,7 +24,7 @@ func TestPluginDependencies(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	for _, pkg := range strings.Fields(string(out)) {
-		for _, banned := range []string{"k8s.io/", "github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/octostore/agent/adapters/", "github.com/octostore/agent/sinks/kafka"} {
+		for _, banned := range []string{"k8s.io/", "github.com/segmentio/kafka-go", "github.com/twmb/franz-go", "github.com/octostore/agent/adapters/", "github.com/octostore/agent/sinks/kafkasink"} {
 			if strings.HasPrefix(pkg, banned) {
 				t.Errorf("the plugin links %s", pkg)
 			}

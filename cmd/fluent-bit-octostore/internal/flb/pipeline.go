@@ -17,8 +17,8 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
-	filesink "github.com/octostore/agent/sinks/file"
-	httpsink "github.com/octostore/agent/sinks/http"
+	"github.com/octostore/agent/sinks/filesink"
+	"github.com/octostore/agent/sinks/httpsink"
 	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/rules"
