@@ -25,7 +25,7 @@ var scannerPatterns = []struct {
 }
 
 func TestScannerAgreesWithRegexp(t *testing.T) {
-	sample, err := os.ReadFile("../../../configs/samples/nginx_access.log")
+	sample, err := os.ReadFile("../../configs/samples/nginx_access.log")
 	if err != nil {
 		t.Fatal(err)
 	}
