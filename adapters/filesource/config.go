@@ -186,14 +186,13 @@ func contains(list []string, s string) bool {
 
 // NewFactory returns the factory of `source "file"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type:        "file",
 		Description: "Reads lines from files matched by globs, follows appends and rotation, and resumes from checkpoints.",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return NewTailer(set, cfg.(*Config), Hooks{}), nil
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			return NewTailer(set, cfg, Hooks{}), nil
 		},
-	}
+	})
 }

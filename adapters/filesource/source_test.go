@@ -309,8 +309,8 @@ func testGraph(dataDir string, cfg *Config, sink agent.Sink) agent.Graph {
 		{ID: "source.file.t", Kind: agent.KindSource, Type: "file", Name: "t", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
 			Inputs: []string{"source.file.t", "source.file.t.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	return g
 }

@@ -129,8 +129,8 @@ func run(t *testing.T, cfg *Config, sink agent.Sink, once bool) *runner {
 	g.Nodes = []agent.NodeSpec{
 		{ID: "source.kafka.k", Kind: agent.KindSource, Type: "kafka", Name: "k", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c", Inputs: []string{"source.kafka.k"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	rt, err := agent.New(g, agent.Options{Once: once, Logger: testLogger()})
 	if err != nil {

@@ -93,22 +93,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// NewFactory returns the factory of `source "kubernetes_logs"`, with no
-// pod metadata enrichment.
-func NewFactory() *agent.Factory { return NewFactoryWith(nil) }
-
-// NewFactoryWith returns the factory with an Enricher that adds what the
-// Kubernetes API knows about each pod (labels, owner) to its records'
-// entity. nil adds nothing.
-func NewFactoryWith(e Enricher) *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
+// NewFactory returns the factory of `source "kubernetes_logs"`.
+func NewFactory() *agent.Factory {
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type:        "kubernetes_logs",
 		Description: "Tails container logs under /var/log/pods (CRI and docker json-file), joins partial lines, and tags records with namespace, pod and container.",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newSource(set, cfg.(*Config), e), nil
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			return newSource(set, cfg), nil
 		},
-	}
+	})
 }

@@ -57,12 +57,6 @@ func (c *capture) snapshot() []rec {
 	return append([]rec(nil), c.recs...)
 }
 
-type stubEnricher struct{}
-
-func (stubEnricher) Entity(ref PodRef) []agent.KV {
-	return []agent.KV{{Key: "owner", Value: "deploy/" + ref.Pod}}
-}
-
 // run runs the source over podsDir into a capture sink.
 func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (*capture, func()) {
 	t.Helper()
@@ -80,11 +74,11 @@ func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (
 	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "node-1"
 	g.Agent.CheckpointInterval = 10 * time.Millisecond
 	g.Nodes = []agent.NodeSpec{
-		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactoryWith(stubEnricher{}), Config: cfg},
+		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
 			Inputs: []string{"source.kubernetes_logs.k", "source.kubernetes_logs.k.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	rt, err := agent.New(g, agent.Options{Once: once, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -178,7 +172,7 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	if strings.Join(msgs(got), "|") != strings.Join(want, "|") {
 		t.Fatalf("messages = %q\nwant %q", msgs(got), want)
 	}
-	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" || got[0].entity["owner"] != "deploy/web-2" {
+	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" {
 		t.Fatalf("entity = %v", got[0].entity)
 	}
 	if want := time.Date(2026, 11, 21, 6, 0, 0, 123e6, time.UTC); !got[0].time.Equal(want) {

@@ -19,15 +19,6 @@ type PodRef struct {
 	Namespace, Pod, UID, Container string
 }
 
-// Enricher is the hook for pod metadata from the Kubernetes API (labels,
-// owner kind and name). The Kubernetes integration implements it; this
-// package has no API client. Entity is called once per log file, when the
-// file is first opened; the pairs it returns are appended to the entity of
-// every record of that file.
-type Enricher interface {
-	Entity(ref PodRef) []agent.KV
-}
-
 // parsePath reads namespace, pod, uid and container from
 // <pods_dir>/<namespace>_<pod>_<uid>/<container>/<n>.log.
 func parsePath(path string) (PodRef, bool) {
@@ -53,7 +44,7 @@ func filter(name string, include, exclude []string) bool {
 	return (len(include) == 0 || match(include)) && !match(exclude)
 }
 
-func newSource(set agent.Settings, cfg *Config, enr Enricher) *filesource.Tailer {
+func newSource(set agent.Settings, cfg *Config) *filesource.Tailer {
 	m := set.Metrics
 	counters := &counters{
 		malformed: m.Counter("kubernetes_logs_malformed_lines_total", "Lines in neither CRI nor docker json-file format; passed on whole as the message."),
@@ -71,9 +62,6 @@ func newSource(set agent.Settings, cfg *Config, enr Enricher) *filesource.Tailer
 			ref, _ := parsePath(path)
 			base := []agent.KV{{Key: "namespace", Value: ref.Namespace}, {Key: "pod", Value: ref.Pod},
 				{Key: "pod_uid", Value: ref.UID}, {Key: "container", Value: ref.Container}}
-			if enr != nil {
-				base = append(base, enr.Entity(ref)...)
-			}
 			d := &decoder{timeout: cfg.partialTimeout, maxBytes: cfg.MaxMessageBytes, c: counters}
 			for i, name := range streamNames {
 				e := append(append(make([]agent.KV, 0, len(base)+1), base...), agent.KV{Key: "stream", Value: name})

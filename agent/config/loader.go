@@ -18,21 +18,9 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/agent/schema"
 )
-
-// HCLDecoder is implemented by component configs that decode their own
-// body (transforms, whose steps are ordered blocks).
-type HCLDecoder interface {
-	DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *Env) hcl.Diagnostics
-}
-
-// Env is what a self-decoding config can refer to besides its own body:
-// the schemas declared anywhere in the config.
-type Env struct {
-	Schemas map[string]*schema.Schema
-	// warnings a decoder wants reported (it returns errors as usual).
-}
 
 // Test is a `test "NAME"` block: rule unit tests, run by `octoagent test`.
 type Test struct {
@@ -78,6 +66,10 @@ type Input struct {
 	Range hcl.Range
 }
 
+// DefaultTransformType is the type of a transform written with its name
+// alone: transform "NAME" is transform "rules" "NAME".
+const DefaultTransformType = "rules"
+
 var rootSchema = &hcl.BodySchema{
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "agent"},
@@ -87,6 +79,38 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "schema", LabelNames: []string{"name"}},
 		{Type: "test", LabelNames: []string{"name"}},
 	},
+}
+
+// rootBlocks returns the top-level blocks of a file in the order written.
+// A transform takes one label (its name: the type is "rules") or two (type
+// and name); the schema above declares one, so Content refuses the
+// two-label form, which is taken here from the syntax tree instead.
+func rootBlocks(f *hcl.File, diags *hcl.Diagnostics) []*hcl.Block {
+	content, d := f.Body.Content(rootSchema)
+	blocks := content.Blocks
+	sb, ok := f.Body.(*hclsyntax.Body)
+	for _, x := range d {
+		if ok && x.Summary == "Extraneous label for transform" && x.Subject != nil {
+			if blk := blockAt(sb, "transform", *x.Subject); blk != nil && len(blk.Labels) == 2 {
+				blocks = append(blocks, blk.AsHCLBlock())
+				continue
+			}
+			x.Detail = `A transform takes a type and a name, transform "rules" "NAME", or its name alone, transform "NAME", for the rules type.`
+		}
+		*diags = append(*diags, x)
+	}
+	sort.SliceStable(blocks, func(i, j int) bool { return blocks[i].DefRange.Start.Byte < blocks[j].DefRange.Start.Byte })
+	return blocks
+}
+
+// blockAt returns the block of type typ whose labels cover r.
+func blockAt(sb *hclsyntax.Body, typ string, r hcl.Range) *hclsyntax.Block {
+	for _, b := range sb.Blocks {
+		if b.Type == typ && b.Range().Overlaps(r) {
+			return b
+		}
+	}
+	return nil
 }
 
 type agentBlock struct {
@@ -176,7 +200,7 @@ type Source struct {
 // LoadSources is Load over in-memory files.
 func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) {
 	l := &loader{reg: reg, parser: hclparse.NewParser(), byID: map[string]*Component{}, broken: map[string]bool{},
-		env: &Env{Schemas: map[string]*schema.Schema{}}, schemaAt: map[string]hcl.Range{}}
+		env: &decode.Env{Schemas: map[string]*schema.Schema{}}, schemaAt: map[string]hcl.Range{}}
 	res := &Result{Graph: agent.Graph{Agent: agent.DefaultAgentSettings()}}
 	var agentSeen *hcl.Range
 	type fileBlock struct {
@@ -190,10 +214,8 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 		if f == nil {
 			continue
 		}
-		content, d := f.Body.Content(rootSchema)
-		l.diags = append(l.diags, d...)
 		ctx := evalContext(src.Name)
-		for _, blk := range content.Blocks {
+		for _, blk := range rootBlocks(f, &l.diags) {
 			blocks = append(blocks, fileBlock{blk, ctx})
 		}
 	}
@@ -257,7 +279,7 @@ type loader struct {
 	// inputsIncomplete: some inputs could not be read, so "unused" warnings
 	// would be guesses.
 	inputsIncomplete bool
-	env              *Env
+	env              *decode.Env
 	schemaAt         map[string]hcl.Range
 }
 
@@ -305,7 +327,7 @@ func (l *loader) resolveTests(tests []*Test) {
 					names = append(names, c.ID)
 				}
 			}
-			l.errorf(a.Expr.Range(), "Unknown transform "+id, "%s", didYouMean(id, names, "transforms"))
+			l.errorf(a.Expr.Range(), "Unknown transform "+id, "%s", decode.DidYouMean(id, names, "transforms"))
 			continue
 		}
 		t.Transform = id
@@ -363,9 +385,11 @@ func (l *loader) duration(blk *hcl.Block, name string, s *string, out *time.Dura
 
 func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	kind := agent.Kind(blk.Type)
-	typ, name, nameRange := "", blk.Labels[0], blk.LabelRanges[0]
-	if kind != agent.KindTransform {
-		typ, name, nameRange = blk.Labels[0], blk.Labels[1], blk.LabelRanges[1]
+	// source "TYPE" "NAME", sink "TYPE" "NAME", transform "TYPE" "NAME",
+	// and transform "NAME" for a transform of the default type.
+	typ, name, typeRange, nameRange := DefaultTransformType, blk.Labels[0], blk.DefRange, blk.LabelRanges[0]
+	if len(blk.Labels) == 2 {
+		typ, name, typeRange, nameRange = blk.Labels[0], blk.Labels[1], blk.LabelRanges[0], blk.LabelRanges[1]
 	}
 	if !hclsyntax.ValidIdentifier(name) {
 		l.errorf(nameRange, "Invalid "+blk.Type+" name",
@@ -386,8 +410,8 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	}
 	f, ok := l.reg.Lookup(kind, typ)
 	if !ok {
-		l.errorf(blk.LabelRanges[0], fmt.Sprintf("Unknown %s type %q", blk.Type, typ),
-			"%s", didYouMean(typ, l.reg.Types(kind), blk.Type+" types"))
+		l.errorf(typeRange, fmt.Sprintf("Unknown %s type %q", blk.Type, typ),
+			"%s", decode.DidYouMean(typ, l.reg.Types(kind), blk.Type+" types"))
 		l.broken[id] = true
 		return
 	}
@@ -416,7 +440,7 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 	}
 
 	cfg := f.NewConfig()
-	if dec, ok := cfg.(HCLDecoder); ok {
+	if dec, ok := cfg.(decode.HCLDecoder); ok {
 		d = dec.DecodeHCL(remain, ctx, l.env)
 	} else {
 		d = gohcl.DecodeBody(remain, ctx, cfg)
@@ -576,7 +600,7 @@ func (l *loader) resolveInputs() {
 			if pid, _ := agent.SplitOutputID(in.ID); l.broken[pid] || l.broken[in.ID] {
 				continue // the block itself is already reported
 			}
-			l.errorf(in.Range, fmt.Sprintf("Unknown reference %s", in.ID), "%s", didYouMean(in.ID, outs, "outputs"))
+			l.errorf(in.Range, fmt.Sprintf("Unknown reference %s", in.ID), "%s", decode.DidYouMean(in.ID, outs, "outputs"))
 		}
 	}
 }
@@ -646,7 +670,7 @@ func (l *loader) checkUnused() {
 func (l *loader) checkClaims() {
 	owner := map[string]*Component{}
 	for _, c := range l.comps {
-		if c.Factory.Claims == nil || c.Config == nil {
+		if c.Config == nil {
 			continue
 		}
 		for _, r := range c.Factory.Claims(c.Config) {

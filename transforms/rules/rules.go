@@ -81,17 +81,18 @@ type Config struct {
 	Steps  []Step
 }
 
-// NewFactory returns the factory of `transform "NAME"`.
+// NewFactory returns the factory of `transform "rules" "NAME"` (written
+// `transform "NAME"` for short).
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindTransform, Type: "",
+	return agent.NewTransformFactory(agent.FactorySpec[Config, agent.Transform]{
+		Type:        "rules",
 		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{} },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newTransform(set, cfg.(*Config)), nil
+		NewConfig:   func() *Config { return &Config{} },
+		Create: func(set agent.Settings, cfg *Config) (agent.Transform, error) {
+			return newTransform(set, cfg), nil
 		},
-	}
+	})
 }
 
 type transform struct {

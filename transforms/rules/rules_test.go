@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 )
 
 type collect struct{ got agent.Batch }
@@ -24,19 +24,19 @@ func (c *collect) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
+func decodeRules(t *testing.T, src string) (*Config, hcl.Diagnostics) {
 	t.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(src), "t.hcl", hcl.InitialPos)
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
 	c := &Config{}
-	return c, c.DecodeHCL(f.Body, nil, &config.Env{})
+	return c, c.DecodeHCL(f.Body, nil, &decode.Env{})
 }
 
 func build(t *testing.T, src string) (*transform, *collect, *collect) {
 	t.Helper()
-	c, d := decode(t, src)
+	c, d := decodeRules(t, src)
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
@@ -111,7 +111,7 @@ func TestJSONParseTypesNumbers(t *testing.T) {
 }
 
 func TestBadRegexIsADiagnosticAtTheAttribute(t *testing.T) {
-	_, d := decode(t, "parse \"regex\" {\n  pattern = \"(?P<x>[a-\"\n}\n")
+	_, d := decodeRules(t, "parse \"regex\" {\n  pattern = \"(?P<x>[a-\"\n}\n")
 	if !d.HasErrors() || d[0].Subject == nil || d[0].Subject.Start.Line != 2 || d[0].Subject.Start.Column != 13 {
 		t.Fatalf("diagnostics %v", d)
 	}
@@ -122,7 +122,7 @@ func BenchmarkRegexStep(b *testing.B) {
 	f, _ := hclsyntax.ParseConfig([]byte(`parse "regex" {
   pattern = "^(?P<client_ip>\\S+) \\S+ (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<method>[A-Z]+) (?P<path>[^ \"]+) (?P<protocol>[^\"]+)\" (?P<status>\\d{3}) (?P<bytes>\\d+|-) \"(?P<referer>[^\"]*)\" \"(?P<user_agent>[^\"]*)\"$"
 }`), "b.hcl", hcl.InitialPos)
-	if d := c.DecodeHCL(f.Body, nil, &config.Env{}); d.HasErrors() {
+	if d := c.DecodeHCL(f.Body, nil, &decode.Env{}); d.HasErrors() {
 		b.Fatal(d)
 	}
 	line := []byte(`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`)

@@ -1,4 +1,9 @@
-package rules
+// Package ruletest runs the config's `test "NAME"` blocks (octoagent test):
+// it feeds each test's input lines to the transform the test names, as a
+// source would hand them on, and compares the records and dead letters
+// that come out with the test's expectations. It works on any transform
+// type: a test sees only the Transform contract.
+package ruletest
 
 import (
 	"context"
@@ -20,9 +25,9 @@ import (
 	"github.com/octostore/agent/agent/config"
 )
 
-// TestTime is the time input records get in rule tests, so that results
+// Time is the time input records get in rule tests, so that results
 // are the same on every run.
-var TestTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+var Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type testBlock struct {
 	Input   *string       `hcl:"input,optional"`
@@ -47,16 +52,16 @@ type deadBlock struct {
 	Error  *string `hcl:"error,optional"`
 }
 
-// TestReport is the outcome of RunTests.
-type TestReport struct {
+// Report is the outcome of Run.
+type Report struct {
 	Passed, Failed int
 }
 
-// RunTests runs every `test` block of a loaded config against its
+// Run runs every `test` block of a loaded config against its
 // transform and writes a line per test, with a readable diff for each
 // failure.
-func RunTests(res *config.Result, w io.Writer) (TestReport, hcl.Diagnostics) {
-	var rep TestReport
+func Run(res *config.Result, w io.Writer) (Report, hcl.Diagnostics) {
+	var rep Report
 	var diags hcl.Diagnostics
 	comps := map[string]*config.Component{}
 	for _, c := range res.Components {
@@ -123,7 +128,7 @@ func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock)
 	batch := make(agent.Batch, len(inputs))
 	for i, line := range inputs {
 		tok := acks.NewToken(1, nil)
-		batch[i] = agent.Record{Time: TestTime, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
+		batch[i] = agent.Record{Time: Time, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
 		batch[i].SetToken(tok)
 	}
 	if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
