@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -131,6 +133,7 @@ type Factory struct {
 	newConfig func() any
 	create    func(set Settings, cfg any) (any, error)
 	claims    func(cfg any) []string
+	pkg       string
 }
 
 // FactorySpec is what a component package declares about its type. C is
@@ -169,7 +172,7 @@ func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
 	if s.Type == "" || s.Create == nil {
 		panic(fmt.Sprintf("%s factory without a type or a Create function", kind))
 	}
-	f := &Factory{Kind: kind, Type: s.Type, Description: s.Description, Example: s.Example}
+	f := &Factory{Kind: kind, Type: s.Type, Description: s.Description, Example: s.Example, pkg: funcPackage(s.Create)}
 	f.newConfig = func() any {
 		if s.NewConfig == nil {
 			return new(C)
@@ -195,6 +198,26 @@ func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
 		}
 	}
 	return f
+}
+
+// Package returns the import path of the package that declared the
+// factory (the one whose Create function it holds): the component's folder,
+// with its README and example config.
+func (f *Factory) Package() string { return f.pkg }
+
+// funcPackage returns the import path of the package fn is declared in,
+// from its symbol name ("example.com/x/y.NewFactory.func1").
+func funcPackage(fn any) string {
+	rf := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if rf == nil {
+		return ""
+	}
+	name := rf.Name()
+	slash := strings.LastIndexByte(name, '/')
+	if dot := strings.IndexByte(name[slash+1:], '.'); dot >= 0 {
+		return name[:slash+1+dot]
+	}
+	return name
 }
 
 // NewConfig returns a pointer to the type's default config.

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/tail"
 )
 
 //go:embed example.hcl
@@ -32,7 +32,7 @@ type Config struct {
 	PartialTimeout    string   `hcl:"partial_timeout,optional"`
 	MaxMessageBytes   int      `hcl:"max_message_bytes,optional"`
 
-	Tail filesource.Config `hcl:",remain"`
+	Tail tail.Config `hcl:",remain"`
 
 	partialTimeout time.Duration
 	validated      bool
@@ -43,7 +43,7 @@ func defaultConfig() *Config {
 		PodsDir:         "/var/log/pods",
 		PartialTimeout:  "5s",
 		MaxMessageBytes: 1 << 20,
-		Tail:            *filesource.DefaultConfig(),
+		Tail:            *tail.DefaultConfig(),
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/lines"
+	"github.com/octostore/agent/internal/tail"
 )
 
 type rec struct {
@@ -295,7 +295,7 @@ func TestKubeletRotation(t *testing.T) {
 func TestDecoderLimitsAndCommit(t *testing.T) {
 	nop := func() prometheus.Counter { return prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}) }
 	d := &decoder{timeout: time.Hour, maxBytes: 16, c: &counters{malformed: nop(), joined: nop(), timedOut: nop()}}
-	var out []filesource.Entry
+	var out []tail.Entry
 	ls := []string{
 		"2026-11-21T05:00:00Z stdout P 0123456789",
 		"2026-11-21T05:00:00Z stdout P abcdefghij", // would pass 16 bytes: the first part goes alone

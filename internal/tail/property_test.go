@@ -1,4 +1,4 @@
-package filesource
+package tail
 
 import (
 	"context"
@@ -430,7 +430,7 @@ func runPropCase(seed uint64, root string) (res propResult) {
 		maxOpen = 1 + c.rng.IntN(2)
 	}
 	c.cfg = func() *Config {
-		cfg := defaultConfig()
+		cfg := DefaultConfig()
 		cfg.Paths = []string{filepath.Join(c.dir, "*.log*")}
 		cfg.Exclude = []string{"*.bak"}
 		cfg.PollInterval, cfg.GlobInterval, cfg.RotateWait = "10ms", "30ms", "300ms"
