@@ -524,8 +524,10 @@ func (f *fanout) Emit(_ context.Context, b Batch) error {
 			if !f.warned.Swap(true) {
 				f.log.Warn("dead letters have no consumer: they are counted and logged at debug level only; add a sink with inputs = ["+f.id+".dead_letter]", "component", f.id)
 			}
-			for i := range b {
-				f.log.Debug("dead letter", "component", f.id, "fields", b[i].Fields)
+			if f.log.Enabled(context.Background(), slog.LevelDebug) {
+				for i := range b {
+					f.log.Debug("dead letter", "component", f.id, "fields", string(b[i].AppendFieldsJSON(nil)))
+				}
 			}
 			AckAll(b, DeadLettered)
 		} else {

@@ -208,12 +208,12 @@ func TestConsumeAndCommit(t *testing.T) {
 	if last.Origin.Topic != "events" || last.Origin.Stream != "events/"+strconv.Itoa(int(last.Origin.Partition)) {
 		t.Errorf("origin = %+v", last.Origin)
 	}
-	md, _ := last.Fields["kafka"].(map[string]any)
+	md, _ := last.MaterializeFields()["kafka"].(map[string]any)
 	if md == nil || md["offset"] != last.Origin.Offset || md["key"] == nil || md["headers"].(map[string]any)["trace"] == nil {
-		t.Errorf("kafka metadata field = %v", last.Fields["kafka"])
+		t.Errorf("kafka metadata field = %v", last.MaterializeFields()["kafka"])
 	}
-	if string(last.Raw) != last.Fields["message"] || len(last.Raw) == 0 {
-		t.Errorf("raw %q, message %v", last.Raw, last.Fields["message"])
+	if string(last.Raw) != last.MaterializeFields()["message"] || len(last.Raw) == 0 {
+		t.Errorf("raw %q, message %v", last.Raw, last.MaterializeFields()["message"])
 	}
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)

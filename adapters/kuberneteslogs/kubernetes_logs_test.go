@@ -38,7 +38,7 @@ func (c *capture) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		r := rec{msg: string(b[i].Raw), time: b[i].Time, entity: map[string]string{}, offset: b[i].Origin.Offset}
 		if b[i].Kind == agent.KindDeadLetter {
-			r.msg, r.dead = b[i].Fields["raw"].(string), true
+			r.msg, r.dead = b[i].MaterializeFields()["raw"].(string), true
 		}
 		for _, kv := range b[i].Entity {
 			r.entity[kv.Key] = kv.Value

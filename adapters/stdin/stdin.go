@@ -165,7 +165,8 @@ func (s *source) emit(ctx context.Context, tracker *agent.Tracker[int64], ls []l
 		recs[i].Origin.Stream = streamOf(recs[i].Raw)
 	}
 	for i := range cut {
-		cut[i].Origin.Stream = streamOf([]byte(cut[i].Fields["raw"].(string)))
+		raw, _ := cut[i].Get("raw")
+		cut[i].Origin.Stream = streamOf([]byte(raw.(string)))
 	}
 	if cut != nil {
 		s.set.Metrics.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output.").Add(float64(len(cut)))

@@ -67,7 +67,7 @@ func records(from, n int) agent.Batch {
 		if k%3 == 0 {
 			b[i].Kind = "typed"
 			b[i].Raw = nil
-			b[i].Fields = map[string]any{"n": int64(k), "f": 1.5, "s": "x", "l": []any{int64(1), "a"}, "m": map[string]any{"b": true}}
+			b[i].SetFields(map[string]any{"n": int64(k), "f": 1.5, "s": "x", "l": []any{int64(1), "a"}, "m": map[string]any{"b": true}})
 			b[i].Entity = []agent.KV{{Key: "ns", Value: "prod"}}
 		}
 	}

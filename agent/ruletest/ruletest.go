@@ -244,7 +244,7 @@ func checkRecord(e *expectBlock, r *agent.Record) []string {
 
 func checkDead(e *deadBlock, r *agent.Record) []string {
 	var problems []string
-	f := r.Fields
+	f := r.MaterializeFields()
 	if e.Reason != nil && f["reason"] != *e.Reason {
 		problems = append(problems, fmt.Sprintf("reason: expected %q, got %q", *e.Reason, f["reason"]))
 	}
@@ -268,7 +268,7 @@ func checkDead(e *deadBlock, r *agent.Record) []string {
 
 func deadErrors(r *agent.Record) []string {
 	var out []string
-	list, _ := r.Fields["errors"].([]any)
+	list, _ := r.MaterializeFields()["errors"].([]any)
 	for _, e := range list {
 		m, _ := e.(map[string]any)
 		s, _ := m["error"].(string)
@@ -281,7 +281,7 @@ func deadErrors(r *agent.Record) []string {
 }
 
 func deadSummary(r *agent.Record) string {
-	return fmt.Sprintf("%v at %v: %s (raw %q)", r.Fields["reason"], r.Fields["step"], strings.Join(deadErrors(r), "; "), r.Fields["raw"])
+	return fmt.Sprintf("%v at %v: %s (raw %q)", r.MaterializeFields()["reason"], r.MaterializeFields()["step"], strings.Join(deadErrors(r), "; "), r.MaterializeFields()["raw"])
 }
 
 func js(v any) string {

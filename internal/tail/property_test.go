@@ -54,7 +54,7 @@ func (c *propSink) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		line := string(b[i].Raw)
 		if b[i].Kind == agent.KindDeadLetter {
-			line, _ = b[i].Fields["raw"].(string)
+			line, _ = b[i].MaterializeFields()["raw"].(string)
 		}
 		c.seen[line]++
 		c.n++

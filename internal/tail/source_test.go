@@ -38,10 +38,10 @@ func (c *capture) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		line := string(b[i].Raw)
 		if b[i].Kind == agent.KindDeadLetter {
-			line = b[i].Fields["raw"].(string)
+			line = b[i].MaterializeFields()["raw"].(string)
 		}
 		c.recs = append(c.recs, got{line: line, offset: b[i].Origin.Offset, id: b[i].EnsureID(), kind: b[i].Kind})
-		c.flags = append(c.flags, b[i].Fields["invalid_utf8"] == true)
+		c.flags = append(c.flags, b[i].MaterializeFields()["invalid_utf8"] == true)
 	}
 	c.mu.Unlock()
 	agent.AckAll(b, agent.Delivered)

@@ -790,7 +790,10 @@ func (s *Tailer) records(ents []Entry, now time.Time, base agent.Origin, tok *ag
 	recs = make(agent.Batch, 0, len(ents))
 	for i := range ents {
 		e := &ents[i]
-		r := agent.Record{Time: e.Time, Raw: e.Raw, Entity: e.Entity, Fields: e.Fields, Origin: base}
+		r := agent.Record{Time: e.Time, Raw: e.Raw, Entity: e.Entity, Origin: base}
+		if e.Fields != nil {
+			r.SetFields(e.Fields)
+		}
 		if r.Time.IsZero() {
 			r.Time = now
 		}
@@ -803,11 +806,8 @@ func (s *Tailer) records(ents []Entry, now time.Time, base agent.Origin, tok *ag
 		if !utf8.Valid(r.Raw) {
 			s.invalidUTF8.Inc()
 			r.Raw = bytes.ToValidUTF8(r.Raw, []byte("\uFFFD"))
-			if r.Fields == nil {
-				r.Fields = make(map[string]any, 4)
-			}
-			r.Fields["message"] = string(r.Raw)
-			r.Fields["invalid_utf8"] = true
+			r.Set("message", string(r.Raw))
+			r.Set("invalid_utf8", true)
 		}
 		recs = append(recs, r)
 	}

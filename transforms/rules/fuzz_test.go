@@ -37,7 +37,7 @@ func checkStep(t *testing.T, s Step, line []byte) {
 		}
 		return
 	}
-	if r.Fields == nil && !r.Typed() {
+	if r.MaterializeFields() == nil && !r.Typed() {
 		t.Fatalf("%s succeeded on %q without setting fields", s.Name(), line)
 	}
 }

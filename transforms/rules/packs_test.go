@@ -151,7 +151,7 @@ func TestNginxParsersAgree(t *testing.T) {
 			outputs[name] = append(outputs[name], string(agent.AppendJSON(nil, &out[i])))
 		}
 		for i := range dead {
-			deadLines[name] = append(deadLines[name], dead[i].Fields["raw"].(string))
+			deadLines[name] = append(deadLines[name], dead[i].MaterializeFields()["raw"].(string))
 		}
 		if len(out)+len(dead) != len(lines) {
 			t.Errorf("%s: %d records + %d dead letters != %d lines", name, len(out), len(dead), len(lines))

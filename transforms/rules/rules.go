@@ -172,7 +172,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 // when r itself is the record made (the common case), else the records
 // made, or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
-	raw := r.Fields == nil && !r.Typed()
+	raw := r.IsRaw()
 	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
 		return nil, false, err
@@ -258,7 +258,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 // captured says that r's fields were all captured by this transform's
 // parse steps from the raw line (so the schema has typed them already).
 func (t *transform) finish(r *agent.Record, index int, captured bool) error {
-	if r.Fields == nil && !r.Typed() {
+	if r.IsRaw() {
 		r.MaterializeFields() // no step parsed the line: fields.message
 	}
 	if t.cfg.Schema != nil {

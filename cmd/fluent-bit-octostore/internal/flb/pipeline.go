@@ -228,9 +228,9 @@ func (in *Instance) FlushEvents(tag string, events []Event) Status {
 		b[i] = agent.Record{
 			Time:   ev.Time,
 			Kind:   agent.KindRaw,
-			Fields: ev.Fields,
 			Origin: Origin(in.src.set.Host, in.src.set.ID, tag, ev),
 		}
+		b[i].SetFields(ev.Fields)
 		b[i].SetToken(tok)
 	}
 	select {
