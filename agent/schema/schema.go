@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/internal/scan"
+	"github.com/octostore/agent/agent/scan"
 )
 
 // Type is a field type.

@@ -14,8 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/scan"
 	"github.com/octostore/agent/agent/schema"
-	"github.com/octostore/agent/internal/scan"
 )
 
 // parseCommon is what every parse step takes.
