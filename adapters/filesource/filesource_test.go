@@ -6,28 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
-
-type capture struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (c *capture) Consume(_ context.Context, b agent.Batch) error {
-	c.mu.Lock()
-	for i := range b {
-		c.msgs = append(c.msgs, string(b[i].Message()))
-	}
-	c.mu.Unlock()
-	agent.AckAll(b, agent.Delivered)
-	return nil
-}
-func (c *capture) Flush(context.Context) error { return nil }
 
 // The factory builds a source that reads a file to its end (run --once),
 // one record per line, and a second run from the same data directory
@@ -45,14 +29,13 @@ func TestFactoryReadsAndResumes(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		sink := &capture{}
+		sink := &agenttest.Capture{}
 		g := agent.Graph{Agent: agent.DefaultAgentSettings()}
 		g.Agent.DataDir, g.Agent.HTTPAddr = data, ""
 		g.Nodes = []agent.NodeSpec{
 			{ID: "source.file.in", Kind: agent.KindSource, Type: "file", Name: "in", Factory: filesource.NewFactory(), Config: cfg},
 			{ID: "sink.c.c", Kind: agent.KindSink, Type: "c", Name: "c", Inputs: []string{"source.file.in"},
-				Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "c",
-					Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
+				Factory: sink.Factory("c")},
 		}
 		rt, err := agent.New(g, agent.Options{Once: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
@@ -61,7 +44,11 @@ func TestFactoryReadsAndResumes(t *testing.T) {
 		if err := rt.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		return sink.msgs
+		var msgs []string
+		for _, r := range sink.Records() {
+			msgs = append(msgs, string(r.Message()))
+		}
+		return msgs
 	}
 	if got := run(); len(got) != 3 || got[0] != "a" || got[2] != "c" {
 		t.Fatalf("first run read %q, want a, b, c", got)

@@ -3,8 +3,10 @@
 package agenttest
 
 import (
+	"context"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/octostore/agent/agent"
 )
@@ -30,4 +32,40 @@ func FullOrigin() agent.Origin {
 		}
 	}
 	return o
+}
+
+// Capture is a sink (and an output) that keeps every record it is given and
+// acknowledges it as delivered: what a test reads back a pipeline with.
+type Capture struct {
+	mu   sync.Mutex
+	recs agent.Batch
+}
+
+// Consume keeps the batch's records and resolves them as delivered.
+func (c *Capture) Consume(_ context.Context, b agent.Batch) error {
+	c.mu.Lock()
+	c.recs = append(c.recs, b...)
+	c.mu.Unlock()
+	agent.AckAll(b, agent.Delivered)
+	return nil
+}
+
+// Emit is Consume, so a Capture can stand for a component's output.
+func (c *Capture) Emit(ctx context.Context, b agent.Batch) error { return c.Consume(ctx, b) }
+
+// Flush has nothing to write.
+func (c *Capture) Flush(context.Context) error { return nil }
+
+// Records returns a copy of what was captured so far.
+func (c *Capture) Records() agent.Batch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(agent.Batch(nil), c.recs...)
+}
+
+// Factory returns a sink factory of type typ that hands out c, for a graph
+// built by hand.
+func (c *Capture) Factory(typ string) *agent.Factory {
+	return agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: typ,
+		Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return c, nil }})
 }
