@@ -71,6 +71,9 @@ type Field struct {
 	Layout     string        // time: layout of string values (default RFC 3339)
 	Items      Type          // list: element type ("" = any)
 	NullValues []string      // strings that mean "no value" (such as "-")
+	// Volatile marks a field that differs from one record to the next by
+	// nature (an id, a time): octoagent diff leaves it out unless asked.
+	Volatile bool
 }
 
 // New finishes a schema built by hand or by the decoder: it indexes the
@@ -102,6 +105,37 @@ func New(s *Schema) (*Schema, error) {
 		}
 	}
 	return s, nil
+}
+
+// ExprEnv is the environment expressions are type-checked against: the
+// fields with values of their types, so that `status + "x"` fails when the
+// config loads. int fields are int64, float float64, bool bool, time
+// time.Time, list []any, map map[string]any, every other type a string. A
+// nil schema gives an empty environment.
+func (s *Schema) ExprEnv() map[string]any {
+	env := map[string]any{}
+	if s == nil {
+		return env
+	}
+	for _, f := range s.Fields {
+		switch f.Type {
+		case Int:
+			env[f.Name] = int64(0)
+		case Float:
+			env[f.Name] = 0.0
+		case Bool:
+			env[f.Name] = false
+		case Time:
+			env[f.Name] = time.Time{}
+		case List:
+			env[f.Name] = []any{}
+		case Map:
+			env[f.Name] = map[string]any{}
+		default:
+			env[f.Name] = ""
+		}
+	}
+	return env
 }
 
 // Field returns a declared field by name.

@@ -12,6 +12,7 @@ import (
 	"github.com/octostore/agent/sinks/kafkasink"
 	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/stdout"
+	"github.com/octostore/agent/transforms/correlate"
 	"github.com/octostore/agent/transforms/rules"
 )
 
@@ -25,6 +26,7 @@ func components() *agent.Registry {
 		stdin.NewFactory(),
 		kafkasource.NewFactory(),
 		rules.NewFactory(),
+		correlate.NewFactory(),
 		stdout.NewFactory(),
 		filesink.NewFactory(),
 		octostore.NewFactory(),
