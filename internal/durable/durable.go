@@ -49,8 +49,8 @@ type Saver struct {
 	component   string
 	fingerprint string
 	lock        sync.Locker
-	encode func() (any, error)
-	log    *slog.Logger
+	encode      func() (any, error)
+	log         *slog.Logger
 
 	held  []*agent.Token // guarded by lock
 	dirty bool           // guarded by lock
