@@ -12,6 +12,7 @@ import (
 	"github.com/octostore/agent/sinks/kafkasink"
 	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/stdout"
+	"github.com/octostore/agent/transforms/assemble"
 	"github.com/octostore/agent/transforms/correlate"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -27,6 +28,7 @@ func components() *agent.Registry {
 		kafkasource.NewFactory(),
 		rules.NewFactory(),
 		correlate.NewFactory(),
+		assemble.NewFactory(),
 		stdout.NewFactory(),
 		filesink.NewFactory(),
 		octostore.NewFactory(),

@@ -13,6 +13,7 @@ package recexpr
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
@@ -360,4 +361,13 @@ func Blocks(body hcl.Body, types ...string) (hcl.Body, hcl.Blocks, hcl.Diagnosti
 	}
 	content, rest, diags := body.PartialContent(&hcl.BodySchema{Blocks: hs})
 	return rest, content.Blocks, diags
+}
+
+// Fingerprint hashes the text of the settings a saved state depends on
+// (keys, conditions, fields), so that a state saved under other settings
+// is not taken for this one's.
+func Fingerprint(settings string) string {
+	h := fnv.New64a()
+	h.Write([]byte(settings))
+	return strconv.FormatUint(h.Sum64(), 16)
 }

@@ -2,8 +2,6 @@ package correlate
 
 import (
 	"fmt"
-	"hash/fnv"
-	"strconv"
 	"strings"
 	"time"
 
@@ -183,19 +181,13 @@ func (c *Config) limit() int {
 // and answered. Limits may change freely: the state is trimmed to them.
 func (c *Config) windowPrint() string {
 	r := &c.Remember
-	return hash(fmt.Sprintf("remember:%s;key=%s;fields=%s;", r.Selector.Source, keySrc(r.Key), r.Fields.Source()))
+	return recexpr.Fingerprint(fmt.Sprintf("remember:%s;key=%s;fields=%s;", r.Selector.Source, keySrc(r.Key), r.Fields.Source()))
 }
 
 func (c *Config) answerPrint() string {
 	t := &c.Trigger
-	return hash(fmt.Sprintf("kind=%s;schema=%s;trigger:%s;key=%s;once=%s;list=%s;fields=%s;entity=%s;enrich=%t;",
+	return recexpr.Fingerprint(fmt.Sprintf("kind=%s;schema=%s;trigger:%s;key=%s;once=%s;list=%s;fields=%s;entity=%s;enrich=%t;",
 		c.Kind, schemaName(c.Schema), t.Selector.Source, keySrc(t.Key), keySrc(t.Once), t.List, t.Fields.Source(), strings.Join(t.Entity, ","), t.Enrich))
-}
-
-func hash(s string) string {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return strconv.FormatUint(h.Sum64(), 16)
 }
 
 func keySrc(k *recexpr.Key) string {
