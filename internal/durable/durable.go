@@ -210,6 +210,19 @@ func (s *Saver) Save() error {
 	return nil
 }
 
+// SaveOrLog is Save, with a failure logged and counted as the component's
+// error of kind "save".
+func (s *Saver) SaveOrLog(set agent.Settings) error {
+	err := s.Save()
+	if err != nil {
+		s.log.Error("cannot save the state", "error", err)
+		if set.Metrics != nil {
+			set.Metrics.Error("save")
+		}
+	}
+	return err
+}
+
 // Release resolves one held share of each token.
 func Release(toks []*agent.Token) {
 	for _, t := range toks {

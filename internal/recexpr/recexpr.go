@@ -24,6 +24,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/decode"
@@ -370,4 +371,40 @@ func Fingerprint(settings string) string {
 	h := fnv.New64a()
 	h.Write([]byte(settings))
 	return strconv.FormatUint(h.Sum64(), 16)
+}
+
+// Rejects makes a component's dead letters and counts them per reason
+// (octoagent_component_dead_lettered_records_total).
+type Rejects struct {
+	set    agent.Settings
+	schema *schema.Schema
+	byWhy  map[string]prometheus.Counter
+}
+
+// NewRejects returns the dead-letter maker of set's component; s (may be
+// nil) is named in the dead letters of step "schema".
+func NewRejects(set agent.Settings, s *schema.Schema) *Rejects {
+	return &Rejects{set: set, schema: s, byWhy: map[string]prometheus.Counter{}}
+}
+
+// Make turns r into a dead letter of step and reason, and counts it. It is
+// not safe for concurrent use: call it under the component's lock.
+func (d *Rejects) Make(r *agent.Record, step, reason string, errs []agent.FieldError) agent.Record {
+	c, ok := d.byWhy[reason]
+	if !ok {
+		c = d.set.Metrics.DeadLetter(reason)
+		d.byWhy[reason] = c
+	}
+	c.Inc()
+	dl := agent.DeadLetter{Component: d.set.ID, Step: step, Reason: reason, Errors: errs}
+	if d.schema != nil && step == "schema" {
+		dl.Schema, dl.SchemaVersion = d.schema.Name, d.schema.Version
+	}
+	return agent.NewDeadLetter(r, dl)
+}
+
+// Msg is Make with one error message.
+func (d *Rejects) Msg(r *agent.Record, step, reason, msg string) *agent.Record {
+	dl := d.Make(r, step, reason, []agent.FieldError{{Error: msg}})
+	return &dl
 }

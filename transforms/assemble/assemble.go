@@ -19,6 +19,7 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/durable"
+	"github.com/octostore/agent/internal/recexpr"
 )
 
 //go:embed example.hcl
@@ -57,11 +58,11 @@ type transform struct {
 	openG      prometheus.Gauge
 	pendingG   prometheus.Gauge
 	bytesG     prometheus.Gauge
-	dead       map[string]prometheus.Counter
+	rejects    *recexpr.Rejects
 }
 
 func newTransform(set agent.Settings, cfg *Config, now func() time.Time) *transform {
-	t := &transform{cfg: cfg, set: set, kind: cfg.Kind, now: now, dead: map[string]prometheus.Counter{}}
+	t := &transform{cfg: cfg, set: set, kind: cfg.Kind, now: now, rejects: recexpr.NewRejects(set, cfg.Schema)}
 	if t.kind == "" {
 		t.kind = set.Name
 	}
@@ -475,31 +476,14 @@ func (t *transform) tick() {
 	t.save()
 }
 
-func (t *transform) save() error {
-	if err := t.saver.Save(); err != nil {
-		t.set.Logger.Error("cannot save the assemble groups", "error", err)
-		t.set.Metrics.Error("save")
-		return err
-	}
-	return nil
-}
+func (t *transform) save() error { return t.saver.SaveOrLog(t.set) }
 
 func (t *transform) deadLetter(r *agent.Record, step, reason, msg string) agent.Record {
-	return t.deadLetterErrs(r, step, reason, []agent.FieldError{{Error: msg}})
+	return *t.rejects.Msg(r, step, reason, msg)
 }
 
 func (t *transform) deadLetterErrs(r *agent.Record, step, reason string, errs []agent.FieldError) agent.Record {
-	c, ok := t.dead[reason]
-	if !ok {
-		c = t.set.Metrics.DeadLetter(reason)
-		t.dead[reason] = c
-	}
-	c.Inc()
-	d := agent.DeadLetter{Component: t.set.ID, Step: step, Reason: reason, Errors: errs}
-	if t.cfg.Schema != nil && step == "schema" {
-		d.Schema, d.SchemaVersion = t.cfg.Schema.Name, t.cfg.Schema.Version
-	}
-	return agent.NewDeadLetter(r, d)
+	return t.rejects.Make(r, step, reason, errs)
 }
 
 // Flush is the end of the input: every complete group is summarized at

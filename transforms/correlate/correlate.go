@@ -20,6 +20,7 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/durable"
+	"github.com/octostore/agent/internal/recexpr"
 )
 
 //go:embed example.hcl
@@ -57,11 +58,11 @@ type transform struct {
 	entriesG   prometheus.Gauge
 	answersG   prometheus.Gauge
 	bytesG     prometheus.Gauge
-	dead       map[string]prometheus.Counter
+	rejects    *recexpr.Rejects
 }
 
 func newTransform(set agent.Settings, cfg *Config) *transform {
-	t := &transform{cfg: cfg, set: set, kind: cfg.Kind, aprint: cfg.answerPrint(), dead: map[string]prometheus.Counter{}}
+	t := &transform{cfg: cfg, set: set, kind: cfg.Kind, aprint: cfg.answerPrint(), rejects: recexpr.NewRejects(set, cfg.Schema)}
 	if t.kind == "" {
 		t.kind = set.Name
 	}
@@ -100,15 +101,10 @@ func (t *transform) gauges() {
 // save expires old entries and writes the window if it changed.
 func (t *transform) save() error {
 	t.mu.Lock()
-	t.w.sweep()
+	t.w.expire()
 	t.gauges()
 	t.mu.Unlock()
-	if err := t.saver.Save(); err != nil {
-		t.set.Logger.Error("cannot save the correlate window", "error", err)
-		t.set.Metrics.Error("save")
-		return err
-	}
-	return nil
+	return t.saver.SaveOrLog(t.set)
 }
 
 // Process remembers what the remember block selects and answers what the
@@ -302,17 +298,7 @@ func (t *transform) carry(r *agent.Record, out agent.Record) *agent.Record {
 }
 
 func (t *transform) deadLetter(r *agent.Record, step, reason string, errs []agent.FieldError) agent.Record {
-	c, ok := t.dead[reason]
-	if !ok {
-		c = t.set.Metrics.DeadLetter(reason)
-		t.dead[reason] = c
-	}
-	c.Inc()
-	d := agent.DeadLetter{Component: t.set.ID, Step: step, Reason: reason, Errors: errs}
-	if t.cfg.Schema != nil && step == "schema" {
-		d.Schema, d.SchemaVersion = t.cfg.Schema.Name, t.cfg.Schema.Version
-	}
-	return agent.NewDeadLetter(r, d)
+	return t.rejects.Make(r, step, reason, errs)
 }
 
 // Flush saves the window at the end of the input, so the holds are

@@ -1,7 +1,7 @@
 package correlate
 
 import (
-	"container/list"
+	"container/heap"
 	"encoding/json"
 	"sort"
 	"time"
@@ -19,7 +19,7 @@ type entry struct {
 	Fields map[string]any `json:"fields"`
 
 	size int64
-	elem *list.Element
+	at   int // index in the window's heap
 }
 
 // answer is one answer given: the record emitted for a trigger, kept so
@@ -33,7 +33,7 @@ type answer struct {
 	Record  json.RawMessage `json:"record"`
 
 	size int64
-	elem *list.Element
+	at   int // index in the window's heap
 }
 
 // limits bound the window.
@@ -47,15 +47,18 @@ type limits struct {
 
 // window is correlate's state: the remembered records per key, newest
 // last, and the answers given. Every bound is enforced on every change:
-// the oldest go first, and each eviction is counted by reason.
+// the oldest (by record time, then arrival) go first, and each eviction is
+// counted by reason. Evicting by time rather than by arrival keeps the
+// window the same when records are read again after a crash: a record
+// already evicted comes back as the oldest, and goes again.
 type window struct {
 	lim       limits
 	keys      map[string][]*entry // by key, sorted by (time, seq)
 	byID      map[string]*entry   // key + "\x00" + record id
-	entries   *list.List          // every entry, in arrival order
+	entries   entryHeap           // every entry, oldest first
 	answers   map[string]*answer  // by trigger id
 	once      map[string]*answer  // by once value
-	ans       *list.List          // answers, in arrival order
+	ans       answerHeap          // answers, oldest first
 	bytes     int64
 	seq       uint64
 	watermark time.Time // the newest record time seen (not past now + 1m)
@@ -64,8 +67,8 @@ type window struct {
 }
 
 func newWindow(lim limits, evicted func(string)) *window {
-	return &window{lim: lim, keys: map[string][]*entry{}, byID: map[string]*entry{}, entries: list.New(),
-		answers: map[string]*answer{}, once: map[string]*answer{}, ans: list.New(), now: time.Now, evicted: evicted}
+	return &window{lim: lim, keys: map[string][]*entry{}, byID: map[string]*entry{},
+		answers: map[string]*answer{}, once: map[string]*answer{}, now: time.Now, evicted: evicted}
 }
 
 // entryOverhead and answerOverhead estimate the memory of an entry or an
@@ -98,12 +101,12 @@ func (w *window) remember(e *entry) bool {
 	list[i] = e
 	w.keys[e.Key] = list
 	w.byID[k] = e
-	e.elem = w.entries.PushBack(e)
+	heap.Push(&w.entries, e)
 	w.bytes += e.size
 	for len(w.keys[e.Key]) > w.lim.maxPerKey {
 		w.drop(w.keys[e.Key][0], "max_per_key")
 	}
-	w.expire(e.Key)
+	w.expire()
 	w.trim()
 	return true
 }
@@ -127,35 +130,28 @@ func (w *window) observe(t time.Time) {
 	}
 }
 
-// expire drops the entries of key older than max_age before the watermark.
-func (w *window) expire(key string) {
+// expire drops the entries older than max_age before the watermark, of
+// every key: the oldest are at the top of the heap.
+func (w *window) expire() {
 	cut := w.watermark.Add(-w.lim.maxAge)
-	for l := w.keys[key]; len(l) > 0 && l[0].Time.Before(cut); l = w.keys[key] {
-		w.drop(l[0], "max_age")
-	}
-}
-
-// sweep expires every key (the save loop runs it).
-func (w *window) sweep() {
-	for k := range w.keys {
-		w.expire(k)
+	for len(w.entries) > 0 && w.entries[0].Time.Before(cut) {
+		w.drop(w.entries[0], "max_age")
 	}
 	w.trimAnswers()
 }
 
-// trim evicts the oldest entries or answers (by arrival) while the window
-// is over max_entries or max_bytes.
+// trim evicts the oldest entries or answers while the window is over
+// max_entries or max_bytes.
 func (w *window) trim() {
 	for w.entries.Len() > w.lim.maxEntries {
-		w.drop(w.entries.Front().Value.(*entry), "max_entries")
+		w.drop(w.entries[0], "max_entries")
 	}
 	for w.bytes > w.lim.maxBytes {
-		e, a := w.entries.Front(), w.ans.Front()
 		switch {
-		case e != nil && (a == nil || e.Value.(*entry).Seq < a.Value.(*answer).Seq):
-			w.drop(e.Value.(*entry), "max_bytes")
-		case a != nil:
-			w.dropAnswer(a.Value.(*answer), "max_bytes")
+		case len(w.entries) > 0 && (len(w.ans) == 0 || !w.ans[0].Time.Before(w.entries[0].Time)):
+			w.drop(w.entries[0], "max_bytes")
+		case len(w.ans) > 0:
+			w.dropAnswer(w.ans[0], "max_bytes")
 		default:
 			return
 		}
@@ -176,7 +172,7 @@ func (w *window) drop(e *entry, reason string) {
 		w.keys[e.Key] = l
 	}
 	delete(w.byID, e.Key+"\x00"+e.ID)
-	w.entries.Remove(e.elem)
+	heap.Remove(&w.entries, e.at)
 	w.bytes -= e.size
 	if w.evicted != nil {
 		w.evicted(reason)
@@ -223,9 +219,9 @@ func (w *window) keep(a *answer) {
 	if a.Once != "" {
 		w.once[a.Once] = a
 	}
-	a.elem = w.ans.PushBack(a)
+	heap.Push(&w.ans, a)
 	w.bytes += a.size
-	w.trimAnswers()
+	w.expire()
 	w.trim()
 }
 
@@ -233,15 +229,11 @@ func (w *window) keep(a *answer) {
 // before the watermark (a once value is answered again after that).
 func (w *window) trimAnswers() {
 	for w.ans.Len() > w.lim.maxAnswers {
-		w.dropAnswer(w.ans.Front().Value.(*answer), "max_answers")
+		w.dropAnswer(w.ans[0], "max_answers")
 	}
 	cut := w.watermark.Add(-w.lim.maxAge)
-	for e := w.ans.Front(); e != nil; {
-		next := e.Next()
-		if a := e.Value.(*answer); a.Time.Before(cut) {
-			w.dropAnswer(a, "max_age")
-		}
-		e = next
+	for len(w.ans) > 0 && w.ans[0].Time.Before(cut) {
+		w.dropAnswer(w.ans[0], "max_age")
 	}
 }
 
@@ -250,7 +242,7 @@ func (w *window) dropAnswer(a *answer, reason string) {
 	if a.Once != "" && w.once[a.Once] == a {
 		delete(w.once, a.Once)
 	}
-	w.ans.Remove(a.elem)
+	heap.Remove(&w.ans, a.at)
 	w.bytes -= a.size
 	if reason != "" && w.evicted != nil {
 		w.evicted("answer_" + reason)
@@ -273,13 +265,9 @@ type saved struct {
 
 func (w *window) save(answerPrint string) *saved {
 	s := &saved{Seq: w.seq, Watermark: w.watermark, AnswerPrint: answerPrint,
-		Entries: make([]*entry, 0, w.entries.Len()), Answers: make([]*answer, 0, w.ans.Len())}
-	for e := w.entries.Front(); e != nil; e = e.Next() {
-		s.Entries = append(s.Entries, e.Value.(*entry))
-	}
-	for e := w.ans.Front(); e != nil; e = e.Next() {
-		s.Answers = append(s.Answers, e.Value.(*answer))
-	}
+		Entries: append([]*entry(nil), w.entries...), Answers: append([]*answer(nil), w.ans...)}
+	sort.Slice(s.Entries, func(i, j int) bool { return s.Entries[i].Seq < s.Entries[j].Seq })
+	sort.Slice(s.Answers, func(i, j int) bool { return s.Answers[i].Seq < s.Answers[j].Seq })
 	return s
 }
 
@@ -310,4 +298,51 @@ func (w *window) load(s *saved, answerPrint string) {
 	if s.Seq > w.seq {
 		w.seq = s.Seq
 	}
+}
+
+// entryHeap orders entries by (time, seq), oldest first (container/heap).
+type entryHeap []*entry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return before(h[i], h[j]) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.at = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// answerHeap orders answers by (time, seq), oldest first.
+type answerHeap []*answer
+
+func (h answerHeap) Len() int { return len(h) }
+func (h answerHeap) Less(i, j int) bool {
+	if !h[i].Time.Equal(h[j].Time) {
+		return h[i].Time.Before(h[j].Time)
+	}
+	return h[i].Seq < h[j].Seq
+}
+func (h answerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].at, h[j].at = i, j
+}
+func (h *answerHeap) Push(x any) {
+	a := x.(*answer)
+	a.at = len(*h)
+	*h = append(*h, a)
+}
+func (h *answerHeap) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return a
 }

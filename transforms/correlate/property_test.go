@@ -1,0 +1,215 @@
+package correlate
+
+import (
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/octostore/agent/agent"
+)
+
+// cases is the number of random cases per property (OCTOAGENT_PROPERTY_CASES,
+// default 200).
+func cases() int {
+	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
+		return n
+	}
+	return 200
+}
+
+// stream makes n records over a few namespaces and pods: rollouts and
+// crashloops, with distinct, increasing times (a crash replay may reorder
+// records of the same time; see the README).
+func stream(rng *rand.Rand, n int) agent.Batch {
+	b := make(agent.Batch, n)
+	at := t0
+	for i := range b {
+		at = at.Add(time.Duration(1+rng.IntN(600)) * time.Second)
+		ns := "ns" + strconv.Itoa(rng.IntN(4))
+		if rng.IntN(3) == 0 {
+			b[i] = crash(i, ns, "pod"+strconv.Itoa(rng.IntN(6)), at)
+		} else {
+			b[i] = rollout(i, ns, "dep"+strconv.Itoa(rng.IntN(5)), "img:"+strconv.Itoa(i), at)
+		}
+	}
+	return b
+}
+
+func clones(b agent.Batch) agent.Batch {
+	c := make(agent.Batch, len(b))
+	for i := range b {
+		c[i] = b[i].Clone()
+	}
+	return c
+}
+
+// split cuts b into random batches.
+func split(rng *rand.Rand, b agent.Batch) []agent.Batch {
+	var out []agent.Batch
+	for len(b) > 0 {
+		n := 1 + rng.IntN(min(len(b), 8))
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out
+}
+
+// limitsBody is crashloopHCL with small limits, so that every one of them
+// is reached.
+func limitsBody(rng *rand.Rand) string {
+	body := strings.Replace(crashloopHCL, `max_age     = "24h"`, `max_age     = "`+strconv.Itoa(10+rng.IntN(60))+`m"`, 1)
+	body = strings.Replace(body, `max_per_key = 3`, `max_per_key = `+strconv.Itoa(1+rng.IntN(4)), 1)
+	return strings.Replace(body, `save_interval = "1h"`, `save_interval = "1h"
+  max_entries   = `+strconv.Itoa(1+rng.IntN(8))+`
+  max_answers   = `+strconv.Itoa(1+rng.IntN(5))+`
+  max_bytes     = "`+strconv.Itoa(2000+rng.IntN(4000))+`B"`, 1)
+}
+
+// The window never holds more than its limits, after any batch, and what
+// it lets go is counted.
+func TestPropertyLimits(t *testing.T) {
+	for c := 0; c < cases(); c++ {
+		rng := rand.New(rand.NewPCG(uint64(c), 7))
+		h := newHarness(t, limitsBody(rng), "")
+		lim := h.tr.w.lim
+		for _, b := range split(rng, stream(rng, 10+rng.IntN(120))) {
+			h.process(b)
+			w := h.tr.w
+			n, a, bytes := w.size()
+			if n > lim.maxEntries || a > lim.maxAnswers || bytes > lim.maxBytes {
+				t.Fatalf("case %d: %d entries (max %d), %d answers (max %d), %d bytes (max %d)", c, n, lim.maxEntries, a, lim.maxAnswers, bytes, lim.maxBytes)
+			}
+			total := 0
+			for k, l := range w.keys {
+				total += len(l)
+				if len(l) > lim.maxPerKey {
+					t.Fatalf("case %d: key %s holds %d (max %d)", c, k, len(l), lim.maxPerKey)
+				}
+				for i, e := range l {
+					if e.Time.Before(w.watermark.Add(-lim.maxAge)) {
+						t.Fatalf("case %d: entry %s older than max_age", c, e.ID)
+					}
+					if i > 0 && before(e, l[i-1]) {
+						t.Fatalf("case %d: key %s out of order", c, k)
+					}
+				}
+			}
+			if total != n || len(w.byID) != n || len(w.answers) != a {
+				t.Fatalf("case %d: index out of step: keys %d, heap %d, ids %d; answers %d/%d", c, total, n, len(w.byID), len(w.answers), a)
+			}
+		}
+	}
+}
+
+// run feeds batches to a transform without a data directory and returns
+// what came out, as written.
+func runAll(t *testing.T, body string, batches []agent.Batch) []string {
+	h := newHarness(t, body, "")
+	for _, b := range batches {
+		h.process(clones(b))
+	}
+	var out []string
+	for _, r := range h.out.Records() {
+		out = append(out, wire(r))
+	}
+	return out
+}
+
+// The answers (their content and ids, in order) do not depend on how the
+// input is cut into batches.
+func TestPropertyBatchingIndependent(t *testing.T) {
+	for c := 0; c < cases(); c++ {
+		rng := rand.New(rand.NewPCG(uint64(c), 11))
+		body := limitsBody(rng)
+		recs := stream(rng, 10+rng.IntN(80))
+		want := runAll(t, body, []agent.Batch{recs})
+		got := runAll(t, body, split(rng, recs))
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("case %d: one batch gave\n%s\nrandom batches gave\n%s", c, strings.Join(want, "\n"), strings.Join(got, "\n"))
+		}
+	}
+}
+
+// kill -9 at any point: the agent dies without saving; its source had
+// committed some position (at most what the held acknowledgements let
+// it); the next start loads the last saved window and reads again from
+// that position. Every answer an uninterrupted run gives is given, with
+// the same id and content, and no other answer ever is.
+func TestPropertyCrashAnywhere(t *testing.T) {
+	// Each case saves the window (with fsync) a few dozen times: fewer
+	// cases than the other properties.
+	for c := 0; c < max(cases()/5, 1); c++ {
+		rng := rand.New(rand.NewPCG(uint64(c), 13))
+		body := strings.Replace(crashloopHCL, `max_per_key = 3`, `max_per_key = `+strconv.Itoa(1+rng.IntN(4)), 1)
+		recs := stream(rng, 10+rng.IntN(80))
+		want := map[string]string{}
+		for _, w := range runAll(t, body, []agent.Batch{recs}) {
+			r, _ := agent.ParseJSON([]byte(w))
+			want[r.ID] = w
+		}
+
+		dir := t.TempDir()
+		cfg, _ := load(t, body)
+		got := map[string]string{}
+		next := 0 // the next position the source reads
+		for restarts := 0; next < len(recs); restarts++ {
+			if restarts > 50 {
+				t.Fatalf("case %d: no progress", c)
+			}
+			h := &harness{t: t, cfg: cfg, dir: dir}
+			h.start()
+			acks := agent.NewAcks()
+			commits := []int{next - 1} // what the source committed, in order
+			tr := agent.NewTracker(acks, func(p int) { commits = append(commits, p) }, nil)
+			crashAt := next + rng.IntN(len(recs)-next+1)
+			for _, b := range split(rng, recs[next:crashAt]) {
+				b = clones(b)
+				tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
+				for i := range b {
+					b[i].SetToken(tok)
+				}
+				h.process(b)
+				if rng.IntN(3) == 0 {
+					if err := h.tr.save(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if crashAt == len(recs) {
+				h.tr.Close() // the last run ends cleanly
+			}
+			h.tr.loop.Stop() // kill -9: no save; the loop dies with the process
+			for _, r := range h.out.Records() {
+				w := wire(r)
+				if prev, ok := got[r.EnsureID()]; ok && prev != w {
+					t.Fatalf("case %d: id %s answered twice differently:\n%s\n%s", c, r.ID, prev, w)
+				}
+				got[r.EnsureID()] = w
+			}
+			// The source's checkpoint file may lag behind its commits.
+			next = commits[rng.IntN(len(commits))] + 1
+			if crashAt == len(recs) {
+				next = len(recs)
+			}
+		}
+		for id, w := range want {
+			if got[id] != w {
+				t.Fatalf("case %d: answer %s\nwant %s\ngot  %s", c, id, w, got[id])
+			}
+		}
+		if len(got) != len(want) {
+			var extra []string
+			for id := range got {
+				if _, ok := want[id]; !ok {
+					extra = append(extra, got[id])
+				}
+			}
+			sort.Strings(extra)
+			t.Fatalf("case %d: %d answers, want %d; extra:\n%s", c, len(got), len(want), strings.Join(extra, "\n"))
+		}
+	}
+}
