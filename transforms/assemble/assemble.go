@@ -273,32 +273,23 @@ func (t *transform) limitGroups(now time.Time) {
 	}
 }
 
-// limitBytes lets go of what is oldest while the state is over max_bytes:
-// summarized groups first (their replays would then be taken as late),
-// then open groups (summarized as incomplete).
+// limitBytes lets go of what is oldest while the groups (open and
+// summarized) are over max_bytes: summarized groups first (their records
+// read again would then be taken as late), then open groups (summarized
+// as incomplete). Summaries waiting for a sink are bounded in number, by
+// max_groups.
 func (t *transform) limitBytes(now time.Time) {
-	for t.gs.bytes > t.cfg.MaxBytes {
+	for t.gs.bytes-t.gs.pbytes > t.cfg.MaxBytes {
 		if e := t.gs.doneL.Front(); e != nil {
 			t.gs.dropDone(e.Value.(*doneGroup), "done_max_bytes")
 			continue
 		}
-		if e := t.gs.order.Front(); e != nil && len(t.gs.open) > 1 {
-			t.summarize(e.Value.(*group), now, "evicted")
-			t.evicted.WithLabelValues("max_bytes").Inc()
-			continue
+		e := t.gs.order.Front()
+		if e == nil {
+			break
 		}
-		return
-	}
-	for len(t.gs.done) > t.cfg.MaxDone {
-		t.gs.dropDone(t.gs.doneL.Front().Value.(*doneGroup), "done_max_done")
-	}
-	// Pending summaries wait for their sinks; beyond max_groups of them
-	// (the sinks have been refusing for long), the oldest are given up.
-	for len(t.gs.pend) > t.cfg.MaxGroups {
-		p := t.gs.pendL.Front().Value.(*pending)
-		t.gs.removePending(p)
-		t.evicted.WithLabelValues("pending").Inc()
-		t.set.Logger.Error("a summary was never taken by the sinks and is given up (pending summaries beyond max_groups)", "key", p.Key, "id", p.ID)
+		t.summarize(e.Value.(*group), now, "evicted")
+		t.evicted.WithLabelValues("max_bytes").Inc()
 	}
 }
 
@@ -340,6 +331,17 @@ func (t *transform) summarize(g *group, now time.Time, reason string) {
 	id := out.EnsureID()
 	t.gs.addPending(&pending{Key: g.Key, ID: id, Dead: dead != nil, Record: agent.AppendJSON(nil, pick(&out, dead)), Due: now})
 	t.gs.close(g, id)
+	for len(t.gs.done) > t.cfg.MaxDone {
+		t.gs.dropDone(t.gs.doneL.Front().Value.(*doneGroup), "done_max_done")
+	}
+	// Pending summaries wait for their sinks; beyond max_groups of them
+	// (the sinks have been refusing for long), the oldest are given up.
+	for len(t.gs.pend) > t.cfg.MaxGroups {
+		p := t.gs.pendL.Front().Value.(*pending)
+		t.gs.removePending(p)
+		t.evicted.WithLabelValues("pending").Inc()
+		t.set.Logger.Error("a summary was never taken by the sinks and is given up (pending summaries beyond max_groups)", "key", p.Key, "id", p.ID)
+	}
 	outcome := "complete"
 	if reason != "" {
 		outcome = reason

@@ -94,7 +94,8 @@ type groups struct {
 	doneL   *list.List
 	pend    map[string]*pending
 	pendL   *list.List
-	bytes   int64
+	bytes   int64 // every estimate below
+	pbytes  int64 // of the pending summaries
 	seq     uint64
 	evicted func(reason string)
 }
@@ -256,6 +257,7 @@ func (gs *groups) addPending(p *pending) {
 	gs.pend[p.ID] = p
 	p.elem = gs.pendL.PushBack(p)
 	gs.bytes += p.size
+	gs.pbytes += p.size
 }
 
 func (gs *groups) removePending(p *pending) {
@@ -265,6 +267,7 @@ func (gs *groups) removePending(p *pending) {
 	delete(gs.pend, p.ID)
 	gs.pendL.Remove(p.elem)
 	gs.bytes -= p.size
+	gs.pbytes -= p.size
 }
 
 // saved is the state as the state file holds it, in arrival order.
