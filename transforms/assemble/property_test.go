@@ -16,7 +16,7 @@ func cases() int {
 	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
 		return n
 	}
-	return 200
+	return 100
 }
 
 // runs makes the records of n CI runs, interleaved at random as runners
@@ -106,8 +106,9 @@ func TestPropertyLimits(t *testing.T) {
 // summaries feeds batches to a transform without a data directory and
 // returns the summaries and dead letters that came out, as written,
 // sorted.
-func summaries(t *testing.T, body string, batches []agent.Batch) string {
-	h := newHarness(t, body, "")
+func summaries(t *testing.T, cfg *Config, batches []agent.Batch) string {
+	h := &harness{t: t, cfg: cfg, clock: &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}
+	h.start()
 	for _, b := range batches {
 		h.process(clones(b))
 	}
@@ -121,11 +122,12 @@ func summaries(t *testing.T, body string, batches []agent.Batch) string {
 
 // The summaries do not depend on how the input is cut into batches.
 func TestPropertyBatchingIndependent(t *testing.T) {
+	cfg, _ := load(t, instant)
 	for c := 0; c < cases(); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 9))
 		recs := runs(rng, 1+rng.IntN(10))
-		want := summaries(t, instant, []agent.Batch{recs})
-		if got := summaries(t, instant, split(rng, recs)); got != want {
+		want := summaries(t, cfg, []agent.Batch{recs})
+		if got := summaries(t, cfg, split(rng, recs)); got != want {
 			t.Fatalf("case %d: one batch gave\n%s\nrandom batches gave\n%s", c, want, got)
 		}
 	}
@@ -141,7 +143,7 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(c), 3))
 		recs := runs(rng, 1+rng.IntN(8))
 		want := map[string]string{}
-		for _, w := range strings.Split(summaries(t, instant, []agent.Batch{recs}), "\n") {
+		for _, w := range strings.Split(summaries(t, cfg, []agent.Batch{recs}), "\n") {
 			if w != "" {
 				r, _ := agent.ParseJSON([]byte(w))
 				want[r.ID] = w

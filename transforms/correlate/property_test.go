@@ -13,12 +13,12 @@ import (
 )
 
 // cases is the number of random cases per property (OCTOAGENT_PROPERTY_CASES,
-// default 200).
+// default 100; `make test-nightly` runs 10,000).
 func cases() int {
 	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
 		return n
 	}
-	return 200
+	return 100
 }
 
 // stream makes n records over a few namespaces and pods: rollouts and
@@ -107,8 +107,9 @@ func TestPropertyLimits(t *testing.T) {
 
 // run feeds batches to a transform without a data directory and returns
 // what came out, as written.
-func runAll(t *testing.T, body string, batches []agent.Batch) []string {
-	h := newHarness(t, body, "")
+func runAll(t *testing.T, cfg *Config, batches []agent.Batch) []string {
+	h := &harness{t: t, cfg: cfg}
+	h.start()
 	for _, b := range batches {
 		h.process(clones(b))
 	}
@@ -124,10 +125,10 @@ func runAll(t *testing.T, body string, batches []agent.Batch) []string {
 func TestPropertyBatchingIndependent(t *testing.T) {
 	for c := 0; c < cases(); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 11))
-		body := limitsBody(rng)
+		cfg, _ := load(t, limitsBody(rng))
 		recs := stream(rng, 10+rng.IntN(80))
-		want := runAll(t, body, []agent.Batch{recs})
-		got := runAll(t, body, split(rng, recs))
+		want := runAll(t, cfg, []agent.Batch{recs})
+		got := runAll(t, cfg, split(rng, recs))
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("case %d: one batch gave\n%s\nrandom batches gave\n%s", c, strings.Join(want, "\n"), strings.Join(got, "\n"))
 		}
@@ -146,14 +147,14 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(c), 13))
 		body := strings.Replace(crashloopHCL, `max_per_key = 3`, `max_per_key = `+strconv.Itoa(1+rng.IntN(4)), 1)
 		recs := stream(rng, 10+rng.IntN(80))
+		cfg, _ := load(t, body)
 		want := map[string]string{}
-		for _, w := range runAll(t, body, []agent.Batch{recs}) {
+		for _, w := range runAll(t, cfg, []agent.Batch{recs}) {
 			r, _ := agent.ParseJSON([]byte(w))
 			want[r.ID] = w
 		}
 
 		dir := t.TempDir()
-		cfg, _ := load(t, body)
 		got := map[string]string{}
 		next := 0 // the next position the source reads
 		for restarts := 0; next < len(recs); restarts++ {
