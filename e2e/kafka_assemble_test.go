@@ -131,7 +131,7 @@ sink "file" "dead" {
 		var s struct {
 			State struct {
 				Done    []struct{ Key string } `json:"done"`
-				Pending []json.RawMessage     `json:"pending"`
+				Pending []json.RawMessage      `json:"pending"`
 			} `json:"state"`
 		}
 		raw, err := os.ReadFile(state)

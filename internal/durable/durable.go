@@ -21,6 +21,7 @@
 package durable
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -182,7 +183,16 @@ func (s *Saver) Save() error {
 
 	var data []byte
 	if err == nil {
-		data, err = json.Marshal(envelope{Version: Version, Component: s.component, Fingerprint: s.fingerprint, Saved: time.Now().UTC(), State: raw})
+		// The envelope around the state, without encoding the state a
+		// second time (json.Marshal would compact a RawMessage again).
+		var head []byte
+		head, err = json.Marshal(envelope{Version: Version, Component: s.component, Fingerprint: s.fingerprint, Saved: time.Now().UTC()})
+		if err == nil {
+			head = bytes.TrimSuffix(head, []byte(`,"state":null}`))
+			data = make([]byte, 0, len(head)+len(raw)+11)
+			data = append(append(append(data, head...), `,"state":`...), raw...)
+			data = append(data, '}')
+		}
 	}
 	if err == nil {
 		if err = os.MkdirAll(filepath.Dir(s.path), 0o750); err == nil {

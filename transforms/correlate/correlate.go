@@ -13,6 +13,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -62,6 +63,9 @@ type transform struct {
 }
 
 func newTransform(set agent.Settings, cfg *Config) *transform {
+	if set.Logger == nil { // rule tests
+		set.Logger = slog.Default()
+	}
 	t := &transform{cfg: cfg, set: set, kind: cfg.Kind, aprint: cfg.answerPrint(), rejects: recexpr.NewRejects(set, cfg.Schema)}
 	if t.kind == "" {
 		t.kind = set.Name
