@@ -22,6 +22,7 @@ package durable
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,14 +54,25 @@ type Saver struct {
 	encode      func() (any, error)
 	log         *slog.Logger
 
-	held  []*agent.Token // guarded by lock
-	dirty bool           // guarded by lock
-	saveM sync.Mutex     // one save at a time
+	held  []held     // guarded by lock
+	dirty bool       // guarded by lock
+	saveM sync.Mutex // one save at a time
 
 	saves, errors prometheus.Counter
 	bytes         prometheus.Gauge
 	seconds       prometheus.Counter
 }
+
+// held is n shares of one token (the records of one batch, mostly).
+type held struct {
+	tok *agent.Token
+	n   int64
+}
+
+// maxHeld is how many tokens (batches) may wait for a save before the
+// component saves at once (Throttle), and, while saves fail, waits: its
+// sources then slow down instead of memory growing.
+const maxHeld = 4096
 
 // envelope is the file: the component, a fingerprint of the config the
 // state was built with, and the component's own state.
@@ -146,14 +158,43 @@ func (s *Saver) Hold(tok *agent.Token) {
 		return
 	}
 	tok.Add(1)
-	s.held = append(s.held, tok)
+	if n := len(s.held); n > 0 && s.held[n-1].tok == tok {
+		s.held[n-1].n++
+		return
+	}
+	s.held = append(s.held, held{tok, 1})
+}
+
+// Throttle saves at once when many tokens wait for a save, and while the
+// save fails, waits and tries again (every second, until ctx ends): a
+// component calls it after each batch, without the lock.
+func (s *Saver) Throttle(ctx context.Context) {
+	for {
+		s.lock.Lock()
+		n := len(s.held)
+		s.lock.Unlock()
+		if n < maxHeld || s.Save() == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Dirty marks the state as changed. Call with the lock held.
 func (s *Saver) Dirty() { s.dirty = true }
 
-// Held returns the number of tokens held. Call with the lock held.
-func (s *Saver) Held() int { return len(s.held) }
+// Held returns the number of record shares held. Call with the lock held.
+func (s *Saver) Held() int {
+	n := 0
+	for _, h := range s.held {
+		n += int(h.n)
+	}
+	return n
+}
 
 // Save writes the state if it changed since the last save, then resolves
 // the tokens held until then. Call without the lock.
@@ -233,12 +274,14 @@ func (s *Saver) SaveOrLog(set agent.Settings) error {
 	return err
 }
 
-// Release resolves one held share of each token.
-func Release(toks []*agent.Token) {
-	for _, t := range toks {
-		r := agent.Record{}
-		r.SetToken(t)
-		r.Ack(agent.Delivered)
+// Release resolves the held shares.
+func Release(hs []held) {
+	var r agent.Record
+	for _, h := range hs {
+		for i := int64(0); i < h.n; i++ {
+			r.SetToken(h.tok)
+			r.Ack(agent.Delivered)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/octostore/agent/agent"
 )
@@ -101,5 +103,34 @@ func TestLoadRefusesOtherConfigAndCorruptFiles(t *testing.T) {
 	mu.Unlock()
 	if mem.Held() != 0 || mem.Durable() || mem.Save() != nil {
 		t.Errorf("without a data directory: held %d, durable %v", mem.Held(), mem.Durable())
+	}
+}
+
+// Many batches waiting for a save: Throttle saves at once; while saves
+// fail, it waits (the component's sources slow down) until ctx ends.
+func TestThrottle(t *testing.T) {
+	dir := t.TempDir()
+	var mu sync.Mutex
+	s := New(settings(dir), "fp", &mu, func() (any, error) { return state{N: 1}, nil })
+	acks := agent.NewAcks()
+	mu.Lock()
+	for i := 0; i < maxHeld; i++ {
+		s.Hold(acks.NewToken(1, nil))
+	}
+	mu.Unlock()
+	if err := os.WriteFile(filepath.Join(dir, "state"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	s.Throttle(ctx)
+	if time.Since(start) < 250*time.Millisecond || s.Held() != maxHeld {
+		t.Fatalf("with saves failing, Throttle returned after %v with %d held", time.Since(start), s.Held())
+	}
+	os.Remove(filepath.Join(dir, "state"))
+	s.Throttle(context.Background())
+	if s.Held() != 0 || acks.InFlight() != maxHeld {
+		t.Fatalf("after a save: %d held, %d tokens in flight (each still has its record)", s.Held(), acks.InFlight())
 	}
 }

@@ -186,6 +186,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 	}
 	t.gauges()
 	t.mu.Unlock()
+	t.saver.Throttle(ctx)
 	if len(dead) > 0 {
 		if err := t.set.DeadLetter.Emit(ctx, dead); err != nil {
 			return err
