@@ -16,8 +16,9 @@
 // Saves happen on the transform's own clock (every save interval while the
 // state changed), at the end of its input (Flush) and at Close. A save
 // that fails keeps the holds for the next try: the source does not commit,
-// which is safe. Without a data directory (rule tests), nothing is held or
-// saved.
+// which is safe. Throttle bounds what waits: past maxHeld batches the
+// transform saves at once, and waits while saves fail. Without a data
+// directory (rule tests), nothing is held or saved.
 package durable
 
 import (
