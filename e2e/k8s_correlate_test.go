@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -124,30 +123,7 @@ sink "file" "out" {
 
 	// A pod of the Deployment starts crashlooping: BackOff, updated in
 	// place as the kubelet does.
-	var pod corev1.Pod
-	waitFor(t, k8sDeadline, "a pod of deployment api", func() bool {
-		l, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=api"})
-		if err != nil || len(l.Items) == 0 {
-			return false
-		}
-		pod = l.Items[0]
-		return true
-	})
-	crashStart := time.Now().UTC().Truncate(time.Second)
-	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: pod.Name, UID: pod.UID, FieldPath: "spec.containers{app}"}
-	ev := k8sCoreEvent(ns, pod.Name+".backoff", "BackOff", "Warning", "Back-off restarting failed container app in pod "+pod.Name+"_"+ns+"("+string(pod.UID)+")", ref, crashStart)
-	created, err := cs.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := int32(2); n <= 3; n++ {
-		time.Sleep(1100 * time.Millisecond)
-		created.Count = n
-		created.LastTimestamp = metav1.NewTime(time.Now())
-		if created, err = cs.CoreV1().Events(ns).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pod, created := k8sCrashloop(t, cs, ns, "app=api")
 	// Every occurrence has reached correlate: the first answered, the
 	// other two suppressed (once per pod).
 	for _, a := range agents {

@@ -85,20 +85,7 @@ agent {
   shutdown_timeout    = "20s"
 }
 
-source "kafka" "ci" {
-  brokers            = [`+hclString(b.Addr)+`]
-  group_id           = "ci-summaries"
-  topics             = ["ci-events"]
-  start_offset       = "earliest"
-  batch_timeout      = "20ms"
-  max_wait           = "200ms"
-  commit_interval    = "100ms"
-  session_timeout    = "2s"
-  heartbeat_interval = "200ms"
-  rebalance_timeout  = "6s"
-  revoke_timeout     = "2s"
-}
-
+`+kafkaSourceHCL("ci", b.Addr, "ci-summaries", "ci-events")+`
 sink "file" "summaries" {
   inputs = [transform.workflow_run_summary]
   path   = `+hclString(summaries)+`

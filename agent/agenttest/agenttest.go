@@ -1,14 +1,21 @@
-// Package agenttest holds test helpers about the record's shape, shared by
-// the tests of the packages that write or store records.
+// Package agenttest holds test helpers shared by the tests of several
+// packages: the record's shape, a capturing sink, metrics, configs, and
+// random batches for property tests.
 package agenttest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"reflect"
+	"strconv"
 	"sync"
+	"testing"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
 )
 
 // FullOrigin returns an Origin with every field set to a distinct non-zero
@@ -68,4 +75,74 @@ func (c *Capture) Records() agent.Batch {
 func (c *Capture) Factory(typ string) *agent.Factory {
 	return agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: typ,
 		Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return c, nil }})
+}
+
+// Metric returns the value of one metric of m, summed over its labels (0
+// when it has none): counters and gauges.
+func Metric(m *agent.Metrics, name string) float64 {
+	mfs, _ := m.Registry.Gather()
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, x := range mf.GetMetric() {
+			if c := x.GetCounter(); c != nil {
+				sum += c.GetValue()
+			}
+			if g := x.GetGauge(); g != nil {
+				sum += g.GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+// LoadConfig loads one config file's text with reg and returns the decoded
+// config of component id, or nil and the diagnostics as printed.
+func LoadConfig(t testing.TB, reg *agent.Registry, src, id string) (any, string) {
+	t.Helper()
+	res, diags := config.LoadSources([]config.Source{{Name: "test.hcl", Data: []byte(src)}}, reg)
+	if diags.HasErrors() {
+		var buf bytes.Buffer
+		config.WriteDiagnostics(&buf, res.Files, diags)
+		return nil, buf.String()
+	}
+	for _, c := range res.Components {
+		if c.ID == id {
+			return c.Config, ""
+		}
+	}
+	t.Fatalf("no component %s in the config", id)
+	return nil, ""
+}
+
+// PropertyCases is the number of random cases a property test runs:
+// OCTOAGENT_PROPERTY_CASES, else def.
+func PropertyCases(def int) int {
+	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+// Clones returns copies of b's records (each holds its own share of its
+// token, as fan-out's copies do).
+func Clones(b agent.Batch) agent.Batch {
+	c := make(agent.Batch, len(b))
+	for i := range b {
+		c[i] = b[i].Clone()
+	}
+	return c
+}
+
+// Split cuts b into batches of 1 to 8 records, at random.
+func Split(rng *rand.Rand, b agent.Batch) []agent.Batch {
+	var out []agent.Batch
+	for len(b) > 0 {
+		n := 1 + rng.IntN(min(len(b), 8))
+		out = append(out, b[:n])
+		b = b[n:]
+	}
+	return out
 }

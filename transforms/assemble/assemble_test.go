@@ -1,7 +1,6 @@
 package assemble
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/agenttest"
-	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/sinks/stdout"
 )
 
@@ -50,28 +48,19 @@ func registry() *agent.Registry {
 
 func load(t testing.TB, body string) (*Config, string) {
 	t.Helper()
-	src := `source "stdin" "in" {}
+	cfg, diags := agenttest.LoadConfig(t, registry(), `source "stdin" "in" {}
 transform "assemble" "runs" {
   inputs = [source.stdin.in]
-` + body + `
+`+body+`
 }
 sink "stdout" "out" {
   inputs = [transform.runs, transform.runs.dead_letter]
 }
-`
-	res, diags := config.LoadSources([]config.Source{{Name: "test.hcl", Data: []byte(src)}}, registry())
-	if diags.HasErrors() {
-		var buf bytes.Buffer
-		config.WriteDiagnostics(&buf, res.Files, diags)
-		return nil, buf.String()
+`, "transform.runs")
+	if cfg == nil {
+		return nil, diags
 	}
-	for _, c := range res.Components {
-		if c.ID == "transform.runs" {
-			return c.Config.(*Config), ""
-		}
-	}
-	t.Fatal("no transform.runs")
-	return nil, ""
+	return cfg.(*Config), ""
 }
 
 // clock is a test clock.
@@ -209,7 +198,7 @@ func TestSummaryAfterSettle(t *testing.T) {
 	if s.Origin != want || fmt.Sprint(s.Entity) != "[{workflow build} {run 1}]" || !s.Time.Equal(t0) {
 		t.Errorf("origin %+v entity %v time %v", s.Origin, s.Entity, s.Time)
 	}
-	if got := testValue(h.metrics, "octoagent_assemble_summaries_total"); got != 1 {
+	if got := agenttest.Metric(h.metrics, "octoagent_assemble_summaries_total"); got != 1 {
 		t.Errorf("summaries_total %v", got)
 	}
 	// Read again, the run's records change nothing; a new one is late.
@@ -224,8 +213,8 @@ func TestSummaryAfterSettle(t *testing.T) {
 	if len(dead) != 1 || dead[0].MaterializeFields()["reason"] != "late" {
 		t.Fatalf("dead letters %v, want one late", dead)
 	}
-	if testValue(h.metrics, "octoagent_assemble_absorbed_total") != 6 {
-		t.Errorf("absorbed %v, want 6", testValue(h.metrics, "octoagent_assemble_absorbed_total"))
+	if agenttest.Metric(h.metrics, "octoagent_assemble_absorbed_total") != 6 {
+		t.Errorf("absorbed %v, want 6", agenttest.Metric(h.metrics, "octoagent_assemble_absorbed_total"))
 	}
 }
 
@@ -346,8 +335,8 @@ func TestSummaryRetriedUntilDelivered(t *testing.T) {
 	h.clock.add(3 * time.Second)
 	h.tick()
 	got := f.next.Records()
-	if len(got) != 1 || testValue(h.metrics, "octoagent_assemble_retries_total") != 1 {
-		t.Fatalf("delivered %d, retries %v", len(got), testValue(h.metrics, "octoagent_assemble_retries_total"))
+	if len(got) != 1 || agenttest.Metric(h.metrics, "octoagent_assemble_retries_total") != 1 {
+		t.Fatalf("delivered %d, retries %v", len(got), agenttest.Metric(h.metrics, "octoagent_assemble_retries_total"))
 	}
 	h.tr.mu.Lock()
 	pend := len(h.tr.gs.pend)
@@ -411,23 +400,4 @@ part "steps" {
 			t.Errorf("config\n%s\ngave\n%s\nwant %q", c.body, diags, c.want)
 		}
 	}
-}
-
-func testValue(m *agent.Metrics, name string) float64 {
-	mfs, _ := m.Registry.Gather()
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, x := range mf.GetMetric() {
-			if c := x.GetCounter(); c != nil {
-				sum += c.GetValue()
-			}
-			if g := x.GetGauge(); g != nil {
-				sum += g.GetValue()
-			}
-		}
-	}
-	return sum
 }

@@ -2,7 +2,6 @@ package assemble
 
 import (
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,14 +9,8 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
-
-func cases() int {
-	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
-		return n
-	}
-	return 100
-}
 
 // runs makes the records of n CI runs, interleaved at random as runners
 // would send them: each run's own order kept (running, steps with a
@@ -53,31 +46,13 @@ func runs(rng *rand.Rand, n int) agent.Batch {
 	return out
 }
 
-func clones(b agent.Batch) agent.Batch {
-	c := make(agent.Batch, len(b))
-	for i := range b {
-		c[i] = b[i].Clone()
-	}
-	return c
-}
-
-func split(rng *rand.Rand, b agent.Batch) []agent.Batch {
-	var out []agent.Batch
-	for len(b) > 0 {
-		n := 1 + rng.IntN(min(len(b), 8))
-		out = append(out, b[:n])
-		b = b[n:]
-	}
-	return out
-}
-
 // instant is runHCL with no settle: summaries are made as the end record
 // is processed, so that the tests need no clock.
 var instant = strings.Replace(runHCL, `settle        = "2s"`, `settle        = "0"`, 1)
 
 // The state never holds more than its limits after any batch.
 func TestPropertyLimits(t *testing.T) {
-	for c := 0; c < cases(); c++ {
+	for c := 0; c < agenttest.PropertyCases(100); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 5))
 		body := strings.Replace(instant, `save_interval = "1h"`, `save_interval = "1h"
   max_groups    = `+strconv.Itoa(1+rng.IntN(4))+`
@@ -86,8 +61,8 @@ func TestPropertyLimits(t *testing.T) {
   max_bytes     = "`+strconv.Itoa(1500+rng.IntN(5000))+`B"`, 1)
 		h := newHarness(t, body, "")
 		cfg := h.cfg
-		for _, b := range split(rng, runs(rng, 1+rng.IntN(12))) {
-			h.process(clones(b))
+		for _, b := range agenttest.Split(rng, runs(rng, 1+rng.IntN(12))) {
+			h.process(agenttest.Clones(b))
 			h.tr.mu.Lock()
 			gs := h.tr.gs
 			if len(gs.open) > cfg.MaxGroups || len(gs.done) > cfg.MaxDone || gs.bytes-gs.pbytes > cfg.MaxBytes || len(gs.pend) > cfg.MaxGroups {
@@ -110,7 +85,7 @@ func summaries(t *testing.T, cfg *Config, batches []agent.Batch) string {
 	h := &harness{t: t, cfg: cfg, clock: &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}
 	h.start()
 	for _, b := range batches {
-		h.process(clones(b))
+		h.process(agenttest.Clones(b))
 	}
 	var out []string
 	for _, r := range append(h.cap.Records(), h.dead.Records()...) {
@@ -123,11 +98,11 @@ func summaries(t *testing.T, cfg *Config, batches []agent.Batch) string {
 // The summaries do not depend on how the input is cut into batches.
 func TestPropertyBatchingIndependent(t *testing.T) {
 	cfg, _ := load(t, instant)
-	for c := 0; c < cases(); c++ {
+	for c := 0; c < agenttest.PropertyCases(100); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 9))
 		recs := runs(rng, 1+rng.IntN(10))
 		want := summaries(t, cfg, []agent.Batch{recs})
-		if got := summaries(t, cfg, split(rng, recs)); got != want {
+		if got := summaries(t, cfg, agenttest.Split(rng, recs)); got != want {
 			t.Fatalf("case %d: one batch gave\n%s\nrandom batches gave\n%s", c, want, got)
 		}
 	}
@@ -139,7 +114,7 @@ func TestPropertyBatchingIndependent(t *testing.T) {
 // and nothing else does (no incomplete summary, no late record).
 func TestPropertyCrashAnywhere(t *testing.T) {
 	cfg, _ := load(t, instant)
-	for c := 0; c < max(cases()/5, 1); c++ {
+	for c := 0; c < max(agenttest.PropertyCases(100)/5, 1); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 3))
 		recs := runs(rng, 1+rng.IntN(8))
 		want := map[string]string{}
@@ -163,8 +138,8 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 			tr := agent.NewTracker(acks, func(p int) { commits = append(commits, p) }, nil)
 			crashAt := next + rng.IntN(len(recs)-next+1)
 			h.tr.tick() // what the last run left pending goes out
-			for _, b := range split(rng, recs[next:crashAt]) {
-				b = clones(b)
+			for _, b := range agenttest.Split(rng, recs[next:crashAt]) {
+				b = agenttest.Clones(b)
 				tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
 				for i := range b {
 					b[i].SetToken(tok)

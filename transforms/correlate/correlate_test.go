@@ -1,7 +1,6 @@
 package correlate
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/agenttest"
-	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/sinks/stdout"
 )
 
@@ -53,28 +51,19 @@ const crashloopHCL = `
 // load decodes a correlate block (its body given) in a whole config.
 func load(t testing.TB, body string) (*Config, string) {
 	t.Helper()
-	src := `source "stdin" "in" {}
+	cfg, diags := agenttest.LoadConfig(t, registry(), `source "stdin" "in" {}
 transform "correlate" "ctx" {
   inputs = [source.stdin.in]
-` + body + `
+`+body+`
 }
 sink "stdout" "out" {
   inputs = [transform.ctx, transform.ctx.dead_letter]
 }
-`
-	res, diags := config.LoadSources([]config.Source{{Name: "test.hcl", Data: []byte(src)}}, registry())
-	if diags.HasErrors() {
-		var buf bytes.Buffer
-		config.WriteDiagnostics(&buf, res.Files, diags)
-		return nil, buf.String()
+`, "transform.ctx")
+	if cfg == nil {
+		return nil, diags
 	}
-	for _, c := range res.Components {
-		if c.ID == "transform.ctx" {
-			return c.Config.(*Config), ""
-		}
-	}
-	t.Fatal("no transform.ctx")
-	return nil, ""
+	return cfg.(*Config), ""
 }
 
 type harness struct {
@@ -194,7 +183,7 @@ func TestAnswersWithTheRolloutsBefore(t *testing.T) {
 	if got[0].Origin != want || got[0].EnsureID() != want.ComputeID() {
 		t.Errorf("origin %+v, want the trigger's, derived: %+v", got[0].Origin, want)
 	}
-	if n := testutilValue(h.metrics, "octoagent_correlate_suppressed_total"); n != 1 {
+	if n := agenttest.Metric(h.metrics, "octoagent_correlate_suppressed_total"); n != 1 {
 		t.Errorf("suppressed = %v, want 1", n)
 	}
 }
@@ -241,37 +230,30 @@ func TestRestartSameAnswerSameID(t *testing.T) {
 		rollout(2, "shop", "api", "api:3", t0.Add(2*time.Minute)),
 		crash(3, "shop", "api-1", t0.Add(3*time.Minute)),
 	}
-	clone := func(b agent.Batch) agent.Batch {
-		c := make(agent.Batch, len(b))
-		for i := range b {
-			c[i] = b[i].Clone()
-		}
-		return c
-	}
 	ref := newHarness(t, crashloopHCL, t.TempDir())
-	ref.process(clone(recs))
+	ref.process(agenttest.Clones(recs))
 	want := ref.out.Records()
 
 	h := newHarness(t, crashloopHCL, t.TempDir())
-	h.process(clone(recs[:3]))
+	h.process(agenttest.Clones(recs[:3]))
 	if err := h.tr.Close(); err != nil {
 		t.Fatal(err)
 	}
 	h.start()
-	h.process(clone(recs[1:3])) // read again: replaced, not duplicated
-	h.process(clone(recs[3:]))
+	h.process(agenttest.Clones(recs[1:3])) // read again: replaced, not duplicated
+	h.process(agenttest.Clones(recs[3:]))
 	got := h.out.Records()
 	if len(got) != 1 || wire(got[0]) != wire(want[0]) {
 		t.Fatalf("after a restart:\n%v\nwant\n%v", got, want)
 	}
 	h.tr.Close()
 	h.start()
-	h.process(clone(recs[3:])) // the trigger read again
+	h.process(agenttest.Clones(recs[3:])) // the trigger read again
 	again := h.out.Records()
 	if len(again) != 1 || wire(again[0]) != wire(want[0]) {
 		t.Fatalf("the trigger read again got:\n%v\nwant\n%v", again, want)
 	}
-	if n := testutilValue(h.metrics, "octoagent_correlate_replayed_total"); n != 1 {
+	if n := agenttest.Metric(h.metrics, "octoagent_correlate_replayed_total"); n != 1 {
 		t.Errorf("replayed = %v, want 1", n)
 	}
 }
@@ -367,24 +349,4 @@ trigger {
 			t.Errorf("config\n%s\ngave\n%s\nwant %q", c.body, diags, c.want)
 		}
 	}
-}
-
-// testutilValue reads one metric's value (summed over its labels).
-func testutilValue(m *agent.Metrics, name string) float64 {
-	mfs, _ := m.Registry.Gather()
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, x := range mf.GetMetric() {
-			if c := x.GetCounter(); c != nil {
-				sum += c.GetValue()
-			}
-			if g := x.GetGauge(); g != nil {
-				sum += g.GetValue()
-			}
-		}
-	}
-	return sum
 }

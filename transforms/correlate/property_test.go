@@ -2,7 +2,6 @@ package correlate
 
 import (
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -10,16 +9,8 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
-
-// cases is the number of random cases per property (OCTOAGENT_PROPERTY_CASES,
-// default 100; `make test-nightly` runs 10,000).
-func cases() int {
-	if n, err := strconv.Atoi(os.Getenv("OCTOAGENT_PROPERTY_CASES")); err == nil && n > 0 {
-		return n
-	}
-	return 100
-}
 
 // stream makes n records over a few namespaces and pods: rollouts and
 // crashloops, with distinct, increasing times (a crash replay may reorder
@@ -39,25 +30,6 @@ func stream(rng *rand.Rand, n int) agent.Batch {
 	return b
 }
 
-func clones(b agent.Batch) agent.Batch {
-	c := make(agent.Batch, len(b))
-	for i := range b {
-		c[i] = b[i].Clone()
-	}
-	return c
-}
-
-// split cuts b into random batches.
-func split(rng *rand.Rand, b agent.Batch) []agent.Batch {
-	var out []agent.Batch
-	for len(b) > 0 {
-		n := 1 + rng.IntN(min(len(b), 8))
-		out = append(out, b[:n])
-		b = b[n:]
-	}
-	return out
-}
-
 // limitsBody is crashloopHCL with small limits, so that every one of them
 // is reached.
 func limitsBody(rng *rand.Rand) string {
@@ -72,11 +44,11 @@ func limitsBody(rng *rand.Rand) string {
 // The window never holds more than its limits, after any batch, and what
 // it lets go is counted.
 func TestPropertyLimits(t *testing.T) {
-	for c := 0; c < cases(); c++ {
+	for c := 0; c < agenttest.PropertyCases(100); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 7))
 		h := newHarness(t, limitsBody(rng), "")
 		lim := h.tr.w.lim
-		for _, b := range split(rng, stream(rng, 10+rng.IntN(120))) {
+		for _, b := range agenttest.Split(rng, stream(rng, 10+rng.IntN(120))) {
 			h.process(b)
 			w := h.tr.w
 			n, a, bytes := w.size()
@@ -111,7 +83,7 @@ func runAll(t *testing.T, cfg *Config, batches []agent.Batch) []string {
 	h := &harness{t: t, cfg: cfg}
 	h.start()
 	for _, b := range batches {
-		h.process(clones(b))
+		h.process(agenttest.Clones(b))
 	}
 	var out []string
 	for _, r := range h.out.Records() {
@@ -123,12 +95,12 @@ func runAll(t *testing.T, cfg *Config, batches []agent.Batch) []string {
 // The answers (their content and ids, in order) do not depend on how the
 // input is cut into batches.
 func TestPropertyBatchingIndependent(t *testing.T) {
-	for c := 0; c < cases(); c++ {
+	for c := 0; c < agenttest.PropertyCases(100); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 11))
 		cfg, _ := load(t, limitsBody(rng))
 		recs := stream(rng, 10+rng.IntN(80))
 		want := runAll(t, cfg, []agent.Batch{recs})
-		got := runAll(t, cfg, split(rng, recs))
+		got := runAll(t, cfg, agenttest.Split(rng, recs))
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Fatalf("case %d: one batch gave\n%s\nrandom batches gave\n%s", c, strings.Join(want, "\n"), strings.Join(got, "\n"))
 		}
@@ -143,7 +115,7 @@ func TestPropertyBatchingIndependent(t *testing.T) {
 func TestPropertyCrashAnywhere(t *testing.T) {
 	// Each case saves the window (with fsync) a few dozen times: fewer
 	// cases than the other properties.
-	for c := 0; c < max(cases()/5, 1); c++ {
+	for c := 0; c < max(agenttest.PropertyCases(100)/5, 1); c++ {
 		rng := rand.New(rand.NewPCG(uint64(c), 13))
 		body := strings.Replace(crashloopHCL, `max_per_key = 3`, `max_per_key = `+strconv.Itoa(1+rng.IntN(4)), 1)
 		recs := stream(rng, 10+rng.IntN(80))
@@ -167,8 +139,8 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 			commits := []int{next - 1} // what the source committed, in order
 			tr := agent.NewTracker(acks, func(p int) { commits = append(commits, p) }, nil)
 			crashAt := next + rng.IntN(len(recs)-next+1)
-			for _, b := range split(rng, recs[next:crashAt]) {
-				b = clones(b)
+			for _, b := range agenttest.Split(rng, recs[next:crashAt]) {
+				b = agenttest.Clones(b)
 				tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
 				for i := range b {
 					b[i].SetToken(tok)

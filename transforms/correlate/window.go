@@ -55,10 +55,10 @@ type window struct {
 	lim       limits
 	keys      map[string][]*entry // by key, sorted by (time, seq)
 	byID      map[string]*entry   // key + "\x00" + record id
-	entries   entryHeap           // every entry, oldest first
+	entries   *queue[*entry]      // every entry, oldest first
 	answers   map[string]*answer  // by trigger id
 	once      map[string]*answer  // by once value
-	ans       answerHeap          // answers, oldest first
+	ans       *queue[*answer]     // answers, oldest first
 	bytes     int64
 	seq       uint64
 	watermark time.Time // the newest record time seen (not past now + 1m)
@@ -68,7 +68,10 @@ type window struct {
 
 func newWindow(lim limits, evicted func(string)) *window {
 	return &window{lim: lim, keys: map[string][]*entry{}, byID: map[string]*entry{},
-		answers: map[string]*answer{}, once: map[string]*answer{}, now: time.Now, evicted: evicted}
+		entries: &queue[*entry]{less: before, place: func(e *entry, i int) { e.at = i }},
+		answers: map[string]*answer{}, once: map[string]*answer{},
+		ans: &queue[*answer]{less: beforeAnswer, place: func(a *answer, i int) { a.at = i }},
+		now: time.Now, evicted: evicted}
 }
 
 // entryOverhead and answerOverhead estimate the memory of an entry or an
@@ -101,7 +104,7 @@ func (w *window) remember(e *entry) bool {
 	list[i] = e
 	w.keys[e.Key] = list
 	w.byID[k] = e
-	heap.Push(&w.entries, e)
+	heap.Push(w.entries, e)
 	w.bytes += e.size
 	for len(w.keys[e.Key]) > w.lim.maxPerKey {
 		w.drop(w.keys[e.Key][0], "max_per_key")
@@ -111,11 +114,16 @@ func (w *window) remember(e *entry) bool {
 	return true
 }
 
-func before(a, b *entry) bool {
-	if !a.Time.Equal(b.Time) {
-		return a.Time.Before(b.Time)
+func before(a, b *entry) bool { return earlier(a.Time, a.Seq, b.Time, b.Seq) }
+
+func beforeAnswer(a, b *answer) bool { return earlier(a.Time, a.Seq, b.Time, b.Seq) }
+
+// earlier orders by time, then by arrival.
+func earlier(at time.Time, aseq uint64, bt time.Time, bseq uint64) bool {
+	if !at.Equal(bt) {
+		return at.Before(bt)
 	}
-	return a.Seq < b.Seq
+	return aseq < bseq
 }
 
 // observe advances the watermark. A record time more than a minute ahead
@@ -134,8 +142,8 @@ func (w *window) observe(t time.Time) {
 // every key: the oldest are at the top of the heap.
 func (w *window) expire() {
 	cut := w.watermark.Add(-w.lim.maxAge)
-	for len(w.entries) > 0 && w.entries[0].Time.Before(cut) {
-		w.drop(w.entries[0], "max_age")
+	for w.entries.Len() > 0 && w.entries.items[0].Time.Before(cut) {
+		w.drop(w.entries.items[0], "max_age")
 	}
 	w.trimAnswers()
 }
@@ -144,14 +152,14 @@ func (w *window) expire() {
 // max_entries or max_bytes.
 func (w *window) trim() {
 	for w.entries.Len() > w.lim.maxEntries {
-		w.drop(w.entries[0], "max_entries")
+		w.drop(w.entries.items[0], "max_entries")
 	}
 	for w.bytes > w.lim.maxBytes {
 		switch {
-		case len(w.entries) > 0 && (len(w.ans) == 0 || !w.ans[0].Time.Before(w.entries[0].Time)):
-			w.drop(w.entries[0], "max_bytes")
-		case len(w.ans) > 0:
-			w.dropAnswer(w.ans[0], "max_bytes")
+		case w.entries.Len() > 0 && (w.ans.Len() == 0 || !w.ans.items[0].Time.Before(w.entries.items[0].Time)):
+			w.drop(w.entries.items[0], "max_bytes")
+		case w.ans.Len() > 0:
+			w.dropAnswer(w.ans.items[0], "max_bytes")
 		default:
 			return
 		}
@@ -172,7 +180,7 @@ func (w *window) drop(e *entry, reason string) {
 		w.keys[e.Key] = l
 	}
 	delete(w.byID, e.Key+"\x00"+e.ID)
-	heap.Remove(&w.entries, e.at)
+	heap.Remove(w.entries, e.at)
 	w.bytes -= e.size
 	if w.evicted != nil {
 		w.evicted(reason)
@@ -219,7 +227,7 @@ func (w *window) keep(a *answer) {
 	if a.Once != "" {
 		w.once[a.Once] = a
 	}
-	heap.Push(&w.ans, a)
+	heap.Push(w.ans, a)
 	w.bytes += a.size
 	w.expire()
 	w.trim()
@@ -229,11 +237,11 @@ func (w *window) keep(a *answer) {
 // before the watermark (a once value is answered again after that).
 func (w *window) trimAnswers() {
 	for w.ans.Len() > w.lim.maxAnswers {
-		w.dropAnswer(w.ans[0], "max_answers")
+		w.dropAnswer(w.ans.items[0], "max_answers")
 	}
 	cut := w.watermark.Add(-w.lim.maxAge)
-	for len(w.ans) > 0 && w.ans[0].Time.Before(cut) {
-		w.dropAnswer(w.ans[0], "max_age")
+	for w.ans.Len() > 0 && w.ans.items[0].Time.Before(cut) {
+		w.dropAnswer(w.ans.items[0], "max_age")
 	}
 }
 
@@ -242,7 +250,7 @@ func (w *window) dropAnswer(a *answer, reason string) {
 	if a.Once != "" && w.once[a.Once] == a {
 		delete(w.once, a.Once)
 	}
-	heap.Remove(&w.ans, a.at)
+	heap.Remove(w.ans, a.at)
 	w.bytes -= a.size
 	if reason != "" && w.evicted != nil {
 		w.evicted("answer_" + reason)
@@ -265,7 +273,7 @@ type saved struct {
 
 func (w *window) save(answerPrint string) *saved {
 	s := &saved{Seq: w.seq, Watermark: w.watermark, AnswerPrint: answerPrint,
-		Entries: append([]*entry(nil), w.entries...), Answers: append([]*answer(nil), w.ans...)}
+		Entries: append([]*entry(nil), w.entries.items...), Answers: append([]*answer(nil), w.ans.items...)}
 	sort.Slice(s.Entries, func(i, j int) bool { return s.Entries[i].Seq < s.Entries[j].Seq })
 	sort.Slice(s.Answers, func(i, j int) bool { return s.Answers[i].Seq < s.Answers[j].Seq })
 	return s
@@ -300,49 +308,27 @@ func (w *window) load(s *saved, answerPrint string) {
 	}
 }
 
-// entryHeap orders entries by (time, seq), oldest first (container/heap).
-type entryHeap []*entry
-
-func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return before(h[i], h[j]) }
-func (h entryHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].at, h[j].at = i, j
-}
-func (h *entryHeap) Push(x any) {
-	e := x.(*entry)
-	e.at = len(*h)
-	*h = append(*h, e)
-}
-func (h *entryHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+// queue is a min-heap (container/heap) of items that know their place in
+// it, so that any of them can be removed.
+type queue[T any] struct {
+	items []T
+	less  func(a, b T) bool
+	place func(x T, i int)
 }
 
-// answerHeap orders answers by (time, seq), oldest first.
-type answerHeap []*answer
-
-func (h answerHeap) Len() int { return len(h) }
-func (h answerHeap) Less(i, j int) bool {
-	if !h[i].Time.Equal(h[j].Time) {
-		return h[i].Time.Before(h[j].Time)
-	}
-	return h[i].Seq < h[j].Seq
+func (q *queue[T]) Len() int           { return len(q.items) }
+func (q *queue[T]) Less(i, j int) bool { return q.less(q.items[i], q.items[j]) }
+func (q *queue[T]) Swap(i, j int) {
+	q.items[i], q.items[j] = q.items[j], q.items[i]
+	q.place(q.items[i], i)
+	q.place(q.items[j], j)
 }
-func (h answerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].at, h[j].at = i, j
+func (q *queue[T]) Push(x any) {
+	q.place(x.(T), len(q.items))
+	q.items = append(q.items, x.(T))
 }
-func (h *answerHeap) Push(x any) {
-	a := x.(*answer)
-	a.at = len(*h)
-	*h = append(*h, a)
-}
-func (h *answerHeap) Pop() any {
-	old := *h
-	a := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return a
+func (q *queue[T]) Pop() any {
+	x := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return x
 }
