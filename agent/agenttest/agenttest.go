@@ -7,10 +7,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -145,4 +148,94 @@ func Split(rng *rand.Rand, b agent.Batch) []agent.Batch {
 		b = b[n:]
 	}
 	return out
+}
+
+// Run is one run of a component that keeps state across records, as
+// CrashAnywhere drives it.
+type Run struct {
+	Process func(agent.Batch) // hand it a batch
+	Save    func()            // save its state now (its own clock would)
+	Close   func()            // end cleanly
+	Kill    func()            // stop as kill -9 would: no save
+	Out     func() agent.Batch
+}
+
+// CrashAnywhere feeds recs (one stream, offsets 0..n-1 in order) to runs
+// that start returns, each killed at a random point, in random batches
+// tracked like a source's, saving at random moments; the next run starts
+// from a position the source had committed (at most what the
+// acknowledgements let it: any of its commits, the checkpoint file may
+// lag). The last run ends cleanly. It returns what came out of all the
+// runs, by id and as written, and fails when one id came out twice with
+// different content.
+func CrashAnywhere(t testing.TB, rng *rand.Rand, recs agent.Batch, start func() Run) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	next := 0
+	for restarts := 0; next < len(recs); restarts++ {
+		if restarts > 50 {
+			t.Fatal("no progress after 50 restarts")
+		}
+		run := start()
+		commits := []int{next - 1}
+		tr := agent.NewTracker(agent.NewAcks(), func(p int) { commits = append(commits, p) }, nil)
+		crashAt := next + rng.IntN(len(recs)-next+1)
+		for _, b := range Split(rng, recs[next:crashAt]) {
+			b = Clones(b)
+			tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
+			for i := range b {
+				b[i].SetToken(tok)
+			}
+			run.Process(b)
+			if rng.IntN(3) == 0 {
+				run.Save()
+			}
+		}
+		if crashAt == len(recs) {
+			run.Close()
+		}
+		run.Kill()
+		for _, r := range run.Out() {
+			w := string(agent.AppendJSON(nil, &r))
+			if prev, ok := got[r.EnsureID()]; ok && prev != w {
+				t.Fatalf("id %s came out twice, differently:\n%s\n%s", r.ID, prev, w)
+			}
+			got[r.EnsureID()] = w
+		}
+		next = commits[rng.IntN(len(commits))] + 1
+		if crashAt == len(recs) {
+			next = len(recs)
+		}
+	}
+	return got
+}
+
+// SameOutput fails t unless got (by id, as written) is exactly want.
+func SameOutput(t testing.TB, want, got map[string]string) {
+	t.Helper()
+	for id, w := range want {
+		if got[id] != w {
+			t.Fatalf("record %s\nwant %s\ngot  %s", id, w, got[id])
+		}
+	}
+	if len(got) != len(want) {
+		var extra []string
+		for id := range got {
+			if _, ok := want[id]; !ok {
+				extra = append(extra, got[id])
+			}
+		}
+		t.Fatalf("%d records out, want %d; extra:\n%s", len(got), len(want), strings.Join(extra, "\n"))
+	}
+}
+
+// TransformSettings returns the settings of a transform under test: its
+// outputs captured, its own metrics, a discarded log.
+func TransformSettings(id, typ, dataDir string) (set agent.Settings, out, dead *Capture, m *agent.Metrics) {
+	out, dead, m = &Capture{}, &Capture{}, agent.NewMetrics(nil)
+	name := strings.TrimPrefix(id, "transform.")
+	set = agent.Settings{ID: id, Kind: agent.KindTransform, Type: typ, Name: name,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m.For(id),
+		DataDir: dataDir, Host: "test", Out: out, DeadLetter: dead, Acks: agent.NewAcks()}
+	return set, out, dead, m
 }

@@ -3,8 +3,6 @@ package assemble
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -105,15 +103,11 @@ func newHarness(t testing.TB, body, dir string) *harness {
 }
 
 func (h *harness) start() {
-	h.cap, h.dead = &agenttest.Capture{}, &agenttest.Capture{}
-	out := h.out // a test's own output, or the capture
-	if out == nil {
-		out = h.cap
+	var set agent.Settings
+	set, h.cap, h.dead, h.metrics = agenttest.TransformSettings("transform.runs", "assemble", h.dir)
+	if h.out != nil { // a test's own output
+		set.Out = h.out
 	}
-	h.metrics = agent.NewMetrics(nil)
-	set := agent.Settings{ID: "transform.runs", Kind: agent.KindTransform, Type: "assemble", Name: "runs",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: h.metrics.For("transform.runs"),
-		DataDir: h.dir, Host: "test", Out: out, DeadLetter: h.dead, Acks: agent.NewAcks()}
 	h.tr = newTransform(set, h.cfg, h.clock.now)
 	h.t.Cleanup(func() { h.tr.loop.Stop() })
 }

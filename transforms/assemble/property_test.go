@@ -125,59 +125,13 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 			}
 		}
 		dir := t.TempDir()
-		got := map[string]string{}
-		next := 0
-		for restarts := 0; next < len(recs); restarts++ {
-			if restarts > 50 {
-				t.Fatalf("case %d: no progress", c)
-			}
+		got := agenttest.CrashAnywhere(t, rng, recs, func() agenttest.Run {
 			h := &harness{t: t, cfg: cfg, dir: dir, clock: &clock{t: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}}
 			h.start()
-			acks := agent.NewAcks()
-			commits := []int{next - 1}
-			tr := agent.NewTracker(acks, func(p int) { commits = append(commits, p) }, nil)
-			crashAt := next + rng.IntN(len(recs)-next+1)
 			h.tr.tick() // what the last run left pending goes out
-			for _, b := range agenttest.Split(rng, recs[next:crashAt]) {
-				b = agenttest.Clones(b)
-				tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
-				for i := range b {
-					b[i].SetToken(tok)
-				}
-				h.process(b)
-				if rng.IntN(3) == 0 {
-					h.tr.save()
-				}
-			}
-			if crashAt == len(recs) {
-				h.tr.Close()
-			}
-			h.tr.loop.Stop()
-			for _, r := range append(h.cap.Records(), h.dead.Records()...) {
-				w := wire(r)
-				if prev, ok := got[r.EnsureID()]; ok && prev != w {
-					t.Fatalf("case %d: id %s came out twice differently:\n%s\n%s", c, r.ID, prev, w)
-				}
-				got[r.EnsureID()] = w
-			}
-			next = commits[rng.IntN(len(commits))] + 1
-			if crashAt == len(recs) {
-				next = len(recs)
-			}
-		}
-		for id, w := range want {
-			if got[id] != w {
-				t.Fatalf("case %d: summary %s\nwant %s\ngot  %s", c, id, w, got[id])
-			}
-		}
-		if len(got) != len(want) {
-			var extra []string
-			for id := range got {
-				if _, ok := want[id]; !ok {
-					extra = append(extra, got[id])
-				}
-			}
-			t.Fatalf("case %d: %d records out, want %d; extra:\n%s", c, len(got), len(want), strings.Join(extra, "\n"))
-		}
+			return agenttest.Run{Process: h.process, Save: func() { h.tr.save() }, Close: func() { h.tr.Close() }, Kill: h.tr.loop.Stop,
+				Out: func() agent.Batch { return append(h.cap.Records(), h.dead.Records()...) }}
+		})
+		agenttest.SameOutput(t, want, got)
 	}
 }

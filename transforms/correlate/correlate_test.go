@@ -3,8 +3,6 @@ package correlate
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -89,11 +87,8 @@ func newHarness(t testing.TB, body, dir string) *harness {
 
 // start builds the transform (again) over the same data directory.
 func (h *harness) start() {
-	h.out, h.dead = &agenttest.Capture{}, &agenttest.Capture{}
-	h.metrics = agent.NewMetrics(nil)
-	set := agent.Settings{ID: "transform.ctx", Kind: agent.KindTransform, Type: "correlate", Name: "ctx",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: h.metrics.For("transform.ctx"),
-		DataDir: h.dir, Host: "test", Out: h.out, DeadLetter: h.dead}
+	var set agent.Settings
+	set, h.out, h.dead, h.metrics = agenttest.TransformSettings("transform.ctx", "correlate", h.dir)
 	h.tr = newTransform(set, h.cfg)
 }
 

@@ -2,7 +2,6 @@ package correlate
 
 import (
 	"math/rand/v2"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -125,64 +124,13 @@ func TestPropertyCrashAnywhere(t *testing.T) {
 			r, _ := agent.ParseJSON([]byte(w))
 			want[r.ID] = w
 		}
-
 		dir := t.TempDir()
-		got := map[string]string{}
-		next := 0 // the next position the source reads
-		for restarts := 0; next < len(recs); restarts++ {
-			if restarts > 50 {
-				t.Fatalf("case %d: no progress", c)
-			}
+		got := agenttest.CrashAnywhere(t, rng, recs, func() agenttest.Run {
 			h := &harness{t: t, cfg: cfg, dir: dir}
 			h.start()
-			acks := agent.NewAcks()
-			commits := []int{next - 1} // what the source committed, in order
-			tr := agent.NewTracker(acks, func(p int) { commits = append(commits, p) }, nil)
-			crashAt := next + rng.IntN(len(recs)-next+1)
-			for _, b := range agenttest.Split(rng, recs[next:crashAt]) {
-				b = agenttest.Clones(b)
-				tok := tr.Track(len(b), int(b[len(b)-1].Origin.Offset))
-				for i := range b {
-					b[i].SetToken(tok)
-				}
-				h.process(b)
-				if rng.IntN(3) == 0 {
-					if err := h.tr.save(); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
-			if crashAt == len(recs) {
-				h.tr.Close() // the last run ends cleanly
-			}
-			h.tr.loop.Stop() // kill -9: no save; the loop dies with the process
-			for _, r := range h.out.Records() {
-				w := wire(r)
-				if prev, ok := got[r.EnsureID()]; ok && prev != w {
-					t.Fatalf("case %d: id %s answered twice differently:\n%s\n%s", c, r.ID, prev, w)
-				}
-				got[r.EnsureID()] = w
-			}
-			// The source's checkpoint file may lag behind its commits.
-			next = commits[rng.IntN(len(commits))] + 1
-			if crashAt == len(recs) {
-				next = len(recs)
-			}
-		}
-		for id, w := range want {
-			if got[id] != w {
-				t.Fatalf("case %d: answer %s\nwant %s\ngot  %s", c, id, w, got[id])
-			}
-		}
-		if len(got) != len(want) {
-			var extra []string
-			for id := range got {
-				if _, ok := want[id]; !ok {
-					extra = append(extra, got[id])
-				}
-			}
-			sort.Strings(extra)
-			t.Fatalf("case %d: %d answers, want %d; extra:\n%s", c, len(got), len(want), strings.Join(extra, "\n"))
-		}
+			return agenttest.Run{Process: h.process, Save: func() { h.tr.save() }, Close: func() { h.tr.Close() },
+				Kill: h.tr.loop.Stop, Out: h.out.Records}
+		})
+		agenttest.SameOutput(t, want, got)
 	}
 }
