@@ -19,12 +19,12 @@ import (
 // TestK8sCrashloopContext answers the question in the agent, with the
 // shipped pack (configs/kubernetes-events with crashloop_context.hcl): a
 // Deployment rolls out three times (three images), then one of its pods
-// crashloops (BackOff, count 1 → 2 → 3). Two agents watch: A runs
-// throughout; B is killed (SIGKILL) between the third rollout and the
-// crashloop, and started again on its data directory. Each gives exactly
-// one crashloop_context, naming the three rollouts newest first with
-// their images and revisions, and the two are the same record, id
-// included.
+// crashloops (BackOff, count 1 → 2 → 3). Two agents watch, and between
+// the third rollout and the crashloop, B is killed (SIGKILL) and started
+// again on its data directory, and A reloads its config (SIGHUP). Each
+// gives exactly one crashloop_context, naming the three rollouts newest
+// first with their images and revisions, and the two are the same record,
+// id included.
 func TestK8sCrashloopContext(t *testing.T) {
 	c := startK8s(t)
 	ctx := context.Background()
@@ -120,6 +120,11 @@ sink "file" "out" {
 	}
 	b.p.WaitExit(t, exitDeadline)
 	start(b)
+	// And a reload of A (SIGHUP): its pipeline stops, saves the window and
+	// starts again from it.
+	a := agents[0]
+	a.p.Signal(t, syscall.SIGHUP)
+	waitFor(t, k8sDeadline, "the reload of agent A", func() bool { return strings.Contains(a.p.Stderr.String(), "reload=1 ") })
 
 	// A pod of the Deployment starts crashlooping: BackOff, updated in
 	// place as the kubelet does.
@@ -173,7 +178,7 @@ sink "file" "out" {
 	if got := strings.Join(names, "; "); got != "api r3 [registry.example/api:3.0]; api r2 [registry.example/api:2.0]; api r1 [registry.example/api:1.0]" {
 		t.Errorf("rollouts listed: %s", got)
 	}
-	testfig.Report(t, "3 rollouts, SIGKILL, crashloop (3 occurrences): 1 crashloop_context per agent, same id on both (%s…); listed %s", ra.ID[:8], strings.Join(names, "; "))
+	testfig.Report(t, "3 rollouts, SIGKILL of one agent and SIGHUP of the other, crashloop (3 occurrences): 1 crashloop_context per agent, same id on both (%s…); listed %s", ra.ID[:8], strings.Join(names, "; "))
 	for _, a := range agents {
 		a.p.Signal(t, syscall.SIGTERM)
 		a.p.WaitExit(t, exitDeadline)
