@@ -130,6 +130,18 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 			dead = append(dead, t.deadLetter(r, "remember", "schema", errs))
 			continue
 		}
+		// What is remembered of r is taken before r is answered (an
+		// answer may enrich r), and added after (r is not listed in its
+		// own answer).
+		tok := r.Token()
+		var e *entry
+		if rem {
+			var dl *agent.Record
+			if e, dl = t.entry(r); dl != nil {
+				dead = append(dead, *dl)
+				continue
+			}
+		}
 		var ans *agent.Record
 		if trig {
 			a, dl := t.answer(r)
@@ -142,11 +154,9 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 		if ans != nil {
 			out = append(out, *ans)
 		}
-		if rem {
-			if dl := t.remember(r); dl != nil {
-				dead = append(dead, *dl)
-				continue
-			}
+		if e != nil {
+			t.w.remember(e)
+			t.saver.Hold(tok)
 		}
 		switch {
 		case ans != nil && t.cfg.Trigger.Enrich:
@@ -172,26 +182,24 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 	return t.set.Out.Emit(ctx, out)
 }
 
-// remember adds r to the window under its key.
-func (t *transform) remember(r *agent.Record) *agent.Record {
+// entry is what the window keeps of r, under its key.
+func (t *transform) entry(r *agent.Record) (*entry, *agent.Record) {
 	rc := &t.cfg.Remember
 	key, err := rc.Key.Of(r)
 	if err != nil {
 		dl := t.deadLetter(r, "remember.key", "no_key", []agent.FieldError{{Error: "key: " + err.Error()}})
-		return &dl
+		return nil, &dl
 	}
 	var fields map[string]any
 	if rc.Fields != nil {
 		if fields, err = rc.Fields.Eval(r); err != nil {
 			dl := t.deadLetter(r, "remember.fields", "expr_error", []agent.FieldError{{Error: err.Error()}})
-			return &dl
+			return nil, &dl
 		}
 	} else {
 		fields = agent.CloneMap(r.MaterializeFields())
 	}
-	t.w.remember(&entry{Key: key, ID: r.EnsureID(), Kind: r.Kind, Time: r.Time.UTC(), Fields: fields})
-	t.saver.Hold(r.Token())
-	return nil
+	return &entry{Key: key, ID: r.EnsureID(), Kind: r.Kind, Time: r.Time.UTC(), Fields: fields}, nil
 }
 
 // answer makes the answer to trigger r: the answer it was given before,

@@ -345,3 +345,60 @@ trigger {
 		}
 	}
 }
+
+// A record both remembered and a trigger (the previous runs of a job) is
+// answered with what came before it, never itself, then remembered; with
+// enrich, what is remembered of it is taken before it is enriched.
+func TestRememberedTrigger(t *testing.T) {
+	for _, enrich := range []bool{false, true} {
+		h := newHarness(t, fmt.Sprintf(`
+  save_interval = "1h"
+  remember {
+    kinds  = ["job_run"]
+    key    = "job"
+    fields = { n = "n" }
+  }
+  trigger {
+    kinds  = ["job_run"]
+    key    = "job"
+    list   = "previous"
+    enrich = %t
+  }`, enrich), t.TempDir())
+		acks := agent.NewAcks()
+		var b agent.Batch
+		for i := 0; i < 3; i++ {
+			r := rec(i, "job_run", t0.Add(time.Duration(i)*time.Minute), map[string]any{"job": "nightly", "n": int64(i)})
+			r.SetToken(acks.NewToken(1, nil))
+			b = append(b, r)
+		}
+		h.process(b)
+		got := h.out.Records()
+		if len(got) != 3 {
+			t.Fatalf("enrich=%v: %d answers", enrich, len(got))
+		}
+		for i, r := range got {
+			prev, _ := r.MaterializeFields()["previous"].([]any)
+			var ns []string
+			for _, p := range prev {
+				ns = append(ns, fmt.Sprint(p.(map[string]any)["n"]))
+				if _, nested := p.(map[string]any)["previous"]; nested {
+					t.Errorf("enrich=%v: a remembered run holds its own answer", enrich)
+				}
+			}
+			want := []string{"1", "0"}[2-i:]
+			if i == 0 {
+				want = nil
+			}
+			if !reflect.DeepEqual(ns, want) {
+				t.Errorf("enrich=%v: run %d lists %v, want %v", enrich, i, ns, want)
+			}
+		}
+		if acks.InFlight() != 3 {
+			t.Errorf("enrich=%v: %d records resolved before the save", enrich, 3-acks.InFlight())
+		}
+		h.tr.save()
+		if acks.InFlight() != 0 || acks.OverAcked() != 0 {
+			t.Errorf("enrich=%v: after the save, %d in flight, %d over-acked", enrich, acks.InFlight(), acks.OverAcked())
+		}
+	}
+}
