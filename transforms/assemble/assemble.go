@@ -301,6 +301,9 @@ func (t *transform) limitBytes(now time.Time) {
 // summarize makes g's summary (complete unless reason is set), queues it,
 // and closes g. Called with the lock held.
 func (t *transform) summarize(g *group, now time.Time, reason string) {
+	if g.Complete != nil {
+		reason = "" // its end came: complete, even when a limit hurries it
+	}
 	fields := map[string]any{}
 	tm := g.FirstTime
 	if g.Header != nil {
