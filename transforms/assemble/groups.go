@@ -17,6 +17,17 @@ type item struct {
 	Time   time.Time      `json:"time"`
 	Seq    uint64         `json:"seq"`
 	Fields map[string]any `json:"fields"`
+
+	size int64 // estimated memory, once known
+}
+
+// bytes estimates the memory of it (its fields as JSON), once.
+func (it *item) bytes() int64 {
+	if it.size == 0 {
+		b, _ := json.Marshal(it.Fields)
+		it.size = int64(len(b)+len(it.ID)+len(it.PID)) + itemOverhead
+	}
+	return it.size
 }
 
 // newer reports whether a comes after b: by time, then by arrival.
@@ -131,16 +142,12 @@ func (gs *groups) add(g *group) {
 // resize recomputes the estimated memory of g.
 func (gs *groups) resize(g *group) {
 	n := int64(groupOverhead + len(g.Key) + memberOverhead*len(g.Members))
-	add := func(it *item) {
-		b, _ := json.Marshal(it.Fields)
-		n += int64(len(b)+len(it.ID)+len(it.PID)) + itemOverhead
-	}
 	if g.Header != nil {
-		add(g.Header)
+		n += g.Header.bytes()
 	}
 	for _, l := range g.Parts {
 		for _, it := range l {
-			add(it)
+			n += it.bytes()
 		}
 	}
 	gs.bytes += n - g.size
