@@ -239,3 +239,20 @@ func TransformSettings(id, typ, dataDir string) (set agent.Settings, out, dead *
 		DataDir: dataDir, Host: "test", Out: out, DeadLetter: dead, Acks: agent.NewAcks()}
 	return set, out, dead, m
 }
+
+// LoadTransform loads `transform "TYP" "NAME" { BODY }`, reading a stdin
+// source and read with its dead letters by a stdout sink (reg must have
+// both), and returns its decoded config, or nil and the diagnostics.
+func LoadTransform(t testing.TB, reg *agent.Registry, typ, name, body string) (any, string) {
+	t.Helper()
+	id := "transform." + name
+	return LoadConfig(t, reg, `source "stdin" "in" {}
+transform "`+typ+`" "`+name+`" {
+  inputs = [source.stdin.in]
+`+body+`
+}
+sink "stdout" "out" {
+  inputs = [`+id+`, `+id+`.dead_letter]
+}
+`, id)
+}

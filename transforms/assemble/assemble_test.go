@@ -46,15 +46,7 @@ func registry() *agent.Registry {
 
 func load(t testing.TB, body string) (*Config, string) {
 	t.Helper()
-	cfg, diags := agenttest.LoadConfig(t, registry(), `source "stdin" "in" {}
-transform "assemble" "runs" {
-  inputs = [source.stdin.in]
-`+body+`
-}
-sink "stdout" "out" {
-  inputs = [transform.runs, transform.runs.dead_letter]
-}
-`, "transform.runs")
+	cfg, diags := agenttest.LoadTransform(t, registry(), "assemble", "runs", body)
 	if cfg == nil {
 		return nil, diags
 	}

@@ -49,15 +49,7 @@ const crashloopHCL = `
 // load decodes a correlate block (its body given) in a whole config.
 func load(t testing.TB, body string) (*Config, string) {
 	t.Helper()
-	cfg, diags := agenttest.LoadConfig(t, registry(), `source "stdin" "in" {}
-transform "correlate" "ctx" {
-  inputs = [source.stdin.in]
-`+body+`
-}
-sink "stdout" "out" {
-  inputs = [transform.ctx, transform.ctx.dead_letter]
-}
-`, "transform.ctx")
+	cfg, diags := agenttest.LoadTransform(t, registry(), "correlate", "ctx", body)
 	if cfg == nil {
 		return nil, diags
 	}
