@@ -1,4 +1,4 @@
-// Package httpout is the machinery the HTTP sinks (`sink "octostore"`,
+// Package httpbatch is the machinery the HTTP sinks (`sink "octostore"`,
 // `sink "http"`) share: batching by records, bytes and time, gzip, a bounded
 // number of requests in flight, retries with capped exponential backoff and
 // jitter that honour Retry-After, splitting on 413, dead letters for what
