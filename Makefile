@@ -88,7 +88,7 @@ fuzz-short:
 # runs 1,000), and its rotation soak.
 .PHONY: test-nightly
 test-nightly:
-	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./adapters/filesource/
+	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/
 
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
