@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
 
 // idleSource emits nothing and waits for the end.
@@ -73,23 +74,6 @@ func wantStatus(t *testing.T, addr, path string, want int) {
 	}
 }
 
-// nonLoopbackIP returns an address of this machine that is not a loopback
-// one, or skips.
-func nonLoopbackIP(t *testing.T) string {
-	t.Helper()
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		t.Skipf("interface addresses: %v", err)
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-			return n.IP.String()
-		}
-	}
-	t.Skip("this machine has no non-loopback IPv4 address to connect from")
-	return ""
-}
-
 func port(addr string) string {
 	_, p, _ := net.SplitHostPort(addr)
 	return p
@@ -118,7 +102,10 @@ func TestAdminAddr(t *testing.T) {
 		wantStatus(t, local, "/metrics", 200)
 	})
 	t.Run("own listener on localhost, metrics on the network", func(t *testing.T) {
-		ip := nonLoopbackIP(t)
+		ip := agenttest.NonLoopbackIP(t)
+		if ip == "" {
+			t.Skip("no address to connect from the network")
+		}
 		rt := serveAdmin(t, "0.0.0.0:0", "127.0.0.1:0")
 		if rt.AdminAddr() == rt.HTTPAddr() || !strings.HasPrefix(rt.AdminAddr(), "127.0.0.1:") {
 			t.Fatalf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
