@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -94,6 +95,16 @@ func TestChartNodePod(t *testing.T) {
 			}
 		})
 	}
+
+	// The events Deployment's pod, the same way: the in-cluster path (the
+	// mounted token, KUBERNETES_SERVICE_HOST) that pod metadata will take,
+	// and its token Secret, readable through fsGroup.
+	t.Run("events Deployment", func(t *testing.T) {
+		r := env.runEvents(t)
+		for _, p := range r.problems {
+			t.Error(p)
+		}
+	})
 
 	// The design relies on uid 0 owning the node's files. Without it (the
 	// chart as it was: uid 65532, no capability), the run fails, and says so.
@@ -247,26 +258,14 @@ func (e *podEnv) rules(t testing.TB, dir string) map[string]bool {
 	return out
 }
 
-// run renders the chart with tc's values and runs the DaemonSet's pod on a
-// fresh node; it fails the test only when the harness cannot do its work,
-// and returns what the pod did wrong.
-func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
+// render renders the chart with tc's values (and free ports: the machine
+// is shared, and the ports are the only values changed) and applies every
+// object but the workloads to the API server.
+func (e *podEnv) render(t *testing.T, tc podCase) (objs []chartObject, httpPort, adminPort int) {
 	t.Helper()
-	r := &podResult{}
-	ctx := context.Background()
-	httpPort, adminPort := freePort(t), freePort(t)
-	// The ports are the only values changed: the machine is shared.
+	httpPort, adminPort = freePort(t), freePort(t)
 	set := append([]string{"httpPort=" + strconv.Itoa(httpPort), "adminPort=" + strconv.Itoa(adminPort)}, tc.set...)
-	objs := splitManifest(t, renderChart(t, tc.release, e.ns, "", set...))
-	ds := findObject(objs, "DaemonSet", "-node")
-	if ds == nil {
-		t.Fatalf("%s renders no DaemonSet", tc.name)
-	}
-	pod := dig(ds.Object, "spec", "template", "spec")
-	container := dig(pod, "containers", 0)
-	r.sec = securityOf(pod, container, e.imageUID, e.imageGID)
-
-	// The chart's objects but the workloads, on the API server.
+	objs = splitManifest(t, renderChart(t, tc.release, e.ns, "", set...))
 	var others []string
 	for _, o := range objs {
 		if o.Kind != "Deployment" && o.Kind != "DaemonSet" {
@@ -278,22 +277,38 @@ func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
 	if out, err := e.kube("apply", "-f", restFile); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
 	}
+	return objs, httpPort, adminPort
+}
 
-	node := layOutNode(t, filepath.Join(t.TempDir(), "node"), tc.with0600, !tc.noDocker)
-	before := snapshot(t, node.on("/var/log"))
-	vols := kubelet(t, node, objs, pod, r.sec, &r.problems)
+// runningPod is a workload's pod started by startPod.
+type runningPod struct {
+	p        *agentProc
+	spec     podrun.Spec
+	pod      any
+	vols     map[string]string // volume name -> its directory here
+	tokenDir string            // "" when no token is mounted
+}
+
+// startPod does what the kubelet and the runtime do for the first
+// container of workload w on node: volumes, token, environment, image,
+// securityContext; and waits until the agent serves HTTP. It returns nil
+// when the pod would not start or the agent exited, with the reason in r.
+func (e *podEnv) startPod(t *testing.T, r *podResult, objs []chartObject, w *chartObject, node *fakeNode, podName string) *runningPod {
+	t.Helper()
+	rp := &runningPod{pod: dig(w.Object, "spec", "template", "spec")}
+	container := dig(rp.pod, "containers", 0)
+	r.sec = securityOf(rp.pod, container, e.imageUID, e.imageGID)
+	rp.vols = kubelet(t, node, objs, rp.pod, r.sec, &r.problems)
 	if len(r.problems) > 0 {
-		return r
+		return nil
 	}
 	var mounts []podrun.Mount
 	for _, m := range dig(container, "volumeMounts").([]any) {
-		mounts = append(mounts, podrun.Mount{Source: vols[dig(m, "name").(string)], Target: dig(m, "mountPath").(string), ReadOnly: dig(m, "readOnly") == true})
+		mounts = append(mounts, podrun.Mount{Source: rp.vols[dig(m, "name").(string)], Target: dig(m, "mountPath").(string), ReadOnly: dig(m, "readOnly") == true})
 	}
-	sa, _ := dig(pod, "serviceAccountName").(string)
-	var tokenDir string
-	if dig(pod, "automountServiceAccountToken") == true {
-		tokenDir = e.tokenDir(t, sa)
-		mounts = append(mounts, podrun.Mount{Source: tokenDir, Target: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true})
+	if dig(rp.pod, "automountServiceAccountToken") == true {
+		rp.tokenDir = e.tokenDir(t, dig(rp.pod, "serviceAccountName").(string))
+		mounts = append(mounts, podrun.Mount{Source: rp.tokenDir, Target: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true})
 	}
 	mounts = append(mounts, podrun.Mount{Source: e.bin, Target: e.entrypoint, ReadOnly: true})
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
@@ -313,60 +328,55 @@ func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
 	for _, a := range dig(container, "args").([]any) {
 		argv = append(argv, fmt.Sprint(a))
 	}
-	podName := tc.release + "-node-x7k2p"
-	spec := podrun.Spec{
+	rp.spec = podrun.Spec{
 		Rootfs: rootfs, ReadOnlyRoot: r.sec.readOnlyRoot, Mounts: mounts,
 		UID: r.sec.uid, GID: r.sec.gid, Groups: r.sec.groups, Caps: r.sec.caps, NoNewPrivs: r.sec.noNewPrivs,
 		Path: argv[0], Args: argv[1:], Env: containerEnv(t, container, "node-1", podName, e.ns, e.apiHost, e.apiPort),
 	}
 	if r.sec.runAsNonRoot && r.sec.uid == 0 {
 		r.add("the kubelet would refuse to start the container: runAsNonRoot is true and it runs as uid 0")
-		return r
+		return nil
 	}
-	cmd, err := podrun.Command(spec)
+	cmd, err := podrun.Command(rp.spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProc(t, cmd, tc.name+": the DaemonSet's container")
-
+	p := startProc(t, cmd, podName)
+	rp.p = p
 	// Started: or exited, saying why.
 	if !waitUntil(startDeadline, func() bool { return p.Exited() || logWith(p.Stderr.Bytes(), "octoagent starting") != nil }) ||
 		!waitUntil(startDeadline, func() bool { return p.Exited() || logWith(p.Stderr.Bytes(), "serving metrics and health") != nil }) {
-		t.Fatalf("%s: the agent neither started nor exited within %v:\n%s", tc.name, startDeadline, tail(p.Stderr.String(), 3000))
+		t.Fatalf("%s: the agent neither started nor exited within %v:\n%s", podName, startDeadline, tail(p.Stderr.String(), 3000))
 	}
 	if p.Exited() {
 		r.add("the agent exited with status %d at start, running as %s:\n%s", p.Cmd.ProcessState.ExitCode(), r.sec, errorLines(p.Stderr.Bytes()))
+		return nil
+	}
+	return rp
+}
+
+// run runs the DaemonSet's pod with tc's values on a fresh node; it fails
+// the test only when the harness cannot do its work, and returns what the
+// pod did wrong.
+func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
+	t.Helper()
+	r := &podResult{}
+	ctx := context.Background()
+	objs, httpPort, adminPort := e.render(t, tc)
+	ds := findObject(objs, "DaemonSet", "-node")
+	if ds == nil {
+		t.Fatalf("%s renders no DaemonSet", tc.name)
+	}
+	node := layOutNode(t, filepath.Join(t.TempDir(), "node"), tc.with0600, !tc.noDocker)
+	before := snapshot(t, node.on("/var/log"))
+	rp := e.startPod(t, r, objs, ds, node, tc.release+"-node-x7k2p")
+	if rp == nil {
 		return r
 	}
+	p, pod, vols, spec, tokenDir := rp.p, rp.pod, rp.vols, rp.spec, rp.tokenDir
 	pid := p.Cmd.Process.Pid
 
-	// Credentials and capabilities, as the kernel holds them.
-	if st, err := procStatus(pid); err != nil {
-		t.Fatal(err)
-	} else {
-		want := map[string]string{
-			"Uid": strings.Repeat(strconv.Itoa(r.sec.uid)+" ", 4), "Gid": strings.Repeat(strconv.Itoa(r.sec.gid)+" ", 4),
-			"NoNewPrivs": "0",
-		}
-		if r.sec.noNewPrivs {
-			want["NoNewPrivs"] = "1"
-		}
-		var groups []string
-		for _, g := range r.sec.groups {
-			groups = append(groups, strconv.Itoa(g))
-		}
-		want["Groups"] = strings.Join(groups, " ")
-		for k, v := range want {
-			if got := st[k]; got != strings.TrimSpace(v) {
-				r.add("/proc/%d/status %s: %q, the pod spec gives %q", pid, k, got, strings.TrimSpace(v))
-			}
-		}
-	}
-	if got, err := capSets(pid); err != nil {
-		t.Fatal(err)
-	} else if want := wantCapSets(r.sec); !reflect.DeepEqual(got, want) {
-		r.add("the agent's capabilities are %v; the pod spec (%v) gives %v", got, r.sec.caps, want)
-	}
+	checkCredentials(t, r, pid)
 
 	// Metrics and health from the network; the admin routes only on localhost.
 	waitUntil(startDeadline, func() bool { return logWith(p.Stderr.Bytes(), "serving admin endpoints") != nil })
@@ -501,6 +511,101 @@ func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
 		}
 	}
 	return r
+}
+
+// runEvents runs the events Deployment's pod against the API server, with
+// Octostore's endpoint a local server that records the token it is sent:
+// the agent, as uid 65532 with no capability, collects an event created
+// after it started (through the token it mounts) and sends it with the
+// token of its Secret volume (0440, group fsGroup).
+func (e *podEnv) runEvents(t *testing.T) *podResult {
+	r := &podResult{}
+	// The Authorization of each POST /v1/records (a batch of records; not
+	// the health check, which comes before any).
+	auth := make(chan string, 100)
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if req.URL.Path == "/v1/records" && len(body) > 0 {
+			select {
+			case auth <- req.Header.Get("Authorization"):
+			default:
+			}
+		}
+		w.WriteHeader(http.StatusServiceUnavailable) // keeps the agent retrying, which is all this needs
+	}))
+	defer store.Close()
+	objs, _, _ := e.render(t, podCase{release: "ev", set: []string{"daemonset.enabled=false", "deployment.replicas=1",
+		"octostore.endpoint=" + store.URL, "octostore.token=tok-123"}})
+	dep := findObject(objs, "Deployment", "-events")
+	if dep == nil {
+		t.Fatal("no events Deployment")
+	}
+	rp := e.startPod(t, r, objs, dep, &fakeNode{root: t.TempDir()}, "ev-octoagent-events-5c7d9-qx2lp")
+	if rp == nil {
+		return r
+	}
+	checkCredentials(t, r, rp.p.Cmd.Process.Pid)
+	ctx := context.Background()
+	ev := &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{GenerateName: "probe-", Namespace: "shop"},
+		InvolvedObject: corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: "web-0"},
+		Reason:         "Probe", Message: "events pod test", Type: "Normal",
+		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
+		Source: corev1.EventSource{Component: "e2e"},
+	}
+	// A batch of records comes with the token of the Secret, or the agent
+	// says why not.
+	var seen []string
+	if !waitUntil(k8sDeadline, func() bool {
+		if _, err := e.c.Client.CoreV1().Events("shop").Create(ctx, ev, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case a := <-auth:
+			seen = append(seen, a)
+			return a == "Bearer tok-123"
+		case <-time.After(time.Second):
+			return rp.p.Exited() || strings.Contains(rp.p.Stderr.String(), "token_file")
+		}
+	}) || !slices.Contains(seen, "Bearer tok-123") {
+		r.add("the events pod sent no record with the token of its Secret within %v (Authorization seen: %q; exited: %v):\n%s",
+			k8sDeadline, seen, rp.p.Exited(), errorLines(rp.p.Stderr.Bytes()))
+		return r
+	}
+	rp.p.Signal(t, syscall.SIGTERM)
+	rp.p.WaitExit(t, exitDeadline)
+	return r
+}
+
+// checkCredentials compares the credentials and capabilities the kernel
+// holds for the agent (/proc/PID/status) with what the pod spec gives.
+func checkCredentials(t *testing.T, r *podResult, pid int) {
+	if st, err := procStatus(pid); err != nil {
+		t.Fatal(err)
+	} else {
+		want := map[string]string{
+			"Uid": strings.Repeat(strconv.Itoa(r.sec.uid)+" ", 4), "Gid": strings.Repeat(strconv.Itoa(r.sec.gid)+" ", 4),
+			"NoNewPrivs": "0",
+		}
+		if r.sec.noNewPrivs {
+			want["NoNewPrivs"] = "1"
+		}
+		var groups []string
+		for _, g := range r.sec.groups {
+			groups = append(groups, strconv.Itoa(g))
+		}
+		want["Groups"] = strings.Join(groups, " ")
+		for k, v := range want {
+			if got := st[k]; got != strings.TrimSpace(v) {
+				r.add("/proc/%d/status %s: %q, the pod spec gives %q", pid, k, got, strings.TrimSpace(v))
+			}
+		}
+	}
+	if got, err := capSets(pid); err != nil {
+		t.Fatal(err)
+	} else if want := wantCapSets(r.sec); !reflect.DeepEqual(got, want) {
+		r.add("the agent's capabilities are %v; the pod spec (%v) gives %v", got, r.sec.caps, want)
+	}
 }
 
 // checkNetwork: from a non-loopback address of the machine (the pod's
