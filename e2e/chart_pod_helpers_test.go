@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -181,36 +179,14 @@ func imageConfig(t testing.TB) (entrypoint string, uid, gid int) {
 	return string(ep[1]), uid, gid
 }
 
-var (
-	staticOnce sync.Once
-	staticPath string
-	staticErr  error
-)
+var staticBuild builtBinary
 
 // staticAgentBinary builds the binary the image ships (CGO_ENABLED=0,
 // -trimpath, as the Dockerfile and `make static` do; the build cache makes
 // it cheap after those), so that it runs in a root with no libc.
 func staticAgentBinary(t testing.TB) string {
 	t.Helper()
-	agentBinary(t) // the build directory, removed by TestMain
-	staticOnce.Do(func() {
-		goBin, err := goTool()
-		if err != nil {
-			staticErr = err
-			return
-		}
-		staticPath = filepath.Join(buildDir, "octoagent-static")
-		cmd := exec.Command(goBin, "build", "-trimpath", "-o", staticPath, "./cmd/octoagent")
-		cmd.Dir = moduleRoot(t)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			staticErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if staticErr != nil {
-		t.Fatalf("build the static octoagent: %v", staticErr)
-	}
-	return staticPath
+	return staticBuild.get(t, "octoagent-static", []string{"CGO_ENABLED=0"}, "-trimpath", "./cmd/octoagent")
 }
 
 // podSecurity is a container's effective securityContext: the container's

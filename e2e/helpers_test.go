@@ -131,6 +131,38 @@ func agentBinary(t testing.TB) string {
 	return binPath
 }
 
+// builtBinary is a program of the module built once per test process
+// into the build directory.
+type builtBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// get builds it (go build ARGS... -o NAME, with env added) the first time.
+func (b *builtBinary) get(t testing.TB, name string, env []string, args ...string) string {
+	t.Helper()
+	agentBinary(t) // creates buildDir, removed by TestMain
+	b.once.Do(func() {
+		goBin, err := goTool()
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(buildDir, name)
+		cmd := exec.Command(goBin, append([]string{"build", "-o", b.path}, args...)...)
+		cmd.Dir = moduleRoot(t)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
 // syncBuffer is a bytes.Buffer that the process's output copier writes to
 // while the test reads it.
 type syncBuffer struct {
