@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -520,18 +521,41 @@ func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
 // token of its Secret volume (0440, group fsGroup).
 func (e *podEnv) runEvents(t *testing.T) *podResult {
 	r := &podResult{}
-	// The Authorization of each POST /v1/records (a batch of records; not
-	// the health check, which comes before any).
+	// A stand-in for Octostore's ingest API: it accepts every record and
+	// passes on the Authorization of each POST /v1/records (a batch of
+	// records; not the health check, which comes before any).
 	auth := make(chan string, 100)
 	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		if req.URL.Path == "/v1/records" && len(body) > 0 {
-			select {
-			case auth <- req.Header.Get("Authorization"):
-			default:
-			}
+		if req.URL.Path != "/v1/records" {
+			return // GET /v1/health: 200
 		}
-		w.WriteHeader(http.StatusServiceUnavailable) // keeps the agent retrying, which is all this needs
+		select {
+		case auth <- req.Header.Get("Authorization"):
+		default:
+		}
+		var body io.Reader = req.Body
+		if req.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(req.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			body = zr
+		}
+		var batch struct {
+			Records []struct {
+				ID string `json:"id"`
+			} `json:"records"`
+		}
+		if err := json.NewDecoder(body).Decode(&batch); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var res []map[string]string
+		for _, r := range batch.Records {
+			res = append(res, map[string]string{"id": r.ID, "status": "accepted"})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"results": res})
 	}))
 	defer store.Close()
 	objs, _, _ := e.render(t, podCase{release: "ev", set: []string{"daemonset.enabled=false", "deployment.replicas=1",
@@ -573,7 +597,9 @@ func (e *podEnv) runEvents(t *testing.T) *podResult {
 		return r
 	}
 	rp.p.Signal(t, syscall.SIGTERM)
-	rp.p.WaitExit(t, exitDeadline)
+	if code := rp.p.WaitExit(t, exitDeadline); code != 0 {
+		r.add("the events pod exited with status %d after SIGTERM:\n%s", code, errorLines(rp.p.Stderr.Bytes()))
+	}
 	return r
 }
 
