@@ -66,12 +66,34 @@ const specEnv = "OCTOAGENT_PODRUN_SPEC"
 var RuntimeDefaultCaps = []string{"CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID",
 	"SETFCAP", "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE"}
 
+// Check says why this process cannot run a spec, or nil: it must be root
+// with the capabilities a container runtime uses (to mount, chroot, set
+// credentials and capability sets).
+func Check() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("podrun needs root (to mount, chroot and set credentials); this process runs as uid %d", os.Geteuid())
+	}
+	c, err := capability.NewPid2(0)
+	if err == nil {
+		err = c.Load()
+	}
+	if err != nil {
+		return err
+	}
+	for _, need := range []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SETPCAP, capability.CAP_SETUID, capability.CAP_SETGID} {
+		if !c.Get(capability.EFFECTIVE, need) {
+			return fmt.Errorf("podrun needs %s, which this process does not have (a container without it cannot run the pod test)", strings.ToUpper(need.String()))
+		}
+	}
+	return nil
+}
+
 // Command returns the command that runs spec: this binary again, in a new
 // mount namespace, where Init takes over. Set its Stdout and Stderr and
 // start it; its process becomes the program's (exec keeps the pid).
 func Command(spec Spec) (*exec.Cmd, error) {
-	if os.Geteuid() != 0 {
-		return nil, fmt.Errorf("podrun needs root (to mount, chroot and set credentials); this test runs as uid %d", os.Geteuid())
+	if err := Check(); err != nil {
+		return nil, err
 	}
 	if _, err := ParseCaps(spec.Caps); err != nil {
 		return nil, err
