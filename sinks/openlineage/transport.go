@@ -72,11 +72,13 @@ type httpProtocol struct {
 	headers map[string]string
 }
 
-func (p *httpProtocol) Key(*agent.Record) string                  { return "" }
-func (p *httpProtocol) Target(string) (string, string)            { return "POST", p.url }
-func (p *httpProtocol) Framing() (string, string, string, string) { return "", "", "", "application/json" }
-func (p *httpProtocol) Headers() map[string]string                { return p.headers }
-func (p *httpProtocol) Step() string                              { return "openlineage.http" }
+func (p *httpProtocol) Key(*agent.Record) string       { return "" }
+func (p *httpProtocol) Target(string) (string, string) { return "POST", p.url }
+func (p *httpProtocol) Framing() (string, string, string, string) {
+	return "", "", "", "application/json"
+}
+func (p *httpProtocol) Headers() map[string]string { return p.headers }
+func (p *httpProtocol) Step() string               { return "openlineage.http" }
 
 // Results: a 2xx answer accepts the event (Marquez answers 201, DataHub
 // 200).
