@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -169,6 +170,10 @@ func (c *compiler) compile(content *hcl.BodyContent, name, path string, w want, 
 		c.diags = append(c.diags, c.compileError(a, src, err))
 		return nil
 	}
+	if d := checkCalls(a, src, p.Node()); d != nil {
+		c.diags = append(c.diags, d)
+		return nil
+	}
 	if c.schema != nil {
 		if d := c.checkNames(a, src, p.Node(), each); d != nil {
 			c.diags = append(c.diags, d)
@@ -264,6 +269,33 @@ func (c *compiler) checkNames(a *hcl.Attribute, src string, root ast.Node, each 
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown field " + bad.Value, Subject: rng.Ptr(),
 		Detail: fmt.Sprintf("Schema %s declares no field %s. %s A field the schema does not declare is read as $env[%q].",
 			c.schema.Name, bad.Value, decode.DidYouMean(bad.Value, append(fields, functionNames...), "fields and functions"), bad.Value)}
+}
+
+// checkCalls refuses a call of a function that is neither one of expr's
+// builtins nor one of the sink's (undeclared names compile, as values that
+// would fail on every record), and now(): an event must be the same every
+// time its record is read.
+func checkCalls(a *hcl.Attribute, src string, root ast.Node) *hcl.Diagnostic {
+	var bad *ast.IdentifierNode
+	ast.Walk(&root, visitFunc(func(n ast.Node) {
+		call, ok := n.(*ast.CallNode)
+		if !ok || bad != nil {
+			return
+		}
+		if id, ok := call.Callee.(*ast.IdentifierNode); ok && !slices.Contains(functionNames, id.Value) {
+			bad = id
+		}
+	}))
+	if bad == nil {
+		return nil
+	}
+	loc := bad.Location()
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown function " + bad.Value, Subject: within(a, src, loc.From, loc.From+len(bad.Value)).Ptr(),
+		Detail: decode.DidYouMean(bad.Value, functionNames, "functions besides expr's builtins")}
+	if bad.Value == "now" {
+		d.Detail = "now() is not available in a mapping: an event must be the same each time its record is read (a replay sends identical events). Use a time of the record, such as its event_time default."
+	}
+	return d
 }
 
 // visitFunc is an ast.Visitor.
