@@ -67,6 +67,7 @@ func TestMappingDiagnostics(t *testing.T) {
 		{"undeclared field read through $env", `    job_name = "pipeline + ($env['branch'] ?? '')"`, "", "", ""},
 		{"wrong type", `    job_name = "inputs"`, `"inputs"`, "Wrong type for job_name", "job_name must give a string; this expression gives a map"},
 		{"wrong type in a block", "    output \"x\" {\n      for_each = \"exit_code\"\n      dataset = \"url_dataset(each)\"\n    }", `"exit_code"`, "Wrong type for output.x.for_each", "must give a list"},
+		{"builtin name", `    event_type = "type"`, `type"`, "Unknown field type", `read as $env["type"]`},
 		{"event type", `    event_type = "status == 'success' ? 'COMPLETED' : 'START'"`, `"status == 'success'`, `Unknown event type "COMPLETED"`, `Did you mean "COMPLETE"?`},
 		{"syntax", `    run_key = "run_id +"`, `+"`, "Invalid expression", "unexpected token EOF"},
 		{"function argument", `    job_name = "url_dataset(exit_code)"`, `exit_code)`, "Invalid expression", "cannot use int64 as argument (type string) to call url_dataset"},
@@ -127,6 +128,8 @@ func TestSinkDiagnostics(t *testing.T) {
 			`""`, "Invalid transport.topic", "Name the topic"},
 		{"duplicate mapping", sinkHCL("/tmp/x.jsonl", m+m), `"k" {`, "Duplicate mapping k", "a kind has one mapping"},
 		{"no mapping", sinkHCL("/tmp/x.jsonl", ""), "{\n  inputs", "No mapping block", `mapping "KIND"`},
+		{"builtin name, untyped", sinkHCL("/tmp/x.jsonl", strings.Replace(m, `"'START'"`, `"type"`, 1)), `"type"`,
+			"Wrong type for event_type", `type is a builtin function of expr: read a field of that name as $env["type"]`},
 		{"producer", sinkHCL("/tmp/x.jsonl", `  producer = "octoagent"`+m), `"octoagent"`, "Invalid producer", "not an absolute URI"},
 	} {
 		t.Run(c.name, func(t *testing.T) { checkDiag(t, c.src, c.at, c.summary, c.hint) })

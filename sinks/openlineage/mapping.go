@@ -13,7 +13,9 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -181,8 +183,12 @@ func (c *compiler) compile(content *hcl.BodyContent, name, path string, w want, 
 		}
 	}
 	if t := p.Node().Type(); !accepts(w, t) {
+		hint := "Convert it (string(x), for instance) or use another field."
+		if id, ok := p.Node().(*ast.IdentifierNode); ok && t.Kind() == reflect.Func {
+			hint = fmt.Sprintf("%s is a builtin function of expr: read a field of that name as $env[%q].", id.Value, id.Value)
+		}
 		c.diags = append(c.diags, decode.Errorf(a.Expr.Range(), "Wrong type for "+name,
-			"%s must give %s; this expression gives %s. Convert it (string(x), for instance) or use another field.", name, w, typeName(t))...)
+			"%s must give %s; this expression gives %s. %s", name, w, typeName(t), hint)...)
 		return nil
 	}
 	if strings.HasSuffix(name, "event_type") {
@@ -207,6 +213,20 @@ func (c *compiler) compileError(a *hcl.Attribute, src string, err error) *hcl.Di
 	if errors.As(err, &fe) {
 		msg = fe.Message
 		rng = within(a, src, fe.From, fe.To)
+	}
+	// A field named like a builtin (type, len, ...) reads as the function.
+	if tree, perr := parser.Parse(src); perr == nil {
+		told := map[string]bool{}
+		ast.Walk(&tree.Node, visitFunc(func(n ast.Node) {
+			id, ok := n.(*ast.IdentifierNode)
+			if !ok || told[id.Value] {
+				return
+			}
+			if _, isBuiltin := builtin.Index[id.Value]; isBuiltin {
+				told[id.Value] = true
+				msg += fmt.Sprintf(". %s is a builtin function of expr: read a field of that name as $env[%q]", id.Value, id.Value)
+			}
+		}))
 	}
 	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid expression", Detail: msg, Subject: rng.Ptr()}
 }
@@ -345,6 +365,8 @@ func typeName(t reflect.Type) string {
 		return "a map"
 	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
 		return "a list"
+	case t.Kind() == reflect.Func:
+		return "a function"
 	}
 	return t.String()
 }
