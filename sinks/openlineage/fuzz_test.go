@@ -75,7 +75,9 @@ func FuzzEvent(f *testing.F) {
 	s := newTestSink(f, fuzzMapping)
 	check := independentChecker(f)
 	var outcomes [3]int // dropped, event, dead letter
-	defer func() { f.Logf("outcomes in this process: %d events, %d dead letters, %d dropped", outcomes[1], outcomes[2], outcomes[0]) }()
+	defer func() {
+		f.Logf("outcomes in this process: %d events, %d dead letters, %d dropped", outcomes[1], outcomes[2], outcomes[0])
+	}()
 	f.Fuzz(func(t *testing.T, status, pipeline, step, runID, scheduled, artifact, image, message, broker string, n int64, x float64, flag bool) {
 		mk := func() agent.Record {
 			r := record("workflow_step", n, map[string]any{

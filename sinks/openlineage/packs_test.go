@@ -128,7 +128,7 @@ func TestKafkaCIEventsPack(t *testing.T) {
 	got := packRun(t, "kafka-ci-events", []string{"workflow_run", "workflow_step"}, lines)
 	golden(t, "kafka-ci-events.golden", got)
 	for _, want := range []string{
-		`"runId": "` + RunID("ci", "build-api", "9001") + `"`,           // the run of build-api #9001
+		`"runId": "` + RunID("ci", "build-api", "9001") + `"`,            // the run of build-api #9001
 		`"runId": "` + RunID("ci", "deploy-api.rollout", "d-77#2") + `"`, // attempt 2 of the rollout step
 		`"nominalStartTime": "2026-11-22T00:00:00Z"`,
 		`"message": "step rollout failed with exit code 1"`,
