@@ -220,41 +220,34 @@ sink "file" "dead" {
 	}
 	const wantPart1, wantAll = 6, 14
 
-	// The first agent sends the STARTs (and the checkout of 9101), then stops.
-	kafkatest.Produce(t, b.Addr, "ci-events", part1)
-	rc.mu.Lock()
-	rc.phase = 1
-	rc.mu.Unlock()
-	p := startAgent(t, "", args...)
-	waitFor(t, kafkaDeadline, "the first agent's 6 events", func() bool {
-		if p.Exited() {
-			t.Fatalf("the agent exited:\n%s", tail(p.Stderr.String(), 4000))
+	// Each phase: messages in the topic, an agent started (with the
+	// receiver answering 500 for the outage's first seconds), until the
+	// receiver holds want events; then SIGTERM.
+	phase := func(n int, msgs []kafkatest.Msg, outage time.Duration, want int) {
+		kafkatest.Produce(t, b.Addr, "ci-events", msgs)
+		rc.mu.Lock()
+		rc.phase = n
+		if outage > 0 {
+			rc.outageEnd = time.Now().Add(outage)
 		}
-		return rc.stored() >= wantPart1
-	})
-	p.Signal(t, syscall.SIGTERM)
-	if code := p.WaitExit(t, exitDeadline); code != 0 {
-		t.Fatalf("the first agent exited %d:\n%s", code, tail(p.Stderr.String(), 4000))
+		rc.mu.Unlock()
+		p := startAgent(t, "", args...)
+		waitFor(t, outage+kafkaDeadline, fmt.Sprintf("%d events from agent %d", want, n), func() bool {
+			if p.Exited() {
+				t.Fatalf("agent %d exited:\n%s", n, tail(p.Stderr.String(), 4000))
+			}
+			return rc.stored() >= want
+		})
+		p.Signal(t, syscall.SIGTERM)
+		if code := p.WaitExit(t, exitDeadline); code != 0 {
+			t.Fatalf("agent %d exited %d:\n%s", n, code, tail(p.Stderr.String(), 4000))
+		}
 	}
-
-	// The second agent finds the receiver down (500) for 20 s.
-	kafkatest.Produce(t, b.Addr, "ci-events", part2)
+	// The first agent sends the STARTs (and the checkout of 9101); the
+	// second finds the receiver down (500) for 20 s.
 	const outage = 20 * time.Second
-	rc.mu.Lock()
-	rc.phase = 2
-	rc.outageEnd = time.Now().Add(outage)
-	rc.mu.Unlock()
-	p = startAgent(t, "", args...)
-	waitFor(t, outage+kafkaDeadline, "all 14 events", func() bool {
-		if p.Exited() {
-			t.Fatalf("the agent exited:\n%s", tail(p.Stderr.String(), 4000))
-		}
-		return rc.stored() >= wantAll
-	})
-	p.Signal(t, syscall.SIGTERM)
-	if code := p.WaitExit(t, exitDeadline); code != 0 {
-		t.Fatalf("the second agent exited %d:\n%s", code, tail(p.Stderr.String(), 4000))
-	}
+	phase(1, part1, 0, wantPart1)
+	phase(2, part2, outage, wantAll)
 
 	rc.mu.Lock()
 	defer rc.mu.Unlock()

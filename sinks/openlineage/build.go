@@ -110,6 +110,18 @@ func optional(p *program, env map[string]any, w want) (string, error) {
 	return s, nil
 }
 
+// optionals evaluates string attributes (nil ones, not written, give "").
+func optionals(env map[string]any, ps ...*program) ([]string, error) {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		var err error
+		if out[i], err = optional(p, env, wantString); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // scalarString prints a scalar: a string as is, a number in its shortest
 // form; a bool or a time only when anyScalar (a run key).
 func scalarString(v any, anyScalar bool) (string, bool) {
@@ -169,42 +181,26 @@ func (m *mapping) runFacets(ev *RunEvent, env map[string]any, producer string) e
 		}
 	}
 	if e := m.errMsg; e != nil {
-		msg, err := optional(e.message, env, wantString)
+		v, err := optionals(env, e.message, e.language, e.stackTrace)
 		if err != nil {
 			return err
 		}
-		lang, err := optional(e.language, env, wantString)
-		if err != nil {
-			return err
+		if v[1] == "" {
+			v[1] = "unknown"
 		}
-		trace, err := optional(e.stackTrace, env, wantString)
-		if err != nil {
-			return err
-		}
-		if lang == "" {
-			lang = "unknown"
-		}
-		if msg != "" {
+		if v[0] != "" {
 			facets["errorMessage"] = &ErrorMessageRunFacet{BaseFacet: base(producer, errorMessageFacetURL),
-				Message: msg, ProgrammingLanguage: lang, StackTrace: trace}
+				Message: v[0], ProgrammingLanguage: v[1], StackTrace: v[2]}
 		}
 	}
 	if e := m.engine; e != nil {
-		version, err := optional(e.version, env, wantString)
+		v, err := optionals(env, e.version, e.name, e.adapterVersion)
 		if err != nil {
 			return err
 		}
-		name, err := optional(e.name, env, wantString)
-		if err != nil {
-			return err
-		}
-		adapter, err := optional(e.adapterVersion, env, wantString)
-		if err != nil {
-			return err
-		}
-		if version != "" {
+		if v[0] != "" {
 			facets["processing_engine"] = &ProcessingEngineRunFacet{BaseFacet: base(producer, processingEngineURL),
-				Version: version, Name: name, OpenlineageAdapterVersion: adapter}
+				Version: v[0], Name: v[1], OpenlineageAdapterVersion: v[2]}
 		}
 	}
 	if n := m.nominal; n != nil {
@@ -245,21 +241,13 @@ func (m *mapping) jobFacets(ev *RunEvent, env map[string]any, producer string) e
 	if t == nil {
 		return nil
 	}
-	pt, err := optional(t.processingType, env, wantString)
+	v, err := optionals(env, t.processingType, t.integration, t.jobType)
 	if err != nil {
 		return err
 	}
-	in, err := optional(t.integration, env, wantString)
-	if err != nil {
-		return err
-	}
-	jt, err := optional(t.jobType, env, wantString)
-	if err != nil {
-		return err
-	}
-	if pt != "" && in != "" {
+	if v[0] != "" && v[1] != "" {
 		ev.Job.Facets = map[string]any{"jobType": &JobTypeJobFacet{BaseFacet: base(producer, jobTypeFacetURL),
-			ProcessingType: pt, Integration: in, JobType: jt}}
+			ProcessingType: v[0], Integration: v[1], JobType: v[2]}}
 	}
 	return nil
 }
@@ -325,16 +313,11 @@ func (r *datasetRule) one(env map[string]any, item any, each bool) (ns, name, ve
 		}()
 	}
 	if r.dataset == nil {
-		if ns, err = optional(r.namespace, env, wantString); err != nil {
-			return
-		}
-		if name, err = optional(r.name, env, wantString); err != nil {
-			return
-		}
-		if version, err = optional(r.version, env, wantString); err != nil || ns == "" || name == "" {
+		v, err := optionals(env, r.namespace, r.name, r.version)
+		if err != nil || v[0] == "" || v[1] == "" {
 			return "", "", "", err
 		}
-		return
+		return v[0], v[1], v[2], nil
 	}
 	v, err := r.dataset.run(env)
 	if err != nil || v == nil {

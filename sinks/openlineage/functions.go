@@ -21,52 +21,54 @@ var functionNames = []string{"dataset", "url_dataset", "kafka_dataset", "image_d
 
 func functions() []expr.Option {
 	return []expr.Option{
-		expr.Function("dataset", func(p ...any) (any, error) {
-			ns, err := stringArg("dataset", p, 0)
-			if err != nil {
-				return nil, err
-			}
-			name, err := stringArg("dataset", p, 1)
-			if err != nil {
-				return nil, err
-			}
-			return datasetOf(ns, name)
-		}, new(func(string, string) map[string]any)),
-		expr.Function("url_dataset", func(p ...any) (any, error) {
-			s, err := stringArg("url_dataset", p, 0)
-			if err != nil {
-				return nil, err
-			}
-			return URLDataset(s)
-		}, new(func(string) map[string]any)),
+		expr.Function("dataset", strings2("dataset", datasetOf), new(func(string, string) map[string]any)),
+		expr.Function("url_dataset", strings1("url_dataset", URLDataset), new(func(string) map[string]any)),
 		expr.Function("kafka_dataset", func(p ...any) (any, error) {
-			topic, err := stringArg("kafka_dataset", p, 1)
-			if err != nil {
-				return nil, err
+			if len(p) != 2 {
+				return nil, fmt.Errorf("kafka_dataset takes the brokers and a topic")
 			}
-			return KafkaDataset(p[0], topic)
+			return strings1("kafka_dataset", func(topic string) (map[string]any, error) { return KafkaDataset(p[0], topic) })(p[1])
 		}, new(func(any, string) map[string]any)),
-		expr.Function("image_dataset", func(p ...any) (any, error) {
-			s, err := stringArg("image_dataset", p, 0)
-			if err != nil {
-				return nil, err
-			}
-			return ImageDataset(s)
-		}, new(func(string) map[string]any)),
+		expr.Function("image_dataset", strings1("image_dataset", ImageDataset), new(func(string) map[string]any)),
 	}
 }
 
-// stringArg returns argument i of a call, which must be a string (a value
-// of a field the schema does not type can be anything at run time).
-func stringArg(fn string, p []any, i int) (string, error) {
-	if i >= len(p) {
-		return "", fmt.Errorf("%s: missing argument %d", fn, i+1)
+// strings1 and strings2 adapt a function of strings to expr: a value of a
+// field the schema does not type can be anything at run time, so each
+// argument is checked.
+func strings1(fn string, f func(string) (map[string]any, error)) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		s, err := stringArgs(fn, p, 1)
+		if err != nil {
+			return nil, err
+		}
+		return f(s[0])
 	}
-	s, ok := p[i].(string)
-	if !ok {
-		return "", fmt.Errorf("%s: argument %d is %s, not a string", fn, i+1, describe(p[i]))
+}
+
+func strings2(fn string, f func(string, string) (map[string]any, error)) func(p ...any) (any, error) {
+	return func(p ...any) (any, error) {
+		s, err := stringArgs(fn, p, 2)
+		if err != nil {
+			return nil, err
+		}
+		return f(s[0], s[1])
 	}
-	return s, nil
+}
+
+func stringArgs(fn string, p []any, n int) ([]string, error) {
+	if len(p) != n {
+		return nil, fmt.Errorf("%s takes %d arguments, got %d", fn, n, len(p))
+	}
+	out := make([]string, n)
+	for i, x := range p {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s: argument %d is %s, not a string", fn, i+1, describe(x))
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 func datasetOf(namespace, name string) (map[string]any, error) {

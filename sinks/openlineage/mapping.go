@@ -439,44 +439,20 @@ func decodeMapping(blk *hcl.Block, ctx *hcl.EvalContext, env *decode.Env) (*mapp
 	m.jobNamespace = c.compile(content, "job_namespace", "", wantString, false)
 	m.jobName = c.compile(content, "job_name", "", wantString, false)
 	m.runKey = c.compile(content, "run_key", "", wantKey, false)
-	if b := c.one(content.Blocks, "parent"); b != nil {
-		in := c.content(b.Body, nil, []string{"job_namespace", "job_name", "run_key"})
-		if in != nil {
-			m.parent = &runRef{c.compile(in, "job_namespace", "parent", wantString, false),
-				c.compile(in, "job_name", "parent", wantString, false),
-				c.compile(in, "run_key", "parent", wantKey, false)}
-		}
+	if p := c.block(content.Blocks, "parent", need("job_namespace", wantString), need("job_name", wantString), need("run_key", wantKey)); p != nil {
+		m.parent = &runRef{p[0], p[1], p[2]}
 	}
-	if b := c.one(content.Blocks, "error_message"); b != nil {
-		in := c.content(b.Body, []string{"programming_language", "stack_trace"}, []string{"message"})
-		if in != nil {
-			m.errMsg = &errorMessage{c.compile(in, "message", "error_message", wantString, false),
-				c.compile(in, "programming_language", "error_message", wantString, false),
-				c.compile(in, "stack_trace", "error_message", wantString, false)}
-		}
+	if p := c.block(content.Blocks, "error_message", need("message", wantString), may("programming_language", wantString), may("stack_trace", wantString)); p != nil {
+		m.errMsg = &errorMessage{p[0], p[1], p[2]}
 	}
-	if b := c.one(content.Blocks, "job_type"); b != nil {
-		in := c.content(b.Body, []string{"job_type"}, []string{"processing_type", "integration"})
-		if in != nil {
-			m.jobType = &jobType{c.compile(in, "processing_type", "job_type", wantString, false),
-				c.compile(in, "integration", "job_type", wantString, false),
-				c.compile(in, "job_type", "job_type", wantString, false)}
-		}
+	if p := c.block(content.Blocks, "job_type", need("processing_type", wantString), need("integration", wantString), may("job_type", wantString)); p != nil {
+		m.jobType = &jobType{p[0], p[1], p[2]}
 	}
-	if b := c.one(content.Blocks, "processing_engine"); b != nil {
-		in := c.content(b.Body, []string{"name", "openlineage_adapter_version"}, []string{"version"})
-		if in != nil {
-			m.engine = &engine{c.compile(in, "name", "processing_engine", wantString, false),
-				c.compile(in, "version", "processing_engine", wantString, false),
-				c.compile(in, "openlineage_adapter_version", "processing_engine", wantString, false)}
-		}
+	if p := c.block(content.Blocks, "processing_engine", may("name", wantString), need("version", wantString), may("openlineage_adapter_version", wantString)); p != nil {
+		m.engine = &engine{p[0], p[1], p[2]}
 	}
-	if b := c.one(content.Blocks, "nominal_time"); b != nil {
-		in := c.content(b.Body, []string{"end"}, []string{"start"})
-		if in != nil {
-			m.nominal = &nominal{c.compile(in, "start", "nominal_time", wantTime, false),
-				c.compile(in, "end", "nominal_time", wantTime, false)}
-		}
+	if p := c.block(content.Blocks, "nominal_time", need("start", wantTime), may("end", wantTime)); p != nil {
+		m.nominal = &nominal{p[0], p[1]}
 	}
 	for _, b := range content.Blocks {
 		if b.Type != "input" && b.Type != "output" {
@@ -496,6 +472,43 @@ func decodeMapping(blk *hcl.Block, ctx *hcl.EvalContext, env *decode.Env) (*mapp
 		return nil, c.diags
 	}
 	return m, c.diags
+}
+
+// attrSpec is one attribute of a block: its name, what it gives, whether
+// it must be written.
+type attrSpec struct {
+	name     string
+	w        want
+	required bool
+}
+
+func need(name string, w want) attrSpec { return attrSpec{name, w, true} }
+func may(name string, w want) attrSpec  { return attrSpec{name, w, false} }
+
+// block compiles the attributes of the block typ (at most one), in the
+// order of specs (nil for one not written); nil when there is no block.
+func (c *compiler) block(blocks hcl.Blocks, typ string, specs ...attrSpec) []*program {
+	b := c.one(blocks, typ)
+	if b == nil {
+		return nil
+	}
+	var opt, req []string
+	for _, s := range specs {
+		if s.required {
+			req = append(req, s.name)
+		} else {
+			opt = append(opt, s.name)
+		}
+	}
+	in := c.content(b.Body, opt, req)
+	if in == nil {
+		return nil
+	}
+	out := make([]*program, len(specs))
+	for i, s := range specs {
+		out[i] = c.compile(in, s.name, typ, s.w, false)
+	}
+	return out
 }
 
 // datasetRule compiles an input or output block.

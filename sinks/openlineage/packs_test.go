@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,41 @@ func TestKubernetesEventsPack(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("the events lack %s", want)
 		}
+	}
+}
+
+// The worked example of the README is what the CI pack makes of its input.
+func TestREADMEWorkedExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(name string) string {
+		_, rest, ok := strings.Cut(string(readme), "<!-- worked-example:"+name+" -->\n```json\n")
+		body, _, ok2 := strings.Cut(rest, "```\n<!-- /worked-example:"+name+" -->")
+		if !ok || !ok2 {
+			t.Fatalf("README.md has no worked-example:%s block", name)
+		}
+		return body
+	}
+	var in any
+	if err := json.Unmarshal([]byte(block("input")), &in); err != nil {
+		t.Fatal(err)
+	}
+	line, _ := json.Marshal(in)
+	got := packRun(t, "kafka-ci-events", []string{"workflow_run"}, []string{string(line)})
+	_, event, ok := strings.Cut(got, "workflow_run:\n")
+	if !ok {
+		t.Fatalf("no event:\n%s", got)
+	}
+	var want, have any
+	if err := json.Unmarshal([]byte(block("event")), &want); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(event), &have); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(have, want) {
+		t.Errorf("the README's event is not what the pack makes of its input; it makes:\n%s", event)
 	}
 }
