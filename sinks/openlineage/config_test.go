@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/octostore/agent/adapters/stdin"
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/sinks/filesink"
 )
 
 const stepSchema = `
@@ -133,5 +138,25 @@ func TestSinkDiagnostics(t *testing.T) {
 		{"producer", sinkHCL("/tmp/x.jsonl", `  producer = "octoagent"`+m), `"octoagent"`, "Invalid producer", "not an absolute URI"},
 	} {
 		t.Run(c.name, func(t *testing.T) { checkDiag(t, c.src, c.at, c.summary, c.hint) })
+	}
+}
+
+// The sink takes a disk buffer in front of it, as every sink does, and a
+// file transport claims its file against other sinks.
+func TestBufferAndClaims(t *testing.T) {
+	const m = `
+  mapping "k" {
+    event_type    = "'START'"
+    job_namespace = "'ns'"
+    job_name      = "'job'"
+    run_key       = "'key'"
+  }`
+	src := strings.Replace(sinkHCL("/tmp/ol-claims.jsonl", m), "inputs = [source.stdin.in]", "inputs = [source.stdin.in]\n  buffer {\n    type = \"disk\"\n  }", 1)
+	mustConfig(t, src)
+	src += "\nsink \"file\" \"same\" {\n  inputs = [source.stdin.in]\n  path = \"/tmp/ol-claims.jsonl\"\n}\n"
+	reg := agent.NewRegistry(stdin.NewFactory(), filesink.NewFactory(), NewFactory())
+	_, diags := config.LoadSources([]config.Source{{Name: "test.hcl", Data: []byte(src)}}, reg)
+	if !diags.HasErrors() || !strings.Contains(diags.Error(), "ol-claims.jsonl") {
+		t.Errorf("two sinks writing one file: %v", diags)
 	}
 }

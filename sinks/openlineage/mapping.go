@@ -56,6 +56,10 @@ type program struct {
 func (p *program) run(env map[string]any) (any, error) {
 	v, err := expr.Run(p.prog, env)
 	if err != nil {
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			return nil, p.errorf("%s", fe.Message) // without the snippet: one line
+		}
 		return nil, p.errorf("%v", err)
 	}
 	return v, nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,9 @@ func New(set agent.Settings, c *Config) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile the OpenLineage schema: %w", err)
 	}
+	if set.Logger == nil {
+		set.Logger = slog.Default()
+	}
 	t, err := newTransport(set, c)
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func New(set agent.Settings, c *Config) (*Sink, error) {
 		events: set.Metrics.CounterVec("openlineage_events_total",
 			"OpenLineage events a sink built, found valid and handed to its transport, by eventType.", "event_type"),
 		validation: set.Metrics.Counter("openlineage_validation_seconds_total",
-			"CPU time (wall clock on the sink's goroutine) spent checking events against the OpenLineage schema."),
+			"Time spent checking events against the OpenLineage schema (wall clock, on the sink's goroutine)."),
 	}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
