@@ -208,8 +208,8 @@ func (c *compiler) compile(content *hcl.BodyContent, name, path string, w want, 
 }
 
 // compileError turns a compile error into a diagnostic, at the place in the
-// expression when the attribute is a one-line string without escapes, and
-// with the schema's fields as hints for an unknown name.
+// expression when the attribute is a one-line string without escapes, with
+// a hint when a name in it is one of expr's builtins.
 func (c *compiler) compileError(a *hcl.Attribute, src string, err error) *hcl.Diagnostic {
 	rng := a.Expr.Range()
 	msg := err.Error()
@@ -243,11 +243,10 @@ func within(a *hcl.Attribute, src string, from, to int) hcl.Range {
 	if rng.Start.Line != rng.End.Line || rng.End.Byte-rng.Start.Byte != len(src)+2 || from < 0 || from > utf8.RuneCountInString(src) {
 		return rng
 	}
-	runes := []rune(src)
-	col := utf8.RuneCountInString(string(runes[:from])) // columns count characters
+	runes := []rune(src) // expr counts runes; columns count characters
 	off := len(string(runes[:from]))
 	width := max(to-from, 1)
-	start := hcl.Pos{Line: rng.Start.Line, Column: rng.Start.Column + 1 + col, Byte: rng.Start.Byte + 1 + off}
+	start := hcl.Pos{Line: rng.Start.Line, Column: rng.Start.Column + 1 + from, Byte: rng.Start.Byte + 1 + off}
 	end := hcl.Pos{Line: start.Line, Column: start.Column + width, Byte: start.Byte + len(string(runes[from:min(from+width, len(runes))]))}
 	return hcl.Range{Filename: rng.Filename, Start: start, End: end}
 }
