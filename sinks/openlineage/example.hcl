@@ -60,7 +60,7 @@ sink "openlineage" "marquez" {
     event_time    = "finished_at ?? started_at"
     job_namespace = "'ci'"
     job_name      = "pipeline + '.' + step"
-    run_key       = "run_id + '/' + step" # runId = UUIDv5 of job and key
+    run_key       = "run_id" # runId = UUIDv5 of the job and this key
 
     parent {
       job_namespace = "'ci'"
@@ -72,7 +72,7 @@ sink "openlineage" "marquez" {
     }
     job_type {
       processing_type = "'BATCH'"
-      integration     = "'OCTOAGENT'"
+      integration     = "'CI'"
       job_type        = "'STEP'"
     }
     output "artifacts" {
