@@ -8,6 +8,7 @@ import (
 	"path"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -61,7 +62,8 @@ const fuzzMapping = `
     }
   }`
 
-// No record makes the sink emit an event the OpenLineage schema rejects:
+// No record makes the sink emit an event the OpenLineage schema rejects (or
+// that is not UTF-8):
 // every record ends as exactly one of a valid event, a dead letter or a
 // drop, never a crash, and the same record gives the same bytes. The
 // check is independent of the sink's validator: the whole
@@ -104,6 +106,9 @@ func FuzzEvent(f *testing.F) {
 			return
 		case data == nil:
 			return // dropped: event_type gave nil (it cannot here, upper gives a string)
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("the event is not valid UTF-8: %q", data)
 		}
 		if problems := check(data); len(problems) > 0 {
 			t.Fatalf("the sink emitted an event the schema rejects: %v\n%s", problems, data)
