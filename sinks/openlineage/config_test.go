@@ -106,17 +106,20 @@ func checkDiag(t *testing.T, src, at, summary, hint string) {
 	}
 }
 
-// Sink-level mistakes: no transport, an unknown transport, a transport
-// attribute that is wrong (at the attribute, inside the transport block),
-// a duplicate mapping, no mapping.
-func TestSinkDiagnostics(t *testing.T) {
-	const m = `
+// constMapping maps kind k with constants only.
+const constMapping = `
   mapping "k" {
     event_type    = "'START'"
     job_namespace = "'ns'"
     job_name      = "'job'"
     run_key       = "'key'"
   }`
+
+// Sink-level mistakes: no transport, an unknown transport, a transport
+// attribute that is wrong (at the attribute, inside the transport block),
+// a duplicate mapping, no mapping.
+func TestSinkDiagnostics(t *testing.T) {
+	m := constMapping
 	for _, c := range []struct {
 		name, src, at string
 		summary, hint string
@@ -144,13 +147,7 @@ func TestSinkDiagnostics(t *testing.T) {
 // The sink takes a disk buffer in front of it, as every sink does, and a
 // file transport claims its file against other sinks.
 func TestBufferAndClaims(t *testing.T) {
-	const m = `
-  mapping "k" {
-    event_type    = "'START'"
-    job_namespace = "'ns'"
-    job_name      = "'job'"
-    run_key       = "'key'"
-  }`
+	m := constMapping
 	src := strings.Replace(sinkHCL("/tmp/ol-claims.jsonl", m), "inputs = [source.stdin.in]", "inputs = [source.stdin.in]\n  buffer {\n    type = \"disk\"\n  }", 1)
 	mustConfig(t, src)
 	src += "\nsink \"file\" \"same\" {\n  inputs = [source.stdin.in]\n  path = \"/tmp/ol-claims.jsonl\"\n}\n"
