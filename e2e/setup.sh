@@ -207,11 +207,13 @@ uses_k8s_schemas="TestChartKubeconform"
 
 check_otelcol() {
 	[ -x "$otelcol_bin" ] || return 1
-	printf '%s\t%s\n' "$("$otelcol_bin" --version 2>/dev/null | first_line | sed 's/^otelcol-bench version /otelcol /')" "$otelcol_bin"
+	# No --version: its components list names the receiver's module version.
+	local v; v=$("$otelcol_bin" components 2>/dev/null | grep -o 'filelogreceiver v[0-9.]*' | first_line) || return 1
+	printf '%s\t%s\n' "otelcol-bench ($v)" "$otelcol_bin"
 }
 install_otelcol() { run_step "e2e/bench/peers/build.sh" env OCTOAGENT_SKIP_MAWK=1 "$root/e2e/bench/peers/build.sh"; }
 how_otelcol="e2e/bench/peers/build.sh (the collector builder, $OTELCOL_VERSION, filelog receiver + file exporter)"
-uses_otelcol="TestComponentsRun; make bench (the OpenTelemetry Collector peer)"
+uses_otelcol="TestComponentsRun/otelcol; make bench (the OpenTelemetry Collector peer)"
 
 check_mawk() {
 	local p; p=$(path_of mawk) || return 1
@@ -219,7 +221,7 @@ check_mawk() {
 }
 install_mawk() { apt_install mawk; }
 how_mawk="apt-get install -y mawk"
-uses_mawk="make bench (the awk peer)"
+uses_mawk="TestComponentsRun/mawk; make bench (the awk peer)"
 
 check_fluent-bit() {
 	[ -x "$fluent_bit_bin" ] || return 1
@@ -250,7 +252,7 @@ install_fluent-bit() {
 	fi
 }
 how_fluent_bit="xz -dc ../shared/tools/fluent-bit/fluent-bit.xz into the cache; apt-get install -y libyaml-0-2 libsqlite3-0 libssl3"
-uses_fluent_bit="TestComponentsRun (the Fluent Bit e2e tests to come)"
+uses_fluent_bit="TestComponentsRun/fluent-bit (and the Fluent Bit e2e tests to come)"
 
 # how_/uses_ variables cannot hold a '-': kube-score is kube_score.
 var() { local v="$1_${2//-/_}"; printf '%s' "${!v:-}"; }
@@ -262,8 +264,7 @@ exec 9>"$cache/.setup.lock"
 flock 9
 
 start_all=$(date +%s.%N)
-tmp_status="$status_file.tmp.$$"
-printf '# name\tstatus\tversion\tseconds\tpath\tnote\tused_by\n' >"$tmp_status"
+declare -A line
 printf '%-15s %-8s %7s  %s\n' component status seconds version >&2
 missing=0
 for c in "${components[@]}"; do
@@ -286,9 +287,22 @@ for c in "${components[@]}"; do
 		missing=$((missing + 1))
 		note="$why; to install: $(var how "$c")"
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$state" "$version" "$secs" "$path" "$note" "$(var uses "$c")" >>"$tmp_status"
+	line[$c]=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$c" "$state" "$version" "$secs" "$path" "$note" "$(var uses "$c")")
 	printf '%-15s %-8s %7s  %s\n' "$c" "$state" "${secs}s" "$version" >&2
 done
+# The status file: this run's lines, and the last run's for the
+# components left out by OCTOAGENT_SETUP_ONLY.
+tmp_status="$status_file.tmp.$$"
+{
+	printf '# name\tstatus\tversion\tseconds\tpath\tnote\tused_by\n'
+	for c in "${components[@]}"; do
+		if [ -n "${line[$c]:-}" ]; then
+			printf '%s\n' "${line[$c]}"
+		elif [ -f "$status_file" ]; then
+			grep -P "^\Q$c\E\t" "$status_file" || true
+		fi
+	done
+} >"$tmp_status"
 mv "$tmp_status" "$status_file"
 total=$(awk -v a="$start_all" -v b="$(date +%s.%N)" 'BEGIN{printf "%.0f", b-a}')
 echo "setup: ${total}s; status in $status_file, log in $log" >&2
