@@ -186,8 +186,8 @@ func (s *summary) event(e event) {
 			p.pass++
 		case "fail":
 			p.fail++
-			// Its whole output, at once, as go test would have shown it.
-			fmt.Fprintf(s.w, "--- FAIL: %s (%s, %.2fs)\n", t.name, short(t.pkg), t.elapsed)
+			// Its whole output (from "=== RUN" to "--- FAIL"), at once,
+			// as go test -v would have shown it.
 			for _, l := range t.output {
 				fmt.Fprint(s.w, l)
 			}

@@ -24,8 +24,10 @@ const stream = `{"Action":"start","Package":"x/a"}
 {"Action":"output","Package":"x/a","Output":"ok  \tx/a\t0.1s\n"}
 {"Action":"pass","Package":"x/a","Elapsed":0.1}
 {"Action":"run","Package":"x/b","Test":"TestBad"}
+{"Action":"output","Package":"x/b","Test":"TestBad","Output":"=== RUN   TestBad\n"}
 {"Action":"output","Package":"x/b","Test":"TestBad","Output":"    b_test.go:9: the whole story\n"}
 {"Action":"output","Package":"x/b","Test":"TestBad","Output":"        second line\n"}
+{"Action":"output","Package":"x/b","Test":"TestBad","Output":"--- FAIL: TestBad (0.50s)\n"}
 {"Action":"fail","Package":"x/b","Test":"TestBad","Elapsed":0.5}
 {"Action":"fail","Package":"x/b","Elapsed":0.6}
 {"Action":"output","Package":"x/c","Output":"?   \tx/c\t[no test files]\n"}
@@ -50,7 +52,7 @@ func TestReport(t *testing.T) {
 		t.Errorf("last line %q", last)
 	}
 	for _, want := range []string{
-		"--- FAIL: TestBad (x/b, 0.50s)\n    b_test.go:9: the whole story\n        second line\n",
+		"=== RUN   TestBad\n    b_test.go:9: the whole story\n        second line\n--- FAIL: TestBad (0.50s)\n",
 		"ok   x/a", "FAIL x/b",
 		"etcd            missing      0.1s  not root; to install: apt-get install -y etcd-server",
 		"needed by: the Kubernetes tests",
