@@ -155,7 +155,7 @@ check_etcd() {
 }
 install_etcd() {
 	if $have_apt && pkg_installed etcd-server; then
-		why="etcd-server is installed but etcd is not on PATH ($PATH)"
+		why="etcd-server is installed but etcd is not on PATH"
 		return 1
 	fi
 	apt_install etcd-server
