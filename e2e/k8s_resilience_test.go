@@ -227,9 +227,9 @@ func TestK8sRBACLeastPrivilege(t *testing.T) {
 	if !strings.Contains(string(readme), string(yaml)) {
 		t.Errorf("adapters/kubernetesevents/README.md does not show configs/kubernetes-events/rbac.yaml verbatim")
 	}
-	kubectlBin := kubectlBin(t)
+	kubectlPath := kubectlBin(t)
 	kubectl := func(kubeconfig string, args ...string) (string, error) {
-		cmd := exec.Command(kubectlBin, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd := exec.Command(kubectlPath, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 		b, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(b)), err
 	}
