@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 )
@@ -115,24 +117,124 @@ func AttrErrorf(attr, hint, format string, args ...any) error {
 	return &AttrError{Attr: attr, Err: fmt.Errorf(format, args...), Hint: hint}
 }
 
-// Factory describes one component type: its name, its default config, how
-// to build it, and its example config (the same text its README shows and a
-// test decodes).
+// Factory describes one component type: its kind and type name, its
+// default config, how to build it, and its example config (the same text
+// its README shows and a test decodes). Build one with NewSourceFactory,
+// NewTransformFactory or NewSinkFactory: they are generic over the config
+// type, so the compiler checks that what the loader decodes is what Create
+// takes, and that Create returns a component of the factory's kind.
 type Factory struct {
 	Kind        Kind
 	Type        string
 	Description string
 	// Example is a complete, valid config using this component.
 	Example string
-	// NewConfig returns a pointer to the default config; the loader decodes
-	// the block body into it with gohcl tags (or its DecodeHCL method).
-	NewConfig func() any
-	// Create builds the component from a decoded, validated config. It
-	// returns a Source, Transform or Sink according to Kind.
-	Create func(set Settings, cfg any) (any, error)
+
+	newConfig func() any
+	create    func(set Settings, cfg any) (any, error)
+	claims    func(cfg any) []string
+	pkg       string
+}
+
+// FactorySpec is what a component package declares about its type. C is
+// its config struct (decoded with gohcl tags, or by its DecodeHCL method),
+// T the contract it implements (Source, Transform or Sink).
+type FactorySpec[C any, T any] struct {
+	Type        string
+	Description string
+	Example     string
+	// NewConfig returns the default config, into which the loader decodes
+	// the block. nil means the zero C.
+	NewConfig func() *C
+	// Create builds the component from a decoded, validated config.
+	Create func(set Settings, cfg *C) (T, error)
 	// Claims lists resources the config claims exclusively (ports, files
-	// written), so conflicts fail at load. Optional.
-	Claims func(cfg any) []string
+	// written), so that conflicts fail at load. Optional.
+	Claims func(cfg *C) []string
+}
+
+// NewSourceFactory returns the factory of a source type.
+func NewSourceFactory[C any](s FactorySpec[C, Source]) *Factory {
+	return newFactory(KindSource, s)
+}
+
+// NewTransformFactory returns the factory of a transform type.
+func NewTransformFactory[C any](s FactorySpec[C, Transform]) *Factory {
+	return newFactory(KindTransform, s)
+}
+
+// NewSinkFactory returns the factory of a sink type.
+func NewSinkFactory[C any](s FactorySpec[C, Sink]) *Factory {
+	return newFactory(KindSink, s)
+}
+
+func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
+	if s.Type == "" || s.Create == nil {
+		panic(fmt.Sprintf("%s factory without a type or a Create function", kind))
+	}
+	f := &Factory{Kind: kind, Type: s.Type, Description: s.Description, Example: s.Example, pkg: funcPackage(s.Create)}
+	f.newConfig = func() any {
+		if s.NewConfig == nil {
+			return new(C)
+		}
+		return s.NewConfig()
+	}
+	f.create = func(set Settings, cfg any) (any, error) {
+		if cfg == nil {
+			cfg = f.newConfig()
+		}
+		c, ok := cfg.(*C)
+		if !ok {
+			return nil, fmt.Errorf("%s %q takes a %T config, not %T", kind, s.Type, (*C)(nil), cfg)
+		}
+		return s.Create(set, c)
+	}
+	if s.Claims != nil {
+		f.claims = func(cfg any) []string {
+			if c, ok := cfg.(*C); ok {
+				return s.Claims(c)
+			}
+			return nil
+		}
+	}
+	return f
+}
+
+// Package returns the import path of the package that declared the
+// factory (the one whose Create function it holds): the component's folder,
+// with its README and example config.
+func (f *Factory) Package() string { return f.pkg }
+
+// funcPackage returns the import path of the package fn is declared in,
+// from its symbol name ("example.com/x/y.NewFactory.func1").
+func funcPackage(fn any) string {
+	rf := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if rf == nil {
+		return ""
+	}
+	name := rf.Name()
+	slash := strings.LastIndexByte(name, '/')
+	if dot := strings.IndexByte(name[slash+1:], '.'); dot >= 0 {
+		return name[:slash+1+dot]
+	}
+	return name
+}
+
+// NewConfig returns a pointer to the type's default config.
+func (f *Factory) NewConfig() any { return f.newConfig() }
+
+// Create builds a component from a config that NewConfig returned (nil
+// stands for the default config). The result is a Source, Transform or
+// Sink according to f.Kind.
+func (f *Factory) Create(set Settings, cfg any) (any, error) { return f.create(set, cfg) }
+
+// Claims lists the resources cfg claims exclusively (none when the type
+// declares no Claims).
+func (f *Factory) Claims(cfg any) []string {
+	if f.claims == nil {
+		return nil
+	}
+	return f.claims(cfg)
 }
 
 // Registry lists the component types a binary links. Each binary builds its
@@ -187,13 +289,21 @@ func (r *Registry) All() []*Factory {
 	return out
 }
 
-// ComponentID returns the ID a component has in config, logs and metrics.
+// ComponentID returns the ID a component has in config, logs and metrics:
+// "source.TYPE.NAME", "sink.TYPE.NAME", and "transform.NAME". A transform
+// is named by what it makes, not by how: its ID (which is part of every
+// record ID it derives, through Origin.Rule) does not change when the
+// transform changes type, and references to it read transform.NAME.
 func ComponentID(kind Kind, typ, name string) string {
-	if kind == KindTransform {
-		return "transform." + name
+	if !kind.TypedID() {
+		return string(kind) + "." + name
 	}
 	return string(kind) + "." + typ + "." + name
 }
+
+// TypedID reports whether the IDs of this kind carry the component's type
+// (sources and sinks do, transforms do not; see ComponentID).
+func (k Kind) TypedID() bool { return k != KindTransform }
 
 // SplitOutputID splits "transform.x.dead_letter" into the component ID and
 // the port ("dead_letter"); the main output has port "".

@@ -48,8 +48,8 @@ func NewDeadLetter(r *Record, d DeadLetter) Record {
 		}
 		delete(parsed, "message")
 		f["fields"] = parsed
-	case r.Fields != nil:
-		parsed := CloneMap(r.Fields)
+	case r.fields != nil:
+		parsed := CloneMap(r.fields)
 		delete(parsed, "message")
 		f["fields"] = parsed
 	default:
@@ -61,7 +61,7 @@ func NewDeadLetter(r *Record, d DeadLetter) Record {
 			f["schema_version"] = d.SchemaVersion
 		}
 	}
-	out := Record{Time: r.Time, Kind: KindDeadLetter, Fields: f, Origin: r.Origin, token: r.token, Entity: r.Entity}
+	out := Record{Time: r.Time, Kind: KindDeadLetter, fields: f, Origin: r.Origin, token: r.token, Entity: r.Entity}
 	out.Origin.Derive(d.Component+".dead_letter", 0)
 	r.token = nil
 	return out

@@ -191,8 +191,8 @@ func (r *Record) AppendFieldsJSON(dst []byte) []byte {
 	switch {
 	case r.typed != nil:
 		return r.typed.appendJSON(dst, nil)
-	case r.Fields != nil:
-		return AppendValue(dst, r.Fields)
+	case r.fields != nil:
+		return AppendValue(dst, r.fields)
 	}
 	dst = append(dst, `{"message":`...)
 	dst = appendStringBytes(dst, r.Raw)
@@ -424,26 +424,11 @@ type WireRecord struct {
 	Kind   string         `json:"kind"`
 	Entity []WireKV       `json:"entity,omitempty"`
 	Fields map[string]any `json:"fields"`
-	Origin WireOrigin     `json:"origin"`
+	Origin Origin         `json:"origin"`
 }
 
 // WireKV is one entity pair in the wire form.
 type WireKV struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
-}
-
-// WireOrigin is the origin in the wire form.
-type WireOrigin struct {
-	Host      string `json:"host"`
-	Component string `json:"component"`
-	Stream    string `json:"stream"`
-	Offset    int64  `json:"offset"`
-	Rule      string `json:"rule,omitempty"`
-	Index     int    `json:"index,omitempty"`
-	Path      string `json:"path,omitempty"`
-	Device    uint64 `json:"device,omitempty"`
-	Inode     uint64 `json:"inode,omitempty"`
-	Topic     string `json:"topic,omitempty"`
-	Partition int32  `json:"partition,omitempty"`
 }

@@ -13,14 +13,13 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		Time:   time.Date(2026, 11, 21, 5, 41, 35, 123456789, time.FixedZone("x", 3600)),
 		Kind:   "http_request",
 		Entity: []KV{{"namespace", "prod"}, {"deployment", "api"}},
-		Fields: map[string]any{
-			"status": int64(404), "ratio": 0.25, "ok": true, "none": nil,
-			"path": "/a?b=\"c\"&d=<e>\n\t\\", "bad_utf8": "a\xffb", "sep": "a\u2028b",
-			"list": []any{int64(1), "two", map[string]any{"z": 1.5e300, "a": "x"}},
-			"at":   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
-		},
 		Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "1:2:ab", Offset: 42, Rule: "transform.x", Path: "/var/log/a.log", Device: 1, Inode: 2},
-	}
+	}.WithFields(map[string]any{
+		"status": int64(404), "ratio": 0.25, "ok": true, "none": nil,
+		"path": "/a?b=\"c\"&d=<e>\n\t\\", "bad_utf8": "a\xffb", "sep": "a\u2028b",
+		"list": []any{int64(1), "two", map[string]any{"z": 1.5e300, "a": "x"}},
+		"at":   time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+	})
 	b := AppendJSON(nil, &r)
 	if !json.Valid(b) {
 		t.Fatalf("invalid JSON: %s", b)
@@ -35,7 +34,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	if !w.Time.Equal(r.Time) || w.Kind != "http_request" || len(w.Entity) != 2 || w.Entity[1].Value != "api" {
 		t.Errorf("header decoded as %+v", w)
 	}
-	if w.Fields["path"] != r.Fields["path"] || w.Fields["bad_utf8"] != "a\ufffdb" || w.Fields["sep"] != "a\u2028b" {
+	if w.Fields["path"] != r.fields["path"] || w.Fields["bad_utf8"] != "a\ufffdb" || w.Fields["sep"] != "a\u2028b" {
 		t.Errorf("strings decoded as %q %q %q", w.Fields["path"], w.Fields["bad_utf8"], w.Fields["sep"])
 	}
 	if w.Fields["status"] != 404.0 || w.Fields["ok"] != true || w.Fields["none"] != nil || w.Fields["at"] != "2026-01-02T03:04:05Z" {
@@ -117,11 +116,11 @@ func TestAppendStringFuzzyAgainstStdlib(t *testing.T) {
 }
 
 func BenchmarkAppendJSON(b *testing.B) {
-	r := Record{Time: time.Now(), Kind: "http_request", Fields: map[string]any{
+	r := Record{Time: time.Now(), Kind: "http_request", Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "1:2:ab", Offset: 4096, Rule: "transform.nginx_access"}}.WithFields(map[string]any{
 		"client_ip": "203.0.113.9", "user": "-", "method": "GET", "path": "/api/v1/items?page=2",
 		"protocol": "HTTP/1.1", "status": int64(200), "bytes": int64(5120), "referer": "-",
 		"user_agent": "Mozilla/5.0 (X11; Linux x86_64)",
-	}, Origin: Origin{Host: "node-1", Component: "source.file.nginx", Stream: "1:2:ab", Offset: 4096, Rule: "transform.nginx_access"}}
+	})
 	var buf []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

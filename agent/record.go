@@ -33,7 +33,7 @@ type Record struct {
 	Time   time.Time
 	Kind   string
 	Entity []KV
-	Fields map[string]any
+	fields map[string]any
 	Raw    []byte
 	Origin Origin
 
@@ -51,34 +51,38 @@ type KV struct {
 	Value string
 }
 
-// Origin says where a record came from. Host, Component, Stream, Offset,
+// Origin says where a record came from. This struct is the one home of the
+// origin's shape: its JSON tags name the wire form's keys (the Encoder
+// writes them without reflection, WireRecord reads them back), and tests
+// check that every field survives the Encoder, the disk buffer's codec and
+// docs/record.md. Host, Component, Stream, Offset,
 // Rule and Index determine the record's ID; the other fields describe the
 // position for people and are not part of the ID (a rotated file changes its
 // path, not its identity).
 type Origin struct {
 	// Host is the node the agent runs on (NODE_NAME, else the host name).
-	Host string
+	Host string `json:"host"`
 	// Component is the source's ID, such as "source.file.nginx".
-	Component string
+	Component string `json:"component"`
 	// Stream names the ordered stream inside the source: for a file
 	// "dev:inode:fingerprint", for Kafka "topic/partition", for a
 	// Kubernetes event its uid.
-	Stream string
+	Stream string `json:"stream"`
 	// Offset is the position of the record in its stream: the byte offset
 	// of a line's first byte, a Kafka offset, an event's occurrence.
-	Offset int64
+	Offset int64 `json:"offset"`
 	// Rule is the transform (or chain of transforms, joined by ">") that
 	// produced the record, and Index the record's number among those the
 	// rule produced from one input.
-	Rule  string
-	Index int
+	Rule  string `json:"rule,omitempty"`
+	Index int    `json:"index,omitempty"`
 
 	// Descriptive position.
-	Path      string
-	Device    uint64
-	Inode     uint64
-	Topic     string
-	Partition int32
+	Path      string `json:"path,omitempty"`
+	Device    uint64 `json:"device,omitempty"`
+	Inode     uint64 `json:"inode,omitempty"`
+	Topic     string `json:"topic,omitempty"`
+	Partition int32  `json:"partition,omitempty"`
 }
 
 // Derive marks r as produced by the transform rule, as its index'th output
@@ -149,22 +153,22 @@ func (r *Record) Message() []byte {
 // or of a record with typed fields, and returns it. Steps that need the map
 // (jq, expr) call it first; the typed fields are then dropped.
 func (r *Record) MaterializeFields() map[string]any {
-	if r.Fields == nil {
+	if r.fields == nil {
 		switch {
 		case r.typed != nil:
-			r.Fields = make(map[string]any, len(r.typed))
+			r.fields = make(map[string]any, len(r.typed))
 			for i := range r.typed {
-				r.Fields[r.typed[i].Key] = r.typed[i].Any()
+				r.fields[r.typed[i].Key] = r.typed[i].Any()
 			}
 			r.typed = nil
 		default:
-			r.Fields = make(map[string]any, 8)
+			r.fields = make(map[string]any, 8)
 			if r.Raw != nil {
-				r.Fields["message"] = string(r.Raw)
+				r.fields["message"] = string(r.Raw)
 			}
 		}
 	}
-	return r.Fields
+	return r.fields
 }
 
 // Token returns the acknowledgement token the record belongs to, or nil.
@@ -187,8 +191,8 @@ func (r *Record) Ack(o Outcome) {
 // copy must be acked too. Fan-out clones for every consumer but the last.
 func (r *Record) Clone() Record {
 	c := *r
-	if r.Fields != nil {
-		c.Fields = CloneMap(r.Fields)
+	if r.fields != nil {
+		c.fields = CloneMap(r.fields)
 	}
 	if r.typed != nil {
 		c.typed = append(TypedFields(nil), r.typed...)
@@ -234,7 +238,7 @@ type Batch []Record
 func (b Batch) Bytes() int {
 	n := 0
 	for i := range b {
-		n += len(b[i].Raw) + 16*len(b[i].Fields) + 48*len(b[i].typed) + 128
+		n += len(b[i].Raw) + 16*len(b[i].fields) + 48*len(b[i].typed) + 128
 	}
 	return n
 }

@@ -358,13 +358,18 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		case KindTransform:
 			go func() {
 				defer wg.Done()
-				rt.runTransform(nodeCtx, n)
+				rt.consume(nodeCtx, n, "process", n.comp.(Transform).Process)
 				rt.producerDone(n)
 			}()
 		case KindSink:
 			go func() {
 				defer wg.Done()
-				rt.runSink(nodeCtx, n)
+				s := n.comp.(Sink)
+				rt.consume(nodeCtx, n, "consume", s.Consume)
+				if err := s.Flush(nodeCtx); err != nil {
+					rt.log.Error("sink flush failed", "component", n.spec.ID, "error", err)
+					n.settings.Metrics.Error("flush")
+				}
 				rt.producerDone(n)
 			}()
 		}
@@ -403,8 +408,11 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	return nil
 }
 
-func (rt *Runtime) runTransform(ctx context.Context, n *node) {
-	t := n.comp.(Transform)
+// consume pops batches from n's input queue and hands each to handle (a
+// transform's Process, a sink's Consume) until the queue is closed and
+// empty. Past the drain deadline (ctx), batches are failed instead: their
+// sources read them again at the next start.
+func (rt *Runtime) consume(ctx context.Context, n *node, op string, handle func(context.Context, Batch) error) {
 	in := n.settings.Metrics.In
 	for {
 		b, ok := n.queue.Pop()
@@ -417,35 +425,10 @@ func (rt *Runtime) runTransform(ctx context.Context, n *node) {
 			AckAll(b, Failed)
 			continue
 		}
-		if err := t.Process(ctx, b); err != nil && ctx.Err() == nil {
-			rt.log.Error("transform failed on a batch", "component", n.spec.ID, "error", err)
-			n.settings.Metrics.Error("process")
+		if err := handle(ctx, b); err != nil && ctx.Err() == nil {
+			rt.log.Error(string(n.spec.Kind)+" failed on a batch", "component", n.spec.ID, "error", err)
+			n.settings.Metrics.Error(op)
 		}
-	}
-}
-
-func (rt *Runtime) runSink(ctx context.Context, n *node) {
-	s := n.comp.(Sink)
-	in := n.settings.Metrics.In
-	for {
-		b, ok := n.queue.Pop()
-		if !ok {
-			break
-		}
-		in.Add(float64(len(b)))
-		if ctx.Err() != nil {
-			n.settings.Metrics.Failed.Add(float64(len(b)))
-			AckAll(b, Failed)
-			continue
-		}
-		if err := s.Consume(ctx, b); err != nil && ctx.Err() == nil {
-			rt.log.Error("sink failed on a batch", "component", n.spec.ID, "error", err)
-			n.settings.Metrics.Error("consume")
-		}
-	}
-	if err := s.Flush(ctx); err != nil {
-		rt.log.Error("sink flush failed", "component", n.spec.ID, "error", err)
-		n.settings.Metrics.Error("flush")
 	}
 }
 
@@ -541,8 +524,10 @@ func (f *fanout) Emit(_ context.Context, b Batch) error {
 			if !f.warned.Swap(true) {
 				f.log.Warn("dead letters have no consumer: they are counted and logged at debug level only; add a sink with inputs = ["+f.id+".dead_letter]", "component", f.id)
 			}
-			for i := range b {
-				f.log.Debug("dead letter", "component", f.id, "fields", b[i].Fields)
+			if f.log.Enabled(context.Background(), slog.LevelDebug) {
+				for i := range b {
+					f.log.Debug("dead letter", "component", f.id, "fields", string(b[i].AppendFieldsJSON(nil)))
+				}
 			}
 			AckAll(b, DeadLettered)
 		} else {

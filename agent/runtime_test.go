@@ -61,13 +61,13 @@ func (s *funcSink) Flush(ctx context.Context) error {
 }
 
 func sourceFactory(build func(set agent.Settings) agent.Source) *agent.Factory {
-	return &agent.Factory{Kind: agent.KindSource, Type: "test", NewConfig: func() any { return nil },
-		Create: func(set agent.Settings, _ any) (any, error) { return build(set), nil }}
+	return agent.NewSourceFactory(agent.FactorySpec[struct{}, agent.Source]{Type: "test",
+		Create: func(set agent.Settings, _ *struct{}) (agent.Source, error) { return build(set), nil }})
 }
 
 func sinkFactory(typ string, build func(set agent.Settings) agent.Sink) *agent.Factory {
-	return &agent.Factory{Kind: agent.KindSink, Type: typ, NewConfig: func() any { return nil },
-		Create: func(set agent.Settings, _ any) (any, error) { return build(set), nil }}
+	return agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: typ,
+		Create: func(set agent.Settings, _ *struct{}) (agent.Sink, error) { return build(set), nil }})
 }
 
 func graph(t *testing.T, nodes ...agent.NodeSpec) agent.Graph {

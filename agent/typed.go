@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strconv"
@@ -237,7 +238,7 @@ func (r *Record) StartTyped(n int) {
 // the record appends to (a parse step carves these out of one allocation
 // per many records).
 func (r *Record) StartTypedIn(room TypedFields) {
-	r.Fields = nil
+	r.fields = nil
 	r.typed = room[:0]
 }
 
@@ -296,10 +297,17 @@ func (r *Record) MergeSorted(add []Field) {
 	r.typed = fs
 }
 
+// WithFields returns r with its fields replaced by m, for building a record
+// in one expression: agent.Record{Kind: "k"}.WithFields(m).
+func (r Record) WithFields(m map[string]any) Record {
+	r.SetFields(m)
+	return r
+}
+
 // SetFields replaces the record's fields with m (typed fields included).
 func (r *Record) SetFields(m map[string]any) {
 	r.typed = nil
-	r.Fields = m
+	r.fields = m
 }
 
 // SetValue sets a field to a typed value: in the typed fields when the
@@ -330,8 +338,8 @@ func (r *Record) Delete(key string) {
 		r.typed.remove(key)
 		return
 	}
-	if r.Fields != nil {
-		delete(r.Fields, key)
+	if r.fields != nil {
+		delete(r.fields, key)
 	}
 }
 
@@ -345,8 +353,8 @@ func (r *Record) Get(key string) (any, bool) {
 			return nil, false
 		}
 		return v.Any(), true
-	case r.Fields != nil:
-		v, ok := r.Fields[key]
+	case r.fields != nil:
+		v, ok := r.fields[key]
 		return v, ok
 	case key == "message" && r.Raw != nil:
 		return string(r.Raw), true
@@ -367,13 +375,40 @@ func (r *Record) Lookup(key string) (Value, bool) {
 	return ValueOf(x)
 }
 
+// IsRaw reports whether no step has parsed the record yet: it has neither
+// a fields map nor typed fields, and its fields are {"message": Raw}.
+func (r *Record) IsRaw() bool { return r.fields == nil && r.typed == nil }
+
+// All iterates over the record's fields, boxed, in no fixed order (the
+// raw line as "message" for a record no step has parsed).
+func (r *Record) All() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		switch {
+		case r.typed != nil:
+			for i := range r.typed {
+				if !yield(r.typed[i].Key, r.typed[i].Value.Any()) {
+					return
+				}
+			}
+		case r.fields != nil:
+			for k, v := range r.fields {
+				if !yield(k, v) {
+					return
+				}
+			}
+		case r.Raw != nil:
+			yield("message", string(r.Raw))
+		}
+	}
+}
+
 // NumFields returns how many fields the record has.
 func (r *Record) NumFields() int {
 	switch {
 	case r.typed != nil:
 		return len(r.typed)
-	case r.Fields != nil:
-		return len(r.Fields)
+	case r.fields != nil:
+		return len(r.fields)
 	case r.Raw != nil:
 		return 1
 	}

@@ -62,9 +62,9 @@ func TestTypedFieldsEncodeAsMap(t *testing.T) {
 		if !typed.Typed() {
 			t.Fatal("scalars made the record leave its typed fields")
 		}
-		m := Record{Raw: []byte("line"), Origin: Origin{Host: "h"}, Fields: CloneMap(values)}
-		delete(m.Fields, "z")
-		m.Fields["status"] = int64(201)
+		m := Record{Raw: []byte("line"), Origin: Origin{Host: "h"}}.WithFields(CloneMap(values))
+		delete(m.fields, "z")
+		m.fields["status"] = int64(201)
 		if a, b := string(AppendJSON(nil, &typed)), string(AppendJSON(nil, &m)); a != b {
 			t.Fatalf("typed fields encode differently:\n%s\n%s", a, b)
 		}
@@ -85,8 +85,8 @@ func TestTypedFieldsLeaveForNonScalars(t *testing.T) {
 	r.StartTyped(2)
 	r.SetValue("a", IntValue(1))
 	r.Set("list", []any{"x"})
-	if r.Typed() || r.Fields["a"] != int64(1) || len(r.Fields["list"].([]any)) != 1 {
-		t.Fatalf("got typed=%v fields %v", r.Typed(), r.Fields)
+	if r.Typed() || r.fields["a"] != int64(1) || len(r.fields["list"].([]any)) != 1 {
+		t.Fatalf("got typed=%v fields %v", r.Typed(), r.fields)
 	}
 	f := FloatValue(math.Inf(1))
 	if string(f.AppendJSON(nil)) != "null" {

@@ -145,14 +145,13 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `source "kafka"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type:        "kafka",
 		Description: "Consumes Kafka topics as a consumer group member and commits offsets only once their records reached a final outcome.",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newSource(set, cfg.(*Config))
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			return newSource(set, cfg)
 		},
-	}
+	})
 }

@@ -625,9 +625,12 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) 
 			f[s.meta] = md
 		}
 		recs[i] = agent.Record{
-			Time: now, Raw: value, Fields: f,
+			Time: now, Raw: value,
 			Origin: agent.Origin{Host: s.host, Component: s.set.ID, Stream: stream, Offset: m.Offset,
 				Topic: ps.topic, Partition: int32(ps.partition)},
+		}
+		if f != nil {
+			recs[i].SetFields(f)
 		}
 		recs[i].SetToken(tok)
 	}

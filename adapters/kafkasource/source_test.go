@@ -129,8 +129,8 @@ func run(t *testing.T, cfg *Config, sink agent.Sink, once bool) *runner {
 	g.Nodes = []agent.NodeSpec{
 		{ID: "source.kafka.k", Kind: agent.KindSource, Type: "kafka", Name: "k", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c", Inputs: []string{"source.kafka.k"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	rt, err := agent.New(g, agent.Options{Once: once, Logger: testLogger()})
 	if err != nil {
@@ -208,12 +208,12 @@ func TestConsumeAndCommit(t *testing.T) {
 	if last.Origin.Topic != "events" || last.Origin.Stream != "events/"+strconv.Itoa(int(last.Origin.Partition)) {
 		t.Errorf("origin = %+v", last.Origin)
 	}
-	md, _ := last.Fields["kafka"].(map[string]any)
+	md, _ := last.MaterializeFields()["kafka"].(map[string]any)
 	if md == nil || md["offset"] != last.Origin.Offset || md["key"] == nil || md["headers"].(map[string]any)["trace"] == nil {
-		t.Errorf("kafka metadata field = %v", last.Fields["kafka"])
+		t.Errorf("kafka metadata field = %v", last.MaterializeFields()["kafka"])
 	}
-	if string(last.Raw) != last.Fields["message"] || len(last.Raw) == 0 {
-		t.Errorf("raw %q, message %v", last.Raw, last.Fields["message"])
+	if string(last.Raw) != last.MaterializeFields()["message"] || len(last.Raw) == 0 {
+		t.Errorf("raw %q, message %v", last.Raw, last.MaterializeFields()["message"])
 	}
 	if err := r.stop(t); err != nil {
 		t.Fatal(err)

@@ -133,14 +133,13 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `source "kubernetes_events"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type:        "kubernetes_events",
 		Description: "Lists and watches Kubernetes events through the API server, resumes from the last acknowledged resourceVersion, re-lists on 410 Gone, optionally adds owner chains and images, one collector per cluster via leader election.",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newSource(set, cfg.(*Config))
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			return newSource(set, cfg)
 		},
-	}
+	})
 }

@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/tail"
 )
 
 //go:embed example.hcl
@@ -32,7 +32,7 @@ type Config struct {
 	PartialTimeout    string   `hcl:"partial_timeout,optional"`
 	MaxMessageBytes   int      `hcl:"max_message_bytes,optional"`
 
-	Tail filesource.Config `hcl:",remain"`
+	Tail tail.Config `hcl:",remain"`
 
 	partialTimeout time.Duration
 	validated      bool
@@ -43,7 +43,7 @@ func defaultConfig() *Config {
 		PodsDir:         "/var/log/pods",
 		PartialTimeout:  "5s",
 		MaxMessageBytes: 1 << 20,
-		Tail:            *filesource.DefaultConfig(),
+		Tail:            *tail.DefaultConfig(),
 	}
 }
 
@@ -93,22 +93,15 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// NewFactory returns the factory of `source "kubernetes_logs"`, with no
-// pod metadata enrichment.
-func NewFactory() *agent.Factory { return NewFactoryWith(nil) }
-
-// NewFactoryWith returns the factory with an Enricher that adds what the
-// Kubernetes API knows about each pod (labels, owner) to its records'
-// entity. nil adds nothing.
-func NewFactoryWith(e Enricher) *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
+// NewFactory returns the factory of `source "kubernetes_logs"`.
+func NewFactory() *agent.Factory {
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type:        "kubernetes_logs",
 		Description: "Tails container logs under /var/log/pods (CRI and docker json-file), joins partial lines, and tags records with namespace, pod and container.",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newSource(set, cfg.(*Config), e), nil
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			return newSource(set, cfg), nil
 		},
-	}
+	})
 }

@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/lines"
+	"github.com/octostore/agent/internal/tail"
 )
 
 type rec struct {
@@ -38,7 +38,7 @@ func (c *capture) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		r := rec{msg: string(b[i].Raw), time: b[i].Time, entity: map[string]string{}, offset: b[i].Origin.Offset}
 		if b[i].Kind == agent.KindDeadLetter {
-			r.msg, r.dead = b[i].Fields["raw"].(string), true
+			r.msg, r.dead = b[i].MaterializeFields()["raw"].(string), true
 		}
 		for _, kv := range b[i].Entity {
 			r.entity[kv.Key] = kv.Value
@@ -55,12 +55,6 @@ func (c *capture) snapshot() []rec {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]rec(nil), c.recs...)
-}
-
-type stubEnricher struct{}
-
-func (stubEnricher) Entity(ref PodRef) []agent.KV {
-	return []agent.KV{{Key: "owner", Value: "deploy/" + ref.Pod}}
 }
 
 // run runs the source over podsDir into a capture sink.
@@ -80,11 +74,11 @@ func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (
 	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "node-1"
 	g.Agent.CheckpointInterval = 10 * time.Millisecond
 	g.Nodes = []agent.NodeSpec{
-		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactoryWith(stubEnricher{}), Config: cfg},
+		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
 			Inputs: []string{"source.kubernetes_logs.k", "source.kubernetes_logs.k.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	rt, err := agent.New(g, agent.Options{Once: once, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -178,7 +172,7 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	if strings.Join(msgs(got), "|") != strings.Join(want, "|") {
 		t.Fatalf("messages = %q\nwant %q", msgs(got), want)
 	}
-	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" || got[0].entity["owner"] != "deploy/web-2" {
+	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" {
 		t.Fatalf("entity = %v", got[0].entity)
 	}
 	if want := time.Date(2026, 11, 21, 6, 0, 0, 123e6, time.UTC); !got[0].time.Equal(want) {
@@ -301,7 +295,7 @@ func TestKubeletRotation(t *testing.T) {
 func TestDecoderLimitsAndCommit(t *testing.T) {
 	nop := func() prometheus.Counter { return prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}) }
 	d := &decoder{timeout: time.Hour, maxBytes: 16, c: &counters{malformed: nop(), joined: nop(), timedOut: nop()}}
-	var out []filesource.Entry
+	var out []tail.Entry
 	ls := []string{
 		"2026-11-21T05:00:00Z stdout P 0123456789",
 		"2026-11-21T05:00:00Z stdout P abcdefghij", // would pass 16 bytes: the first part goes alone

@@ -9,23 +9,14 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/lines"
+	"github.com/octostore/agent/internal/tail"
 )
 
 // PodRef names the container a log file belongs to, as its path says.
 type PodRef struct {
 	Namespace, Pod, UID, Container string
-}
-
-// Enricher is the hook for pod metadata from the Kubernetes API (labels,
-// owner kind and name). The Kubernetes integration implements it; this
-// package has no API client. Entity is called once per log file, when the
-// file is first opened; the pairs it returns are appended to the entity of
-// every record of that file.
-type Enricher interface {
-	Entity(ref PodRef) []agent.KV
 }
 
 // parsePath reads namespace, pod, uid and container from
@@ -53,27 +44,24 @@ func filter(name string, include, exclude []string) bool {
 	return (len(include) == 0 || match(include)) && !match(exclude)
 }
 
-func newSource(set agent.Settings, cfg *Config, enr Enricher) *filesource.Tailer {
+func newSource(set agent.Settings, cfg *Config) *tail.Tailer {
 	m := set.Metrics
 	counters := &counters{
 		malformed: m.Counter("kubernetes_logs_malformed_lines_total", "Lines in neither CRI nor docker json-file format; passed on whole as the message."),
 		joined:    m.Counter("kubernetes_logs_partial_lines_joined_total", "Partial lines (CRI P, docker without newline) joined into the record they belong to."),
 		timedOut:  m.Counter("kubernetes_logs_partial_timeouts_total", "Records emitted with their last part missing, after partial_timeout or at max_message_bytes."),
 	}
-	hooks := filesource.Hooks{
+	hooks := tail.Hooks{
 		Accept: func(path string) bool {
 			ref, ok := parsePath(path)
 			return ok && filter(ref.Namespace, cfg.IncludeNamespaces, cfg.ExcludeNamespaces) &&
 				filter(ref.Pod, cfg.IncludePods, cfg.ExcludePods) &&
 				filter(ref.Container, cfg.IncludeContainers, cfg.ExcludeContainers)
 		},
-		NewDecoder: func(path string) filesource.Decoder {
+		NewDecoder: func(path string) tail.Decoder {
 			ref, _ := parsePath(path)
 			base := []agent.KV{{Key: "namespace", Value: ref.Namespace}, {Key: "pod", Value: ref.Pod},
 				{Key: "pod_uid", Value: ref.UID}, {Key: "container", Value: ref.Container}}
-			if enr != nil {
-				base = append(base, enr.Entity(ref)...)
-			}
 			d := &decoder{timeout: cfg.partialTimeout, maxBytes: cfg.MaxMessageBytes, c: counters}
 			for i, name := range streamNames {
 				e := append(append(make([]agent.KV, 0, len(base)+1), base...), agent.KV{Key: "stream", Value: name})
@@ -83,7 +71,7 @@ func newSource(set agent.Settings, cfg *Config, enr Enricher) *filesource.Tailer
 			return d
 		},
 	}
-	return filesource.NewTailer(set, &cfg.Tail, hooks)
+	return tail.NewTailer(set, &cfg.Tail, hooks)
 }
 
 type counters struct {
@@ -202,9 +190,9 @@ func (d *decoder) commitFor(end int64) int64 {
 	return end
 }
 
-func (d *decoder) Add(l lines.Line, now time.Time, out []filesource.Entry) []filesource.Entry {
+func (d *decoder) Add(l lines.Line, now time.Time, out []tail.Entry) []tail.Entry {
 	if l.Cut {
-		return append(out, filesource.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Cut: true})
+		return append(out, tail.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Cut: true})
 	}
 	var p parsed
 	ok := false
@@ -216,12 +204,12 @@ func (d *decoder) Add(l lines.Line, now time.Time, out []filesource.Entry) []fil
 	}
 	if !ok {
 		d.c.malformed.Inc()
-		return append(out, filesource.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Entity: d.entity[unknownStream]})
+		return append(out, tail.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Entity: d.entity[unknownStream]})
 	}
 	s := &d.parts[p.stream]
 	if !s.active && !p.partial {
 		// The common case: a whole line, no copy.
-		return append(out, filesource.Entry{Raw: p.msg, Offset: l.Offset, Commit: d.commitFor(l.End), Time: p.time, Entity: d.entity[p.stream]})
+		return append(out, tail.Entry{Raw: p.msg, Offset: l.Offset, Commit: d.commitFor(l.End), Time: p.time, Entity: d.entity[p.stream]})
 	}
 	if s.active && len(s.buf)+len(p.msg) > d.maxBytes {
 		d.c.timedOut.Inc()
@@ -241,18 +229,18 @@ func (d *decoder) Add(l lines.Line, now time.Time, out []filesource.Entry) []fil
 }
 
 // finish emits the record being joined on stream i.
-func (d *decoder) finish(i int, out []filesource.Entry) []filesource.Entry {
+func (d *decoder) finish(i int, out []tail.Entry) []tail.Entry {
 	s := &d.parts[i]
 	if !s.active {
 		return out
 	}
 	s.active = false
-	out = append(out, filesource.Entry{Raw: s.buf, Offset: s.offset, Commit: d.commitFor(s.end), Time: s.time, Entity: d.entity[i]})
+	out = append(out, tail.Entry{Raw: s.buf, Offset: s.offset, Commit: d.commitFor(s.end), Time: s.time, Entity: d.entity[i]})
 	s.buf = nil
 	return out
 }
 
-func (d *decoder) Tick(now time.Time, out []filesource.Entry) []filesource.Entry {
+func (d *decoder) Tick(now time.Time, out []tail.Entry) []tail.Entry {
 	for _, i := range d.order() {
 		if now.Sub(d.parts[i].since) >= d.timeout {
 			d.c.timedOut.Inc()
@@ -262,7 +250,7 @@ func (d *decoder) Tick(now time.Time, out []filesource.Entry) []filesource.Entry
 	return out
 }
 
-func (d *decoder) Flush(out []filesource.Entry) []filesource.Entry {
+func (d *decoder) Flush(out []tail.Entry) []tail.Entry {
 	for _, i := range d.order() {
 		out = d.finish(i, out)
 	}

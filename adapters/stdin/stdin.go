@@ -50,23 +50,22 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `source "stdin"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSource, Type: "stdin",
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
+		Type:        "stdin",
 		Description: "Reads lines from standard input until it closes.",
 		Example:     example,
-		NewConfig: func() any {
+		NewConfig: func() *Config {
 			return &Config{MaxLineBytes: 100 << 10, BatchMaxRecords: 1024, BatchTimeout: "100ms"}
 		},
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			c := cfg.(*Config)
+		Create: func(set agent.Settings, c *Config) (agent.Source, error) {
 			r := c.reader
 			if r == nil {
 				r = os.Stdin
 			}
 			return &source{cfg: c, set: set, r: r}, nil
 		},
-		Claims: func(any) []string { return []string{"standard input"} },
-	}
+		Claims: func(*Config) []string { return []string{"standard input"} },
+	})
 }
 
 type source struct {
@@ -166,7 +165,8 @@ func (s *source) emit(ctx context.Context, tracker *agent.Tracker[int64], ls []l
 		recs[i].Origin.Stream = streamOf(recs[i].Raw)
 	}
 	for i := range cut {
-		cut[i].Origin.Stream = streamOf([]byte(cut[i].Fields["raw"].(string)))
+		raw, _ := cut[i].Get("raw")
+		cut[i].Origin.Stream = streamOf([]byte(raw.(string)))
 	}
 	if cut != nil {
 		s.set.Metrics.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output.").Add(float64(len(cut)))

@@ -42,8 +42,8 @@ func run(t *testing.T, r io.Reader, edit func(*Config)) *capture {
 	g.Nodes = []agent.NodeSpec{
 		{ID: "source.stdin.in", Kind: agent.KindSource, Type: "stdin", Name: "in", Factory: NewFactory(), Config: cfg},
 		{ID: "sink.c.c", Kind: agent.KindSink, Type: "c", Name: "c", Inputs: []string{"source.stdin.in", "source.stdin.in.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "c", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "c",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	rt, err := agent.New(g, agent.Options{Once: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"strings"
 	"time"
 
 	"github.com/octostore/agent/agent"
@@ -95,14 +94,14 @@ func appendRecord(dst []byte, r *agent.Record) []byte {
 	if r.Raw != nil {
 		flags |= flagRaw
 	}
-	if r.Fields != nil || r.Typed() {
+	if !r.IsRaw() {
 		flags |= flagFields
 	}
 	dst = append(dst, flags)
 	if r.Raw != nil {
 		dst = appendBytes(dst, r.Raw)
 	}
-	if r.Fields != nil || r.Typed() {
+	if !r.IsRaw() {
 		dst = appendBytes(dst, r.AppendFieldsJSON(nil))
 	}
 	o := &r.Origin
@@ -228,7 +227,7 @@ func decodeRecord(payload []byte) (agent.Record, error) {
 			if err != nil {
 				return r, err
 			}
-			r.Fields = f
+			r.SetFields(f)
 		}
 	}
 	o := &r.Origin
@@ -259,32 +258,5 @@ func decodeFields(js []byte) (map[string]any, error) {
 	if m == nil {
 		m = map[string]any{}
 	}
-	return numbers(m).(map[string]any), nil
-}
-
-// numbers turns json.Numbers back into int64 or float64, as the fields of
-// a record hold them.
-func numbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = numbers(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = numbers(e)
-		}
-		return t
-	case json.Number:
-		s := string(t)
-		if !strings.ContainsAny(s, ".eE") {
-			if n, err := t.Int64(); err == nil {
-				return n
-			}
-		}
-		f, _ := t.Float64()
-		return f
-	}
-	return v
+	return agent.Normalize(m).(map[string]any), nil
 }

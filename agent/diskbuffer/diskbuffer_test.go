@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/internal/testfig"
 )
 
@@ -67,7 +69,7 @@ func records(from, n int) agent.Batch {
 		if k%3 == 0 {
 			b[i].Kind = "typed"
 			b[i].Raw = nil
-			b[i].Fields = map[string]any{"n": int64(k), "f": 1.5, "s": "x", "l": []any{int64(1), "a"}, "m": map[string]any{"b": true}}
+			b[i].SetFields(map[string]any{"n": int64(k), "f": 1.5, "s": "x", "l": []any{int64(1), "a"}, "m": map[string]any{"b": true}})
 			b[i].Entity = []agent.KV{{Key: "ns", Value: "prod"}}
 		}
 	}
@@ -96,6 +98,20 @@ func TestCodecRoundTrip(t *testing.T) {
 		if s := string(agent.AppendJSON(nil, &got)); s != want {
 			t.Fatalf("round trip:\n got %s\nwant %s", s, want)
 		}
+	}
+}
+
+// Every Origin field survives the codec (a field added to Origin and
+// forgotten by appendRecord or decodeRecord fails here).
+func TestCodecKeepsEveryOriginField(t *testing.T) {
+	o := agenttest.FullOrigin()
+	r := agent.Record{Time: time.Unix(1700000000, 5), Kind: "k", Raw: []byte("line"), Origin: o}
+	got, err := decodeRecord(appendRecord(nil, &r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Origin, o) {
+		t.Errorf("origin %+v after the codec, want %+v", got.Origin, o)
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/internal/scan"
+	"github.com/octostore/agent/agent/scan"
 )
 
 // Type is a field type.
@@ -127,7 +127,8 @@ func (s *Schema) Required() []string {
 // sorted). fields is only changed where a value was coerced, defaulted or
 // dropped.
 func (s *Schema) Apply(fields map[string]any) []agent.FieldError {
-	r := agent.Record{Fields: fields}
+	var r agent.Record
+	r.SetFields(fields)
 	return s.ApplyRecord(&r, false)
 }
 
@@ -177,12 +178,8 @@ func (s *Schema) unknown(r *agent.Record) []agent.FieldError {
 			unknown = append(unknown, k)
 		}
 	}
-	if r.Typed() {
-		for _, fl := range r.TypedFields() {
-			each(fl.Key)
-		}
-	} else {
-		for k := range r.Fields {
+	if !r.IsRaw() {
+		for k := range r.All() {
 			each(k)
 		}
 	}

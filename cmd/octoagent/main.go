@@ -21,7 +21,7 @@ import (
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/diskbuffer"
-	"github.com/octostore/agent/transforms/rules"
+	"github.com/octostore/agent/agent/ruletest"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -217,7 +217,7 @@ func runTests(res *config.Result, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "octoagent test: the config has no test blocks; write test \"NAME\" { transform = transform.X  input = \"...\"  expect { ... } }")
 		return 1
 	}
-	rep, diags := rules.RunTests(res, stdout)
+	rep, diags := ruletest.Run(res, stdout)
 	if len(diags) > 0 {
 		config.WriteDiagnostics(stderr, res.Files, diags)
 	}

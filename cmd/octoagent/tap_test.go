@@ -11,7 +11,7 @@ import (
 func tapBatch(from, n int) agent.Batch {
 	b := make(agent.Batch, n)
 	for i := range b {
-		b[i] = agent.Record{Kind: "k", Fields: map[string]any{"n": from + i}, Origin: agent.Origin{Component: "source.file.x", Offset: int64(from + i)}}
+		b[i] = agent.Record{Kind: "k", Origin: agent.Origin{Component: "source.file.x", Offset: int64(from + i)}}.WithFields(map[string]any{"n": from + i})
 	}
 	return b
 }

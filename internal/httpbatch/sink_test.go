@@ -318,15 +318,15 @@ func TestRejections(t *testing.T) {
 	if dl.len() != 10 {
 		t.Fatalf("whole-batch 400: %d dead letters, want 10", dl.len())
 	}
-	msg := fmt.Sprint(dl.got[0].Fields["errors"])
+	msg := fmt.Sprint(dl.got[0].MaterializeFields()["errors"])
 	if strings.Contains(msg, "SECRET") || !strings.Contains(msg, "[REDACTED]") {
 		t.Fatalf("dead letter error %s: the echoed token must be redacted", msg)
 	}
 	if dl2.len() != 5 {
 		t.Fatalf("per-record rejects: %d dead letters, want 5", dl2.len())
 	}
-	if !strings.Contains(fmt.Sprint(dl2.got[0].Fields["errors"]), "bad x") || dl2.got[0].Fields["reason"] != "rejected" {
-		t.Fatalf("dead letter without the reason: %v", dl2.got[0].Fields)
+	if !strings.Contains(fmt.Sprint(dl2.got[0].MaterializeFields()["errors"]), "bad x") || dl2.got[0].MaterializeFields()["reason"] != "rejected" {
+		t.Fatalf("dead letter without the reason: %v", dl2.got[0].MaterializeFields())
 	}
 	if failed.Load() != 0 || done.Load() != 2 {
 		t.Fatalf("failed %d done %d", failed.Load(), done.Load())

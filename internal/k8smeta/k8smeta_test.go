@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes/fake"
 
-	"github.com/octostore/agent/adapters/kuberneteslogs"
 	"github.com/octostore/agent/internal/k8smeta"
 	"github.com/octostore/agent/internal/k8smeta/k8smetatest"
 )
@@ -102,18 +101,5 @@ func TestCacheBound(t *testing.T) {
 	}
 	if r.Len() > 2 {
 		t.Errorf("cache holds %d objects, bound 2", r.Len())
-	}
-}
-
-func TestLogsEnricher(t *testing.T) {
-	cs := fake.NewSimpleClientset(
-		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "shop", UID: "rs", OwnerReferences: ctrl("Deployment", "api", "d")}},
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "d"}},
-		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1-x", Namespace: "shop", UID: "p", OwnerReferences: ctrl("ReplicaSet", "api-1", "rs")}},
-	)
-	e := &k8smeta.LogsEnricher{R: k8smeta.NewResolver(k8smetatest.New(cs), time.Minute, 10, k8smeta.Metrics{})}
-	kv := e.Entity(kuberneteslogs.PodRef{Namespace: "shop", Pod: "api-1-x", UID: "p", Container: "app"})
-	if len(kv) != 2 || kv[0].Key != "replicaset" || kv[1].Key != "deployment" || kv[1].Value != "api" {
-		t.Errorf("entity = %v", kv)
 	}
 }

@@ -33,13 +33,12 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `sink "file"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSink, Type: "file",
+	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{
+		Type:        "file",
 		Description: "Appends records as JSON lines to a file.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{} },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			c := cfg.(*Config)
+		NewConfig:   func() *Config { return &Config{} },
+		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
 			if err := os.MkdirAll(filepath.Dir(c.Path), 0o750); err != nil {
 				return nil, fmt.Errorf("create directory of %s: %w", c.Path, err)
 			}
@@ -57,14 +56,14 @@ func NewFactory() *agent.Factory {
 			}
 			return &sink{f: f, w: w}, nil
 		},
-		Claims: func(cfg any) []string {
-			p, err := filepath.Abs(cfg.(*Config).Path)
+		Claims: func(cfg *Config) []string {
+			p, err := filepath.Abs(cfg.Path)
 			if err != nil {
-				p = cfg.(*Config).Path
+				p = cfg.Path
 			}
 			return []string{"file " + p}
 		},
-	}
+	})
 }
 
 // endWithNewline makes sure appended records start on a line of their own:

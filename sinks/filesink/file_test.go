@@ -27,7 +27,7 @@ func TestFileSinkAppendsJSONLinesAndAcks(t *testing.T) {
 	acks := agent.NewAcks()
 	var failed []bool
 	tok := acks.NewToken(3, func(f bool) { failed = append(failed, f) })
-	b := agent.Batch{{Raw: []byte("a")}, {Raw: []byte("b")}, {Kind: "k", Fields: map[string]any{"n": int64(1)}}}
+	b := agent.Batch{{Raw: []byte("a")}, {Raw: []byte("b")}, agent.Record{Kind: "k"}.WithFields(map[string]any{"n": int64(1)})}
 	for i := range b {
 		b[i].SetToken(tok)
 		b[i].Origin.Offset = int64(i)

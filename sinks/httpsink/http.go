@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/internal/httpbatch"
 )
 
@@ -36,8 +36,8 @@ type Config struct {
 }
 
 // DecodeHCL decodes the block: its own attributes and the shared ones.
-// The loader calls it (config.HCLDecoder).
-func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *config.Env) hcl.Diagnostics {
+// The loader calls it (decode.HCLDecoder).
+func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *decode.Env) hcl.Diagnostics {
 	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
 
@@ -75,15 +75,14 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `sink "http"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSink, Type: "http",
+	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{
+		Type:        "http",
 		Description: "Sends batches of records to an HTTP endpoint as JSON lines or a JSON array, with retries and TLS.",
 		Example:     example,
-		NewConfig: func() any {
+		NewConfig: func() *Config {
 			return &Config{Method: "POST", Encoding: "ndjson", Common: httpbatch.DefaultCommon()}
 		},
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			c := cfg.(*Config)
+		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
 			tpl, err := parseTemplate(c.URL)
 			if err != nil {
 				return nil, err
@@ -95,7 +94,7 @@ func NewFactory() *agent.Factory {
 			p := &protocol{tpl: tpl, method: c.Method, headers: c.Headers, ndjson: c.Encoding == "ndjson"}
 			return httpbatch.New(set, opt, p, c.HealthCheckURL)
 		},
-	}
+	})
 }
 
 // template is a URL split into literal text and placeholders.

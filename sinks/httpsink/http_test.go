@@ -25,7 +25,7 @@ func TestTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &protocol{tpl: tpl}
-	r := agent.Record{Kind: "http_request", Fields: map[string]any{"ns": "a/b c"}, Origin: agent.Origin{Host: "n1"}}
+	r := agent.Record{Kind: "http_request", Origin: agent.Origin{Host: "n1"}}.WithFields(map[string]any{"ns": "a/b c"})
 	if got := p.Key(&r); got != "https://c.internal/in/http_request/a%2Fb%20c?h=n1" {
 		t.Fatalf("rendered %q", got)
 	}
@@ -78,7 +78,7 @@ func TestSendsNDJSONPerURL(t *testing.T) {
 	var b agent.Batch
 	for i := 0; i < 30; i++ {
 		k := []string{"a", "b", "c"}[i%3]
-		b = append(b, agent.Record{Kind: k, Time: time.Unix(0, 0), Fields: map[string]any{"i": int64(i)}, Origin: agent.Origin{Offset: int64(i)}})
+		b = append(b, agent.Record{Kind: k, Time: time.Unix(0, 0), Origin: agent.Origin{Offset: int64(i)}}.WithFields(map[string]any{"i": int64(i)}))
 	}
 	sink.Consume(context.Background(), b)
 	if err := sink.Flush(context.Background()); err != nil {

@@ -106,16 +106,15 @@ func (c *Config) Validate() error {
 
 // NewFactory returns the factory of `sink "kafka"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSink,
+	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{
 		Type:        "kafka",
 		Description: "Publishes records as JSON to a Kafka topic, keyed by entity, acknowledged by the broker (acks=all).",
 		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newSink(set, cfg.(*Config))
+		NewConfig:   func() *Config { return defaultConfig() },
+		Create: func(set agent.Settings, cfg *Config) (agent.Sink, error) {
+			return newSink(set, cfg)
 		},
-	}
+	})
 }
 
 // Sink publishes records to one topic.

@@ -74,8 +74,7 @@ func batch(acks *agent.Acks, first, n, entities int, outcome *atomic.Int64) agen
 		seq := first + i
 		b[i] = agent.Record{Time: time.Unix(1700000000, 0), Kind: "workflow_run",
 			Entity: []agent.KV{{Key: "pipeline", Value: fmt.Sprintf("p%d", seq%entities)}},
-			Fields: map[string]any{"seq": int64(seq), "run": fmt.Sprintf("r%d", seq)},
-			Origin: agent.Origin{Host: "h", Component: "source.test.t", Stream: "s", Offset: int64(seq)}}
+			Origin: agent.Origin{Host: "h", Component: "source.test.t", Stream: "s", Offset: int64(seq)}}.WithFields(map[string]any{"seq": int64(seq), "run": fmt.Sprintf("r%d", seq)})
 		b[i].SetToken(tok)
 	}
 	return b

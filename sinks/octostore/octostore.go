@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/internal/httpbatch"
 )
 
@@ -32,8 +32,8 @@ type Config struct {
 }
 
 // DecodeHCL decodes the block: its own attributes and the shared ones.
-// The loader calls it (config.HCLDecoder).
-func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *config.Env) hcl.Diagnostics {
+// The loader calls it (decode.HCLDecoder).
+func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *decode.Env) hcl.Diagnostics {
 	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
 
@@ -74,13 +74,12 @@ func redactURL(s string) string {
 
 // NewFactory returns the factory of `sink "octostore"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSink, Type: "octostore",
+	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{
+		Type:        "octostore",
 		Description: "Forwards records to the Octostore ingest API, in batches, with retries, dead letters for rejected records, TLS and a bearer token.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{Common: httpbatch.DefaultCommon()} },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			c := cfg.(*Config)
+		NewConfig:   func() *Config { return &Config{Common: httpbatch.DefaultCommon()} },
+		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
 			base, err := baseURL(c.Endpoint)
 			if err != nil {
 				return nil, err
@@ -95,7 +94,7 @@ func NewFactory() *agent.Factory {
 			}
 			return httpbatch.New(set, opt, &protocol{url: base + "/v1/records"}, health)
 		},
-	}
+	})
 }
 
 type protocol struct{ url string }

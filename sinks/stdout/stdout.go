@@ -23,20 +23,20 @@ type Config struct {
 
 // NewFactory returns the factory of `sink "stdout"`.
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSink, Type: "stdout",
+	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{
+		Type:        "stdout",
 		Description: "Prints records as JSON lines on standard output.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{} },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			w := cfg.(*Config).writer
+		NewConfig:   func() *Config { return &Config{} },
+		Create: func(set agent.Settings, cfg *Config) (agent.Sink, error) {
+			w := cfg.writer
 			if w == nil {
 				w = os.Stdout
 			}
 			return &sink{w: &jsonlines.Writer{W: w, Metrics: set.Metrics}}, nil
 		},
-		Claims: func(any) []string { return []string{"standard output"} },
-	}
+		Claims: func(*Config) []string { return []string{"standard output"} },
+	})
 }
 
 type sink struct{ w *jsonlines.Writer }

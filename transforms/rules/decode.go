@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/agent/schema"
 )
 
@@ -63,7 +63,7 @@ type positioned struct {
 // DecodeHCL decodes the transform body: kind, entity and schema, and the
 // steps in the order they are written (blocks and the where/jq attributes,
 // by position).
-func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *config.Env) hcl.Diagnostics {
+func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *decode.Env) hcl.Diagnostics {
 	content, diags := body.Content(bodySchema)
 	if a, ok := content.Attributes["kind"]; ok {
 		diags = append(diags, gohcl.DecodeExpression(a.Expr, ctx, &c.Kind)...)
@@ -72,7 +72,9 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *config.Env)
 		diags = append(diags, gohcl.DecodeExpression(a.Expr, ctx, &c.Entity)...)
 	}
 	if a, ok := content.Attributes["schema"]; ok {
-		diags = append(diags, c.decodeSchemaRef(a, env)...)
+		s, d := env.SchemaRef(a)
+		c.Schema = s
+		diags = append(diags, d...)
 	}
 	senv := &stepEnv{schema: c.Schema}
 	var steps []positioned
@@ -128,27 +130,6 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *config.Env)
 	return diags
 }
 
-func (c *Config) decodeSchemaRef(a *hcl.Attribute, env *config.Env) hcl.Diagnostics {
-	tr, d := hcl.AbsTraversalForExpr(a.Expr)
-	if d.HasErrors() || len(tr) != 2 || tr.RootName() != "schema" {
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid schema reference",
-			Detail: "Write schema = schema.NAME, without quotes, naming a schema block.", Subject: a.Expr.Range().Ptr()}}
-	}
-	name := tr[1].(hcl.TraverseAttr).Name
-	s, ok := env.Schemas[name]
-	if !ok {
-		var names []string
-		for n := range env.Schemas {
-			names = append(names, "schema."+n)
-		}
-		sort.Strings(names)
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown schema schema." + name,
-			Detail: didYouMean("schema."+name, names, "schemas"), Subject: a.Expr.Range().Ptr()}}
-	}
-	c.Schema = s
-	return nil
-}
-
 // checkRequired warns about required schema fields that no step can set.
 func (c *Config) checkRequired(body hcl.Body) hcl.Diagnostics {
 	produced := map[string]bool{}
@@ -187,20 +168,12 @@ func (c *Config) checkRequired(body hcl.Body) hcl.Diagnostics {
 
 // attrRange returns the range of an attribute's value in a block, or the
 // block's range.
-func attrRange(blk *hcl.Block, name string) hcl.Range {
-	c, _, _ := blk.Body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: name}}})
-	if c != nil {
-		if a, ok := c.Attributes[name]; ok {
-			return a.Expr.Range()
-		}
-	}
-	return blk.DefRange
-}
+func attrRange(blk *hcl.Block, name string) hcl.Range { return decode.AttrRange(blk, name) }
 
 func diag(r hcl.Range, summary, detail string, args ...any) hcl.Diagnostics {
-	return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: fmt.Sprintf(detail, args...), Subject: &r}}
+	return decode.Errorf(r, summary, detail, args...)
 }
 
 func didYouMean(given string, options []string, what string) string {
-	return config.DidYouMean(given, options, what)
+	return decode.DidYouMean(given, options, what)
 }

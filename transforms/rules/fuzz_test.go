@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 )
 
 func fuzzStep(f *testing.F, body string) Step {
@@ -20,7 +20,7 @@ func fuzzStep(f *testing.F, body string) Step {
 		f.Fatal(d)
 	}
 	c := &Config{}
-	if d := c.DecodeHCL(file.Body, nil, &config.Env{}); d.HasErrors() {
+	if d := c.DecodeHCL(file.Body, nil, &decode.Env{}); d.HasErrors() {
 		f.Fatal(d)
 	}
 	return c.Steps[0]
@@ -37,7 +37,7 @@ func checkStep(t *testing.T, s Step, line []byte) {
 		}
 		return
 	}
-	if r.Fields == nil && !r.Typed() {
+	if r.MaterializeFields() == nil && !r.Typed() {
 		t.Fatalf("%s succeeded on %q without setting fields", s.Name(), line)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/ruletest"
 	"github.com/octostore/agent/internal/testfig"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/rules"
@@ -86,7 +87,7 @@ func TestBrokenExpectationDiff(t *testing.T) {
 		t.Fatal(diags)
 	}
 	var buf bytes.Buffer
-	rep, d := rules.RunTests(res, &buf)
+	rep, d := ruletest.Run(res, &buf)
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
@@ -107,7 +108,7 @@ func TestShippedPacks(t *testing.T) {
 				}
 			}
 			var buf bytes.Buffer
-			rep, d := rules.RunTests(res, &buf)
+			rep, d := ruletest.Run(res, &buf)
 			if d.HasErrors() || rep.Failed > 0 || rep.Passed == 0 {
 				t.Fatalf("passed %d, failed %d, %v:\n%s", rep.Passed, rep.Failed, d, buf.String())
 			}
@@ -150,7 +151,7 @@ func TestNginxParsersAgree(t *testing.T) {
 			outputs[name] = append(outputs[name], string(agent.AppendJSON(nil, &out[i])))
 		}
 		for i := range dead {
-			deadLines[name] = append(deadLines[name], dead[i].Fields["raw"].(string))
+			deadLines[name] = append(deadLines[name], dead[i].MaterializeFields()["raw"].(string))
 		}
 		if len(out)+len(dead) != len(lines) {
 			t.Errorf("%s: %d records + %d dead letters != %d lines", name, len(out), len(dead), len(lines))
@@ -197,7 +198,7 @@ func runTransform(t *testing.T, c *config.Component, lines []string) (agent.Batc
 	}
 	b := make(agent.Batch, len(lines))
 	for i, l := range lines {
-		b[i] = agent.Record{Time: rules.TestTime, Raw: []byte(l), Origin: agent.Origin{Offset: int64(i)}}
+		b[i] = agent.Record{Time: ruletest.Time, Raw: []byte(l), Origin: agent.Origin{Offset: int64(i)}}
 	}
 	if err := tr.(agent.Transform).Process(context.Background(), b); err != nil {
 		t.Fatal(err)

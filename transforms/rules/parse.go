@@ -14,8 +14,8 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/scan"
 	"github.com/octostore/agent/agent/schema"
-	"github.com/octostore/agent/internal/scan"
 )
 
 // parseCommon is what every parse step takes.
@@ -51,7 +51,7 @@ func newInput(c parseCommon, env *stepEnv) input {
 // read returns the bytes to parse: the raw line for "message" when no step
 // put a message field, else the field as a string.
 func (in *input) read(r *agent.Record) ([]byte, error) {
-	if in.field == "message" && r.Raw != nil && r.Fields == nil && !r.Typed() {
+	if in.field == "message" && r.Raw != nil && r.IsRaw() {
 		return r.Raw, nil // a line no step has parsed yet
 	}
 	v, ok := r.Lookup(in.field)
@@ -98,7 +98,7 @@ type captured struct {
 // fields.message.
 func (in *input) begin(c *captured, r *agent.Record, n int) {
 	fresh := false
-	if r.Fields == nil && !r.Typed() {
+	if r.IsRaw() {
 		need := n + 4 // room for later steps and schema defaults
 		if cap(in.slab)-len(in.slab) < need {
 			in.slab = make(agent.TypedFields, 0, need*slabRecords)
@@ -345,32 +345,9 @@ func decodeJSONObject(in []byte) (map[string]any, error) {
 		return nil, err
 	}
 	for k, v := range obj {
-		obj[k] = normalize(v)
+		obj[k] = agent.Normalize(v)
 	}
 	return obj, nil
-}
-
-// normalize turns json.Number into int64 where it is integral, else float64.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		f, _ := t.Float64()
-		return f
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalize(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = normalize(e)
-		}
-		return t
-	}
-	return v
 }
 
 // capturePlan is how a parse step with fixed names stores its captures:

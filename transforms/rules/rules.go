@@ -81,17 +81,18 @@ type Config struct {
 	Steps  []Step
 }
 
-// NewFactory returns the factory of `transform "NAME"`.
+// NewFactory returns the factory of `transform "rules" "NAME"` (written
+// `transform "NAME"` for short).
 func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindTransform, Type: "",
+	return agent.NewTransformFactory(agent.FactorySpec[Config, agent.Transform]{
+		Type:        "rules",
 		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
 		Example:     example,
-		NewConfig:   func() any { return &Config{} },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return newTransform(set, cfg.(*Config)), nil
+		NewConfig:   func() *Config { return &Config{} },
+		Create: func(set agent.Settings, cfg *Config) (agent.Transform, error) {
+			return newTransform(set, cfg), nil
 		},
-	}
+	})
 }
 
 type transform struct {
@@ -171,7 +172,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 // when r itself is the record made (the common case), else the records
 // made, or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
-	raw := r.Fields == nil && !r.Typed()
+	raw := r.IsRaw()
 	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
 		return nil, false, err
@@ -257,7 +258,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[stri
 // captured says that r's fields were all captured by this transform's
 // parse steps from the raw line (so the schema has typed them already).
 func (t *transform) finish(r *agent.Record, index int, captured bool) error {
-	if r.Fields == nil && !r.Typed() {
+	if r.IsRaw() {
 		r.MaterializeFields() // no step parsed the line: fields.message
 	}
 	if t.cfg.Schema != nil {

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 )
 
 type collect struct{ got agent.Batch }
@@ -24,19 +24,19 @@ func (c *collect) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func decode(t *testing.T, src string) (*Config, hcl.Diagnostics) {
+func decodeRules(t *testing.T, src string) (*Config, hcl.Diagnostics) {
 	t.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(src), "t.hcl", hcl.InitialPos)
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
 	c := &Config{}
-	return c, c.DecodeHCL(f.Body, nil, &config.Env{})
+	return c, c.DecodeHCL(f.Body, nil, &decode.Env{})
 }
 
 func build(t *testing.T, src string) (*transform, *collect, *collect) {
 	t.Helper()
-	c, d := decode(t, src)
+	c, d := decodeRules(t, src)
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
@@ -73,23 +73,23 @@ parse "regex" {
 	if len(out.got) != 2 || len(dl.got) != 1 {
 		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
 	}
-	if f := out.got[0].Fields; f["status"] != "200" || f["path"] != "/a" || out.got[0].Kind != "http_request" {
+	if f := out.got[0].MaterializeFields(); f["status"] != "200" || f["path"] != "/a" || out.got[0].Kind != "http_request" {
 		t.Fatalf("first record %v %q", f, out.got[0].Kind)
 	}
-	if _, has := out.got[1].Fields["status"]; has || out.got[1].Fields["path"] != "/b" {
-		t.Fatalf("second record %v", out.got[1].Fields)
+	if _, has := out.got[1].MaterializeFields()["status"]; has || out.got[1].MaterializeFields()["path"] != "/b" {
+		t.Fatalf("second record %v", out.got[1].MaterializeFields())
 	}
-	if _, has := out.got[0].Fields["message"]; has {
+	if _, has := out.got[0].MaterializeFields()["message"]; has {
 		t.Fatal("a parsed record repeats the raw line as fields.message")
 	}
 	if out.got[0].Origin.Rule != "transform.t" {
 		t.Fatalf("rule %q", out.got[0].Origin.Rule)
 	}
 	d := dl.got[0]
-	if d.Kind != agent.KindDeadLetter || d.Fields["raw"] != "garbage" || d.Fields["reason"] != "no_match" || d.Fields["step"] != "parse.regex" {
-		t.Fatalf("dead letter %v", d.Fields)
+	if d.Kind != agent.KindDeadLetter || d.MaterializeFields()["raw"] != "garbage" || d.MaterializeFields()["reason"] != "no_match" || d.MaterializeFields()["step"] != "parse.regex" {
+		t.Fatalf("dead letter %v", d.MaterializeFields())
 	}
-	errs := d.Fields["errors"].([]any)
+	errs := d.MaterializeFields()["errors"].([]any)
 	if e := errs[0].(map[string]any); e["field"] != "message" || e["error"] != "no pattern matched (2 tried)" {
 		t.Fatalf("errors %v", errs)
 	}
@@ -101,17 +101,17 @@ func TestJSONParseTypesNumbers(t *testing.T) {
 	if len(out.got) != 1 || len(dl.got) != 1 {
 		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
 	}
-	f := out.got[0].Fields
+	f := out.got[0].MaterializeFields()
 	if f["status"] != int64(404) || f["ratio"] != 0.5 || f["n"].(map[string]any)["x"] != int64(1) {
 		t.Fatalf("fields %#v", f)
 	}
-	if dl.got[0].Fields["reason"] != "bad_json" {
-		t.Fatalf("dead letter %v", dl.got[0].Fields)
+	if dl.got[0].MaterializeFields()["reason"] != "bad_json" {
+		t.Fatalf("dead letter %v", dl.got[0].MaterializeFields())
 	}
 }
 
 func TestBadRegexIsADiagnosticAtTheAttribute(t *testing.T) {
-	_, d := decode(t, "parse \"regex\" {\n  pattern = \"(?P<x>[a-\"\n}\n")
+	_, d := decodeRules(t, "parse \"regex\" {\n  pattern = \"(?P<x>[a-\"\n}\n")
 	if !d.HasErrors() || d[0].Subject == nil || d[0].Subject.Start.Line != 2 || d[0].Subject.Start.Column != 13 {
 		t.Fatalf("diagnostics %v", d)
 	}
@@ -122,7 +122,7 @@ func BenchmarkRegexStep(b *testing.B) {
 	f, _ := hclsyntax.ParseConfig([]byte(`parse "regex" {
   pattern = "^(?P<client_ip>\\S+) \\S+ (?P<user>\\S+) \\[(?P<time>[^\\]]+)\\] \"(?P<method>[A-Z]+) (?P<path>[^ \"]+) (?P<protocol>[^\"]+)\" (?P<status>\\d{3}) (?P<bytes>\\d+|-) \"(?P<referer>[^\"]*)\" \"(?P<user_agent>[^\"]*)\"$"
 }`), "b.hcl", hcl.InitialPos)
-	if d := c.DecodeHCL(f.Body, nil, &config.Env{}); d.HasErrors() {
+	if d := c.DecodeHCL(f.Body, nil, &decode.Env{}); d.HasErrors() {
 		b.Fatal(d)
 	}
 	line := []byte(`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 512 "https://www.example.com/" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`)
@@ -156,8 +156,8 @@ where = "name != 'skip'"
 	if len(out.got) != 2 || len(dl.got) != 0 {
 		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
 	}
-	if out.got[1].Fields["upper"] != "B" || out.got[1].Origin.Index != 2 || out.got[1].Origin.Rule != "transform.t" {
-		t.Fatalf("second record %v %+v", out.got[1].Fields, out.got[1].Origin)
+	if out.got[1].MaterializeFields()["upper"] != "B" || out.got[1].Origin.Index != 2 || out.got[1].Origin.Rule != "transform.t" {
+		t.Fatalf("second record %v %+v", out.got[1].MaterializeFields(), out.got[1].Origin)
 	}
 	if out.got[0].EnsureID() == out.got[1].EnsureID() {
 		t.Fatal("records made from one input share an id")
@@ -182,7 +182,7 @@ where = "name != 'skip'"
 	}
 	var names []string
 	for _, r := range out.got {
-		names = append(names, r.Fields["name"].(string))
+		names = append(names, r.MaterializeFields()["name"].(string))
 	}
 	if got := strings.Join(names, ""); got != "abcdefgh" || len(dl.got) != 1 {
 		t.Fatalf("got %q and %d dead letters, want abcdefgh and 1", got, len(dl.got))
@@ -223,14 +223,14 @@ jq {
 	}
 	var got []string
 	for _, r := range out.got {
-		got = append(got, r.Fields["twice"].(string))
+		got = append(got, r.MaterializeFields()["twice"].(string))
 	}
 	if strings.Join(got, ",") != "11,22,33" || len(dl.got) != 2 {
 		t.Fatalf("records %v, dead letters %d", got, len(dl.got))
 	}
 	for _, d := range dl.got {
-		if d.Fields["reason"] != "jq_timeout" {
-			t.Fatalf("dead letter reason %v", d.Fields["reason"])
+		if d.MaterializeFields()["reason"] != "jq_timeout" {
+			t.Fatalf("dead letter reason %v", d.MaterializeFields()["reason"])
 		}
 	}
 	if el := time.Since(start); el > 5*time.Second {

@@ -104,7 +104,7 @@ func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]
 		if !isMap {
 			return nil, stepErr("jq", "", "the query output %s, not an object", jqType(v))
 		}
-		out = append(out, fromJQ(m).(map[string]any))
+		out = append(out, agent.Normalize(m).(map[string]any))
 	}
 }
 
@@ -167,25 +167,6 @@ func toJQ(v any) any {
 			l[i] = toJQ(e)
 		}
 		return l
-	}
-	return v
-}
-
-// fromJQ converts back: int to int64, integral floats stay floats.
-func fromJQ(v any) any {
-	switch t := v.(type) {
-	case int:
-		return int64(t)
-	case map[string]any:
-		for k, e := range t {
-			t[k] = fromJQ(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = fromJQ(e)
-		}
-		return t
 	}
 	return v
 }

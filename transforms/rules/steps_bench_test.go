@@ -9,6 +9,7 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/agent/schema"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -24,7 +25,7 @@ func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform
 	if d.HasErrors() {
 		b.Fatal(d)
 	}
-	env := &config.Env{Schemas: map[string]*schema.Schema{}}
+	env := &decode.Env{Schemas: map[string]*schema.Schema{}}
 	if s != nil {
 		env.Schemas[s.Name] = s
 	}

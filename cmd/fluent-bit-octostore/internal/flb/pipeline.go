@@ -228,9 +228,9 @@ func (in *Instance) FlushEvents(tag string, events []Event) Status {
 		b[i] = agent.Record{
 			Time:   ev.Time,
 			Kind:   agent.KindRaw,
-			Fields: ev.Fields,
 			Origin: Origin(in.src.set.Host, in.src.set.ID, tag, ev),
 		}
+		b[i].SetFields(ev.Fields)
 		b[i].SetToken(tok)
 	}
 	select {
@@ -305,15 +305,14 @@ type source struct {
 }
 
 func sourceFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind: agent.KindSource, Type: "fluentbit",
+	return agent.NewSourceFactory(agent.FactorySpec[sourceConfig, agent.Source]{
+		Type:        "fluentbit",
 		Description: "The records Fluent Bit flushes to the plugin (declared by the plugin itself).",
 		Example:     builtin,
-		NewConfig:   func() any { return &sourceConfig{} },
-		Create: func(set agent.Settings, _ any) (any, error) {
+		Create: func(set agent.Settings, _ *sourceConfig) (agent.Source, error) {
 			return &source{set: set, in: make(chan agent.Batch)}, nil
 		},
-	}
+	})
 }
 
 // Run emits the batches flushes hand it until ctx ends.

@@ -1,4 +1,4 @@
-package filesource
+package tail
 
 import (
 	"bytes"
@@ -11,6 +11,9 @@ import (
 // the copy matches the globs, the source recognises it by its fingerprint
 // and continues it where the original was, under the original's record
 // stream. The originals' last positions before a truncation are "donors".
+
+// maxDonors bounds the truncated streams remembered for their copies.
+const maxDonors = 1024
 
 func (s *Tailer) addDonor(d donor) {
 	if d.cp.FPLen == 0 {

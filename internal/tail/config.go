@@ -1,12 +1,12 @@
-// Package file is the `source "file"` component: it reads files matched by
-// globs from the start or from a checkpoint, follows appends and rotation,
-// and commits a position only once every line before it has reached a
-// final outcome. Its tailing machinery (Tailer) is shared with
-// `source "kubernetes_logs"`, which plugs in a decoder per file.
-package filesource
+// Package tail is the file-tailing engine of `source "file"` and
+// `source "kubernetes_logs"`: it reads files matched by globs from the start
+// or from a checkpoint, follows appends and rotation, and commits a
+// position only once every line before it has reached a final outcome.
+// kubernetes_logs plugs in a decoder per file (Hooks). It is not a
+// component: the sources' packages declare the factories.
+package tail
 
 import (
-	_ "embed"
 	"errors"
 	"path/filepath"
 	"regexp"
@@ -14,9 +14,6 @@ import (
 
 	"github.com/octostore/agent/agent"
 )
-
-//go:embed example.hcl
-var example string
 
 // Config is the `source "file"` block. The kubernetes_logs source decodes
 // the same attributes (all but paths) into it.
@@ -69,8 +66,6 @@ func DefaultConfig() *Config {
 		ReadBufferBytes: 256 << 10,
 	}
 }
-
-func defaultConfig() *Config { return DefaultConfig() }
 
 // Validate checks the config and parses its durations and patterns.
 func (c *Config) Validate() error {
@@ -182,18 +177,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// NewFactory returns the factory of `source "file"`.
-func NewFactory() *agent.Factory {
-	return &agent.Factory{
-		Kind:        agent.KindSource,
-		Type:        "file",
-		Description: "Reads lines from files matched by globs, follows appends and rotation, and resumes from checkpoints.",
-		Example:     example,
-		NewConfig:   func() any { return defaultConfig() },
-		Create: func(set agent.Settings, cfg any) (any, error) {
-			return NewTailer(set, cfg.(*Config), Hooks{}), nil
-		},
-	}
 }

@@ -1,4 +1,4 @@
-package config
+package decode
 
 import (
 	"fmt"
@@ -24,14 +24,10 @@ func suggest(given string, options []string) string {
 	return best
 }
 
-// DidYouMean formats a hint that names the closest option and lists them
-// all. Components use it for their own names (parsers, schemas).
+// DidYouMean formats a hint that names the closest option, if one is close
+// enough to be a likely typo, and lists them all: the loader uses it for
+// types and references, components for their own names (parsers, schemas).
 func DidYouMean(given string, options []string, what string) string {
-	return didYouMean(given, options, what)
-}
-
-// didYouMean formats a hint that names the closest option and lists them all.
-func didYouMean(given string, options []string, what string) string {
 	var b strings.Builder
 	if s := suggest(given, options); s != "" {
 		fmt.Fprintf(&b, "Did you mean %q? ", s)

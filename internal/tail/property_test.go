@@ -1,4 +1,4 @@
-package filesource
+package tail
 
 import (
 	"context"
@@ -54,7 +54,7 @@ func (c *propSink) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		line := string(b[i].Raw)
 		if b[i].Kind == agent.KindDeadLetter {
-			line, _ = b[i].Fields["raw"].(string)
+			line, _ = b[i].MaterializeFields()["raw"].(string)
 		}
 		c.seen[line]++
 		c.n++
@@ -430,7 +430,7 @@ func runPropCase(seed uint64, root string) (res propResult) {
 		maxOpen = 1 + c.rng.IntN(2)
 	}
 	c.cfg = func() *Config {
-		cfg := defaultConfig()
+		cfg := DefaultConfig()
 		cfg.Paths = []string{filepath.Join(c.dir, "*.log*")}
 		cfg.Exclude = []string{"*.bak"}
 		cfg.PollInterval, cfg.GlobInterval, cfg.RotateWait = "10ms", "30ms", "300ms"

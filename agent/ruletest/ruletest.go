@@ -1,4 +1,9 @@
-package rules
+// Package ruletest runs the config's `test "NAME"` blocks (octoagent test):
+// it feeds each test's input lines to the transform the test names, as a
+// source would hand them on, and compares the records and dead letters
+// that come out with the test's expectations. It works on any transform
+// type: a test sees only the Transform contract.
+package ruletest
 
 import (
 	"context"
@@ -20,9 +25,9 @@ import (
 	"github.com/octostore/agent/agent/config"
 )
 
-// TestTime is the time input records get in rule tests, so that results
+// Time is the time input records get in rule tests, so that results
 // are the same on every run.
-var TestTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+var Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type testBlock struct {
 	Input   *string       `hcl:"input,optional"`
@@ -47,16 +52,16 @@ type deadBlock struct {
 	Error  *string `hcl:"error,optional"`
 }
 
-// TestReport is the outcome of RunTests.
-type TestReport struct {
+// Report is the outcome of Run.
+type Report struct {
 	Passed, Failed int
 }
 
-// RunTests runs every `test` block of a loaded config against its
+// Run runs every `test` block of a loaded config against its
 // transform and writes a line per test, with a readable diff for each
 // failure.
-func RunTests(res *config.Result, w io.Writer) (TestReport, hcl.Diagnostics) {
-	var rep TestReport
+func Run(res *config.Result, w io.Writer) (Report, hcl.Diagnostics) {
+	var rep Report
 	var diags hcl.Diagnostics
 	comps := map[string]*config.Component{}
 	for _, c := range res.Components {
@@ -123,7 +128,7 @@ func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock)
 	batch := make(agent.Batch, len(inputs))
 	for i, line := range inputs {
 		tok := acks.NewToken(1, nil)
-		batch[i] = agent.Record{Time: TestTime, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
+		batch[i] = agent.Record{Time: Time, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
 		batch[i].SetToken(tok)
 	}
 	if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
@@ -239,7 +244,7 @@ func checkRecord(e *expectBlock, r *agent.Record) []string {
 
 func checkDead(e *deadBlock, r *agent.Record) []string {
 	var problems []string
-	f := r.Fields
+	f := r.MaterializeFields()
 	if e.Reason != nil && f["reason"] != *e.Reason {
 		problems = append(problems, fmt.Sprintf("reason: expected %q, got %q", *e.Reason, f["reason"]))
 	}
@@ -263,7 +268,7 @@ func checkDead(e *deadBlock, r *agent.Record) []string {
 
 func deadErrors(r *agent.Record) []string {
 	var out []string
-	list, _ := r.Fields["errors"].([]any)
+	list, _ := r.MaterializeFields()["errors"].([]any)
 	for _, e := range list {
 		m, _ := e.(map[string]any)
 		s, _ := m["error"].(string)
@@ -276,7 +281,7 @@ func deadErrors(r *agent.Record) []string {
 }
 
 func deadSummary(r *agent.Record) string {
-	return fmt.Sprintf("%v at %v: %s (raw %q)", r.Fields["reason"], r.Fields["step"], strings.Join(deadErrors(r), "; "), r.Fields["raw"])
+	return fmt.Sprintf("%v at %v: %s (raw %q)", r.MaterializeFields()["reason"], r.MaterializeFields()["step"], strings.Join(deadErrors(r), "; "), r.MaterializeFields()["raw"])
 }
 
 func js(v any) string {

@@ -1,4 +1,4 @@
-package filesource
+package tail
 
 import (
 	"context"
@@ -38,10 +38,10 @@ func (c *capture) Consume(_ context.Context, b agent.Batch) error {
 	for i := range b {
 		line := string(b[i].Raw)
 		if b[i].Kind == agent.KindDeadLetter {
-			line = b[i].Fields["raw"].(string)
+			line = b[i].MaterializeFields()["raw"].(string)
 		}
 		c.recs = append(c.recs, got{line: line, offset: b[i].Origin.Offset, id: b[i].EnsureID(), kind: b[i].Kind})
-		c.flags = append(c.flags, b[i].Fields["invalid_utf8"] == true)
+		c.flags = append(c.flags, b[i].MaterializeFields()["invalid_utf8"] == true)
 	}
 	c.mu.Unlock()
 	agent.AckAll(b, agent.Delivered)
@@ -71,7 +71,7 @@ type harness struct {
 // start runs a file source into a capture sink (its dead letters too).
 func start(t *testing.T, dataDir string, once bool, edit func(*Config)) *harness {
 	t.Helper()
-	cfg := defaultConfig()
+	cfg := DefaultConfig()
 	cfg.PollInterval = "10ms"
 	cfg.GlobInterval = "20ms"
 	cfg.RotateWait = "200ms"
@@ -306,11 +306,19 @@ func testGraph(dataDir string, cfg *Config, sink agent.Sink) agent.Graph {
 	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "test-host"
 	g.Agent.CheckpointInterval = 10 * time.Millisecond
 	g.Nodes = []agent.NodeSpec{
-		{ID: "source.file.t", Kind: agent.KindSource, Type: "file", Name: "t", Factory: NewFactory(), Config: cfg},
+		{ID: "source.file.t", Kind: agent.KindSource, Type: "file", Name: "t", Factory: testFactory(), Config: cfg},
 		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
 			Inputs: []string{"source.file.t", "source.file.t.dead_letter"},
-			Factory: &agent.Factory{Kind: agent.KindSink, Type: "capture", NewConfig: func() any { return nil },
-				Create: func(agent.Settings, any) (any, error) { return sink, nil }}},
+			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
+				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
 	}
 	return g
+}
+
+// testFactory builds a tailer with no hooks, as `source "file"` does.
+func testFactory() *agent.Factory {
+	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
+		Type: "file", NewConfig: DefaultConfig,
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) { return NewTailer(set, cfg, Hooks{}), nil },
+	})
 }

@@ -1,4 +1,4 @@
-package filesource
+package tail
 
 import (
 	"bytes"
@@ -361,7 +361,7 @@ func BenchmarkReadEmit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cfg := defaultConfig()
+		cfg := DefaultConfig()
 		cfg.Paths = []string{log}
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)

@@ -1,0 +1,58 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+
+	"github.com/octostore/agent/agent"
+)
+
+type agentBlock struct {
+	DataDir            *string `hcl:"data_dir,optional"`
+	HTTPAddr           *string `hcl:"http_addr,optional"`
+	ShutdownTimeout    *string `hcl:"shutdown_timeout,optional"`
+	CheckpointInterval *string `hcl:"checkpoint_interval,optional"`
+	QueueCapacity      *int    `hcl:"queue_capacity,optional"`
+	Host               *string `hcl:"host,optional"`
+}
+
+func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.AgentSettings) {
+	var a agentBlock
+	if d := dropUnknownCascade(gohcl.DecodeBody(blk.Body, ctx, &a)); d.HasErrors() {
+		l.diags = append(l.diags, d...)
+		return
+	}
+	if a.DataDir != nil {
+		out.DataDir = *a.DataDir
+	}
+	if a.HTTPAddr != nil {
+		out.HTTPAddr = *a.HTTPAddr
+	}
+	if a.Host != nil {
+		out.Host = *a.Host
+	}
+	if a.QueueCapacity != nil {
+		if *a.QueueCapacity < 1 {
+			l.errorf(attrRange(blk.Body, "queue_capacity", blk.DefRange), "Invalid queue_capacity",
+				"queue_capacity must be at least 1 record; the default is %d.", agent.DefaultAgentSettings().QueueCapacity)
+		}
+		out.QueueCapacity = *a.QueueCapacity
+	}
+	l.duration(blk, "shutdown_timeout", a.ShutdownTimeout, &out.ShutdownTimeout)
+	l.duration(blk, "checkpoint_interval", a.CheckpointInterval, &out.CheckpointInterval)
+}
+
+func (l *loader) duration(blk *hcl.Block, name string, s *string, out *time.Duration) {
+	if s == nil {
+		return
+	}
+	d, err := time.ParseDuration(*s)
+	if err != nil || d <= 0 {
+		l.errorf(attrRange(blk.Body, name, blk.DefRange), "Invalid duration for "+name,
+			"%q is not a positive duration. Write it as a number with a unit, such as \"500ms\", \"30s\" or \"2m\".", *s)
+		return
+	}
+	*out = d
+}

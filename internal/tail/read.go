@@ -1,0 +1,168 @@
+package tail
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/lines"
+)
+
+// Reading: a few chunks per turn, lines through the decoder, entries to
+// records, records out in batches whose positions the tracker commits.
+
+// readsPerTurn bounds how much one file is read before the next gets its
+// turn, so one busy file cannot starve the others.
+const readsPerTurn = 4
+
+// readTurn reads a few chunks of one file and emits what they complete.
+func (s *Tailer) readTurn(ctx context.Context, t *tailed) bool {
+	progressed := false
+	if t.f == nil {
+		return false
+	}
+	for i := 0; i < readsPerTurn; i++ {
+		var n int
+		var err error
+		t.out, n, err = t.split.Read(t.f, t.out[:0])
+		if n > 0 {
+			// Check the identity after the read and before emitting: if the
+			// file was truncated and refilled, these bytes are not what
+			// follows the position, so they are read again from 0.
+			if s.replaced(t) {
+				s.restart(ctx, t, "file truncated and written again (its first bytes changed)")
+				return true
+			}
+			t.readAt += int64(n)
+			s.takeFingerprint(t, false)
+			progressed = true
+			t.eof = false
+			t.data = time.Now()
+		}
+		if len(t.out) > 0 && !s.emitLines(ctx, t, t.out) {
+			return progressed // the pipeline refused them (drain deadline)
+		}
+		if ctx.Err() != nil {
+			return progressed // shutdown: stop intake after handing on what was read
+		}
+		if err == io.EOF || (err == nil && n == 0) {
+			t.eof = true
+			return progressed
+		}
+		if err != nil {
+			s.readErrors.Inc()
+			s.log.Warn("read failed", "path", t.path, "error", err)
+			t.eof = true
+			return progressed
+		}
+	}
+	return progressed
+}
+
+func (s *Tailer) emitLines(ctx context.Context, t *tailed, ls []lines.Line) bool {
+	now := time.Now()
+	t.ents = t.ents[:0]
+	for _, l := range ls {
+		t.ents = t.dec.Add(l, now, t.ents)
+	}
+	return s.emit(ctx, t, t.ents, false)
+}
+
+// idle emits last lines that waited line_idle_timeout for their newline,
+// and records whose joining timed out.
+func (s *Tailer) idle(ctx context.Context, now time.Time) {
+	for _, k := range sortedKeys(s.files) {
+		t := s.files[k]
+		if !t.started {
+			continue
+		}
+		t.ents = t.ents[:0]
+		if t.split.Pending() > 0 && now.Sub(t.data) >= s.cfg.idle {
+			t.out = t.split.Flush(t.out[:0])
+			s.partials.Add(float64(len(t.out)))
+			for _, l := range t.out {
+				t.ents = t.dec.Add(l, now, t.ents)
+			}
+		}
+		t.ents = t.dec.Tick(now, t.ents)
+		if len(t.ents) > 0 {
+			s.emit(ctx, t, t.ents, true)
+		}
+	}
+}
+
+// flushAll emits the partial last line (if partial) and everything the
+// decoder holds: end of input, rotation, truncation.
+func (s *Tailer) flushAll(ctx context.Context, t *tailed, partial bool) {
+	if !t.started {
+		return
+	}
+	t.ents = t.ents[:0]
+	if partial {
+		t.out = t.split.Flush(t.out[:0])
+		for _, l := range t.out {
+			t.ents = t.dec.Add(l, time.Now(), t.ents)
+		}
+	}
+	t.ents = t.dec.Flush(t.ents)
+	if len(t.ents) > 0 {
+		s.emit(ctx, t, t.ents, true)
+	}
+}
+
+// emit hands entries on in batches; false if the pipeline refused them
+// (the drain deadline passed).
+func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) bool {
+	s.ensureStream(t, final)
+	now := time.Now()
+	base := agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: t.stream, Path: t.path, Device: t.dev, Inode: t.ino}
+	for len(ents) > 0 {
+		n := min(len(ents), s.cfg.BatchMaxRecords)
+		chunk := ents[:n]
+		ents = ents[n:]
+		t.commit = max(t.commit, chunk[n-1].Commit)
+		tok := t.tracker.Track(n, checkpoint{Path: t.path, Offset: t.commit, FPLen: t.fpLen, FP: t.fp, Gen: t.gen, Stream: t.streamOf, Prev: t.prev})
+		recs, cut := s.records(chunk, now, base, tok)
+		if cut != nil {
+			s.cutLines.Add(float64(len(cut)))
+			_ = s.set.DeadLetter.Emit(ctx, cut)
+		}
+		if err := s.set.Out.Emit(ctx, recs); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// records turns entries into records that all carry tok. A cut entry
+// becomes a dead letter, returned in cut.
+func (s *Tailer) records(ents []Entry, now time.Time, base agent.Origin, tok *agent.Token) (recs, cut agent.Batch) {
+	recs = make(agent.Batch, 0, len(ents))
+	for i := range ents {
+		e := &ents[i]
+		r := agent.Record{Time: e.Time, Raw: e.Raw, Entity: e.Entity, Origin: base}
+		if e.Fields != nil {
+			r.SetFields(e.Fields)
+		}
+		if r.Time.IsZero() {
+			r.Time = now
+		}
+		r.Origin.Offset = e.Offset
+		r.SetToken(tok)
+		if e.Cut {
+			cut = append(cut, lines.CutDeadLetter(&r, base.Component, s.cfg.MaxLineBytes))
+			continue
+		}
+		if !utf8.Valid(r.Raw) {
+			s.invalidUTF8.Inc()
+			r.Raw = bytes.ToValidUTF8(r.Raw, []byte("\uFFFD"))
+			r.Set("message", string(r.Raw))
+			r.Set("invalid_utf8", true)
+		}
+		recs = append(recs, r)
+	}
+	return recs, cut
+}
