@@ -161,7 +161,7 @@ install_etcd() {
 	apt_install etcd-server
 }
 how_etcd="apt-get install -y etcd-server"
-uses_etcd="the Kubernetes tests (TestK8s*, TestChartOnAPIServer)"
+uses_etcd="the Kubernetes tests (TestK8s*, TestChartOnAPIServer, TestChartNodePod)"
 
 check_kube-apiserver() {
 	local b
@@ -170,7 +170,7 @@ check_kube-apiserver() {
 }
 install_kube-apiserver() { run_step "e2e/k8s/build.sh" env OCTOAGENT_K8S_CACHE="$k8s_cache" "$root/e2e/k8s/build.sh"; }
 how_kube_apiserver="e2e/k8s/build.sh (go build from k8s.io/kubernetes $K8S_VERSION, 3 to 10 minutes)"
-uses_kube_apiserver="the Kubernetes tests (TestK8s*, TestChartOnAPIServer)"
+uses_kube_apiserver="the Kubernetes tests (TestK8s*, TestChartOnAPIServer, TestChartNodePod)"
 
 check_kubectl() {
 	[ -x "$k8s_cache/kubectl" ] || return 1
@@ -178,7 +178,7 @@ check_kubectl() {
 }
 install_kubectl() { run_step "e2e/k8s/build.sh" env OCTOAGENT_K8S_CACHE="$k8s_cache" "$root/e2e/k8s/build.sh"; }
 how_kubectl="e2e/k8s/build.sh (go build k8s.io/kubernetes/cmd/kubectl $K8S_VERSION)"
-uses_kubectl="TestChartOnAPIServer, TestK8sRBACLeastPrivilege"
+uses_kubectl="TestChartOnAPIServer, TestChartNodePod, TestK8sRBACLeastPrivilege"
 
 chart_tools() { run_step "e2e/chart/tools.sh" env OCTOAGENT_TOOLS="$tools_cache" OCTOAGENT_K8S_SCHEMAS="$schemas_cache" "$root/e2e/chart/tools.sh"; }
 check_tool() { # name: installed by tools.sh at the version it pins
