@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/octostore/agent/e2e/store"
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // Helpers for the tests against the test store (e2e/store): a throwaway
@@ -27,14 +26,15 @@ import (
 // without -race, so it keeps up), and the agent's metrics.
 
 var (
-	storeBuildOnce sync.Once
-	storeBin       string
-	storeBuildErr  error
+	storeBuild builtBinary
 )
 
 // startPostgres starts a throwaway cluster, stopped at the end of the test.
 func startPostgres(t testing.TB) *store.Postgres {
 	t.Helper()
+	if _, err := store.FindPostgres(); err != nil {
+		testenv.Missing(t, "postgresql", err.Error())
+	}
 	pg, err := store.StartPostgres()
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)
@@ -50,24 +50,7 @@ func startPostgres(t testing.TB) *store.Postgres {
 // storeBinary builds ./e2e/store/cmd/teststore once per test process.
 func storeBinary(t testing.TB) string {
 	t.Helper()
-	agentBinary(t) // creates buildDir, removed by TestMain
-	storeBuildOnce.Do(func() {
-		goBin, err := goTool()
-		if err != nil {
-			storeBuildErr = err
-			return
-		}
-		storeBin = filepath.Join(buildDir, "teststore")
-		cmd := exec.Command(goBin, "build", "-o", storeBin, "./e2e/store/cmd/teststore")
-		cmd.Dir = moduleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			storeBuildErr = fmt.Errorf("go build teststore: %v\n%s", err, out)
-		}
-	})
-	if storeBuildErr != nil {
-		t.Fatal(storeBuildErr)
-	}
-	return storeBin
+	return storeBuild.get(t, "teststore", nil, "./e2e/store/cmd/teststore")
 }
 
 // storeProc is a running test store.

@@ -107,11 +107,15 @@ func New(s *Schema) (*Schema, error) {
 	return s, nil
 }
 
-// ExprEnv is the environment expressions are type-checked against: the
-// fields with values of their types, so that `status + "x"` fails when the
-// config loads. int fields are int64, float float64, bool bool, time
-// time.Time, list []any, map map[string]any, every other type a string. A
-// nil schema gives an empty environment.
+// Field returns a declared field by name.
+func (s *Schema) Field(name string) (*Field, bool) {
+	f, ok := s.byName[name]
+	return f, ok
+}
+
+// ExprEnv returns each declared field with a value of its type (zero, or
+// empty), for type-checking expressions against the schema when they
+// compile: with it, `status + "x"` fails at load when status is an int.
 func (s *Schema) ExprEnv() map[string]any {
 	env := map[string]any{}
 	if s == nil {
@@ -136,12 +140,6 @@ func (s *Schema) ExprEnv() map[string]any {
 		}
 	}
 	return env
-}
-
-// Field returns a declared field by name.
-func (s *Schema) Field(name string) (*Field, bool) {
-	f, ok := s.byName[name]
-	return f, ok
 }
 
 // Required lists the names of the required fields.

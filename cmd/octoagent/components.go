@@ -11,6 +11,7 @@ import (
 	"github.com/octostore/agent/sinks/httpsink"
 	"github.com/octostore/agent/sinks/kafkasink"
 	"github.com/octostore/agent/sinks/octostore"
+	"github.com/octostore/agent/sinks/openlineage"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/assemble"
 	"github.com/octostore/agent/transforms/correlate"
@@ -34,5 +35,6 @@ func components() *agent.Registry {
 		octostore.NewFactory(),
 		httpsink.NewFactory(),
 		kafkasink.NewFactory(),
+		openlineage.NewFactory(),
 	)
 }
