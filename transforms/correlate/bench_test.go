@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
 
 // benchStream is n records over 100 namespaces: four rollouts for each
@@ -67,4 +68,5 @@ func BenchmarkSave(b *testing.B) {
 	b.ReportMetric(float64(n), "entries")
 	b.ReportMetric(float64(a), "answers")
 	b.ReportMetric(float64(bytes)/(1<<20), "MiB-est")
+	b.ReportMetric(agenttest.Metric(h.metrics, "octoagent_state_bytes")/(1<<20), "MiB-file")
 }
