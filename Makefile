@@ -115,11 +115,11 @@ fuzz-short:
 	@if [ "$(FUZZTIME)" != "0" ]; then for t in $(FUZZ_TARGETS); do \
 		$(GO) test -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; done; fi
 
-# The file source's property test with 10,000 random cases (make test
-# runs 1,000), and its rotation soak.
+# The property tests with 10,000 random cases (make test runs 1,000 for the
+# file tailer, 100 for correlate and assemble), and the rotation soak.
 .PHONY: test-nightly
 test-nightly:
-	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/
+	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/ ./transforms/correlate/ ./transforms/assemble/
 
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
