@@ -165,8 +165,10 @@ source.hcl: |
   }
 rules.hcl: |
   {{- .Files.Get "files/kubernetes-events-rules.hcl" | nindent 2 }}
+crashloop_context.hcl: |
+  {{- .Files.Get "files/kubernetes-events-crashloop-context.hcl" | nindent 2 }}
 sink.hcl: |
-  {{- $def := list }}
+  {{- $def := list "transform.k8s_crashloop_context" "transform.k8s_crashloop_context.dead_letter" }}
   {{- range list "k8s_deployment_rollout" "k8s_pod_created" "k8s_pod_deleted" "k8s_pod_crashloop" "k8s_image_pull" "k8s_oom_killed" "k8s_scheduling_failed" "k8s_node_condition" "k8s_event" }}
   {{- $def = append $def (printf "transform.%s" .) }}
   {{- $def = append $def (printf "transform.%s.dead_letter" .) }}
