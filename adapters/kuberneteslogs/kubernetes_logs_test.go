@@ -63,6 +63,8 @@ func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (
 	cfg := defaultConfig()
 	cfg.PodsDir = podsDir
 	cfg.Tail.PollInterval, cfg.Tail.GlobInterval, cfg.Tail.RotateWait = "10ms", "20ms", "200ms"
+	off := false
+	cfg.PodMetadata = &PodMetadata{Enabled: &off}
 	if edit != nil {
 		edit(cfg)
 	}
@@ -164,7 +166,7 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	sink, wait := run(t, pods, data, true, nil)
 	wait()
 	got := sink.snapshot()
-	sort.SliceStable(got, func(i, j int) bool { return got[i].entity["namespace"] < got[j].entity["namespace"] })
+	sort.SliceStable(got, func(i, j int) bool { return got[i].entity[KeyNamespace] < got[j].entity[KeyNamespace] })
 	want := []string{
 		"hello from docker", "a long line split in two", // dev
 		"GET /healthz 200", "an error in between", "part one, part two, part three", "", "not a log line at all", // prod
@@ -172,13 +174,13 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	if strings.Join(msgs(got), "|") != strings.Join(want, "|") {
 		t.Fatalf("messages = %q\nwant %q", msgs(got), want)
 	}
-	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" {
+	if got[0].entity[KeyContainer] != "nginx" || got[0].entity[KeyPod] != "web-2" || got[0].entity[KeyStream] != "stdout" || got[0].entity[KeyPodUID] != "uid-2" {
 		t.Fatalf("entity = %v", got[0].entity)
 	}
 	if want := time.Date(2026, 11, 21, 6, 0, 0, 123e6, time.UTC); !got[0].time.Equal(want) {
 		t.Fatalf("docker record time = %v, want %v", got[0].time, want)
 	}
-	if got[1].entity["stream"] != "stderr" {
+	if got[1].entity[KeyStream] != "stderr" {
 		t.Fatalf("joined docker line entity = %v", got[1].entity)
 	}
 	joined := got[4]
@@ -238,7 +240,7 @@ func TestIncludeExclude(t *testing.T) {
 	wait()
 	var who []string
 	for _, r := range sink.snapshot() {
-		who = append(who, r.entity["pod"]+"/"+r.entity["container"])
+		who = append(who, r.entity[KeyPod]+"/"+r.entity[KeyContainer])
 	}
 	sort.Strings(who)
 	if strings.Join(who, ",") != "api-1/app,worker-1/app" {
@@ -294,7 +296,8 @@ func TestKubeletRotation(t *testing.T) {
 
 func TestDecoderLimitsAndCommit(t *testing.T) {
 	nop := func() prometheus.Counter { return prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}) }
-	d := &decoder{timeout: time.Hour, maxBytes: 16, c: &counters{malformed: nop(), joined: nop(), timedOut: nop()}}
+	src := &source{cfg: &Config{partialTimeout: time.Hour, MaxMessageBytes: 16}, c: &counters{malformed: nop(), joined: nop(), timedOut: nop(), missing: nop()}}
+	d := src.newDecoder(PodRef{Namespace: "ns", Pod: "p", UID: "u", Container: "c"})
 	var out []tail.Entry
 	ls := []string{
 		"2026-11-21T05:00:00Z stdout P 0123456789",
