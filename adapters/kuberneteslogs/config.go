@@ -61,12 +61,11 @@ type PodMetadata struct {
 	NamespaceLabels    bool     `hcl:"namespace_labels,optional"`
 	DeletedPodGrace    string   `hcl:"deleted_pod_grace,optional"`
 	SyncWait           string   `hcl:"sync_wait,optional"`
-	OwnerCacheTTL      string   `hcl:"owner_cache_ttl,optional"`
 	QPS                int      `hcl:"qps,optional"`
 	Burst              int      `hcl:"burst,optional"`
 
-	grace, syncWait, ownerTTL time.Duration
-	api                       k8smeta.PodsAPI // tests: instead of a client from kubeconfig
+	grace, syncWait time.Duration
+	api             k8smeta.PodsAPI // tests: instead of a client from kubeconfig
 }
 
 // DefaultExcludeAnnotations are the annotations not kept by default:
@@ -121,12 +120,8 @@ func (m *PodMetadata) validate() error {
 	if m.SyncWait == "" {
 		m.SyncWait = "2s"
 	}
-	if m.OwnerCacheTTL == "" {
-		m.OwnerCacheTTL = "10m"
-	}
 	dur := agent.DurationAttrs(&errs)
 	dur("pod_metadata.deleted_pod_grace", m.DeletedPodGrace, &m.grace)
-	dur("pod_metadata.owner_cache_ttl", m.OwnerCacheTTL, &m.ownerTTL)
 	if d, err := time.ParseDuration(m.SyncWait); err != nil || d < 0 {
 		errs = append(errs, agent.AttrErrorf("pod_metadata.sync_wait", `Write a duration such as "2s"; "0s" does not wait at all.`, "%q is not a duration", m.SyncWait))
 	} else {

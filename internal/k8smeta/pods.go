@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,20 +38,18 @@ import (
 // have no OpenTelemetry equivalent: they name the top owner whatever its
 // kind.
 const (
-	KeyNode           = "k8s.node.name"
-	KeyWorkloadKind   = "k8s.workload.kind"
-	KeyWorkloadName   = "k8s.workload.name"
-	KeyImageName      = "container.image.name"
-	KeyImageTag       = "container.image.tag"
-	KeyImageID        = "container.image.id"
-	KeyContainerID    = "container.id"
-	PrefixLabel       = "k8s.pod.label."
-	PrefixAnnotation  = "k8s.pod.annotation."
-	PrefixNSLabel     = "k8s.namespace.label."
-	ControlPrefix     = "octoagent.io/"
-	mirrorAnnotation  = "kubernetes.io/config.mirror"
-	defaultOwnerTTL   = 10 * time.Minute
-	defaultOwnerCache = 4096
+	KeyNode          = "k8s.node.name"
+	KeyWorkloadKind  = "k8s.workload.kind"
+	KeyWorkloadName  = "k8s.workload.name"
+	KeyImageName     = "container.image.name"
+	KeyImageTag      = "container.image.tag"
+	KeyImageID       = "container.image.id"
+	KeyContainerID   = "container.id"
+	PrefixLabel      = "k8s.pod.label."
+	PrefixAnnotation = "k8s.pod.annotation."
+	PrefixNSLabel    = "k8s.namespace.label."
+	ControlPrefix    = "octoagent.io/"
+	mirrorAnnotation = "kubernetes.io/config.mirror"
 )
 
 // ownerKeys are the entity keys of the owner kinds OpenTelemetry names.
@@ -108,20 +108,17 @@ type PodsOptions struct {
 	// DeletedGrace is how long a deleted pod's metadata stays, for its
 	// last lines.
 	DeletedGrace time.Duration
-	// OwnerTTL is how long an owner read stays in the resolver's cache
-	// (default 10m); an owner is read again only for a new pod.
-	OwnerTTL time.Duration
-	Logger   *slog.Logger
-	Metrics  PodsMetrics
+	Logger       *slog.Logger
+	Metrics      PodsMetrics
 }
 
 // PodsMetrics are the store's metrics; nil ones are not kept.
 type PodsMetrics struct {
-	Pods        prometheus.Gauge   // pods known, deleted ones in their grace period included
-	Synced      prometheus.Gauge   // 1 once the first pod list is in
-	APIErrors   prometheus.Counter // lists and watches that failed
-	OwnerErrors prometheus.Counter // owner reads that failed (retried)
-	Owners      Metrics            // the owner resolver's
+	Pods          prometheus.Gauge   // pods known, deleted ones in their grace period included
+	Synced        prometheus.Gauge   // 1 once the first pod list is in
+	APIErrors     prometheus.Counter // lists and watches that failed
+	OwnerRequests prometheus.Counter // GETs of ReplicaSets and Jobs
+	OwnerErrors   prometheus.Counter // those that failed (retried)
 }
 
 // Pod is what the store knows of one pod. A published Pod is never
@@ -156,7 +153,6 @@ type Pods struct {
 	api PodsAPI
 	opt PodsOptions
 	log *slog.Logger
-	res *Resolver
 
 	gen     atomic.Uint64 // bumped at every published change
 	synced  atomic.Bool
@@ -186,9 +182,6 @@ func NewPods(api PodsAPI, opt PodsOptions) *Pods {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
-	if opt.OwnerTTL <= 0 {
-		opt.OwnerTTL = defaultOwnerTTL
-	}
 	p := &Pods{
 		api: api, opt: opt, log: opt.Logger,
 		byUID: map[string]*podEntry{}, byName: map[string]*podEntry{},
@@ -197,7 +190,6 @@ func NewPods(api PodsAPI, opt PodsOptions) *Pods {
 			workqueue.NewTypedItemExponentialFailureRateLimiter[ownerKey](500*time.Millisecond, 30*time.Second),
 			workqueue.TypedRateLimitingQueueConfig[ownerKey]{Name: ""}),
 	}
-	p.res = NewResolver(api, opt.OwnerTTL, defaultOwnerCache, opt.Metrics.Owners)
 	sel := fields.OneTermEqualSelector("spec.nodeName", opt.NodeName).String()
 	_, p.podCtl = cache.NewInformerWithOptions(cache.InformerOptions{
 		ListerWatcher: p.listWatch(
@@ -434,6 +426,11 @@ func (p *Pods) podChanged(obj any) {
 		return
 	}
 	p.mu.Lock()
+	if e := p.byUID[string(pod.UID)]; e != nil && !e.snap.Deleted && samePod(e.src, pod) {
+		e.src = pod // a status update that changes nothing records carry
+		p.mu.Unlock()
+		return
+	}
 	snap := p.publish(pod, false)
 	p.mu.Unlock()
 	if o := controllerOf(pod.OwnerReferences); o != nil && (o.Kind == "ReplicaSet" || o.Kind == "Job") && snap != nil {
@@ -472,6 +469,13 @@ func (p *Pods) podDeleted(obj any) {
 		p.forgetOwner(pod)
 		p.changed()
 	})
+}
+
+// samePod reports whether two stripped pods carry the same metadata.
+func samePod(a, b *corev1.Pod) bool {
+	x, y := *a, *b
+	x.ResourceVersion, y.ResourceVersion = "", ""
+	return reflect.DeepEqual(&x, &y)
 }
 
 // forgetOwner drops the resolved owner of pod if no other pod has it.
@@ -640,8 +644,10 @@ func (p *Pods) rebuild(match func(*corev1.Pod) bool) {
 	p.changed()
 }
 
-// resolveNext reads the owners of one ReplicaSet or Job; false once the
-// queue is shut down.
+// resolveNext reads the controller of one ReplicaSet or Job (its
+// Deployment or CronJob, or whatever owns it): one GET per owner, once
+// for as long as a pod of this node has it. False once the queue is shut
+// down.
 func (p *Pods) resolveNext(ctx context.Context) bool {
 	k, quit := p.queue.Get()
 	if quit {
@@ -650,8 +656,17 @@ func (p *Pods) resolveNext(ctx context.Context) bool {
 	p.running.Add(1)
 	defer p.running.Add(-1)
 	defer p.queue.Done(k)
-	info, err := p.res.Resolve(ctx, Ref{Kind: k.Kind, Namespace: k.Namespace, Name: k.Name, UID: k.UID})
-	if err != nil {
+	if p.opt.Metrics.OwnerRequests != nil {
+		p.opt.Metrics.OwnerRequests.Inc()
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	o, err := p.api.GetObject(gctx, k.Kind, k.Namespace, k.Name)
+	cancel()
+	chain := []Owner{{Kind: k.Kind, Name: k.Name, UID: k.UID}}
+	switch {
+	case apierrors.IsNotFound(err):
+		// Gone already: the pod's own reference is all there is.
+	case err != nil:
 		if ctx.Err() != nil {
 			return true
 		}
@@ -661,9 +676,12 @@ func (p *Pods) resolveNext(ctx context.Context) bool {
 		p.log.Warn("cannot read the owner of a pod; retrying", "kind", k.Kind, "namespace", k.Namespace, "name", k.Name, "error", err)
 		p.queue.AddRateLimited(k)
 		return true
+	case o.UID == k.UID || o.UID == "":
+		if c := controllerOf(o.OwnerReferences); c != nil {
+			chain = append(chain, Owner{Kind: c.Kind, Name: c.Name, UID: string(c.UID)})
+		}
 	}
 	p.queue.Forget(k)
-	chain := append([]Owner{{Kind: k.Kind, Name: k.Name, UID: k.UID}}, info.Owners...)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.owners[k.UID] = chain
