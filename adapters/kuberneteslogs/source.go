@@ -197,6 +197,7 @@ func newPods(set agent.Settings, pm *PodMetadata, node string, api k8smeta.PodsA
 		Metrics: k8smeta.PodsMetrics{
 			Pods:          m.Gauge("kubernetes_logs_metadata_pods", "Pods whose metadata is known (those of this node, and deleted ones within deleted_pod_grace)."),
 			Synced:        m.Gauge("kubernetes_logs_metadata_synced", "1 once the first list of this node's pods is in."),
+			Deleted:       m.Counter("kubernetes_logs_metadata_deleted_pods_total", "Pods seen deleted; their metadata stays for deleted_pod_grace."),
 			APIErrors:     m.Counter("kubernetes_logs_metadata_api_errors_total", "Lists and watches of pods (and namespaces) that failed; retried with backoff."),
 			OwnerRequests: m.Counter("kubernetes_logs_metadata_owner_requests_total", "GET requests sent to read ReplicaSets and Jobs (once per owner of a pod of this node)."),
 			OwnerErrors:   m.Counter("kubernetes_logs_metadata_owner_errors_total", "Reads of a ReplicaSet or Job (for its Deployment or CronJob) that failed; retried with backoff."),

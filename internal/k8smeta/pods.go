@@ -116,6 +116,7 @@ type PodsOptions struct {
 type PodsMetrics struct {
 	Pods          prometheus.Gauge   // pods known, deleted ones in their grace period included
 	Synced        prometheus.Gauge   // 1 once the first pod list is in
+	Deleted       prometheus.Counter // pods seen deleted (their metadata stays for the grace period)
 	APIErrors     prometheus.Counter // lists and watches that failed
 	OwnerRequests prometheus.Counter // GETs of ReplicaSets and Jobs
 	OwnerErrors   prometheus.Counter // those that failed (retried)
@@ -455,6 +456,9 @@ func (p *Pods) podDeleted(obj any) {
 	p.mu.Lock()
 	snap := p.publish(pod, true)
 	p.mu.Unlock()
+	if p.opt.Metrics.Deleted != nil {
+		p.opt.Metrics.Deleted.Inc()
+	}
 	time.AfterFunc(p.opt.DeletedGrace, func() {
 		p.mu.Lock()
 		defer p.mu.Unlock()
