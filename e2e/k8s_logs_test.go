@@ -158,7 +158,7 @@ sink "file" "out" {
 		"log.iostream": "stdout", "k8s.node.name": node, "k8s.deployment.name": "api", "k8s.workload.kind": "Deployment",
 		"k8s.workload.name": "api", "k8s.pod.label.app": "api", "container.image.name": "registry.example/api",
 		"container.image.tag": "1.0", "container.image.id": api.Status.ContainerStatuses[0].ImageID,
-		"container.id": strings.TrimPrefix(api.Status.ContainerStatuses[0].ContainerID, "containerd://"),
+		"container.id":        strings.TrimPrefix(api.Status.ContainerStatuses[0].ContainerID, "containerd://"),
 		"k8s.replicaset.name": api.OwnerReferences[0].Name,
 	}
 	for k, v := range want {

@@ -128,13 +128,13 @@ func (m *PodMetadata) validate() error {
 		m.syncWait = d
 	}
 	if m.QPS == 0 {
-		m.QPS = 20
+		m.QPS = 50
 	}
 	if m.Burst == 0 {
-		m.Burst = 50
+		m.Burst = 100
 	}
 	if m.QPS < 1 || m.Burst < 1 {
-		errs = append(errs, agent.AttrErrorf("pod_metadata.qps", "The defaults are qps = 20, burst = 50.", "qps and burst must be at least 1"))
+		errs = append(errs, agent.AttrErrorf("pod_metadata.qps", "The defaults are qps = 50, burst = 100.", "qps and burst must be at least 1"))
 	}
 	return errors.Join(errs...)
 }

@@ -521,8 +521,8 @@ func (p *Pods) build(pod *corev1.Pod, deleted bool) *Pod {
 		kv = append(kv, agent.KV{Key: KeyNode, Value: pod.Spec.NodeName})
 	}
 	if o := controllerOf(pod.OwnerReferences); o != nil {
-		chain := p.owners[string(o.UID)]
-		if chain == nil {
+		chain, resolved := p.owners[string(o.UID)]
+		if !resolved {
 			chain = []Owner{{Kind: o.Kind, Name: o.Name, UID: string(o.UID)}}
 		}
 		for _, c := range chain {
@@ -530,8 +530,12 @@ func (p *Pods) build(pod *corev1.Pod, deleted bool) *Pod {
 				kv = append(kv, agent.KV{Key: k, Value: c.Name})
 			}
 		}
-		top := chain[len(chain)-1]
-		kv = append(kv, agent.KV{Key: KeyWorkloadKind, Value: top.Kind}, agent.KV{Key: KeyWorkloadName, Value: top.Name})
+		// The workload is the top owner; while the owner of a ReplicaSet or
+		// Job is being read, it is not known yet.
+		if resolved || (o.Kind != "ReplicaSet" && o.Kind != "Job") {
+			top := chain[len(chain)-1]
+			kv = append(kv, agent.KV{Key: KeyWorkloadKind, Value: top.Kind}, agent.KV{Key: KeyWorkloadName, Value: top.Name})
+		}
 	}
 	kv = appendSorted(kv, PrefixLabel, pod.Labels, nil)
 	kv = appendSorted(kv, PrefixAnnotation, pod.Annotations, p.keepAnnotation)
