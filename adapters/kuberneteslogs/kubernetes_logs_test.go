@@ -317,3 +317,18 @@ func TestDecoderLimitsAndCommit(t *testing.T) {
 		t.Fatalf("offsets: %+v", out)
 	}
 }
+
+// The README shows the documented RBAC verbatim.
+func TestREADMEShowsRBAC(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbac, err := os.ReadFile(filepath.Join("..", "..", "configs", "kubernetes-logs", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+string(rbac)+"```") {
+		t.Error("README.md does not show configs/kubernetes-logs/rbac.yaml verbatim")
+	}
+}

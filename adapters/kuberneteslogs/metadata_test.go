@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -397,4 +398,50 @@ func TestAnnotations(t *testing.T) {
 	})
 	appendLog(t, filepath.Join(pods, "shop_quiet-1_uid-quiet", "app", "0.log"), criLines("stdout", "now routed"))
 	waitFor(t, "the routed line", func() bool { return len(msgs("nginx_access")) == 2 })
+}
+
+// An API server that accepts connections and never answers: lines flow
+// (marked not_synced) and the agent stops at the end of its input, the
+// pending list cancelled.
+func TestPodMetadataSilentAPIDoesNotHoldShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c) // held open, never answered
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://"+ln.Addr().String()+
+		"\nusers:\n- name: u\n  user: {}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pods := t.TempDir()
+	writeLog(t, pods, "shop_api-1_uid-1", "app", criLines("stdout", "one", "two"))
+	h := runMeta(t, pods, nil, true, func(c *Config) {
+		c.PodMetadata.Kubeconfig, c.PodMetadata.SyncWait = kc, "100ms"
+	})
+	h.stop()
+	es := entities(h.caps["all"])
+	if len(es) != 2 || es[0][KeyMetadataMissing] != MissingNotSynced {
+		t.Fatalf("records: %v", es)
+	}
 }

@@ -155,7 +155,8 @@ type Pods struct {
 	opt PodsOptions
 	log *slog.Logger
 
-	gen     atomic.Uint64 // bumped at every published change
+	runCtx  context.Context // Run's: ends the lists and watches
+	gen     atomic.Uint64   // bumped at every published change
 	synced  atomic.Bool
 	podCtl  cache.Controller
 	nsCtl   cache.Controller
@@ -242,20 +243,28 @@ func (p *Pods) listWatch(list func(context.Context, metav1.ListOptions) (runtime
 	}
 	return &cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			obj, err := list(context.Background(), o)
+			// Bounded, and ended by Run's end: a list to an API server that
+			// does not answer must not hold the agent's shutdown.
+			ctx, cancel := context.WithTimeout(p.runCtx, listTimeout)
+			defer cancel()
+			obj, err := list(ctx, o)
 			count(err)
 			return obj, err
 		},
 		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			w, err := watchFn(context.Background(), o)
+			w, err := watchFn(p.runCtx, o)
 			count(err)
 			return w, err
 		},
 	}
 }
 
-// Run runs the informers and the owner reads until ctx ends.
+// listTimeout bounds one list of pods or namespaces.
+const listTimeout = time.Minute
+
+// Run runs the informers and the owner reads until ctx ends. Call it once.
 func (p *Pods) Run(ctx context.Context) {
+	p.runCtx = ctx
 	var wg sync.WaitGroup
 	run := func(f func()) {
 		wg.Add(1)
