@@ -35,7 +35,12 @@ func benchStore(b *testing.B) (*k8smeta.Pods, func()) {
 	for i := range objs {
 		objs[i] = k8smetatest.RealisticPod(i, "node-1", 10)
 	}
-	cs := fake.NewSimpleClientset(objs...)
+	return startPods(b, fake.NewSimpleClientset(objs...))
+}
+
+// startPods runs a ready pod metadata store over the API cs.
+func startPods(b *testing.B, cs *fake.Clientset) (*k8smeta.Pods, func()) {
+	b.Helper()
 	pm := &PodMetadata{NodeName: "node-1"}
 	if err := pm.validate(); err != nil {
 		b.Fatal(err)
@@ -45,8 +50,8 @@ func benchStore(b *testing.B) (*k8smeta.Pods, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
-	if !p.WaitReady(ctx, time.Minute) {
-		b.Fatal("not ready")
+	if !p.WaitReady(ctx, time.Minute) || p.Len() != benchPods {
+		b.Fatalf("not ready: %d pods", p.Len())
 	}
 	return p, func() { cancel(); <-done }
 }
@@ -115,23 +120,12 @@ func BenchmarkPodMetadataMemory(b *testing.B) {
 		}
 		cs := fake.NewSimpleClientset(objs...)
 		before := heap()
-		pm := &PodMetadata{NodeName: "node-1"}
-		if err := pm.validate(); err != nil {
-			b.Fatal(err)
-		}
-		set := agent.Settings{ID: "source.kubernetes_logs.b", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: agent.NewMetrics(agent.NewAcks()).For("source.kubernetes_logs.b")}
-		p := newPods(set, pm, "node-1", k8smetatest.New(cs))
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); p.Run(ctx) }()
-		if !p.WaitReady(ctx, time.Minute) || p.Len() != benchPods {
-			b.Fatalf("not ready: %d pods", p.Len())
-		}
+		p, stop := startPods(b, cs)
 		after := heap()
 		b.ReportMetric(float64(after-before)/benchPods, "B/pod")
 		b.ReportMetric(float64(after-before)/(1<<20), fmt.Sprintf("MiB/%dpods", benchPods))
-		cancel()
-		<-done
+		stop()
 		runtime.KeepAlive(cs)
+		runtime.KeepAlive(p)
 	}
 }

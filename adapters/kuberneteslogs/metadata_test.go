@@ -94,7 +94,7 @@ func (p pass) Process(ctx context.Context, b agent.Batch) error { return p.out.E
 var passFactory = agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{Type: "pass",
 	Create: func(set agent.Settings, _ *struct{}) (agent.Transform, error) { return pass{set.Out}, nil }})
 
-func runMeta(t *testing.T, podsDir string, cs *fake.Clientset, once bool, edit func(*Config)) *harness {
+func runMeta(t *testing.T, podsDir, dataDir string, cs *fake.Clientset, once bool, edit func(*Config)) *harness {
 	t.Helper()
 	cfg := defaultConfig()
 	cfg.PodsDir = podsDir
@@ -111,7 +111,7 @@ func runMeta(t *testing.T, podsDir string, cs *fake.Clientset, once bool, edit f
 	}
 	h := &harness{t: t, caps: map[string]*agenttest.Capture{"all": {}}}
 	g := agent.Graph{Agent: agent.DefaultAgentSettings()}
-	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = t.TempDir(), "", "node-1"
+	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "node-1"
 	g.Agent.CheckpointInterval = 10 * time.Millisecond
 	src := "source.kubernetes_logs.k"
 	g.Nodes = []agent.NodeSpec{
@@ -197,7 +197,7 @@ func TestPodMetadataEnrichment(t *testing.T) {
 	writeLog(t, pods, "shop_api-7d9f-x2_uid-api", "sidecar", criLines("stderr", "upstream reset"))
 	writeLog(t, pods, "shop_nightly-2900-abcde_uid-job", "app", criLines("stdout", "batch done"))
 	writeLog(t, pods, "shop_gone-1_uid-gone", "app", criLines("stdout", "from a pod nobody knows"))
-	h := runMeta(t, pods, cluster(t), true, nil)
+	h := runMeta(t, pods, t.TempDir(), cluster(t), true, nil)
 	h.stop()
 	byMsg := map[string]map[string]string{}
 	for _, e := range entities(h.caps["all"]) {
@@ -266,7 +266,7 @@ func TestPodMetadataAPIDownAtStart(t *testing.T) {
 		return false, nil, nil
 	})
 	p := writeLog(t, pods, "shop_api-7d9f-x2_uid-api", "app", criLines("stdout", "while down"))
-	h := runMeta(t, pods, cs, false, func(c *Config) { c.PodMetadata.SyncWait = "0s" })
+	h := runMeta(t, pods, t.TempDir(), cs, false, func(c *Config) { c.PodMetadata.SyncWait = "0s" })
 	waitFor(t, "the line read while the API is down", func() bool { return len(h.caps["all"].Records()) == 1 })
 	if e := entities(h.caps["all"])[0]; e[KeyMetadataMissing] != MissingNotSynced || e[KeyPod] != "api-7d9f-x2" {
 		t.Fatalf("entity while down: %v", e)
@@ -303,7 +303,7 @@ func TestDeletedPodGrace(t *testing.T) {
 	pods := t.TempDir()
 	cs := cluster(t)
 	p := writeLog(t, pods, "shop_api-7d9f-x2_uid-api", "app", criLines("stdout", "alive"))
-	h := runMeta(t, pods, cs, false, func(c *Config) { c.PodMetadata.DeletedPodGrace = "2s" })
+	h := runMeta(t, pods, t.TempDir(), cs, false, func(c *Config) { c.PodMetadata.DeletedPodGrace = "2s" })
 	waitFor(t, "the first line", func() bool { return len(h.caps["all"].Records()) == 1 })
 	if err := cs.CoreV1().Pods("shop").Delete(context.Background(), "api-7d9f-x2", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -353,7 +353,7 @@ func TestAnnotations(t *testing.T) {
 	writeLog(t, pods, "shop_web-1_uid-web", "app", criLines("stdout", `10.0.0.1 - - "GET / HTTP/1.1" 200`))
 	writeLog(t, pods, "shop_typo-1_uid-typo", "app", criLines("stdout", "typo app", "\tat not.grouped(X.java:1)"))
 	javaLog := writeLog(t, pods, "shop_java-1_uid-java", "app", criLines("stderr", "ERROR failed", "java.lang.IllegalStateException: boom", "\tat a.B.c(B.java:1)"))
-	h := runMeta(t, pods, cs, false, func(c *Config) { c.RulesTransforms = []string{"nginx_access"} })
+	h := runMeta(t, pods, t.TempDir(), cs, false, func(c *Config) { c.RulesTransforms = []string{"nginx_access"} })
 	msgs := func(name string) []string {
 		var out []string
 		for _, e := range entities(h.caps[name]) {
@@ -436,7 +436,7 @@ func TestPodMetadataSilentAPIDoesNotHoldShutdown(t *testing.T) {
 	}
 	pods := t.TempDir()
 	writeLog(t, pods, "shop_api-1_uid-1", "app", criLines("stdout", "one", "two"))
-	h := runMeta(t, pods, nil, true, func(c *Config) {
+	h := runMeta(t, pods, t.TempDir(), nil, true, func(c *Config) {
 		c.PodMetadata.Kubeconfig, c.PodMetadata.SyncWait = kc, "100ms"
 	})
 	h.stop()

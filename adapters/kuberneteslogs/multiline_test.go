@@ -83,13 +83,7 @@ func TestMultilineTimeoutFlush(t *testing.T) {
 	pods, data := t.TempDir(), t.TempDir()
 	writeLog(t, pods, "shop_py-1_uid-1", "app", criLines("stderr", realTrace(t, "python_stderr.log")...))
 	sink, wait := run(t, pods, data, false, withMultiline(&tail.MultilineConfig{Preset: "python", Timeout: "100ms"}))
-	deadline := time.Now().Add(30 * time.Second)
-	for len(sink.snapshot()) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the held traceback was not emitted after its timeout")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	sink.waitRecords(t, 1) // after the timeout: nothing else ends the traceback
 	wait()
 	got := sink.snapshot()
 	if len(got) != 1 || !strings.HasPrefix(got[0].msg, "Traceback") || strings.Count(got[0].msg, "\n") != 14 {
@@ -104,13 +98,7 @@ func TestMultilineGroupHoldsCommitBack(t *testing.T) {
 	p := writeLog(t, pods, "shop_api-1_uid-1", "app", criLines("stdout", "INFO one", "ERROR two", "java.lang.RuntimeException: x"))
 	cfg := withMultiline(&tail.MultilineConfig{Preset: "java", Timeout: "1h"})
 	sink, wait := run(t, pods, data, false, cfg)
-	deadline := time.Now().Add(30 * time.Second)
-	for len(sink.snapshot()) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("no record")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sink.waitRecords(t, 1)
 	time.Sleep(100 * time.Millisecond) // let the checkpoint flush
 	wait()
 	appendLog(t, p, criLines("stdout", "\tat a.B(B.java:1)", "INFO three"))
@@ -133,23 +121,12 @@ func TestMultilineRotationMidGroup(t *testing.T) {
 	trace := realTrace(t, "java_stdout.log")
 	p := writeLog(t, pods, "shop_api-1_uid-1", "app", criLines("stdout", trace[:8]...))
 	sink, wait := run(t, pods, data, false, withMultiline(&tail.MultilineConfig{Preset: "java", Timeout: "200ms"}))
-	deadline := time.Now().Add(30 * time.Second)
-	for len(sink.snapshot()) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("no record")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sink.waitRecords(t, 1)
 	if err := os.Rename(p, p+".20261121-050000"); err != nil {
 		t.Fatal(err)
 	}
 	writeLog(t, pods, "shop_api-1_uid-1", "app", criLines("stdout", trace[8:]...))
-	for len(sink.snapshot()) < 4 {
-		if time.Now().After(deadline) {
-			t.Fatalf("got %q", msgs(sink.snapshot()))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sink.waitRecords(t, 4)
 	time.Sleep(300 * time.Millisecond) // nothing more comes
 	wait()
 	got := msgs(sink.snapshot())
