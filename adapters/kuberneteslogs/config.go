@@ -164,6 +164,9 @@ func (c *Config) Validate() error {
 	if err := c.PodMetadata.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if len(c.RulesTransforms) > 0 && !c.PodMetadata.On() {
+		errs = append(errs, agent.AttrErrorf("rules_transforms", "Pods pick a transform with the octoagent.io/rules annotation, which is read from the pod metadata: turn pod_metadata on, or drop rules_transforms.", "rules_transforms needs pod metadata"))
+	}
 	seen := map[string]bool{}
 	for _, name := range c.RulesTransforms {
 		if name == "" || seen[name] {

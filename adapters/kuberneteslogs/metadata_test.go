@@ -445,3 +445,55 @@ func TestPodMetadataSilentAPIDoesNotHoldShutdown(t *testing.T) {
 		t.Fatalf("records: %v", es)
 	}
 }
+
+// Start errors say what to set.
+func TestStartErrors(t *testing.T) {
+	t.Setenv("NODE_NAME", "")
+	cfg := defaultConfig()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	set := agent.Settings{ID: "source.kubernetes_logs.k", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: agent.NewMetrics(agent.NewAcks()).For("source.kubernetes_logs.k"), Out: &agenttest.Capture{}}
+	_, err := NewFactory().Create(set, cfg)
+	if err == nil || !strings.Contains(err.Error(), "set NODE_NAME from the downward API") {
+		t.Errorf("no node name: %v", err)
+	}
+	t.Setenv("NODE_NAME", "node-1")
+	t.Setenv("KUBECONFIG", "")
+	if os.Getenv("KUBERNETES_SERVICE_HOST") == "" { // not in a pod
+		if _, err := NewFactory().Create(set, cfg); err == nil || !strings.Contains(err.Error(), "pod_metadata: not running in a pod") {
+			t.Errorf("no credentials: %v", err)
+		}
+	}
+	// A rules transform that does not read the source.
+	pods := t.TempDir()
+	cs := cluster(t)
+	cfg = defaultConfig()
+	cfg.PodsDir = pods
+	cfg.RulesTransforms = []string{"nginx_access"}
+	cfg.PodMetadata = &PodMetadata{NodeName: "node-1"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.PodMetadata.api = k8smetatest.New(cs)
+	g := agent.Graph{Agent: agent.DefaultAgentSettings()}
+	g.Agent.DataDir, g.Agent.HTTPAddr = t.TempDir(), ""
+	all := &agenttest.Capture{}
+	g.Nodes = []agent.NodeSpec{
+		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactory(), Config: cfg},
+		{ID: "sink.capture.all", Kind: agent.KindSink, Type: "capture", Name: "all", Inputs: []string{"source.kubernetes_logs.k"}, Factory: all.Factory("capture")},
+	}
+	if _, err := agent.New(g, agent.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}); err == nil ||
+		!strings.Contains(err.Error(), "transform.nginx_access does not read source.kubernetes_logs.k") {
+		t.Errorf("a rules transform that does not read the source: %v", err)
+	}
+	// rules_transforms without pod metadata is a config error.
+	off := false
+	cfg = defaultConfig()
+	cfg.RulesTransforms = []string{"x"}
+	cfg.PodMetadata = &PodMetadata{Enabled: &off}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "rules_transforms needs pod metadata") {
+		t.Errorf("rules_transforms without metadata: %v", err)
+	}
+}

@@ -690,7 +690,11 @@ func (p *Pods) resolveNext(ctx context.Context) bool {
 		if p.opt.Metrics.OwnerErrors != nil {
 			p.opt.Metrics.OwnerErrors.Inc()
 		}
-		p.log.Warn("cannot read the owner of a pod; retrying", "kind", k.Kind, "namespace", k.Namespace, "name", k.Name, "error", err)
+		level := slog.LevelWarn
+		if p.queue.NumRequeues(k) > 0 {
+			level = slog.LevelDebug // said once; the counter counts the rest
+		}
+		p.log.Log(ctx, level, "cannot read the owner of a pod; retrying with backoff", "kind", k.Kind, "namespace", k.Namespace, "name", k.Name, "error", err)
 		p.queue.AddRateLimited(k)
 		return true
 	case o.UID == k.UID || o.UID == "":
