@@ -15,7 +15,8 @@ BIN      := bin/octoagent
 # (golang/go#75804, fixed in Go 1.27). A duration ("3s") still works.
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
-	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad
+	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
+	./sinks/openlineage:FuzzEvent
 
 .PHONY: all build plugin run test test-packs fuzz-short vet bench bench-peers clean chart-tools static
 
@@ -88,7 +89,7 @@ fuzz-short:
 # runs 1,000), and its rotation soak.
 .PHONY: test-nightly
 test-nightly:
-	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./adapters/filesource/
+	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/
 
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
@@ -99,7 +100,7 @@ BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
 bench: build bench-peers
 	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
-	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/...
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/...
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).
 bench-peers:

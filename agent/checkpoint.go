@@ -43,7 +43,7 @@ type checkpointDoc struct {
 func NewCheckpoints(dataDir string, log *slog.Logger, m *Metrics) (*Checkpoints, error) {
 	dir := filepath.Join(dataDir, "checkpoints")
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("create checkpoint directory (set agent.data_dir or --data-dir to a writable directory): %w", err)
+		return nil, fmt.Errorf("create checkpoint directory (set agent.data_dir or --data-dir to a writable directory): %w", ExplainPermission(err, dir, "write"))
 	}
 	if log == nil {
 		log = slog.Default()

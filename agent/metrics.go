@@ -166,3 +166,8 @@ func (c *ComponentMetrics) Output(name string) prometheus.Counter {
 func (c *ComponentMetrics) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
 	return c.m.GaugeVec(name, help, labels...).MustCurryWith(prometheus.Labels{"component": c.ID})
 }
+
+// CounterVec is GaugeVec for counters (events sent, per type).
+func (c *ComponentMetrics) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return c.m.CounterVec(name, help, labels...).MustCurryWith(prometheus.Labels{"component": c.ID})
+}

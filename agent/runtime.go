@@ -14,13 +14,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // AgentSettings are the agent-wide settings (the `agent` block).
 type AgentSettings struct {
-	DataDir            string
-	HTTPAddr           string // "" disables the HTTP server
+	DataDir  string
+	HTTPAddr string // "" disables the HTTP server
+	// AdminAddr is where Options.AdminHandlers (octoagent's /tap and
+	// /-/reload) are served: "" (the default) on the HTTP server when it
+	// listens on a loopback address and nowhere otherwise, AdminOff
+	// nowhere, HTTPAddr on the HTTP server whatever its address, anything
+	// else on a listener of its own. See http.go.
+	AdminAddr          string
 	ShutdownTimeout    time.Duration
 	QueueCapacity      int // default input queue capacity of transforms and sinks, in records
 	CheckpointInterval time.Duration
@@ -83,6 +88,10 @@ type Options struct {
 	// Handlers are extra routes of the HTTP server (by pattern), beside
 	// /metrics, /healthz and /readyz.
 	Handlers map[string]http.Handler
+	// AdminHandlers are the routes that change state or show record
+	// contents; they are served where AgentSettings.AdminAddr says, never
+	// on a network address unless it says so.
+	AdminHandlers map[string]http.Handler
 }
 
 // Runtime runs a graph: it builds every component with its outputs wired to
@@ -105,6 +114,9 @@ type Runtime struct {
 	drainCtx    context.Context
 	cancelDrain context.CancelFunc
 	httpLn      net.Listener
+	adminLn     net.Listener // admin_addr's own listener
+	adminOnHTTP bool         // the admin handlers are served on httpLn
+	listened    bool         // Listen succeeded
 	tap         atomic.Pointer[TapFunc]
 }
 
@@ -272,28 +284,6 @@ func (rt *Runtime) Component(id string) any {
 	return nil
 }
 
-// HTTPAddr returns the address the HTTP server listens on, once Run started it.
-func (rt *Runtime) HTTPAddr() string {
-	if rt.httpLn == nil {
-		return ""
-	}
-	return rt.httpLn.Addr().String()
-}
-
-// Listen binds the HTTP server's address now, so that Run cannot fail on it
-// later and callers learn the address (":0" picks a free port).
-func (rt *Runtime) Listen() error {
-	if rt.g.Agent.HTTPAddr == "" || rt.httpLn != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", rt.g.Agent.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("agent.http_addr: %w", err)
-	}
-	rt.httpLn = ln
-	return nil
-}
-
 // Run runs the pipeline until ctx ends (SIGTERM, SIGINT) or, in once mode,
 // until every source reached the end of its input and every record read has
 // reached an outcome. On ctx's end it stops intake, drains what is in flight
@@ -303,12 +293,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	if err := rt.Listen(); err != nil {
 		return err
 	}
-	var srv *http.Server
-	if rt.httpLn != nil {
-		srv = &http.Server{Handler: rt.handler(), ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(rt.httpLn) }()
-		rt.log.Info("serving metrics and health", "addr", rt.httpLn.Addr().String())
-	}
+	stopServing := rt.serve()
 
 	// nodeCtx is cancelled only when the drain deadline passes.
 	nodeCtx, cancelNodes := rt.drainCtx, rt.cancelDrain
@@ -394,11 +379,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	if n := rt.acks.OverAcked(); n > 0 {
 		rt.log.Error("records were acknowledged more than once (a bug)", "records", n)
 	}
-	if srv != nil {
-		sctx, c := context.WithTimeout(context.Background(), time.Second)
-		_ = srv.Shutdown(sctx)
-		c()
-	}
+	stopServing()
 	rt.log.Info("stopped")
 	if ckErr != nil {
 		return ckErr
@@ -465,28 +446,7 @@ func (rt *Runtime) closeAll() {
 			}
 		}
 	}
-	if rt.httpLn != nil {
-		_ = rt.httpLn.Close()
-	}
-}
-
-func (rt *Runtime) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{Registry: rt.metrics.Registry}))
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !rt.ready.Load() {
-			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	for pattern, h := range rt.opt.Handlers {
-		mux.Handle(pattern, h)
-	}
-	return mux
+	rt.closeListeners()
 }
 
 // fanout is one output of one component: it hands each consumer its own

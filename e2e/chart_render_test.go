@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -56,9 +57,10 @@ func TestChartKubeconform(t *testing.T) {
 
 // TestChartKubeScore runs kube-score on every value set. Ignored checks:
 // container-image-pull-policy (the image tag is pinned to the chart's
-// appVersion, so IfNotPresent is right), and pod-networkpolicy where the
-// value set leaves networkPolicy.enabled false (the default: it depends on
-// the CNI and on the API server's address; the "everything" set has it).
+// appVersion, so IfNotPresent is right), and pod-networkpolicy where a
+// value set turns networkPolicy.enabled off (none does; it is on by
+// default). The DaemonSet carries kube-score/ignore for
+// container-security-context-user-group-id: it runs as uid 0 on purpose.
 func TestChartKubeScore(t *testing.T) {
 	ks := chartTool(t, "kube-score")
 	dir := t.TempDir()
@@ -84,10 +86,13 @@ func TestChartKubeScore(t *testing.T) {
 }
 
 // TestChartRestricted checks what every value set renders: the restricted
-// Pod Security Standard's settings on every pod and container, the probes,
-// the checksum annotation, hostPath only in the DaemonSet (pod logs
-// read-only, and the checkpoint directory), the token only in a Secret,
-// and one service account per workload.
+// Pod Security Standard's settings on the Deployment's pods, and on the
+// DaemonSet's all of them but the documented exceptions (uid 0 with every
+// capability dropped, hostPath: README, "What the DaemonSet runs as"), the
+// probes, the checksum annotation, hostPath only in the DaemonSet (pod logs
+// and docker's logs read-only, and the checkpoint directory), the token
+// only in a Secret, one service account per workload (the node's with its
+// token mounted for pod metadata), and the admin endpoints on localhost.
 func TestChartRestricted(t *testing.T) {
 	for _, vs := range chartValueSets {
 		objs := splitManifest(t, renderChart(t, "octoagent", "octoagent", vs, "octostore.endpoint=https://store:8443", "octostore.token=tok-123"))
@@ -105,7 +110,14 @@ func TestChartRestricted(t *testing.T) {
 			workloads++
 			where := vs + " " + o.Kind
 			pod := dig(o.Object, "spec", "template", "spec")
-			if dig(pod, "securityContext", "runAsNonRoot") != true || dig(pod, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
+			// The DaemonSet runs as uid 0 (with no capability): the owner of
+			// the node's logs. The Deployment as 65532.
+			nonRoot, uid := true, 65532.0
+			if o.Kind == "DaemonSet" {
+				nonRoot, uid = false, 0
+			}
+			if dig(pod, "securityContext", "runAsNonRoot") != nonRoot || dig(pod, "securityContext", "runAsUser") != uid ||
+				dig(pod, "securityContext", "seccompProfile", "type") != "RuntimeDefault" {
 				t.Errorf("%s: pod securityContext %v", where, dig(pod, "securityContext"))
 			}
 			if dig(o.Object, "spec", "template", "metadata", "annotations", "checksum/config") == nil {
@@ -119,9 +131,18 @@ func TestChartRestricted(t *testing.T) {
 			}
 			c := dig(pod, "containers", 0)
 			sc := dig(c, "securityContext")
-			if dig(sc, "runAsNonRoot") != true || dig(sc, "readOnlyRootFilesystem") != true || dig(sc, "allowPrivilegeEscalation") != false ||
-				!reflect.DeepEqual(dig(sc, "capabilities", "drop"), []any{"ALL"}) || dig(sc, "seccompProfile", "type") != "RuntimeDefault" {
+			if dig(sc, "runAsNonRoot") != nonRoot || dig(sc, "readOnlyRootFilesystem") != true || dig(sc, "allowPrivilegeEscalation") != false ||
+				dig(sc, "privileged") != false || !reflect.DeepEqual(dig(sc, "capabilities"), map[string]any{"drop": []any{"ALL"}}) ||
+				dig(sc, "seccompProfile", "type") != "RuntimeDefault" {
 				t.Errorf("%s: container securityContext %v", where, sc)
+			}
+			admin := false
+			envs, _ := dig(c, "env").([]any)
+			for _, e := range envs {
+				admin = admin || (dig(e, "name") == "OCTOAGENT_ADMIN_ADDR" && dig(e, "value") == "127.0.0.1:9599")
+			}
+			if !admin {
+				t.Errorf("%s: no OCTOAGENT_ADMIN_ADDR=127.0.0.1:9599 for octoagent tap: %v", where, envs)
 			}
 			if dig(c, "livenessProbe", "httpGet", "path") != "/healthz" || dig(c, "readinessProbe", "httpGet", "path") != "/readyz" {
 				t.Errorf("%s: probes %v %v", where, dig(c, "livenessProbe"), dig(c, "readinessProbe"))
@@ -139,8 +160,8 @@ func TestChartRestricted(t *testing.T) {
 			sort.Strings(hostPaths)
 			mounts, _ := dig(c, "volumeMounts").([]any)
 			for _, m := range mounts {
-				if dig(m, "name") == "pods" && dig(m, "readOnly") != true {
-					t.Errorf("%s: /var/log/pods is not mounted read-only", where)
+				if n := dig(m, "name"); (n == "pods" || n == "docker") && dig(m, "readOnly") != true {
+					t.Errorf("%s: %v is not mounted read-only", where, dig(m, "mountPath"))
 				}
 			}
 			sa, _ := dig(pod, "serviceAccountName").(string)
@@ -153,20 +174,57 @@ func TestChartRestricted(t *testing.T) {
 					t.Errorf("%s: service account %q automount %v", where, sa, dig(pod, "automountServiceAccountToken"))
 				}
 			case "DaemonSet":
-				want := []string{"/var/lib/octoagent", "/var/log/pods"}
+				want := []string{"/var/lib/docker/containers", "/var/lib/octoagent", "/var/log/pods"}
 				if strings.Contains(vs, "everything") { // dataHostPath: ""
-					want = []string{"/var/log/pods"}
+					want = []string{"/var/lib/docker/containers", "/var/log/pods"}
 				}
 				if !reflect.DeepEqual(hostPaths, want) {
 					t.Errorf("%s: hostPath volumes %v, want %v", where, hostPaths, want)
 				}
-				if !strings.HasSuffix(sa, "-node") || dig(pod, "automountServiceAccountToken") != false {
+				// The token, for pod metadata (daemonset.podMetadata.enabled).
+				if !strings.HasSuffix(sa, "-node") || dig(pod, "automountServiceAccountToken") != true {
 					t.Errorf("%s: service account %q automount %v", where, sa, dig(pod, "automountServiceAccountToken"))
 				}
 			}
 		}
 		if workloads == 0 {
 			t.Errorf("%q renders no workload", vs)
+		}
+		for _, o := range objs {
+			if o.Kind == "ConfigMap" && !strings.Contains(fmt.Sprint(dig(o.Object, "data", "agent.hcl")), `admin_addr       = "127.0.0.1:9599"`) {
+				t.Errorf("%q ConfigMap %s: /tap and /-/reload are not on 127.0.0.1:9599:\n%v", vs, o.Name, dig(o.Object, "data", "agent.hcl"))
+			}
+		}
+	}
+}
+
+// TestChartNetworkPolicy: every value set renders a NetworkPolicy over
+// every agent pod that lets in only the http port (/metrics, /healthz,
+// /readyz); the admin port is no container port, and the agents serve it
+// on localhost only (TestChartRestricted, TestChartNodePod).
+func TestChartNetworkPolicy(t *testing.T) {
+	for _, vs := range chartValueSets {
+		objs := splitManifest(t, renderChart(t, "octoagent", "octoagent", vs))
+		np := findObject(objs, "NetworkPolicy", "")
+		if np == nil {
+			t.Errorf("%q renders no NetworkPolicy", vs)
+			continue
+		}
+		ingress, _ := dig(np.Object, "spec", "ingress").([]any)
+		if len(ingress) != 1 || !reflect.DeepEqual(dig(ingress[0], "ports"), []any{map[string]any{"port": "http", "protocol": "TCP"}}) {
+			t.Errorf("%q: ingress %v, want the http port only", vs, ingress)
+		}
+		if sel := dig(np.Object, "spec", "podSelector", "matchLabels"); !reflect.DeepEqual(sel, map[string]any{"app.kubernetes.io/name": "octoagent", "app.kubernetes.io/instance": "octoagent"}) {
+			t.Errorf("%q: podSelector %v does not select every agent pod", vs, sel)
+		}
+		for _, o := range objs {
+			if o.Kind != "DaemonSet" && o.Kind != "Deployment" {
+				continue
+			}
+			ports := dig(o.Object, "spec", "template", "spec", "containers", 0, "ports")
+			if !reflect.DeepEqual(ports, []any{map[string]any{"name": "http", "containerPort": 9598.0, "protocol": "TCP"}}) {
+				t.Errorf("%q %s: container ports %v, want http (9598) only", vs, o.Kind, ports)
+			}
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/e2e/podrun"
 )
 
 // Generous deadlines: the tests poll until something happens and only fail
@@ -43,6 +44,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// When this binary is started again to run a process as a pod's
+	// container would run (podrun.Command), it does that and nothing else.
+	podrun.Init()
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
@@ -127,6 +131,38 @@ func agentBinary(t testing.TB) string {
 	return binPath
 }
 
+// builtBinary is a program of the module built once per test process
+// into the build directory.
+type builtBinary struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// get builds it (go build ARGS... -o NAME, with env added) the first time.
+func (b *builtBinary) get(t testing.TB, name string, env []string, args ...string) string {
+	t.Helper()
+	agentBinary(t) // creates buildDir, removed by TestMain
+	b.once.Do(func() {
+		goBin, err := goTool()
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(buildDir, name)
+		cmd := exec.Command(goBin, append([]string{"build", "-o", b.path}, args...)...)
+		cmd.Dir = moduleRoot(t)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
 // syncBuffer is a bytes.Buffer that the process's output copier writes to
 // while the test reads it.
 type syncBuffer struct {
@@ -168,13 +204,21 @@ func startAgent(t testing.TB, dir string, args ...string) *agentProc {
 	if dir == "" {
 		dir = moduleRoot(t)
 	}
-	p := &agentProc{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.Cmd = exec.Command(bin, args...)
-	p.Cmd.Dir = dir
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	return startProc(t, cmd, "octoagent "+strings.Join(args, " "))
+}
+
+// startProc starts cmd with its output captured; it is killed at the end
+// of the test if it still runs, and its stderr is logged if the test
+// failed or if it reported a data race (OCTOAGENT_E2E_RACE=1).
+func startProc(t testing.TB, cmd *exec.Cmd, what string) *agentProc {
+	t.Helper()
+	p := &agentProc{Cmd: cmd, Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.Cmd.Stdout = p.Stdout
 	p.Cmd.Stderr = p.Stderr
 	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start octoagent %v: %v", args, err)
+		t.Fatalf("start %s: %v", what, err)
 	}
 	go func() {
 		p.waitErr = p.Cmd.Wait()
@@ -187,8 +231,11 @@ func startAgent(t testing.TB, dir string, args ...string) *agentProc {
 			_ = p.Cmd.Process.Kill()
 			<-p.done
 		}
+		if strings.Contains(p.Stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race (OCTOAGENT_E2E_RACE=1)", what)
+		}
 		if t.Failed() {
-			t.Logf("octoagent %s stderr:\n%s", strings.Join(args, " "), tail(p.Stderr.String(), 8000))
+			t.Logf("%s stderr:\n%s", what, tail(p.Stderr.String(), 8000))
 		}
 	})
 	return p

@@ -36,34 +36,10 @@ func startK8s(t *testing.T) *k8senv.Cluster {
 // startAgentEnv is startAgent with extra environment variables.
 func startAgentEnv(t *testing.T, env []string, args ...string) *agentProc {
 	t.Helper()
-	bin := agentBinary(t)
-	p := &agentProc{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.Cmd = exec.Command(bin, args...)
-	p.Cmd.Dir = moduleRoot(t)
-	p.Cmd.Env = append(os.Environ(), env...)
-	p.Cmd.Stdout, p.Cmd.Stderr = p.Stdout, p.Stderr
-	if err := p.Cmd.Start(); err != nil {
-		t.Fatalf("start octoagent %v: %v", args, err)
-	}
-	go func() {
-		p.waitErr = p.Cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.Cmd.Process.Kill()
-			<-p.done
-		}
-		if strings.Contains(p.Stderr.String(), "WARNING: DATA RACE") {
-			t.Errorf("the agent reported a data race (OCTOAGENT_E2E_RACE=1)")
-		}
-		if t.Failed() {
-			t.Logf("octoagent %s stderr:\n%s", strings.Join(args, " "), tail(p.Stderr.String(), 6000))
-		}
-	})
-	return p
+	cmd := exec.Command(agentBinary(t), args...)
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), env...)
+	return startProc(t, cmd, "octoagent "+strings.Join(args, " "))
 }
 
 // eventRec is one record of the kubernetes_events source, as a sink wrote it.

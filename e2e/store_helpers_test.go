@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,9 +25,7 @@ import (
 // without -race, so it keeps up), and the agent's metrics.
 
 var (
-	storeBuildOnce sync.Once
-	storeBin       string
-	storeBuildErr  error
+	storeBuild builtBinary
 )
 
 // startPostgres starts a throwaway cluster, stopped at the end of the test.
@@ -50,24 +46,7 @@ func startPostgres(t testing.TB) *store.Postgres {
 // storeBinary builds ./e2e/store/cmd/teststore once per test process.
 func storeBinary(t testing.TB) string {
 	t.Helper()
-	agentBinary(t) // creates buildDir, removed by TestMain
-	storeBuildOnce.Do(func() {
-		goBin, err := goTool()
-		if err != nil {
-			storeBuildErr = err
-			return
-		}
-		storeBin = filepath.Join(buildDir, "teststore")
-		cmd := exec.Command(goBin, "build", "-o", storeBin, "./e2e/store/cmd/teststore")
-		cmd.Dir = moduleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			storeBuildErr = fmt.Errorf("go build teststore: %v\n%s", err, out)
-		}
-	})
-	if storeBuildErr != nil {
-		t.Fatal(storeBuildErr)
-	}
-	return storeBin
+	return storeBuild.get(t, "teststore", nil, "./e2e/store/cmd/teststore")
 }
 
 // storeProc is a running test store.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -12,6 +13,7 @@ import (
 type agentBlock struct {
 	DataDir            *string `hcl:"data_dir,optional"`
 	HTTPAddr           *string `hcl:"http_addr,optional"`
+	AdminAddr          *string `hcl:"admin_addr,optional"`
 	ShutdownTimeout    *string `hcl:"shutdown_timeout,optional"`
 	CheckpointInterval *string `hcl:"checkpoint_interval,optional"`
 	QueueCapacity      *int    `hcl:"queue_capacity,optional"`
@@ -29,6 +31,10 @@ func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.Ag
 	}
 	if a.HTTPAddr != nil {
 		out.HTTPAddr = *a.HTTPAddr
+	}
+	if a.AdminAddr != nil {
+		l.adminAddr(attrRange(blk.Body, "admin_addr", blk.DefRange), *a.AdminAddr)
+		out.AdminAddr = *a.AdminAddr
 	}
 	if a.Host != nil {
 		out.Host = *a.Host
@@ -55,4 +61,23 @@ func (l *loader) duration(blk *hcl.Block, name string, s *string, out *time.Dura
 		return
 	}
 	*out = d
+}
+
+// adminAddr checks agent.admin_addr: HOST:PORT, "off" or "" (the default),
+// with a warning when it is not a loopback address, since whoever reaches
+// it can read live records and reload the config.
+func (l *loader) adminAddr(r hcl.Range, v string) {
+	if v == "" || v == agent.AdminOff {
+		return
+	}
+	host, _, err := net.SplitHostPort(v)
+	if err != nil {
+		l.errorf(r, "Invalid admin_addr",
+			"%q is not HOST:PORT (%v). Write \"127.0.0.1:9599\" for a listener that only this machine (or this pod) reaches, or \"off\" to serve /tap and /-/reload nowhere.", v, err)
+		return
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		l.warnf(r, "admin_addr is reachable from the network",
+			"%q is not a loopback address: whoever reaches it can read live records (GET /tap) and reload the config (POST /-/reload), with no authentication. Bind it to 127.0.0.1 (kubectl exec and kubectl port-forward reach a pod's localhost) unless a firewall or NetworkPolicy keeps everyone else out.", v)
+	}
 }

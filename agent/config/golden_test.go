@@ -90,6 +90,8 @@ var goldenCases = map[string]struct{ errors, warnings int }{
 	"bad_regex":       {1, 0},
 	"unused_source":   {0, 1},
 	"file_missing":    {1, 0},
+	"admin_addr_open": {0, 1},
+	"admin_addr_bad":  {1, 0},
 }
 
 func TestGoldenDiagnostics(t *testing.T) {

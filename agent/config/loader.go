@@ -163,24 +163,22 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	}
 	for _, fb := range blocks {
 		blk, ctx := fb.blk, fb.ctx
-		{
-			switch blk.Type {
-			case "schema":
-			case "test":
-				res.Tests = append(res.Tests, &Test{Name: blk.Labels[0], Body: blk.Body, DefRange: blk.DefRange, Ctx: ctx})
-			case "agent":
-				if agentSeen != nil {
-					l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
-						Summary: "Duplicate agent block",
-						Detail:  "The agent block was already defined at " + pos(*agentSeen) + ". Merge the two into one.",
-						Subject: blk.DefRange.Ptr()})
-					continue
-				}
-				agentSeen = blk.DefRange.Ptr()
-				l.decodeAgent(blk, ctx, &res.Graph.Agent)
-			default:
-				l.decodeComponent(blk, ctx)
+		switch blk.Type {
+		case "schema":
+		case "test":
+			res.Tests = append(res.Tests, &Test{Name: blk.Labels[0], Body: blk.Body, DefRange: blk.DefRange, Ctx: ctx})
+		case "agent":
+			if agentSeen != nil {
+				l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+					Summary: "Duplicate agent block",
+					Detail:  "The agent block was already defined at " + pos(*agentSeen) + ". Merge the two into one.",
+					Subject: blk.DefRange.Ptr()})
+				continue
 			}
+			agentSeen = blk.DefRange.Ptr()
+			l.decodeAgent(blk, ctx, &res.Graph.Agent)
+		default:
+			l.decodeComponent(blk, ctx)
 		}
 	}
 	l.resolveTests(res.Tests)

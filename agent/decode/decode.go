@@ -11,6 +11,7 @@ import (
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent/schema"
 )
@@ -64,4 +65,16 @@ func AttrRange(blk *hcl.Block, name string) hcl.Range {
 		}
 	}
 	return blk.DefRange
+}
+
+// Split decodes a block whose attributes are split between two structs:
+// cfg holds the block's own attributes (gohcl tags) and a `hcl:",remain"`
+// field, remain, whose attributes then go into shared (the part several
+// components have in common, such as the HTTP sinks' batching and retries).
+func Split(body hcl.Body, ctx *hcl.EvalContext, cfg any, remain *hcl.Body, shared any) hcl.Diagnostics {
+	d := gohcl.DecodeBody(body, ctx, cfg)
+	if d.HasErrors() || *remain == nil {
+		return d
+	}
+	return append(d, gohcl.DecodeBody(*remain, ctx, shared)...)
 }

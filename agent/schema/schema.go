@@ -110,6 +110,35 @@ func (s *Schema) Field(name string) (*Field, bool) {
 	return f, ok
 }
 
+// ExprEnv returns each declared field with a value of its type (zero, or
+// empty), for type-checking expressions against the schema when they
+// compile: with it, `status + "x"` fails at load when status is an int.
+func (s *Schema) ExprEnv() map[string]any {
+	env := map[string]any{}
+	if s == nil {
+		return env
+	}
+	for _, f := range s.Fields {
+		switch f.Type {
+		case Int:
+			env[f.Name] = int64(0)
+		case Float:
+			env[f.Name] = 0.0
+		case Bool:
+			env[f.Name] = false
+		case Time:
+			env[f.Name] = time.Time{}
+		case List:
+			env[f.Name] = []any{}
+		case Map:
+			env[f.Name] = map[string]any{}
+		default:
+			env[f.Name] = ""
+		}
+	}
+	return env
+}
+
 // Required lists the names of the required fields.
 func (s *Schema) Required() []string {
 	var out []string

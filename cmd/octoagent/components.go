@@ -11,6 +11,7 @@ import (
 	"github.com/octostore/agent/sinks/httpsink"
 	"github.com/octostore/agent/sinks/kafkasink"
 	"github.com/octostore/agent/sinks/octostore"
+	"github.com/octostore/agent/sinks/openlineage"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -30,5 +31,6 @@ func components() *agent.Registry {
 		octostore.NewFactory(),
 		httpsink.NewFactory(),
 		kafkasink.NewFactory(),
+		openlineage.NewFactory(),
 	)
 }

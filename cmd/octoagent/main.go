@@ -34,15 +34,18 @@ func main() {
 const usage = `octoagent: collects metadata from logs, events and topics, and forwards it to Octostore.
 
 Usage:
-  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off]
+  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off]
                      [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE] [--memprofile FILE]
   octoagent validate -c PATH...
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
   octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
-                     (prints the records a running agent's component hands on)
+                     (prints the records a running agent's component hands on;
+                     --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent version
 
-A running agent reloads its config on SIGHUP and POST /-/reload.
+A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
+and POST /-/reload are served on agent.admin_addr: by default on the HTTP
+server when agent.http_addr is a loopback address, and nowhere otherwise.
 
 PATH is an HCL file or a directory of *.hcl files; several merge into one config.
 `
@@ -80,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	once := fs.Bool("once", false, "stop when every source reaches the end of its input and everything read is acknowledged")
 	dataDir := fs.String("data-dir", "", "override agent.data_dir")
 	httpAddr := fs.String("http-addr", "", "override agent.http_addr (\"off\" disables the HTTP server)")
+	adminAddr := fs.String("admin-addr", "", "override agent.admin_addr, where /tap and /-/reload are served (\"off\": nowhere)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
@@ -133,6 +137,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			g.Agent.HTTPAddr = ""
 		default:
 			g.Agent.HTTPAddr = *httpAddr
+		}
+		if *adminAddr != "" {
+			g.Agent.AdminAddr = *adminAddr
 		}
 	}
 	overrides(&g)

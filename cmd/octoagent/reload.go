@@ -36,10 +36,27 @@ type supervisor struct {
 	tap       *tapHub
 	mu        sync.Mutex
 	reloads   int // successful reloads, for logs
-	// The HTTP address asked for first, and the one bound: a reloaded
-	// config that asks for the same address (":0" included) gets the
-	// same port again.
-	askedAddr, boundAddr string
+	// The HTTP and admin addresses asked for first, and the ones bound: a
+	// reloaded config that asks for the same address (":0" included) gets
+	// the same port again.
+	httpAddr, adminAddr pinnedAddr
+}
+
+// pinnedAddr is an address asked for (":0") and the one it was bound to.
+type pinnedAddr struct{ asked, bound string }
+
+// apply gives addr the bound address if it asks for the same as before.
+func (p *pinnedAddr) apply(addr *string) {
+	if p.bound != "" && *addr == p.asked {
+		*addr = p.bound
+	}
+}
+
+// remember keeps the first address bound.
+func (p *pinnedAddr) remember(asked, bound string) {
+	if p.bound == "" && bound != "" {
+		p.asked, p.bound = asked, bound
+	}
 }
 
 type reloadReq struct {
@@ -49,11 +66,12 @@ type reloadReq struct {
 
 func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Options) *supervisor {
 	s := &supervisor{paths: paths, overrides: overrides, opt: opt, log: opt.Logger, reqs: make(chan reloadReq, 1), tap: newTapHub()}
-	if s.opt.Handlers == nil {
-		s.opt.Handlers = map[string]http.Handler{}
+	// Both change state or show record contents: they are served on
+	// agent.admin_addr, never on a network address by default (agent/http.go).
+	s.opt.AdminHandlers = map[string]http.Handler{
+		"/-/reload": http.HandlerFunc(s.serveReload),
+		"/tap":      s.tap,
 	}
-	s.opt.Handlers["/-/reload"] = http.HandlerFunc(s.serveReload)
-	s.opt.Handlers["/tap"] = s.tap
 	return s
 }
 
@@ -103,8 +121,12 @@ func (s *supervisor) serveReload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
-	if s.boundAddr != "" && g.Agent.HTTPAddr == s.askedAddr {
-		g.Agent.HTTPAddr = s.boundAddr
+	shared := g.Agent.AdminAddr == g.Agent.HTTPAddr
+	s.httpAddr.apply(&g.Agent.HTTPAddr)
+	if shared {
+		g.Agent.AdminAddr = g.Agent.HTTPAddr
+	} else {
+		s.adminAddr.apply(&g.Agent.AdminAddr)
 	}
 	rt, err := agent.New(g, s.opt)
 	if err != nil {
@@ -113,8 +135,9 @@ func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
 	if err := rt.Listen(); err != nil {
 		return nil, err
 	}
-	if s.boundAddr == "" && g.Agent.HTTPAddr != "" {
-		s.askedAddr, s.boundAddr = g.Agent.HTTPAddr, rt.HTTPAddr()
+	s.httpAddr.remember(g.Agent.HTTPAddr, rt.HTTPAddr())
+	if !shared && g.Agent.AdminAddr != "" {
+		s.adminAddr.remember(g.Agent.AdminAddr, rt.AdminAddr())
 	}
 	if s.tap != nil {
 		s.tap.attach(rt)

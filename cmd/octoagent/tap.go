@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/signal"
 	"strconv"
 	"strings"
@@ -182,12 +183,24 @@ func (h *tapHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// adminAddrEnv names the admin address for `octoagent tap`, so that
+// `kubectl exec POD -- octoagent tap X` finds the agent of the pod: the Helm
+// chart sets it in the container's environment, which kubectl exec inherits.
+const adminAddrEnv = "OCTOAGENT_ADMIN_ADDR"
+
+func defaultTapAddr() string {
+	if a := os.Getenv(adminAddrEnv); a != "" {
+		return a
+	}
+	return "127.0.0.1:9598"
+}
+
 // runTap is `octoagent tap COMPONENT`: it prints the records the component
 // of a running agent hands on, from its HTTP server.
 func runTap(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("octoagent tap", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", "127.0.0.1:9598", "the agent's agent.http_addr")
+	addr := fs.String("addr", defaultTapAddr(), "where the agent serves /tap: its agent.admin_addr (default $"+adminAddrEnv+", else 127.0.0.1:9598)")
 	sample := fs.Int("sample", 1, "print every Nth record")
 	limit := fs.Int("limit", 0, "stop after N records (0: until interrupted)")
 	// COMPONENT may come before or after the flags.

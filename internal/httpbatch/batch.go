@@ -53,7 +53,7 @@ func (s *Sink) add(r *agent.Record, full []*batch) []*batch {
 		bt.buf = append(bt.buf, s.fSep...)
 	}
 	start := len(bt.buf)
-	bt.buf = s.enc.Append(bt.buf, r)
+	bt.buf = s.encode(&s.enc, bt.buf, r)
 	n := len(bt.buf) - start
 	if len(bt.recs) > 0 && bt.size+n > s.opt.MaxBytes {
 		// This record would overflow the batch: it starts the next one.
@@ -184,6 +184,15 @@ func (s *Sink) seal(b *batch) {
 	b.buf = nil
 }
 
+// encode appends r's body part: the wire form, with enc, or what the
+// protocol's Encoder writes.
+func (s *Sink) encode(enc *agent.Encoder, dst []byte, r *agent.Record) []byte {
+	if s.encoder != nil {
+		return s.encoder.AppendRecord(dst, r)
+	}
+	return enc.Append(dst, r)
+}
+
 // subset returns a new sealed batch of the records of b at idx (in
 // order), encoded again (the rare path: a 413 or an incomplete answer).
 func (s *Sink) subset(b *batch, idx []int) *batch {
@@ -196,7 +205,7 @@ func (s *Sink) subset(b *batch, idx []int) *batch {
 		}
 		start := len(n.buf)
 		n.recs = append(n.recs, b.recs[i])
-		n.buf = enc.Append(n.buf, &n.recs[j])
+		n.buf = s.encode(&enc, n.buf, &n.recs[j])
 		n.size += len(n.buf) - start
 	}
 	s.seal(n)

@@ -1,4 +1,4 @@
-// Package httpout is the machinery the HTTP sinks (`sink "octostore"`,
+// Package httpbatch is the machinery the HTTP sinks (`sink "octostore"`,
 // `sink "http"`) share: batching by records, bytes and time, gzip, a bounded
 // number of requests in flight, retries with capped exponential backoff and
 // jitter that honour Retry-After, splitting on 413, dead letters for what
@@ -62,6 +62,13 @@ type Protocol interface {
 	Step() string
 }
 
+// Encoder is implemented by a Protocol whose requests do not carry the
+// records' wire form (docs/record.md): AppendRecord appends what stands for
+// one record in the body (an OpenLineage event, say) to dst.
+type Encoder interface {
+	AppendRecord(dst []byte, r *agent.Record) []byte
+}
+
 // Sink is an agent.Sink that sends batches over HTTP.
 type Sink struct {
 	set    agent.Settings
@@ -71,6 +78,9 @@ type Sink struct {
 	client *http.Client
 	tok    *tokenSource
 	log    *slog.Logger
+
+	// encoder is proto's Encoder, or nil for the wire form.
+	encoder Encoder
 
 	// The protocol's framing (Framing is called once).
 	fOpen, fSep, fClose, ctype string
@@ -148,6 +158,7 @@ func New(set agent.Settings, opt Options, proto Protocol, healthURL string) (*Si
 		s.log = slog.Default()
 	}
 	s.fOpen, s.fSep, s.fClose, s.ctype = proto.Framing()
+	s.encoder, _ = proto.(Encoder)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	cm := set.Metrics
 	s.m = metrics{

@@ -12,6 +12,9 @@ import (
 // and continues it where the original was, under the original's record
 // stream. The originals' last positions before a truncation are "donors".
 
+// maxDonors bounds the truncated streams remembered for their copies.
+const maxDonors = 1024
+
 func (s *Tailer) addDonor(d donor) {
 	if d.cp.FPLen == 0 {
 		return

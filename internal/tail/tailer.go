@@ -15,9 +15,6 @@ import (
 	"github.com/octostore/agent/internal/lines"
 )
 
-// maxDonors bounds the truncated streams remembered for their copies.
-const maxDonors = 1024
-
 // checkpoint is what is stored per file (key "dev:inode").
 type checkpoint struct {
 	Path   string `json:"path"`

@@ -5,7 +5,6 @@ package filesink
 import (
 	"context"
 	_ "embed"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -39,16 +38,9 @@ func NewFactory() *agent.Factory {
 		Example:     example,
 		NewConfig:   func() *Config { return &Config{} },
 		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
-			if err := os.MkdirAll(filepath.Dir(c.Path), 0o750); err != nil {
-				return nil, fmt.Errorf("create directory of %s: %w", c.Path, err)
-			}
-			f, err := os.OpenFile(c.Path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o640)
+			f, err := jsonlines.OpenFile(c.Path)
 			if err != nil {
-				return nil, fmt.Errorf("open %s: %w", c.Path, err)
-			}
-			if err := endWithNewline(f); err != nil {
-				f.Close()
-				return nil, fmt.Errorf("repair %s: %w", c.Path, err)
+				return nil, err
 			}
 			w := &jsonlines.Writer{W: f, Metrics: set.Metrics}
 			if c.Fsync {
@@ -64,25 +56,6 @@ func NewFactory() *agent.Factory {
 			return []string{"file " + p}
 		},
 	})
-}
-
-// endWithNewline makes sure appended records start on a line of their own:
-// a crash in the middle of a write can leave a torn last line, which is then
-// closed with a newline instead of gluing the next record onto it.
-func endWithNewline(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil || st.Size() == 0 {
-		return err
-	}
-	last := make([]byte, 1)
-	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
-		return nil // opened write-only: cannot check, nothing to repair
-	}
-	if last[0] == '\n' {
-		return nil
-	}
-	_, err = f.Write([]byte{'\n'})
-	return err
 }
 
 type sink struct {

@@ -59,6 +59,11 @@ func newTestSink(t *testing.T, addr, topic string, edit func(*Config)) (*Sink, *
 	return s, dead
 }
 
+// retries reads the producer's retry counter.
+func retries(s *Sink) float64 {
+	return testutil.ToFloat64(s.set.Metrics.Counter("kafka_producer_retries_total", ""))
+}
+
 // batch makes n records about entities pipeline=p<i%entities>, numbered
 // from first, all in one token that reports into outcome.
 func batch(acks *agent.Acks, first, n, entities int, outcome *atomic.Int64) agent.Batch {
@@ -152,7 +157,7 @@ func TestBrokerDownAndBack(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Consume(context.Background(), batch(acks, 500, 500, 7, &o2)) }()
 	waitRetries := time.Now().Add(30 * time.Second)
-	for testutil.ToFloat64(s.retries) < 2 {
+	for retries(s) < 2 {
 		if time.Now().After(waitRetries) {
 			t.Fatal("the sink did not retry while the broker was down")
 		}
@@ -166,7 +171,7 @@ func TestBrokerDownAndBack(t *testing.T) {
 	if o2.Load() != 0 {
 		t.Fatalf("records resolved (%d) while the broker was down", o2.Load())
 	}
-	retriesDown := testutil.ToFloat64(s.retries)
+	retriesDown := retries(s)
 	b2 := kafkatest.Start(t, port, 2, nil, kfake.DataDir(dir), kfake.SyncWrites())
 	select {
 	case err := <-done:

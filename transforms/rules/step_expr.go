@@ -3,7 +3,6 @@ package rules
 import (
 	"context"
 	"sort"
-	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -11,40 +10,10 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/schema"
 )
 
-// typedEnv is the expr environment used to type-check expressions: the
-// schema's fields with values of their types, so `status + "x"` fails when
-// the config loads. Fields the schema does not declare are allowed, untyped.
-func typedEnv(s *schema.Schema) map[string]any {
-	env := map[string]any{}
-	if s == nil {
-		return env
-	}
-	for _, f := range s.Fields {
-		switch f.Type {
-		case schema.Int:
-			env[f.Name] = int64(0)
-		case schema.Float:
-			env[f.Name] = 0.0
-		case schema.Bool:
-			env[f.Name] = false
-		case schema.Time:
-			env[f.Name] = time.Time{}
-		case schema.List:
-			env[f.Name] = []any{}
-		case schema.Map:
-			env[f.Name] = map[string]any{}
-		default:
-			env[f.Name] = ""
-		}
-	}
-	return env
-}
-
 func compileExpr(src string, at hcl.Range, env *stepEnv, opts ...expr.Option) (*vm.Program, hcl.Diagnostics) {
-	opts = append([]expr.Option{expr.Env(typedEnv(env.schema)), expr.AllowUndefinedVariables()}, opts...)
+	opts = append([]expr.Option{expr.Env(env.schema.ExprEnv()), expr.AllowUndefinedVariables()}, opts...)
 	p, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, diag(at, "Invalid expression", "%v", err)

@@ -46,11 +46,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.octostore.endpoint (or .Values.octostore.token .Values.octostore.existingSecret) }}true{{ end }}
 {{- end }}
 
-{{/* The restricted Pod Security Standard, pod level. */}}
+{{/* Pod securityContext; arg: dict "runAsUser" UID "runAsGroup" GID
+"supplementalGroups" LIST. A non-root pod gets fsGroup = its gid, so that it
+can read the files of its Secret volume (mode 0440); uid 0 reads them as
+their owner. (0 is a real value here: no `default`, which would replace it.) */}}
 {{- define "octoagent.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: {{ .runAsUser | default 65532 }}
-runAsGroup: {{ .runAsGroup | default 65532 }}
+{{- $root := eq (int .runAsUser) 0 -}}
+runAsNonRoot: {{ not $root }}
+runAsUser: {{ int .runAsUser }}
+runAsGroup: {{ int .runAsGroup }}
+{{- if not $root }}
+fsGroup: {{ int .runAsGroup }}
+{{- end }}
 {{- with .supplementalGroups }}
 supplementalGroups: {{ toJson . }}
 {{- end }}
@@ -58,16 +65,25 @@ seccompProfile:
   type: RuntimeDefault
 {{- end }}
 
-{{/* The restricted Pod Security Standard, container level. */}}
+{{/* Container securityContext: every capability dropped but those in
+"add", no privilege escalation (no_new_privs), a read-only root filesystem;
+arg: dict "runAsUser" UID "add" LIST "seLinuxOptions" MAP. */}}
 {{- define "octoagent.containerSecurityContext" -}}
-runAsNonRoot: true
+runAsNonRoot: {{ ne (int .runAsUser) 0 }}
 allowPrivilegeEscalation: false
 readOnlyRootFilesystem: true
 privileged: false
 capabilities:
   drop: [ALL]
+  {{- with .add }}
+  add: {{ toJson . }}
+  {{- end }}
 seccompProfile:
   type: RuntimeDefault
+{{- with .seLinuxOptions }}
+seLinuxOptions:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
 {{- end }}
 
 {{/* agent block shared by both configs; arg: dict "root" . "dataDir" DIR */}}
@@ -75,6 +91,7 @@ seccompProfile:
 agent {
   data_dir         = {{ .dataDir | quote }}
   http_addr        = "0.0.0.0:{{ .root.Values.httpPort }}"
+  admin_addr       = "127.0.0.1:{{ .root.Values.adminPort }}"
   shutdown_timeout = {{ .root.Values.shutdownTimeout | quote }}
 }
 {{- end }}
@@ -107,6 +124,12 @@ source.hcl: |
   source "kubernetes_logs" "pods" {
     pods_dir           = {{ $v.podsDir | quote }}
     exclude_namespaces = {{ toJson $v.excludeNamespaces }}
+    {{- /* TODO(issue 16 merge): pod_metadata is on by default in the source,
+    with the in-cluster token this chart mounts when podMetadata.enabled;
+    when it is false, turn it off here in the block's syntax, e.g.
+    `pod_metadata { enabled = false }` (not rendered yet: the source does not
+    know the block before issue 16 merges, and octoagent validate would
+    refuse it). */}}
   }
 sink.hcl: |
   {{- $inputs := $v.sinkInputs | default (list "source.kubernetes_logs.pods" "source.kubernetes_logs.pods.dead_letter") }}
@@ -154,6 +177,13 @@ sink.hcl: |
 extra.hcl: |
   {{- . | nindent 2 }}
 {{- end }}
+{{- end }}
+
+{{/* Where `kubectl exec POD -- octoagent tap` finds /tap: the admin
+listener, on the pod's localhost only. */}}
+{{- define "octoagent.adminEnv" -}}
+- name: OCTOAGENT_ADMIN_ADDR
+  value: "127.0.0.1:{{ .Values.adminPort }}"
 {{- end }}
 
 {{/* Probes and ports shared by both workloads. */}}

@@ -1,0 +1,180 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// The agent's HTTP servers. Two kinds of routes, kept apart:
+//
+//   - /metrics, /healthz, /readyz (and Options.Handlers): read-only, safe
+//     to expose to scrapers and probes, on agent.http_addr;
+//   - the admin routes (Options.AdminHandlers; in octoagent, GET /tap,
+//     which streams record contents, and POST /-/reload, which changes the
+//     running config): on agent.admin_addr, which never is a network
+//     address unless the config says so.
+//
+// agent.admin_addr:
+//
+//   - "" (the default): on the HTTP server if it listens on a loopback
+//     address (the default http_addr, 127.0.0.1:9598, so `octoagent tap`
+//     works out of the box), and nowhere if it does not (0.0.0.0:9598 in a
+//     pod): a config that opens the metrics to the network does not open
+//     the admin routes with them;
+//   - "off": nowhere;
+//   - the same string as http_addr: on the HTTP server, whatever its
+//     address (an explicit choice; the config loader warns when it is not
+//     a loopback address);
+//   - any other address: a listener of its own (the Helm chart uses
+//     127.0.0.1:9599, reached with kubectl exec or kubectl port-forward).
+
+// AdminOff is the agent.admin_addr that serves the admin routes nowhere.
+const AdminOff = "off"
+
+// HTTPAddr returns the address the HTTP server listens on, once Listen or
+// Run bound it.
+func (rt *Runtime) HTTPAddr() string { return addrOf(rt.httpLn) }
+
+// AdminAddr returns the address the admin routes are served on ("" when
+// they are not served), once Listen or Run bound it.
+func (rt *Runtime) AdminAddr() string {
+	if rt.adminOnHTTP {
+		return addrOf(rt.httpLn)
+	}
+	return addrOf(rt.adminLn)
+}
+
+func addrOf(ln net.Listener) string {
+	if ln == nil {
+		return ""
+	}
+	return ln.Addr().String()
+}
+
+// Listen binds the HTTP server's address and the admin address now, so
+// that Run cannot fail on them later and callers learn the addresses (":0"
+// picks a free port).
+func (rt *Runtime) Listen() error {
+	if rt.listened {
+		return nil
+	}
+	a := rt.g.Agent
+	if a.HTTPAddr != "" && rt.httpLn == nil {
+		ln, err := net.Listen("tcp", a.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("agent.http_addr: %w", err)
+		}
+		rt.httpLn = ln
+	}
+	switch {
+	case len(rt.opt.AdminHandlers) == 0, a.AdminAddr == AdminOff:
+	case a.AdminAddr == "":
+		rt.adminOnHTTP = rt.httpLn != nil && isLoopback(rt.httpLn.Addr())
+	case a.AdminAddr == a.HTTPAddr:
+		rt.adminOnHTTP = rt.httpLn != nil
+	default:
+		ln, err := net.Listen("tcp", a.AdminAddr)
+		if err != nil {
+			if rt.httpLn != nil {
+				_ = rt.httpLn.Close()
+				rt.httpLn = nil
+			}
+			return fmt.Errorf("agent.admin_addr: %w", err)
+		}
+		rt.adminLn = ln
+	}
+	rt.listened = true
+	return nil
+}
+
+// isLoopback reports whether a listener's address is a loopback one
+// (127.0.0.0/8, ::1): reachable from the same network namespace only.
+func isLoopback(addr net.Addr) bool {
+	t, ok := addr.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}
+
+// serve starts the servers on the bound listeners and returns the function
+// that shuts them down.
+func (rt *Runtime) serve() (stop func()) {
+	var servers []*http.Server
+	start := func(ln net.Listener, h http.Handler) {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		servers = append(servers, srv)
+		go func() { _ = srv.Serve(ln) }()
+	}
+	if rt.httpLn != nil {
+		start(rt.httpLn, rt.handler())
+		rt.log.Info("serving metrics and health", "addr", rt.HTTPAddr())
+	}
+	if rt.adminLn != nil {
+		mux := http.NewServeMux()
+		for pattern, h := range rt.opt.AdminHandlers {
+			mux.Handle(pattern, h)
+		}
+		start(rt.adminLn, mux)
+	}
+	if paths := rt.adminPaths(); rt.AdminAddr() != "" {
+		rt.log.Info("serving admin endpoints", "addr", rt.AdminAddr(), "paths", paths)
+	} else if len(paths) > 0 && rt.g.Agent.AdminAddr == "" && rt.httpLn != nil {
+		rt.log.Info("admin endpoints are not served: agent.http_addr is not a loopback address, and the admin endpoints are only served on one unless agent.admin_addr says where",
+			"paths", paths, "http_addr", rt.HTTPAddr(), "hint", `set agent.admin_addr = "127.0.0.1:9599" (or --admin-addr) and use kubectl exec or kubectl port-forward to reach it`)
+	}
+	return func() {
+		for _, srv := range servers {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = srv.Shutdown(ctx)
+			cancel()
+		}
+	}
+}
+
+func (rt *Runtime) adminPaths() string {
+	var paths []string
+	for p := range rt.opt.AdminHandlers {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return strings.Join(paths, ",")
+}
+
+func (rt *Runtime) closeListeners() {
+	for _, ln := range []net.Listener{rt.httpLn, rt.adminLn} {
+		if ln != nil {
+			_ = ln.Close()
+		}
+	}
+}
+
+// handler is the HTTP server's: metrics, health, Options.Handlers, and the
+// admin routes when they are served there.
+func (rt *Runtime) handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{Registry: rt.metrics.Registry}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !rt.ready.Load() {
+			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	for pattern, h := range rt.opt.Handlers {
+		mux.Handle(pattern, h)
+	}
+	if rt.adminOnHTTP {
+		for pattern, h := range rt.opt.AdminHandlers {
+			mux.Handle(pattern, h)
+		}
+	}
+	return mux
+}

@@ -1,0 +1,164 @@
+package agent_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
+)
+
+// idleSource emits nothing and waits for the end.
+type idleSource struct{}
+
+func (idleSource) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+
+// serveAdmin runs an idle pipeline with the given addresses and one admin
+// route, /admin, until the test ends.
+func serveAdmin(t *testing.T, httpAddr, adminAddr string) *agent.Runtime {
+	t.Helper()
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
+			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
+		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink {
+				return &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}
+			})},
+	)
+	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
+	rt, err := agent.New(g, agent.Options{AdminHandlers: map[string]http.Handler{
+		"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	})
+	return rt
+}
+
+// get returns the status of GET http://addr/path, or the dial error.
+func get(t *testing.T, addr, path string) (int, error) {
+	t.Helper()
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func wantStatus(t *testing.T, addr, path string, want int) {
+	t.Helper()
+	code, err := get(t, addr, path)
+	if err != nil || code != want {
+		t.Errorf("GET %s%s: %d %v, want %d", addr, path, code, err, want)
+	}
+}
+
+func port(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+// The admin routes follow agent.admin_addr: on the HTTP server when it is
+// a loopback one (the default), nowhere when it is not, on their own
+// listener when admin_addr names one, and never by accident on a network
+// address.
+func TestAdminAddr(t *testing.T) {
+	t.Run("default on a loopback http_addr: shared", func(t *testing.T) {
+		rt := serveAdmin(t, "127.0.0.1:0", "")
+		if rt.AdminAddr() != rt.HTTPAddr() {
+			t.Errorf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
+		}
+		wantStatus(t, rt.HTTPAddr(), "/admin", 200)
+		wantStatus(t, rt.HTTPAddr(), "/metrics", 200)
+	})
+	t.Run("default on a network http_addr: not served", func(t *testing.T) {
+		rt := serveAdmin(t, "0.0.0.0:0", "")
+		if rt.AdminAddr() != "" {
+			t.Errorf("admin served on %q", rt.AdminAddr())
+		}
+		local := "127.0.0.1:" + port(rt.HTTPAddr())
+		wantStatus(t, local, "/admin", 404)
+		wantStatus(t, local, "/metrics", 200)
+	})
+	t.Run("own listener on localhost, metrics on the network", func(t *testing.T) {
+		ip := agenttest.NonLoopbackIP(t)
+		if ip == "" {
+			t.Skip("no address to connect from the network")
+		}
+		rt := serveAdmin(t, "0.0.0.0:0", "127.0.0.1:0")
+		if rt.AdminAddr() == rt.HTTPAddr() || !strings.HasPrefix(rt.AdminAddr(), "127.0.0.1:") {
+			t.Fatalf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
+		}
+		// From the network: metrics and health yes, admin no.
+		remote := net.JoinHostPort(ip, port(rt.HTTPAddr()))
+		wantStatus(t, remote, "/metrics", 200)
+		wantStatus(t, remote, "/healthz", 200)
+		wantStatus(t, remote, "/admin", 404)
+		if _, err := get(t, net.JoinHostPort(ip, port(rt.AdminAddr())), "/admin"); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("the admin port answered on %s: %v, want connection refused", ip, err)
+		}
+		// From localhost: admin yes, and only admin.
+		wantStatus(t, rt.AdminAddr(), "/admin", 200)
+		wantStatus(t, rt.AdminAddr(), "/metrics", 404)
+	})
+	t.Run("off", func(t *testing.T) {
+		rt := serveAdmin(t, "127.0.0.1:0", agent.AdminOff)
+		if rt.AdminAddr() != "" {
+			t.Errorf("admin served on %q", rt.AdminAddr())
+		}
+		wantStatus(t, rt.HTTPAddr(), "/admin", 404)
+	})
+	t.Run("explicitly the http_addr", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		rt := serveAdmin(t, addr, addr)
+		if rt.AdminAddr() != rt.HTTPAddr() {
+			t.Errorf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
+		}
+		wantStatus(t, "127.0.0.1:"+port(addr), "/admin", 200)
+	})
+	t.Run("a taken admin_addr fails Listen", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		g := graph(t)
+		g.Agent.HTTPAddr, g.Agent.AdminAddr = "127.0.0.1:0", ln.Addr().String()
+		rt, err := agent.New(g, agent.Options{AdminHandlers: map[string]http.Handler{"/admin": http.NotFoundHandler()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := rt.Listen(); err == nil || !strings.Contains(err.Error(), "agent.admin_addr") {
+			t.Errorf("Listen: %v, want an agent.admin_addr error", err)
+		}
+		if err := rt.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "agent.admin_addr") {
+			t.Errorf("Run: %v, want an agent.admin_addr error", err)
+		}
+	})
+}
