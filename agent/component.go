@@ -92,6 +92,17 @@ type Transform interface {
 	Process(ctx context.Context, b Batch) error
 }
 
+// Flusher is implemented by transforms that hold something once their input
+// has ended: state to save, acknowledgements held until that state is on
+// disk, records they emit late (a run summary waiting for its last steps).
+// The runtime calls Flush after the transform's last Process, before its
+// consumers' queues close; rule tests call it after their input. If ctx ends
+// first, what is left must be resolved (as Failed, or kept for the next
+// start).
+type Flusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Sink writes records out. It resolves every record it is given: Delivered
 // once written, DeadLettered (through Settings.DeadLetter) for records the
 // destination rejects for good, Failed for records it gave up on.

@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -451,4 +454,48 @@ type WireRecord struct {
 type WireKV struct {
 	Key   string `json:"key"`
 	Value string `json:"value"`
+}
+
+// ParseJSON reads one record in the wire form (a line a file or stdout
+// sink wrote) back into a Record, the inverse of AppendJSON up to types:
+// fields are normalized as the json step reads them (integral numbers are
+// int64), and times stay strings, which encode the same. The ID is the one
+// written, or computed from the origin when there is none. A line that is
+// not a JSON object, or has no kind or no fields object, is an error.
+func ParseJSON(data []byte) (Record, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var w struct {
+		ID     string          `json:"id"`
+		Time   *time.Time      `json:"time"`
+		Kind   string          `json:"kind"`
+		Entity []WireKV        `json:"entity"`
+		Fields json.RawMessage `json:"fields"`
+		Origin Origin          `json:"origin"`
+	}
+	if err := dec.Decode(&w); err != nil {
+		return Record{}, fmt.Errorf("not a JSON record: %w", err)
+	}
+	if dec.More() {
+		return Record{}, errors.New("not a JSON record: more than one value on the line")
+	}
+	if w.Kind == "" {
+		return Record{}, errors.New(`not a record: no "kind"`)
+	}
+	fd := json.NewDecoder(bytes.NewReader(w.Fields))
+	fd.UseNumber()
+	var fields map[string]any
+	if err := fd.Decode(&fields); err != nil || fields == nil {
+		return Record{}, errors.New(`not a record: "fields" is not an object`)
+	}
+	r := Record{ID: w.ID, Kind: w.Kind, Origin: w.Origin}
+	if w.Time != nil {
+		r.Time = w.Time.UTC()
+	}
+	for _, kv := range w.Entity {
+		r.Entity = append(r.Entity, KV(kv))
+	}
+	r.SetFields(Normalize(fields).(map[string]any))
+	r.EnsureID()
+	return r, nil
 }

@@ -200,3 +200,32 @@ func TestPlainWordIsExact(t *testing.T) {
 		}
 	}
 }
+
+// ParseJSON reads back what AppendJSON wrote, byte for byte when written
+// again, and says why a line is not a record.
+func TestParseJSONRoundTrip(t *testing.T) {
+	r := Record{Time: time.Date(2026, 11, 21, 5, 0, 0, 1500, time.UTC), Kind: "k", Entity: []KV{{"ns", "shop"}},
+		Origin: Origin{Host: "h", Component: "c", Stream: "s", Offset: 7, Rule: "transform.x", Index: 2, Topic: "t", Partition: 3}}
+	r.SetFields(map[string]any{"n": int64(3), "f": 2.5, "whole": 3.0, "s": "x", "l": []any{int64(1), "a"}, "m": map[string]any{"b": true}, "t": time.Unix(100, 0).UTC(), "nil": nil})
+	line := AppendJSON(nil, &r)
+	back, err := ParseJSON(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := AppendJSON(nil, &back); string(again) != string(line) || back.ID != r.EnsureID() {
+		t.Fatalf("round trip:\n%s\n%s", line, again)
+	}
+	if v, _ := back.Get("n"); v != int64(3) {
+		t.Errorf("n = %T %v, want int64 3", v, v)
+	}
+	for _, c := range []struct{ in, want string }{
+		{`not json`, "not a JSON record"},
+		{`{"kind":"k","fields":{}} {}`, "more than one value"},
+		{`{"fields":{}}`, `no "kind"`},
+		{`{"kind":"k","fields":[1]}`, `"fields" is not an object`},
+	} {
+		if _, err := ParseJSON([]byte(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.in, err, c.want)
+		}
+	}
+}

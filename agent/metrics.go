@@ -167,7 +167,9 @@ func (c *ComponentMetrics) GaugeVec(name, help string, labels ...string) *promet
 	return c.m.GaugeVec(name, help, labels...).MustCurryWith(prometheus.Labels{"component": c.ID})
 }
 
-// CounterVec is GaugeVec for counters (events sent, per type).
+// CounterVec is GaugeVec for counters: this component's counter vector
+// octoagent_<name>, labelled by the given labels (events sent per type,
+// evictions per reason).
 func (c *ComponentMetrics) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
 	return c.m.CounterVec(name, help, labels...).MustCurryWith(prometheus.Labels{"component": c.ID})
 }

@@ -345,6 +345,12 @@ func (rt *Runtime) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				rt.consume(nodeCtx, n, "process", n.comp.(Transform).Process)
+				if f, ok := n.comp.(Flusher); ok {
+					if err := f.Flush(nodeCtx); err != nil {
+						rt.log.Error("transform flush failed", "component", n.spec.ID, "error", err)
+						n.settings.Metrics.Error("flush")
+					}
+				}
 				rt.producerDone(n)
 			}()
 		case KindSink:

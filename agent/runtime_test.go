@@ -349,6 +349,69 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
+// holdingTransform keeps every record it is given and hands them all on
+// in Flush, as a transform that emits late (a summary) does.
+type holdingTransform struct {
+	set     agent.Settings
+	held    agent.Batch
+	flushed atomic.Bool
+	late    atomic.Bool // Process called after Flush
+}
+
+func (h *holdingTransform) Process(_ context.Context, b agent.Batch) error {
+	if h.flushed.Load() {
+		h.late.Store(true)
+	}
+	h.held = append(h.held, b...)
+	return nil
+}
+
+func (h *holdingTransform) Flush(ctx context.Context) error {
+	h.flushed.Store(true)
+	return h.set.Out.Emit(ctx, h.held)
+}
+
+// A transform that implements Flusher is flushed after its last Process
+// and before its consumers' queues close: what it held reaches the sink,
+// and the source commits to the end.
+func TestTransformFlushedAtEndOfInput(t *testing.T) {
+	const total = 1000
+	var tr *holdingTransform
+	var delivered atomic.Int64
+	var committed atomic.Int64
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.gen", Kind: agent.KindSource, Type: "test", Name: "gen",
+			Factory: sourceFactory(func(set agent.Settings) agent.Source {
+				return &countingSource{set: set, total: total, size: 100, onCommit: func(p int) { committed.Store(int64(p)) }}
+			})},
+		agent.NodeSpec{ID: "transform.hold", Kind: agent.KindTransform, Type: "hold", Name: "hold",
+			Inputs: []string{"source.test.gen"},
+			Factory: agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{Type: "hold",
+				Create: func(set agent.Settings, _ *struct{}) (agent.Transform, error) {
+					tr = &holdingTransform{set: set}
+					return tr, nil
+				}})},
+		agent.NodeSpec{ID: "sink.count.out", Kind: agent.KindSink, Type: "count", Name: "out",
+			Inputs: []string{"transform.hold"},
+			Factory: sinkFactory("count", func(agent.Settings) agent.Sink {
+				return &funcSink{consume: func(_ context.Context, b agent.Batch) {
+					delivered.Add(int64(len(b)))
+					agent.AckAll(b, agent.Delivered)
+				}}
+			})},
+	)
+	rt, err := agent.New(g, agent.Options{Once: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if delivered.Load() != total || committed.Load() != total || tr.late.Load() || rt.Acks().InFlight() != 0 {
+		t.Fatalf("delivered %d, committed %d (want %d each), Process after Flush %v, in flight %d", delivered.Load(), committed.Load(), total, tr.late.Load(), rt.Acks().InFlight())
+	}
+}
+
 // EmitTo hands a batch to the listed consumers only; to none of them, the
 // records are counted as unconsumed and resolved (dropped).
 func TestRouterEmitTo(t *testing.T) {

@@ -9,13 +9,15 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // The chart checks use helm, kubeconform and kube-score installed by
 // e2e/chart/tools.sh (make chart-tools; `make test` runs it first), and the
 // strict JSON schemas it generates offline from k8s.io/kubernetes's
 // OpenAPI document. A missing tool skips the checks that need it, with the
-// reason.
+// reason, and fails them in CI (testenv.Missing).
 
 const chartKubeVersion = "1.31.4" // the version e2e/k8s runs
 
@@ -27,36 +29,20 @@ func chartToolsDir() string {
 	if d := os.Getenv("OCTOAGENT_TOOLS"); d != "" {
 		return d
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = "/root"
-	}
-	return filepath.Join(home, ".cache", "octoagent", "tools")
+	return filepath.Join(testenv.CacheDir(), "tools")
 }
 
 func chartSchemasDir() string {
 	if d := os.Getenv("OCTOAGENT_K8S_SCHEMAS"); d != "" {
 		return d
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = "/root"
-	}
-	return filepath.Join(home, ".cache", "octoagent", "k8s-schemas-v"+chartKubeVersion)
+	return filepath.Join(testenv.CacheDir(), "k8s-schemas-v"+chartKubeVersion)
 }
 
-// chartTool returns the path of an installed tool, or skips.
+// chartTool returns the path of an installed tool; Missing if there is none.
 func chartTool(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(chartToolsDir(), name)
-	if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 {
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	t.Skipf("%s is not installed in %s: run e2e/chart/tools.sh (make chart-tools)", name, chartToolsDir())
-	return ""
+	return testenv.LookPath(t, name, name, chartToolsDir())
 }
 
 func chartDir(t testing.TB) string { return filepath.Join(moduleRoot(t), "charts", "octoagent") }

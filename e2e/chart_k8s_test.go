@@ -30,10 +30,7 @@ import (
 //     account, minus what every service account is allowed anyway, is
 //     exactly the list documented in charts/octoagent/README.md.
 func TestChartOnAPIServer(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not installed; skipping the chart's API server checks")
-	}
+	kubectl := kubectlBin(t)
 	manifest := renderChart(t, "octoagent", "octoagent", "", "octostore.endpoint=https://store.example:8443", "octostore.token=tok-123")
 	objs := splitManifest(t, manifest)
 	c := startK8s(t)

@@ -68,10 +68,7 @@ func TestChartNodePod(t *testing.T) {
 		t.Skipf("the test runs the agent as the pod's user with the pod's capabilities, as root does in CI: %v", err)
 	}
 	chartTool(t, "helm")
-	kubectl, err := exec.LookPath("kubectl")
-	if err != nil {
-		t.Skip("kubectl is not installed; skipping the chart's pod test")
-	}
+	kubectl := kubectlBin(t)
 	env := newPodEnv(t, startK8s(t), kubectl)
 
 	for _, tc := range []podCase{

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // TestChartLint runs helm lint --strict on every value set.
@@ -31,7 +33,7 @@ func TestChartKubeconform(t *testing.T) {
 	kc := chartTool(t, "kubeconform")
 	schemas := chartSchemasDir()
 	if _, err := os.Stat(filepath.Join(schemas, "deployment-apps-v1.json")); err != nil {
-		t.Skipf("no schemas in %s: run e2e/chart/tools.sh (make chart-tools)", schemas)
+		testenv.Missing(t, "k8s-schemas", "no schemas in "+schemas)
 	}
 	dir := t.TempDir()
 	for i, vs := range chartValueSets {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // A stand-in for Fluent Bit's Go proxy (src/proxy/go/go.c): a C program
@@ -132,10 +134,7 @@ const (
 // does not need the octoagent binary.
 func fluentBitHost(t testing.TB, dir string) (so, host string) {
 	t.Helper()
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skipf("gcc not found (needed for cgo and the C host): %v", err)
-	}
+	gcc := testenv.LookPath(t, "gcc", "gcc") // cgo and the C host
 	goBin, err := goTool()
 	if err != nil {
 		t.Fatal(err)

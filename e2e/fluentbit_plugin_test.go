@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/octostore/agent/e2e/store"
+	"github.com/octostore/agent/internal/testenv"
 	"github.com/octostore/agent/internal/testfig"
 )
 
@@ -154,7 +155,7 @@ func storedMessages(t *testing.T, db *pgx.Conn) []string {
 // duplicate stored; a config error fails init with file:line:col.
 func TestFluentBitPlugin(t *testing.T) {
 	if _, err := store.FindPostgres(); err != nil {
-		t.Skipf("PostgreSQL is not installed: %v", err)
+		testenv.Missing(t, "postgresql", err.Error())
 	}
 	pg := startPostgres(t)
 	st := startStore(t, pg.DSN(), "127.0.0.1:0", store.Faults{RejectMarker: "REJECT-ME"})

@@ -46,6 +46,40 @@ func k8sCoreEvent(ns, name, reason, typ, note string, obj corev1.ObjectReference
 	}
 }
 
+// k8sCrashloop makes a pod matching selector crashloop, a second after
+// what came before: a BackOff event, updated in place as the kubelet does
+// (count 1 → 2 → 3, a second apart). It returns the pod and the event.
+func k8sCrashloop(t *testing.T, cs kubernetes.Interface, ns, selector string) (corev1.Pod, *corev1.Event) {
+	t.Helper()
+	ctx := context.Background()
+	var pod corev1.Pod
+	waitFor(t, k8sDeadline, "a pod "+selector, func() bool {
+		l, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil || len(l.Items) == 0 {
+			return false
+		}
+		pod = l.Items[0]
+		return true
+	})
+	time.Sleep(1100 * time.Millisecond)
+	crashStart := time.Now().UTC().Truncate(time.Second)
+	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: pod.Name, UID: pod.UID, FieldPath: "spec.containers{app}"}
+	ev := k8sCoreEvent(ns, pod.Name+".backoff", "BackOff", "Warning", "Back-off restarting failed container app in pod "+pod.Name+"_"+ns+"("+string(pod.UID)+")", ref, crashStart)
+	created, err := cs.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := int32(2); n <= 3; n++ {
+		time.Sleep(1100 * time.Millisecond)
+		created.Count = n
+		created.LastTimestamp = metav1.NewTime(time.Now())
+		if created, err = cs.CoreV1().Events(ns).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return pod, created
+}
+
 // TestK8sCrashloopAfterRollouts answers the question from the
 // records alone: which deployments rolled out in this namespace before this
 // pod started crashlooping? Three Deployments roll out (the real
@@ -105,31 +139,7 @@ sink "file" "typed" {
 
 	// The pod of "api" that the ReplicaSet controller created (Pending:
 	// there are no nodes) starts crashlooping.
-	var pod corev1.Pod
-	waitFor(t, k8sDeadline, "the pod of deployment api", func() bool {
-		l, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=api"})
-		if err != nil || len(l.Items) == 0 {
-			return false
-		}
-		pod = l.Items[0]
-		return true
-	})
-	time.Sleep(1100 * time.Millisecond)
-	crashStart := time.Now().UTC().Truncate(time.Second)
-	ref := corev1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: ns, Name: pod.Name, UID: pod.UID, FieldPath: "spec.containers{app}"}
-	ev := k8sCoreEvent(ns, pod.Name+".backoff", "BackOff", "Warning", "Back-off restarting failed container app in pod "+pod.Name+"_"+ns+"("+string(pod.UID)+")", ref, crashStart)
-	created, err := cs.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := int32(2); n <= 3; n++ {
-		time.Sleep(1100 * time.Millisecond)
-		created.Count = n
-		created.LastTimestamp = metav1.NewTime(time.Now())
-		if created, err = cs.CoreV1().Events(ns).Update(ctx, created, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	pod, created := k8sCrashloop(t, cs, ns, "app=api")
 	waitFor(t, k8sDeadline, "3 pod_crashloop records (one per occurrence)", func() bool {
 		return len(byKind()["pod_crashloop"]) >= 3
 	})

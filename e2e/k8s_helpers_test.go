@@ -33,6 +33,9 @@ func startK8s(t *testing.T) *k8senv.Cluster {
 	return c
 }
 
+// kubectlBin is the kubectl that e2e/k8s/build.sh built (Missing if none).
+func kubectlBin(t *testing.T) string { return k8senv.Kubectl(t) }
+
 // startAgentEnv is startAgent with extra environment variables.
 func startAgentEnv(t *testing.T, env []string, args ...string) *agentProc {
 	t.Helper()

@@ -155,11 +155,8 @@ func startContainers(t testing.TB, c *k8senv.Cluster, pod *corev1.Pod) *corev1.P
 // (octoagent/octoagent-node), as the DaemonSet's pods do.
 func nodeAgentKubeconfig(t testing.TB, c *k8senv.Cluster) string {
 	t.Helper()
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
-	}
 	rbac := filepath.Join(moduleRoot(t), "configs/kubernetes-logs/rbac.yaml")
-	out, err := exec.Command("kubectl", "--kubeconfig", c.Kubeconfig, "apply", "-f", rbac).CombinedOutput()
+	out, err := exec.Command(k8senv.Kubectl(t), "--kubeconfig", c.Kubeconfig, "apply", "-f", rbac).CombinedOutput()
 	if err != nil {
 		t.Fatalf("kubectl apply -f %s: %v\n%s", rbac, err, out)
 	}

@@ -227,13 +227,11 @@ func TestK8sRBACLeastPrivilege(t *testing.T) {
 	if !strings.Contains(string(readme), string(yaml)) {
 		t.Errorf("adapters/kubernetesevents/README.md does not show configs/kubernetes-events/rbac.yaml verbatim")
 	}
+	kubectlPath := kubectlBin(t)
 	kubectl := func(kubeconfig string, args ...string) (string, error) {
-		cmd := exec.Command("kubectl", append([]string{"--kubeconfig", kubeconfig}, args...)...)
+		cmd := exec.Command(kubectlPath, append([]string{"--kubeconfig", kubeconfig}, args...)...)
 		b, err := cmd.CombinedOutput()
 		return strings.TrimSpace(string(b)), err
-	}
-	if _, err := exec.LookPath("kubectl"); err != nil {
-		t.Skip("kubectl is not installed")
 	}
 	if out, err := kubectl(c.Kubeconfig, "apply", "-f", rbac); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)

@@ -25,11 +25,23 @@ agent {
   data_dir         = %s
   shutdown_timeout = "20s"
 }
+%s
+sink "file" "out" {
+  inputs = [source.kafka.in]
+  path   = %s
+}
+`, hclString(dataDir), kafkaSourceHCL("in", broker, group, topic), hclString(out))
+}
 
-source "kafka" "in" {
+// kafkaSourceHCL is a source "kafka" block with the short group timings of
+// the tests.
+func kafkaSourceHCL(name, broker, group, topic string) string {
+	return fmt.Sprintf(`
+source "kafka" %s {
   brokers            = [%s]
   group_id           = %s
   topics             = [%s]
+  start_offset       = "earliest"
   batch_max_records  = 1000
   batch_timeout      = "20ms"
   max_wait           = "200ms"
@@ -40,12 +52,7 @@ source "kafka" "in" {
   revoke_timeout     = "2s"
   lag_interval       = "500ms"
 }
-
-sink "file" "out" {
-  inputs = [source.kafka.in]
-  path   = %s
-}
-`, hclString(dataDir), hclString(broker), hclString(group), hclString(topic), hclString(out))
+`, hclString(name), hclString(broker), hclString(group), hclString(topic))
 }
 
 // kafkaPos is one message's place: partition and offset.

@@ -12,45 +12,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/octostore/agent/internal/testenv"
 	"github.com/octostore/agent/internal/testfig"
 )
 
-// ensureNginx returns the nginx binary, installing the Debian package if
-// it is missing; it skips the test if that is impossible.
+// ensureNginx returns the nginx binary (e2e/setup.sh installs Debian's
+// package); Missing if there is none.
 func ensureNginx(t *testing.T) string {
 	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		t.Skip("nginx is not installed and apt-get is not available: install nginx to run this test")
-	}
-	install := func() ([]byte, error) {
-		cmd := exec.Command("apt-get", "install", "-y", "nginx")
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	if out, err := install(); err != nil {
-		if upd, err := exec.Command("apt-get", "update").CombinedOutput(); err != nil {
-			t.Skipf("nginx is not installed and `apt-get update` failed (%v): install nginx to run this test\n%s", err, tail(string(upd), 2000))
-		}
-		if out, err = install(); err != nil {
-			t.Skipf("nginx is not installed and `apt-get install -y nginx` failed (%v): install nginx to run this test\n%s", err, tail(string(out), 2000))
-		}
-		_ = out
-	}
-	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("nginx was installed but its binary was not found")
-	return ""
+	return testenv.LookPath(t, "nginx", "nginx", "/usr/sbin", "/usr/local/sbin")
 }
 
 func freePort(t *testing.T) int {

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/octostore/agent/e2e/store"
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // Helpers for the tests against the test store (e2e/store): a throwaway
@@ -31,6 +32,9 @@ var (
 // startPostgres starts a throwaway cluster, stopped at the end of the test.
 func startPostgres(t testing.TB) *store.Postgres {
 	t.Helper()
+	if _, err := store.FindPostgres(); err != nil {
+		testenv.Missing(t, "postgresql", err.Error())
+	}
 	pg, err := store.StartPostgres()
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)

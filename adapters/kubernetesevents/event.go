@@ -38,6 +38,18 @@ type Event struct {
 	// regarding object itself when it is a workload with no owner).
 	WorkloadKind string `json:"workload_kind,omitempty"`
 	WorkloadName string `json:"workload_name,omitempty"`
+	// Rollout is, for a Deployment's ScalingReplicaSet event, the
+	// ReplicaSet it scaled: its revision and its pod template's images,
+	// which are those of that rollout (the Deployment's own images may
+	// have changed since).
+	Rollout *Rollout `json:"rollout,omitempty"`
+}
+
+// Rollout is the ReplicaSet a ScalingReplicaSet event is about.
+type Rollout struct {
+	ReplicaSet string   `json:"replica_set"`
+	Revision   int64    `json:"revision,omitempty"`
+	Images     []string `json:"images,omitempty"`
 }
 
 // ObjectRef is the regarding or related object.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -516,6 +517,34 @@ func (s *source) enrich(ctx context.Context, ev *Event) {
 	} else if workloadKinds[r.Kind] {
 		ev.WorkloadKind, ev.WorkloadName = r.Kind, r.Name
 	}
+	if ev.Reason == "ScalingReplicaSet" && r.Kind == "Deployment" {
+		s.enrichRollout(ctx, ev, ns)
+	}
+}
+
+// scaledRe finds the ReplicaSet in a ScalingReplicaSet note: "Scaled up
+// replica set api-7f9c from 0 to 1".
+var scaledRe = regexp.MustCompile(`replica set (\S+)`)
+
+// enrichRollout reads the ReplicaSet a Deployment's ScalingReplicaSet
+// event scaled (through the same cache): its revision and images are the
+// rollout's, whatever the Deployment holds by now.
+func (s *source) enrichRollout(ctx context.Context, ev *Event, ns string) {
+	m := scaledRe.FindStringSubmatch(ev.Note)
+	if m == nil {
+		return
+	}
+	ro := &Rollout{ReplicaSet: m[1]}
+	info, err := s.res.Resolve(ctx, k8smeta.Ref{Kind: "ReplicaSet", Namespace: ns, Name: m[1]})
+	if err != nil {
+		s.c.ownerErrors.Inc()
+		s.set.Logger.Debug("cannot read the scaled ReplicaSet", "namespace", ns, "name", m[1], "error", err)
+	}
+	ro.Images = info.Images
+	if n, err := strconv.ParseInt(info.Revision, 10, 64); err == nil {
+		ro.Revision = n
+	}
+	ev.Rollout = ro
 }
 
 // identity is this replica's name in the Lease.

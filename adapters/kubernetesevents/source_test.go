@@ -254,6 +254,39 @@ func TestEnrichOwners(t *testing.T) {
 	}
 }
 
+// A Deployment's ScalingReplicaSet event carries the scaled ReplicaSet's
+// revision and images: the rollout's, even after the Deployment moved on.
+func TestEnrichRollout(t *testing.T) {
+	tru := true
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "dep-uid"},
+		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/api:3.0"}}}}}}
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-7f9", Namespace: "shop", UID: "rs-uid",
+		Annotations:     map[string]string{"deployment.kubernetes.io/revision": "2"},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "api", UID: "dep-uid", Controller: &tru}}},
+		Spec: appsv1.ReplicaSetSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/api:2.0"}}}}}}
+	ev := coreEvent("e1", "uid-1", 1, "ScalingReplicaSet")
+	ev.InvolvedObject = corev1.ObjectReference{Kind: "Deployment", Namespace: "shop", Name: "api", UID: "dep-uid"}
+	ev.Message = "Scaled up replica set api-7f9 from 0 to 1"
+	gone := coreEvent("e2", "uid-2", 1, "ScalingReplicaSet")
+	gone.InvolvedObject = ev.InvolvedObject
+	gone.Message = "Scaled down replica set api-old from 1 to 0"
+	cs := fake.NewSimpleClientset(dep, rs, ev, gone)
+	h := start(t, cs, t.TempDir(), func(c *Config) { c.EnrichOwners = true })
+	waitUntil(t, "two records", func() bool { return len(h.out.snapshot()) == 2 })
+	byUID := map[string]Event{}
+	for _, r := range h.out.snapshot() {
+		e := decode(t, r)
+		byUID[e.UID] = e
+	}
+	if ro := byUID["uid-1"].Rollout; ro == nil || ro.ReplicaSet != "api-7f9" || ro.Revision != 2 || len(ro.Images) != 1 || ro.Images[0] != "registry.example/api:2.0" {
+		t.Errorf("rollout = %+v", ro)
+	}
+	// A ReplicaSet already deleted: the name alone.
+	if ro := byUID["uid-2"].Rollout; ro == nil || ro.ReplicaSet != "api-old" || ro.Revision != 0 || ro.Images != nil {
+		t.Errorf("rollout of a deleted ReplicaSet = %+v", ro)
+	}
+}
+
 func TestConvertEventsV1(t *testing.T) {
 	at := metav1.NewMicroTime(time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC))
 	e := &eventsv1.Event{

@@ -6,6 +6,7 @@
 package ruletest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,6 +33,7 @@ var Time = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 type testBlock struct {
 	Input   *string       `hcl:"input,optional"`
 	Inputs  []string      `hcl:"inputs,optional"`
+	Records cty.Value     `hcl:"records,optional"`
 	Dropped *int          `hcl:"dropped,optional"`
 	Expect  []expectBlock `hcl:"expect,block"`
 	Dead    []deadBlock   `hcl:"expect_dead_letter,block"`
@@ -82,12 +84,25 @@ func Run(res *config.Result, w io.Writer) (Report, hcl.Diagnostics) {
 		if tb.Input != nil {
 			inputs = append([]string{*tb.Input}, inputs...)
 		}
-		if len(inputs) == 0 {
+		batch := make(agent.Batch, len(inputs))
+		for i, line := range inputs {
+			batch[i] = agent.Record{Time: Time, Raw: []byte(line)}
+		}
+		if !tb.Records.IsNull() {
+			recs, err := typedRecords(tb.Records)
+			if err != nil {
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid test records",
+					Detail: err.Error() + `. Write records = [{ kind = "k", time = "2026-01-01T00:00:00Z", fields = { a = 1 }, entity = { ns = "x" } }].`, Subject: t.DefRange.Ptr()})
+				continue
+			}
+			batch = append(batch, recs...)
+		}
+		if len(batch) == 0 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Test without input",
-				Detail: `A test gives input = "a line" or inputs = ["line 1", "line 2"].`, Subject: t.DefRange.Ptr()})
+				Detail: `A test gives input = "a line", inputs = ["line 1", "line 2"], or typed records = [{ kind = "k", fields = { a = 1 } }].`, Subject: t.DefRange.Ptr()})
 			continue
 		}
-		problems, err := runOne(t, c, inputs, &tb)
+		problems, err := runOne(t, c, batch, &tb)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid test " + t.Name, Detail: err.Error(), Subject: t.DefRange.Ptr()})
 			continue
@@ -115,7 +130,70 @@ func (c *collector) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock) ([]string, error) {
+// typedRecords reads a test's records attribute: typed records, as a
+// transform before the tested one would hand them on (kind, time, fields,
+// entity), for transforms that read records rather than lines.
+func typedRecords(v cty.Value) (agent.Batch, error) {
+	b, err := ctyjson.Marshal(v, v.Type())
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var list []map[string]any
+	if err := dec.Decode(&list); err != nil {
+		return nil, fmt.Errorf("records must be a list of objects")
+	}
+	out := make(agent.Batch, 0, len(list))
+	for i, m := range list {
+		r := agent.Record{Time: Time, Kind: agent.KindRaw}
+		for k, x := range m {
+			switch k {
+			case "kind":
+				s, ok := x.(string)
+				if !ok {
+					return nil, fmt.Errorf("record %d: kind must be a string", i+1)
+				}
+				r.Kind = s
+			case "time":
+				s, _ := x.(string)
+				tm, err := time.Parse(time.RFC3339Nano, s)
+				if err != nil {
+					return nil, fmt.Errorf("record %d: time must be RFC 3339, such as \"2026-01-01T00:00:00Z\"", i+1)
+				}
+				r.Time = tm.UTC()
+			case "fields":
+				f, ok := agent.Normalize(x).(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("record %d: fields must be an object", i+1)
+				}
+				r.SetFields(f)
+			case "entity":
+				e, ok := x.(map[string]any)
+				if !ok {
+					return nil, fmt.Errorf("record %d: entity must be an object", i+1)
+				}
+				keys := make([]string, 0, len(e))
+				for k := range e {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				for _, k := range keys {
+					r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(e[k])})
+				}
+			default:
+				return nil, fmt.Errorf("record %d: unknown attribute %q (kind, time, fields, entity)", i+1, k)
+			}
+		}
+		if r.IsRaw() {
+			r.SetFields(map[string]any{})
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func runOne(t *config.Test, c *config.Component, batch agent.Batch, tb *testBlock) ([]string, error) {
 	out, dead := &collector{}, &collector{}
 	m := agent.NewMetrics(nil)
 	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
@@ -125,14 +203,24 @@ func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock)
 	}
 	acks := agent.NewAcks()
 	var droppedN int
-	batch := make(agent.Batch, len(inputs))
-	for i, line := range inputs {
-		tok := acks.NewToken(1, nil)
-		batch[i] = agent.Record{Time: Time, Raw: []byte(line), Origin: agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}}
-		batch[i].SetToken(tok)
+	n := len(batch)
+	for i := range batch {
+		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}
+		batch[i].SetToken(acks.NewToken(1, nil))
 	}
 	if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
 		return nil, err
+	}
+	// The input ends here: a transform that holds records back (a summary
+	// waiting for its last parts) hands them on now, as at the end of a
+	// run.
+	if f, ok := comp.(agent.Flusher); ok {
+		if err := f.Flush(context.Background()); err != nil {
+			return nil, err
+		}
+	}
+	if c, ok := comp.(agent.Closer); ok {
+		c.Close()
 	}
 	// An input is dropped when nothing came out of it (no record, no dead
 	// letter); records carry their input's offset.
@@ -142,7 +230,7 @@ func runOne(t *config.Test, c *config.Component, inputs []string, tb *testBlock)
 			seen[b[i].Origin.Offset] = true
 		}
 	}
-	droppedN = len(inputs) - len(seen)
+	droppedN = n - len(seen)
 	var problems []string
 	if len(out.got) != len(tb.Expect) {
 		problems = append(problems, fmt.Sprintf("records: expected %d, got %d", len(tb.Expect), len(out.got)))

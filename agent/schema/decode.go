@@ -32,6 +32,7 @@ type fieldBlock struct {
 	Layout     *string   `hcl:"layout,optional"`
 	Items      *string   `hcl:"items,optional"`
 	NullValues []string  `hcl:"null_values,optional"`
+	Volatile   *bool     `hcl:"volatile,optional"`
 }
 
 // Decode decodes a `schema "NAME" { ... }` block into a compiled schema,
@@ -77,6 +78,9 @@ func Decode(blk *hcl.Block, ctx *hcl.EvalContext) (*Schema, hcl.Diagnostics) {
 		}
 		if fb.Required != nil {
 			f.Required = *fb.Required
+		}
+		if fb.Volatile != nil {
+			f.Volatile = *fb.Volatile
 		}
 		if fb.Pattern != nil {
 			re, err := regexp.Compile(*fb.Pattern)

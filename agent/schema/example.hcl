@@ -11,6 +11,7 @@ schema "ci_job" {
     type     = "string"
     required = true
     pattern  = "^[a-z0-9-]{8,64}$"
+    volatile = true # differs on every run: octoagent diff leaves it out
   }
   field "pipeline" {
     type     = "string"

@@ -30,6 +30,9 @@ func TestExampleLoads(t *testing.T) {
 	if s.Version != "3" || s.UnknownFields != "reject" || len(s.Fields) != 15 {
 		t.Fatalf("version %q, unknown_fields %q, %d fields", s.Version, s.UnknownFields, len(s.Fields))
 	}
+	if f, _ := s.Field("job_id"); f == nil || !f.Volatile {
+		t.Errorf("job_id is not volatile")
+	}
 
 	fields := map[string]any{
 		"job_id": "build-4711-a", "pipeline": "agent/main", "status": "success",

@@ -71,6 +71,9 @@ type Field struct {
 	Layout     string        // time: layout of string values (default RFC 3339)
 	Items      Type          // list: element type ("" = any)
 	NullValues []string      // strings that mean "no value" (such as "-")
+	// Volatile marks a field that differs from one record to the next by
+	// nature (an id, a time): octoagent diff leaves it out unless asked.
+	Volatile bool
 }
 
 // New finishes a schema built by hand or by the decoder: it indexes the

@@ -13,6 +13,8 @@ import (
 	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/openlineage"
 	"github.com/octostore/agent/sinks/stdout"
+	"github.com/octostore/agent/transforms/assemble"
+	"github.com/octostore/agent/transforms/correlate"
 	"github.com/octostore/agent/transforms/rules"
 )
 
@@ -26,6 +28,8 @@ func components() *agent.Registry {
 		stdin.NewFactory(),
 		kafkasource.NewFactory(),
 		rules.NewFactory(),
+		correlate.NewFactory(),
+		assemble.NewFactory(),
 		stdout.NewFactory(),
 		filesink.NewFactory(),
 		octostore.NewFactory(),

@@ -41,6 +41,8 @@ Usage:
   octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
                      (prints the records a running agent's component hands on;
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
+  octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B
+                     (compares two records: files of one record, or ids read from standard input)
   octoagent version
 
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
@@ -69,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "tap":
 		return runTap(args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], os.Stdin, stdout, stderr)
 	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)

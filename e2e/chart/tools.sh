@@ -5,8 +5,10 @@
 # module's api/openapi-spec/swagger.json (the version e2e/k8s runs).
 # Everything is cached outside the repository:
 #
-#   $OCTOAGENT_TOOLS      (default $HOME/.cache/octoagent/tools)   helm kubeconform kube-score
-#   $OCTOAGENT_K8S_SCHEMAS (default $HOME/.cache/octoagent/k8s-schemas-v1.31.4)
+#   $OCTOAGENT_TOOLS       (default $OCTOAGENT_CACHE/tools)   helm kubeconform kube-score
+#   $OCTOAGENT_K8S_SCHEMAS (default $OCTOAGENT_CACHE/k8s-schemas-v1.31.4)
+#
+# ($OCTOAGENT_CACHE defaults to $HOME/.cache/octoagent.)
 #
 # A tool that cannot be installed is reported and left out; the chart tests
 # skip the checks that need it, with the reason. Safe to run concurrently.
@@ -20,8 +22,9 @@ K8S_VERSION=v1.31.4
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-tools="${OCTOAGENT_TOOLS:-${HOME:-/root}/.cache/octoagent/tools}"
-schemas="${OCTOAGENT_K8S_SCHEMAS:-${HOME:-/root}/.cache/octoagent/k8s-schemas-$K8S_VERSION}"
+cache="${OCTOAGENT_CACHE:-${HOME:-/root}/.cache/octoagent}"
+tools="${OCTOAGENT_TOOLS:-$cache/tools}"
+schemas="${OCTOAGENT_K8S_SCHEMAS:-$cache/k8s-schemas-$K8S_VERSION}"
 mkdir -p "$tools"
 exec 9>"$tools/.lock"
 flock 9

@@ -34,6 +34,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // Version is the Kubernetes version build.sh builds.
@@ -48,13 +50,12 @@ var (
 
 // Binaries returns the directory holding kube-apiserver and
 // kube-controller-manager, building them with build.sh on first use (a
-// few minutes; cached in $HOME/.cache/octoagent). The test is skipped,
-// with the reason, if they cannot be built, or if etcd is not installed.
+// few minutes; cached in $HOME/.cache/octoagent; e2e/setup.sh builds them
+// before the tests). If they cannot be built, or etcd is not installed,
+// the test is skipped with the reason, and fails in CI (testenv.Missing).
 func Binaries(t testing.TB) string {
 	t.Helper()
-	if _, err := exec.LookPath("etcd"); err != nil {
-		t.Skip("etcd is not installed (apt-get install -y etcd-server); skipping the Kubernetes tests")
-	}
+	testenv.LookPath(t, "etcd", "etcd")
 	// A build takes minutes: it gets what the test binary's -timeout
 	// leaves (minus a margin for the tests), and the test is skipped if
 	// that was not enough. The Go build cache keeps the work done.
@@ -96,9 +97,16 @@ func Binaries(t testing.TB) string {
 		binDir = strings.TrimSpace(string(out))
 	})
 	if binErr != nil {
-		t.Skipf("cannot build the Kubernetes %s control plane, skipping: %v", Version, binErr)
+		testenv.Missing(t, "kube-apiserver", fmt.Sprintf("cannot build the Kubernetes %s control plane: %v", Version, binErr))
 	}
 	return binDir
+}
+
+// Kubectl returns the kubectl build.sh built (the version of the control
+// plane), else the one on PATH; Missing if there is none.
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	return testenv.LookPath(t, "kubectl", "kubectl", cacheDir())
 }
 
 // cacheDir is where build.sh keeps the binaries.
@@ -106,11 +114,7 @@ func cacheDir() string {
 	if d := os.Getenv("OCTOAGENT_K8S_CACHE"); d != "" {
 		return d
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = "/root"
-	}
-	return filepath.Join(home, ".cache", "octoagent", "k8s-"+Version)
+	return filepath.Join(testenv.CacheDir(), "k8s-"+Version)
 }
 
 func cached(dir string) bool {

@@ -60,7 +60,14 @@ type Object struct {
 	UID             string
 	OwnerReferences []metav1.OwnerReference
 	Images          []string
+	// Revision is the deployment.kubernetes.io/revision annotation (a
+	// ReplicaSet's place among its Deployment's rollouts), if any.
+	Revision string
 }
+
+// RevisionAnnotation is the annotation the deployment controller numbers
+// a Deployment's ReplicaSets with.
+const RevisionAnnotation = "deployment.kubernetes.io/revision"
 
 // Client is a lean API client: client-go's REST client over one shared
 // HTTP client and rate limiter, with a scheme that holds only the types
@@ -293,6 +300,7 @@ type objectDoc struct {
 	Metadata struct {
 		UID             string                  `json:"uid"`
 		OwnerReferences []metav1.OwnerReference `json:"ownerReferences"`
+		Annotations     map[string]string       `json:"annotations"`
 	} `json:"metadata"`
 	Spec struct {
 		podSpec                 // Pod
@@ -347,7 +355,7 @@ func (c *Client) GetObject(ctx context.Context, kind, ns, name string) (*Object,
 	case "CronJob":
 		spec = &d.Spec.JobTemplate.Spec.Template.Spec
 	}
-	o := &Object{UID: d.Metadata.UID, OwnerReferences: d.Metadata.OwnerReferences}
+	o := &Object{UID: d.Metadata.UID, OwnerReferences: d.Metadata.OwnerReferences, Revision: d.Metadata.Annotations[RevisionAnnotation]}
 	for _, cs := range [][]container{spec.InitContainers, spec.Containers} {
 		for _, ct := range cs {
 			o.Images = append(o.Images, ct.Image)

@@ -51,6 +51,8 @@ func fakeServer(t *testing.T) (*Client, *[]string) {
 		case p == "/api/v1/namespaces/shop/pods/api-1":
 			js(`{"kind":"Pod","apiVersion":"v1","metadata":{"name":"api-1","uid":"p","ownerReferences":[{"apiVersion":"apps/v1","kind":"Other","name":"x","uid":"x"},{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"api-7f","uid":"rs","controller":true}]},
 				"spec":{"initContainers":[{"name":"i","image":"init:1"}],"containers":[{"name":"a","image":"api:2"}]}}`)
+		case p == "/apis/apps/v1/namespaces/shop/replicasets/api-9c":
+			js(`{"kind":"ReplicaSet","apiVersion":"apps/v1","metadata":{"name":"api-9c","uid":"rs9","annotations":{"deployment.kubernetes.io/revision":"7"}},"spec":{"template":{"spec":{"containers":[{"name":"a","image":"api:7"}]}}}}`)
 		case p == "/apis/batch/v1/namespaces/shop/cronjobs/backup":
 			js(`{"kind":"CronJob","apiVersion":"batch/v1","metadata":{"name":"backup","uid":"cj"},"spec":{"schedule":"@daily","jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"b","image":"backup:3"}]}}}}}}`)
 		case p == "/apis/apps/v1/namespaces/shop/deployments/gone":
@@ -109,6 +111,10 @@ func TestClient(t *testing.T) {
 	o, err = c.GetObject(ctx, "CronJob", "shop", "backup")
 	if err != nil || o.UID != "cj" || strings.Join(o.Images, ",") != "backup:3" {
 		t.Errorf("cronjob = %+v, %v", o, err)
+	}
+	o, err = c.GetObject(ctx, "ReplicaSet", "shop", "api-9c")
+	if err != nil || o.Revision != "7" || strings.Join(o.Images, ",") != "api:7" {
+		t.Errorf("replicaset = %+v, %v", o, err)
 	}
 	if _, err := c.GetObject(ctx, "Deployment", "shop", "gone"); !apierrors.IsNotFound(err) {
 		t.Errorf("missing deployment: %v, want NotFound", err)

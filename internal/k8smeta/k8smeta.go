@@ -75,6 +75,9 @@ type Owner struct {
 type Info struct {
 	Owners []Owner
 	Images []string
+	// Revision is the object's deployment.kubernetes.io/revision
+	// annotation (a ReplicaSet's), if any.
+	Revision string
 }
 
 // Metrics are the resolver's counters. Nil counters are not counted.
@@ -114,6 +117,7 @@ type entry struct {
 	uid      string
 	owner    *metav1.OwnerReference // the controller (or first) owner
 	images   []string
+	revision string
 }
 
 // NewResolver returns a resolver; ttl is how long an object read stays
@@ -137,7 +141,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref Ref) (Info, error) {
 	if err != nil || e == nil {
 		return info, err
 	}
-	info.Images = e.images
+	info.Images, info.Revision = e.images, e.revision
 	for depth := 0; e != nil && e.owner != nil && depth < maxDepth; depth++ {
 		o := e.owner
 		info.Owners = append(info.Owners, Owner{Kind: o.Kind, Name: o.Name, UID: string(o.UID)})
@@ -237,7 +241,7 @@ func (r *Resolver) fetch(ctx context.Context, kind, ns, name string) (*entry, er
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s/%s: %w", kind, ns, name, err)
 	}
-	e := &entry{uid: o.UID, images: o.Images}
+	e := &entry{uid: o.UID, images: o.Images, revision: o.Revision}
 	for i := range o.OwnerReferences {
 		if c := o.OwnerReferences[i].Controller; c != nil && *c {
 			cc := o.OwnerReferences[i]

@@ -107,30 +107,7 @@ func (s *setStep) Apply(_ context.Context, r *agent.Record) error {
 		if err != nil {
 			return stepErr("set_error", s.names[i], "%v", err)
 		}
-		f[s.names[i]] = jsonShape(v)
+		f[s.names[i]] = agent.Normalize(v)
 	}
 	return nil
-}
-
-// jsonShape turns expr results into JSON-shaped values.
-func jsonShape(v any) any {
-	switch t := v.(type) {
-	case int:
-		return int64(t)
-	case int32:
-		return int64(t)
-	case uint:
-		return int64(t)
-	case float32:
-		return float64(t)
-	case []any:
-		for i, e := range t {
-			t[i] = jsonShape(e)
-		}
-	case map[string]any:
-		for k, e := range t {
-			t[k] = jsonShape(e)
-		}
-	}
-	return v
 }

@@ -4,9 +4,11 @@
 # collector builder from the Go module proxy. Nothing is committed.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/octoagent"
+cache="${OCTOAGENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/octoagent}"
 out="$cache/otelcol-0.160.0"
-if ! command -v mawk >/dev/null; then
+# e2e/setup.sh sets OCTOAGENT_SKIP_MAWK: it installs mawk as a component of
+# its own, and the Collector must build even where apt-get cannot run.
+if [ -z "${OCTOAGENT_SKIP_MAWK:-}" ] && ! command -v mawk >/dev/null; then
   (apt-get install -y mawk || (apt-get update && apt-get install -y mawk)) >/dev/null
 fi
 if [ -x "$out/otelcol-bench" ]; then
@@ -18,7 +20,12 @@ GOBIN="$cache/bin" go install go.opentelemetry.io/collector/cmd/builder@v0.160.0
 sed "s#\${OTELCOL_OUT}#$out#" e2e/bench/peers/otelcol-builder.yaml > "$cache/otelcol-builder.yaml"
 # The builder's own `go mod tidy` also resolves the components' test
 # imports, and one of those versions is not served by the module proxy
-# here: generate the sources only, then tidy with -e and build.
-"$cache/bin/builder" --config "$cache/otelcol-builder.yaml" --skip-get-modules --skip-compilation
+# here: let it write the sources and go.mod (its tidy then fails; with
+# --skip-get-modules it would write no go.mod at all), then tidy with -e
+# and build.
+rm -f "$out/go.mod"
+"$cache/bin/builder" --config "$cache/otelcol-builder.yaml" --skip-compilation ||
+  echo "the builder's go mod tidy failed; tidying with -e" >&2
+[ -s "$out/go.mod" ] || { echo "the collector builder wrote no $out/go.mod" >&2; exit 1; }
 (cd "$out" && go mod tidy -e && CGO_ENABLED=0 go build -trimpath -o otelcol-bench .)
 echo "built $out/otelcol-bench"

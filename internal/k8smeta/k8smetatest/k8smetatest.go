@@ -159,7 +159,7 @@ func (a *API) GetObject(ctx context.Context, kind, ns, name string) (*k8smeta.Ob
 	if err != nil {
 		return nil, err
 	}
-	o := &k8smeta.Object{UID: string(om.UID), OwnerReferences: om.OwnerReferences}
+	o := &k8smeta.Object{UID: string(om.UID), OwnerReferences: om.OwnerReferences, Revision: om.Annotations[k8smeta.RevisionAnnotation]}
 	for _, c := range spec.InitContainers {
 		o.Images = append(o.Images, c.Image)
 	}

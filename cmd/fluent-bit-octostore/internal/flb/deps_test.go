@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/octostore/agent/internal/testenv"
 )
 
 // The plugin links the transforms and sinks only: not the Kubernetes
@@ -14,7 +16,7 @@ func TestPluginDependencies(t *testing.T) {
 	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := exec.LookPath(goBin); err != nil {
 		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Skip("no go tool")
+			testenv.Missing(t, "go", "no go tool in GOROOT or on PATH")
 		}
 	}
 	cmd := exec.Command(goBin, "list", "-deps", "github.com/octostore/agent/cmd/fluent-bit-octostore")
