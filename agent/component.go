@@ -33,6 +33,22 @@ type Output interface {
 	Emit(ctx context.Context, b Batch) error
 }
 
+// Router is an Output that can hand a batch to some of its consumers only.
+// The outputs the runtime hands components implement it; a source that
+// routes records by what it knows of them (kubernetes_logs and its
+// octoagent.io/rules annotation) uses it.
+type Router interface {
+	Output
+	// Consumers lists the IDs of the components that read this output.
+	Consumers() []string
+	// EmitTo is Emit to the listed consumers only. If none of them reads
+	// this output, the records are counted as unconsumed and dropped, as
+	// on an output nobody reads.
+	EmitTo(ctx context.Context, consumers []string, b Batch) error
+}
+
+var _ Router = (*fanout)(nil)
+
 // Settings is what the runtime hands a component when it builds it. The
 // outputs are passed in, so a component never looks up its neighbours.
 type Settings struct {

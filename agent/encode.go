@@ -26,7 +26,8 @@ func AppendJSON(dst []byte, r *Record) []byte {
 
 // Encoder writes the wire form of records, as AppendJSON does, reusing the
 // encoded form of what repeats from one record to the next: the origin's
-// strings, the kind, and the second of the time. The zero Encoder is ready;
+// strings, the kind, the entity (the same slice), and the second of the
+// time. The zero Encoder is ready;
 // it is not safe for concurrent use.
 type Encoder struct {
 	kind    string
@@ -39,6 +40,13 @@ type Encoder struct {
 	partition                                  int32
 	head, ruleEnc, tail                        []byte
 	cached                                     bool
+
+	// ent is the entity last written and entEnc its encoding: records of
+	// one container (or file) share one entity slice, never changed in
+	// place once emitted, so the same backing array encodes the same.
+	// Holding the slice keeps the array from being reused by another.
+	ent    []KV
+	entEnc []byte
 
 	times timeCache
 	once  bool // AppendJSON's: nothing to reuse, write everything directly
@@ -89,19 +97,15 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 		e.kind, e.kindEnc = kind, AppendString(e.kindEnc[:0], kind)
 		dst = append(dst, e.kindEnc...)
 	}
-	if len(r.Entity) > 0 {
-		dst = append(dst, `,"entity":[`...)
-		for i, kv := range r.Entity {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"key":`...)
-			dst = AppendString(dst, kv.Key)
-			dst = append(dst, `,"value":`...)
-			dst = AppendString(dst, kv.Value)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
+	switch {
+	case len(r.Entity) == 0:
+	case e.once:
+		dst = appendEntity(dst, r.Entity)
+	case len(r.Entity) == len(e.ent) && &r.Entity[0] == &e.ent[0]:
+		dst = append(dst, e.entEnc...)
+	default:
+		e.ent, e.entEnc = r.Entity, appendEntity(e.entEnc[:0], r.Entity)
+		dst = append(dst, e.entEnc...)
 	}
 	dst = append(dst, `,"fields":`...)
 	switch {
@@ -113,6 +117,22 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"origin":`...)
 	dst = e.appendOrigin(dst, &r.Origin)
 	return append(dst, '}')
+}
+
+// appendEntity writes `,"entity":[...]`.
+func appendEntity(dst []byte, ent []KV) []byte {
+	dst = append(dst, `,"entity":[`...)
+	for i, kv := range ent {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"key":`...)
+		dst = AppendString(dst, kv.Key)
+		dst = append(dst, `,"value":`...)
+		dst = AppendString(dst, kv.Value)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']')
 }
 
 // appendOrigin writes o, from the cached encodings when its strings are

@@ -131,8 +131,10 @@ func BenchmarkAppendJSON(b *testing.B) {
 }
 
 // TestEncoderReusesOnlyWhatRepeats checks that an Encoder, which caches the
-// encoded origin, kind and second, writes exactly what AppendJSON writes
-// across records whose origin, kind and time change or stay.
+// encoded origin, kind, entity and second, writes exactly what AppendJSON
+// writes across records whose origin, kind, entity and time change or
+// stay (an entity of the same length in another slice, a sub-slice of the
+// same array).
 func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
 	base := time.Date(2026, 11, 21, 5, 0, 0, 0, time.UTC)
 	origins := []Origin{
@@ -142,6 +144,13 @@ func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
 		{Host: "b", Component: "source.kafka.k", Stream: "t/0", Topic: "t", Partition: 3},
 		{Host: "b", Component: "source.kafka.k", Stream: "t/0", Topic: "t", Partition: 4},
 	}
+	ents := [][]KV{
+		{{Key: "k8s.pod.name", Value: "api-1"}, {Key: "log.iostream", Value: "stdout"}},
+		{{Key: "k8s.pod.name", Value: "api-2"}, {Key: "log.iostream", Value: "stdout"}},
+		nil,
+		{{Key: "k8s.pod.name", Value: "api-1"}, {Key: "log.iostream", Value: "stderr"}, {Key: "k8s.pod.label.app", Value: "a\"b"}},
+	}
+	ents = append(ents, ents[3][:2])
 	var e Encoder
 	var got, want []byte
 	for i := range 200 {
@@ -150,6 +159,7 @@ func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
 			Kind:   []string{"", "http_request", "dead_letter"}[i%3],
 			Origin: origins[(i/3)%len(origins)],
 			Raw:    []byte("line \"" + string(rune('a'+i%26)) + "\""),
+			Entity: ents[(i/2)%len(ents)],
 		}
 		r.Origin.Offset = int64(i * 100)
 		if i%4 == 0 {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -473,17 +474,47 @@ type fanout struct {
 // a shutdown signal stops sources from reading, not from handing on what
 // they already hold.
 func (f *fanout) Emit(_ context.Context, b Batch) error {
-	ctx := f.drain
 	if len(b) == 0 {
 		return nil
 	}
+	return f.deliver(f.queues, b)
+}
+
+// Consumers implements Router.
+func (f *fanout) Consumers() []string {
+	ids := make([]string, len(f.consumers))
+	for i, c := range f.consumers {
+		ids[i] = c.spec.ID
+	}
+	return ids
+}
+
+// EmitTo implements Router: Emit, to the listed consumers only.
+func (f *fanout) EmitTo(_ context.Context, consumers []string, b Batch) error {
+	if len(b) == 0 {
+		return nil
+	}
+	var qs []*Queue
+	for i, c := range f.consumers {
+		if slices.Contains(consumers, c.spec.ID) {
+			qs = append(qs, f.queues[i])
+		}
+	}
+	return f.deliver(qs, b)
+}
+
+// deliver counts b, shows it to the tap, and pushes it to each queue of qs
+// (clones for all but the last); with no queue, it resolves b (Dropped, or
+// DeadLettered on the dead-letter port) and counts it as unconsumed.
+func (f *fanout) deliver(qs []*Queue, b Batch) error {
+	ctx := f.drain
 	f.counter.Add(float64(len(b)))
 	if f.tap != nil {
 		if fn := f.tap.Load(); fn != nil && *fn != nil {
 			(*fn)(f.id, f.port, b)
 		}
 	}
-	switch len(f.queues) {
+	switch len(qs) {
 	case 0:
 		f.unconsumed.Add(float64(len(b)))
 		if f.port == DeadLetterPort {
@@ -501,10 +532,10 @@ func (f *fanout) Emit(_ context.Context, b Batch) error {
 		}
 		return nil
 	case 1:
-		return pushOrFail(ctx, f.queues[0], b)
+		return pushOrFail(ctx, qs[0], b)
 	}
-	copies := make([]Batch, len(f.queues))
-	last := len(f.queues) - 1
+	copies := make([]Batch, len(qs))
+	last := len(qs) - 1
 	for i := 0; i < last; i++ {
 		c := make(Batch, len(b))
 		for j := range b {
@@ -513,7 +544,7 @@ func (f *fanout) Emit(_ context.Context, b Batch) error {
 		copies[i] = c
 	}
 	copies[last] = b
-	for i, q := range f.queues {
+	for i, q := range qs {
 		if err := pushOrFail(ctx, q, copies[i]); err != nil {
 			for _, rest := range copies[i+1:] {
 				AckAll(rest, Failed)

@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
 
 // countingSource emits total records in batches of size, each batch ending
@@ -408,3 +411,64 @@ func TestTransformFlushedAtEndOfInput(t *testing.T) {
 		t.Fatalf("delivered %d, committed %d (want %d each), Process after Flush %v, in flight %d", delivered.Load(), committed.Load(), total, tr.late.Load(), rt.Acks().InFlight())
 	}
 }
+
+// EmitTo hands a batch to the listed consumers only; to none of them, the
+// records are counted as unconsumed and resolved (dropped).
+func TestRouterEmitTo(t *testing.T) {
+	caps := map[string]*agenttest.Capture{"a": {}, "b": {}, "c": {}}
+	var consumers []string
+	src := sourceFactory(func(set agent.Settings) agent.Source {
+		return sourceFunc(func(ctx context.Context) error {
+			r := set.Out.(agent.Router)
+			consumers = r.Consumers()
+			emit := func(to []string, lines ...string) {
+				tok := set.Acks.NewToken(len(lines), nil)
+				b := make(agent.Batch, len(lines))
+				for i, l := range lines {
+					b[i].Raw = []byte(l)
+					b[i].SetToken(tok)
+				}
+				if err := r.EmitTo(ctx, to, b); err != nil {
+					t.Error(err)
+				}
+			}
+			emit([]string{"sink.capture.a"}, "to a")
+			emit([]string{"sink.capture.b", "sink.capture.c"}, "to b and c")
+			emit(nil, "to nobody")
+			return nil
+		})
+	})
+	nodes := []agent.NodeSpec{{ID: "source.test.r", Kind: agent.KindSource, Type: "test", Name: "r", Factory: src}}
+	for _, n := range []string{"a", "b", "c"} {
+		nodes = append(nodes, agent.NodeSpec{ID: "sink.capture." + n, Kind: agent.KindSink, Type: "capture", Name: n, Inputs: []string{"source.test.r"}, Factory: caps[n].Factory("capture")})
+	}
+	rt, err := agent.New(graph(t, nodes...), agent.Options{Once: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(consumers) != "[sink.capture.a sink.capture.b sink.capture.c]" {
+		t.Errorf("Consumers() = %v", consumers)
+	}
+	for n, want := range map[string]string{"a": "[to a]", "b": "[to b and c]", "c": "[to b and c]"} {
+		var got []string
+		for _, r := range caps[n].Records() {
+			got = append(got, string(r.Raw))
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("%s got %v, want %s", n, got, want)
+		}
+	}
+	if n := testutil.ToFloat64(rt.Metrics().Unconsumed.WithLabelValues("source.test.r", "default")); n != 1 {
+		t.Errorf("unconsumed = %v, want 1", n)
+	}
+	if rt.Acks().InFlight() != 0 {
+		t.Errorf("%d batches unresolved", rt.Acks().InFlight())
+	}
+}
+
+type sourceFunc func(ctx context.Context) error
+
+func (f sourceFunc) Run(ctx context.Context) error { return f(ctx) }

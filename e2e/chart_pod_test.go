@@ -402,7 +402,7 @@ func (e *podEnv) run(t *testing.T, tc podCase) *podResult {
 			for _, kv := range rec.Entity {
 				ent[kv.Key] = kv.Value
 			}
-			got[ent["namespace"]+"/"+ent["pod"]+"/"+ent["container"]]++
+			got[ent["k8s.namespace.name"]+"/"+ent["k8s.pod.name"]+"/"+ent["k8s.container.name"]]++
 			if ids[rec.ID] {
 				dups = append(dups, rec.ID)
 			}

@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/klog/v2"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/k8smeta"
@@ -149,11 +148,9 @@ func (s *source) detectAPI(ctx context.Context) error {
 
 // Run collects until ctx ends: alone, or while this replica holds the Lease.
 func (s *source) Run(ctx context.Context) error {
-	klogOnce.Do(func() {
-		// client-go's REST client logs through klog (throttling, warnings):
-		// send it to the agent's log instead of bare stderr.
-		klog.SetSlogLogger(s.set.Logger.With("from", "client-go"))
-	})
+	// client-go's REST client logs through klog (throttling, warnings):
+	// send it to the agent's log instead of bare stderr.
+	k8smeta.LogTo(s.set.Logger)
 	if err := s.setup(); err != nil {
 		return err
 	}
@@ -268,8 +265,6 @@ func (s *source) collect(ctx context.Context, relist bool) error {
 	}
 	return nil
 }
-
-var klogOnce sync.Once
 
 var (
 	errGone = errors.New("resource version expired")

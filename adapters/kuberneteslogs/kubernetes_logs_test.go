@@ -1,21 +1,18 @@
 package kuberneteslogs
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/internal/lines"
 	"github.com/octostore/agent/internal/tail"
 )
@@ -28,81 +25,42 @@ type rec struct {
 	dead   bool
 }
 
-type capture struct {
-	mu   sync.Mutex
-	recs []rec
-}
+// capture reads back what a capture sink of the harness (runMeta) got.
+type capture struct{ c *agenttest.Capture }
 
-func (c *capture) Consume(_ context.Context, b agent.Batch) error {
-	c.mu.Lock()
-	for i := range b {
-		r := rec{msg: string(b[i].Raw), time: b[i].Time, entity: map[string]string{}, offset: b[i].Origin.Offset}
-		if b[i].Kind == agent.KindDeadLetter {
-			r.msg, r.dead = b[i].MaterializeFields()["raw"].(string), true
+func (c capture) snapshot() []rec {
+	var out []rec
+	for _, r := range c.c.Records() {
+		x := rec{msg: string(r.Raw), time: r.Time, entity: map[string]string{}, offset: r.Origin.Offset}
+		if r.Kind == agent.KindDeadLetter {
+			x.msg, x.dead = r.MaterializeFields()["raw"].(string), true
 		}
-		for _, kv := range b[i].Entity {
-			r.entity[kv.Key] = kv.Value
+		for _, kv := range r.Entity {
+			x.entity[kv.Key] = kv.Value
 		}
-		c.recs = append(c.recs, r)
+		out = append(out, x)
 	}
-	c.mu.Unlock()
-	agent.AckAll(b, agent.Delivered)
-	return nil
-}
-func (c *capture) Flush(context.Context) error { return nil }
-
-func (c *capture) snapshot() []rec {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]rec(nil), c.recs...)
+	return out
 }
 
-// run runs the source over podsDir into a capture sink.
-func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (*capture, func()) {
+// waitRecords waits until the sink has n records.
+func (c capture) waitRecords(t *testing.T, n int) {
 	t.Helper()
-	cfg := defaultConfig()
-	cfg.PodsDir = podsDir
-	cfg.Tail.PollInterval, cfg.Tail.GlobInterval, cfg.Tail.RotateWait = "10ms", "20ms", "200ms"
-	if edit != nil {
-		edit(cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sink := &capture{}
-	g := agent.Graph{Agent: agent.DefaultAgentSettings()}
-	g.Agent.DataDir, g.Agent.HTTPAddr, g.Agent.Host = dataDir, "", "node-1"
-	g.Agent.CheckpointInterval = 10 * time.Millisecond
-	g.Nodes = []agent.NodeSpec{
-		{ID: "source.kubernetes_logs.k", Kind: agent.KindSource, Type: "kubernetes_logs", Name: "k", Factory: NewFactory(), Config: cfg},
-		{ID: "sink.capture.c", Kind: agent.KindSink, Type: "capture", Name: "c",
-			Inputs: []string{"source.kubernetes_logs.k", "source.kubernetes_logs.k.dead_letter"},
-			Factory: agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: "capture",
-				Create: func(agent.Settings, *struct{}) (agent.Sink, error) { return sink, nil }})},
-	}
-	rt, err := agent.New(g, agent.Options{Once: once, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(ctx) }()
-	wait := func() {
-		t.Helper()
-		if !once {
-			cancel()
+	waitFor(t, fmt.Sprintf("%d records", n), func() bool { return len(c.c.Records()) >= n })
+}
+
+// run runs the source, with pod metadata off, over podsDir into a capture
+// sink (its dead letters too).
+func run(t *testing.T, podsDir, dataDir string, once bool, edit func(*Config)) (capture, func()) {
+	t.Helper()
+	h := runMeta(t, podsDir, dataDir, nil, once, func(c *Config) {
+		off := false
+		c.PodMetadata = &PodMetadata{Enabled: &off}
+		if edit != nil {
+			edit(c)
 		}
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatal(err)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatal("agent did not stop")
-		}
-		cancel()
-	}
-	return sink, wait
+	})
+	return capture{h.caps["all"]}, h.stop
 }
 
 func writeLog(t *testing.T, podsDir, podDir, container, content string) string {
@@ -164,7 +122,7 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	sink, wait := run(t, pods, data, true, nil)
 	wait()
 	got := sink.snapshot()
-	sort.SliceStable(got, func(i, j int) bool { return got[i].entity["namespace"] < got[j].entity["namespace"] })
+	sort.SliceStable(got, func(i, j int) bool { return got[i].entity[KeyNamespace] < got[j].entity[KeyNamespace] })
 	want := []string{
 		"hello from docker", "a long line split in two", // dev
 		"GET /healthz 200", "an error in between", "part one, part two, part three", "", "not a log line at all", // prod
@@ -172,13 +130,13 @@ func TestCRIAndDockerFormatsWithPartials(t *testing.T) {
 	if strings.Join(msgs(got), "|") != strings.Join(want, "|") {
 		t.Fatalf("messages = %q\nwant %q", msgs(got), want)
 	}
-	if got[0].entity["container"] != "nginx" || got[0].entity["pod"] != "web-2" || got[0].entity["stream"] != "stdout" || got[0].entity["pod_uid"] != "uid-2" {
+	if got[0].entity[KeyContainer] != "nginx" || got[0].entity[KeyPod] != "web-2" || got[0].entity[KeyStream] != "stdout" || got[0].entity[KeyPodUID] != "uid-2" {
 		t.Fatalf("entity = %v", got[0].entity)
 	}
 	if want := time.Date(2026, 11, 21, 6, 0, 0, 123e6, time.UTC); !got[0].time.Equal(want) {
 		t.Fatalf("docker record time = %v, want %v", got[0].time, want)
 	}
-	if got[1].entity["stream"] != "stderr" {
+	if got[1].entity[KeyStream] != "stderr" {
 		t.Fatalf("joined docker line entity = %v", got[1].entity)
 	}
 	joined := got[4]
@@ -198,13 +156,7 @@ func TestPartialHoldsCommitBack(t *testing.T) {
 	p := writeLog(t, pods, "prod_api-1_uid-1", "app",
 		"2026-11-21T05:00:00Z stdout P first half, \n2026-11-21T05:00:00Z stderr F other stream\n")
 	sink, wait := run(t, pods, data, false, func(c *Config) { c.PartialTimeout = "1h" })
-	deadline := time.Now().Add(30 * time.Second)
-	for len(sink.snapshot()) < 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("no record")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	sink.waitRecords(t, 1)
 	time.Sleep(100 * time.Millisecond) // let the checkpoint flush
 	wait()
 	f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
@@ -238,7 +190,7 @@ func TestIncludeExclude(t *testing.T) {
 	wait()
 	var who []string
 	for _, r := range sink.snapshot() {
-		who = append(who, r.entity["pod"]+"/"+r.entity["container"])
+		who = append(who, r.entity[KeyPod]+"/"+r.entity[KeyContainer])
 	}
 	sort.Strings(who)
 	if strings.Join(who, ",") != "api-1/app,worker-1/app" {
@@ -261,17 +213,7 @@ func TestKubeletRotation(t *testing.T) {
 	}
 	p := writeLog(t, pods, "prod_api-1_u1", "app", add(0, 50))
 	sink, wait := run(t, pods, data, false, nil)
-	waitN := func(n int) {
-		deadline := time.Now().Add(30 * time.Second)
-		for len(sink.snapshot()) < n {
-			if time.Now().After(deadline) {
-				got := msgs(sink.snapshot())
-				sort.Strings(got)
-				t.Fatalf("got %d of %d: %q", len(sink.snapshot()), n, got)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
+	waitN := func(n int) { sink.waitRecords(t, n) }
 	for i := 1; i <= 3; i++ {
 		waitN(50 + (i-1)*100) // kubelet rotates at 10 MiB, far apart
 		f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
@@ -294,7 +236,8 @@ func TestKubeletRotation(t *testing.T) {
 
 func TestDecoderLimitsAndCommit(t *testing.T) {
 	nop := func() prometheus.Counter { return prometheus.NewCounter(prometheus.CounterOpts{Name: "x"}) }
-	d := &decoder{timeout: time.Hour, maxBytes: 16, c: &counters{malformed: nop(), joined: nop(), timedOut: nop()}}
+	src := &source{cfg: &Config{partialTimeout: time.Hour, MaxMessageBytes: 16}, c: &counters{malformed: nop(), joined: nop(), timedOut: nop(), missing: nop()}}
+	d := src.newDecoder(PodRef{Namespace: "ns", Pod: "p", UID: "u", Container: "c"})
 	var out []tail.Entry
 	ls := []string{
 		"2026-11-21T05:00:00Z stdout P 0123456789",
@@ -312,5 +255,20 @@ func TestDecoderLimitsAndCommit(t *testing.T) {
 	}
 	if out[0].Commit != int64(len(ls[0])+1) || out[1].Offset != int64(len(ls[0])+1) || out[1].Commit != off {
 		t.Fatalf("offsets: %+v", out)
+	}
+}
+
+// The README shows the documented RBAC verbatim.
+func TestREADMEShowsRBAC(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rbac, err := os.ReadFile(filepath.Join("..", "..", "configs", "kubernetes-logs", "rbac.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```yaml\n"+string(rbac)+"```") {
+		t.Error("README.md does not show configs/kubernetes-logs/rbac.yaml verbatim")
 	}
 }

@@ -1,16 +1,18 @@
 package kuberneteslogs
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"time"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/internal/lines"
+	"github.com/octostore/agent/internal/k8smeta"
 	"github.com/octostore/agent/internal/tail"
 )
 
@@ -44,12 +46,73 @@ func filter(name string, include, exclude []string) bool {
 	return (len(include) == 0 || match(include)) && !match(exclude)
 }
 
-func newSource(set agent.Settings, cfg *Config) *tail.Tailer {
+// Entity keys a record carries whatever the metadata: from the file's
+// path (OpenTelemetry k8s.* names), the stream (log.iostream), and the
+// marker of records whose pod metadata is missing.
+const (
+	KeyNamespace       = "k8s.namespace.name"
+	KeyPod             = "k8s.pod.name"
+	KeyPodUID          = "k8s.pod.uid"
+	KeyContainer       = "k8s.container.name"
+	KeyStream          = "log.iostream"
+	KeyMetadataMissing = "octoagent.metadata.missing"
+)
+
+// Why metadata is missing (the value of octoagent.metadata.missing).
+const (
+	MissingNotSynced  = "not_synced"  // the first pod list is not in (API unreachable)
+	MissingUnknownPod = "unknown_pod" // listed, but no pod has this uid
+)
+
+// The pod annotations a pod steers its logs with. A container's own
+// annotation, ANNOTATION-CONTAINER (octoagent.io/exclude-istio-proxy),
+// wins over the pod's.
+const (
+	AnnotationExclude   = k8smeta.ControlPrefix + "exclude"
+	AnnotationRules     = k8smeta.ControlPrefix + "rules"
+	AnnotationMultiline = k8smeta.ControlPrefix + "multiline"
+)
+
+type counters struct {
+	malformed, joined, timedOut prometheus.Counter
+	missing, annotationErrors   prometheus.Counter
+	excluded, mlTruncated       prometheus.Counter
+}
+
+// source is the kubernetes_logs source: the Tailer, with a decoder per
+// file, and the pod metadata.
+type source struct {
+	*tail.Tailer
+	set  agent.Settings
+	cfg  *Config
+	c    *counters
+	pods *k8smeta.Pods // nil when pod metadata is off
+
+	router    agent.Router
+	rules     map[string][]string // rules transform name -> its id
+	defaultTo []string            // the consumers that take the records no annotation routes
+
+	reported sync.Map // annotation errors and unknown pods already logged
+}
+
+func newSource(set agent.Settings, cfg *Config) (*source, error) {
 	m := set.Metrics
-	counters := &counters{
-		malformed: m.Counter("kubernetes_logs_malformed_lines_total", "Lines in neither CRI nor docker json-file format; passed on whole as the message."),
-		joined:    m.Counter("kubernetes_logs_partial_lines_joined_total", "Partial lines (CRI P, docker without newline) joined into the record they belong to."),
-		timedOut:  m.Counter("kubernetes_logs_partial_timeouts_total", "Records emitted with their last part missing, after partial_timeout or at max_message_bytes."),
+	s := &source{set: set, cfg: cfg, c: &counters{
+		malformed:        m.Counter("kubernetes_logs_malformed_lines_total", "Lines in neither CRI nor docker json-file format; passed on whole as the message."),
+		joined:           m.Counter("kubernetes_logs_partial_lines_joined_total", "Partial lines (CRI P, docker without newline) joined into the record they belong to."),
+		timedOut:         m.Counter("kubernetes_logs_partial_timeouts_total", "Records emitted with their last part missing, after partial_timeout or at max_message_bytes."),
+		missing:          m.Counter("kubernetes_logs_metadata_missing_total", "Records emitted without pod metadata (marked octoagent.metadata.missing): the first pod list is not in, or the pod is unknown."),
+		annotationErrors: m.Counter("kubernetes_logs_annotation_errors_total", "octoagent.io/ annotations with a value the source cannot use (unknown transform or preset, exclude not true/false); logged once each, the records flow as if it were absent."),
+		excluded:         m.Drop("excluded"),
+		mlTruncated:      tail.MultilineTruncated(m),
+	}}
+	if err := s.setupRoutes(); err != nil {
+		return nil, err
+	}
+	if pm := cfg.PodMetadata; pm != nil && pm.On() {
+		if err := s.setupPods(pm); err != nil {
+			return nil, err
+		}
 	}
 	hooks := tail.Hooks{
 		Accept: func(path string) bool {
@@ -60,215 +123,202 @@ func newSource(set agent.Settings, cfg *Config) *tail.Tailer {
 		},
 		NewDecoder: func(path string) tail.Decoder {
 			ref, _ := parsePath(path)
-			base := []agent.KV{{Key: "namespace", Value: ref.Namespace}, {Key: "pod", Value: ref.Pod},
-				{Key: "pod_uid", Value: ref.UID}, {Key: "container", Value: ref.Container}}
-			d := &decoder{timeout: cfg.partialTimeout, maxBytes: cfg.MaxMessageBytes, c: counters}
-			for i, name := range streamNames {
-				e := append(append(make([]agent.KV, 0, len(base)+1), base...), agent.KV{Key: "stream", Value: name})
-				d.entity[i] = e[:len(e):len(e)]
-			}
-			d.entity[unknownStream] = base[:len(base):len(base)]
-			return d
+			return s.newDecoder(ref)
 		},
 	}
-	return tail.NewTailer(set, &cfg.Tail, hooks)
+	s.Tailer = tail.NewTailer(set, &cfg.Tail, hooks)
+	return s, nil
 }
 
-type counters struct {
-	malformed, joined, timedOut prometheus.Counter
-}
-
-var streamNames = [2]string{"stdout", "stderr"}
-
-const unknownStream = 2
-
-// decoder decodes one container log file, line by line: CRI
-// (`<RFC3339Nano> <stdout|stderr> <P|F>[:tags] <message>`) or docker
-// json-file (`{"log":"...\n","stream":"stdout","time":"..."}`), detected per
-// line. Partial lines are joined per stream; a record's offset is its first
-// part's, and the commit position never passes the first part of a record
-// still being joined on the other stream.
-type decoder struct {
-	timeout  time.Duration
-	maxBytes int
-	c        *counters
-	entity   [3][]agent.KV
-	parts    [2]partial
-}
-
-// partial is a record being joined on one stream.
-type partial struct {
-	active bool
-	buf    []byte
-	offset int64
-	end    int64
-	time   time.Time
-	since  time.Time
-}
-
-// parsed is one decoded line.
-type parsed struct {
-	msg     []byte
-	stream  int
-	time    time.Time
-	partial bool
-}
-
-func parseCRI(b []byte) (parsed, bool) {
-	var p parsed
-	i := bytes.IndexByte(b, ' ')
-	if i < 0 {
-		return p, false
+// setupRoutes checks that every rules transform reads this source and
+// finds the consumers of the records no annotation routes.
+func (s *source) setupRoutes() error {
+	if len(s.cfg.RulesTransforms) == 0 {
+		return nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b[:i]))
-	if err != nil {
-		return p, false
+	r, ok := s.set.Out.(agent.Router)
+	if !ok {
+		return fmt.Errorf("rules_transforms: this output cannot route records")
 	}
-	rest := b[i+1:]
-	switch {
-	case bytes.HasPrefix(rest, []byte("stdout ")):
-		p.stream = 0
-	case bytes.HasPrefix(rest, []byte("stderr ")):
-		p.stream = 1
-	default:
-		return p, false
+	s.router, s.rules = r, map[string][]string{}
+	consumers := r.Consumers()
+	for _, name := range s.cfg.RulesTransforms {
+		id := agent.ComponentID(agent.KindTransform, "", name)
+		if !slices.Contains(consumers, id) {
+			return fmt.Errorf("rules_transforms: %s does not read %s: add %s to its inputs, or drop %q from rules_transforms", id, s.set.ID, s.set.ID, name)
+		}
+		s.rules[name] = []string{id}
 	}
-	rest = rest[7:]
-	tag := rest
-	if j := bytes.IndexByte(rest, ' '); j >= 0 {
-		tag, rest = rest[:j], rest[j+1:]
-	} else {
-		rest = rest[len(rest):]
-	}
-	if k := bytes.IndexByte(tag, ':'); k >= 0 {
-		tag = tag[:k]
-	}
-	switch string(tag) {
-	case "P":
-		p.partial = true
-	case "F":
-	default:
-		return p, false
-	}
-	p.msg, p.time = rest, t
-	return p, true
-}
-
-type dockerLine struct {
-	Log    string    `json:"log"`
-	Stream string    `json:"stream"`
-	Time   time.Time `json:"time"`
-}
-
-func parseDocker(b []byte) (parsed, bool) {
-	var p parsed
-	var d dockerLine
-	if err := json.Unmarshal(b, &d); err != nil {
-		return p, false
-	}
-	switch d.Stream {
-	case "stdout":
-		p.stream = 0
-	case "stderr":
-		p.stream = 1
-	default:
-		return p, false
-	}
-	msg, full := strings.CutSuffix(d.Log, "\n")
-	p.msg, p.time, p.partial = []byte(msg), d.Time, !full
-	return p, true
-}
-
-// commitFor is where a restart may resume once a record ending at end is
-// done: not past the first part of a record still being joined.
-func (d *decoder) commitFor(end int64) int64 {
-	for i := range d.parts {
-		if d.parts[i].active && d.parts[i].offset < end {
-			end = d.parts[i].offset
+	for _, id := range consumers {
+		if !slices.ContainsFunc(s.cfg.RulesTransforms, func(n string) bool { return s.rules[n][0] == id }) {
+			s.defaultTo = append(s.defaultTo, id)
 		}
 	}
-	return end
-}
-
-func (d *decoder) Add(l lines.Line, now time.Time, out []tail.Entry) []tail.Entry {
-	if l.Cut {
-		return append(out, tail.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Cut: true})
-	}
-	var p parsed
-	ok := false
-	if len(l.Bytes) > 0 && l.Bytes[0] == '{' {
-		p, ok = parseDocker(l.Bytes)
-	}
-	if !ok {
-		p, ok = parseCRI(l.Bytes)
-	}
-	if !ok {
-		d.c.malformed.Inc()
-		return append(out, tail.Entry{Raw: l.Bytes, Offset: l.Offset, Commit: d.commitFor(l.End), Entity: d.entity[unknownStream]})
-	}
-	s := &d.parts[p.stream]
-	if !s.active && !p.partial {
-		// The common case: a whole line, no copy.
-		return append(out, tail.Entry{Raw: p.msg, Offset: l.Offset, Commit: d.commitFor(l.End), Time: p.time, Entity: d.entity[p.stream]})
-	}
-	if s.active && len(s.buf)+len(p.msg) > d.maxBytes {
-		d.c.timedOut.Inc()
-		out = d.finish(p.stream, out)
-	}
-	if !s.active {
-		*s = partial{active: true, buf: append([]byte(nil), p.msg...), offset: l.Offset, time: p.time}
-	} else {
-		d.c.joined.Inc()
-		s.buf = append(s.buf, p.msg...)
-	}
-	s.end, s.since = l.End, now
-	if !p.partial {
-		out = d.finish(p.stream, out)
-	}
-	return out
-}
-
-// finish emits the record being joined on stream i.
-func (d *decoder) finish(i int, out []tail.Entry) []tail.Entry {
-	s := &d.parts[i]
-	if !s.active {
-		return out
-	}
-	s.active = false
-	out = append(out, tail.Entry{Raw: s.buf, Offset: s.offset, Commit: d.commitFor(s.end), Time: s.time, Entity: d.entity[i]})
-	s.buf = nil
-	return out
-}
-
-func (d *decoder) Tick(now time.Time, out []tail.Entry) []tail.Entry {
-	for _, i := range d.order() {
-		if now.Sub(d.parts[i].since) >= d.timeout {
-			d.c.timedOut.Inc()
-			out = d.finish(i, out)
-		}
-	}
-	return out
-}
-
-func (d *decoder) Flush(out []tail.Entry) []tail.Entry {
-	for _, i := range d.order() {
-		out = d.finish(i, out)
-	}
-	return out
-}
-
-// order lists the active streams, the one that began first first.
-func (d *decoder) order() []int {
-	a, b := d.parts[0].active, d.parts[1].active
-	switch {
-	case a && b && d.parts[1].offset < d.parts[0].offset:
-		return []int{1, 0}
-	case a && b:
-		return []int{0, 1}
-	case a:
-		return []int{0}
-	case b:
-		return []int{1}
+	if len(s.defaultTo) == 0 {
+		s.set.Logger.Warn("every reader of this source is in rules_transforms: the records of containers that pick none are counted and dropped; add a sink or transform that reads this source", "rules_transforms", s.cfg.RulesTransforms)
 	}
 	return nil
+}
+
+// setupPods builds the pod metadata store (its informers start in Run).
+func (s *source) setupPods(pm *PodMetadata) error {
+	node := pm.NodeName
+	if node == "" {
+		node = os.Getenv("NODE_NAME")
+	}
+	if node == "" {
+		return fmt.Errorf("pod_metadata: no node name: set NODE_NAME from the downward API (env valueFrom.fieldRef.fieldPath: spec.nodeName), or pod_metadata { node_name = \"...\" }, or turn pod metadata off with pod_metadata { enabled = false }")
+	}
+	api := pm.api
+	if api == nil {
+		rc, err := k8smeta.RestConfig(pm.Kubeconfig)
+		if err != nil {
+			return fmt.Errorf("pod_metadata: %w (or turn pod metadata off with pod_metadata { enabled = false })", err)
+		}
+		rc.QPS, rc.Burst = float32(pm.QPS), pm.Burst
+		if api, err = k8smeta.NewClient(rc, s.set.ID); err != nil {
+			return fmt.Errorf("pod_metadata: %w", err)
+		}
+	}
+	s.pods = newPods(s.set, pm, node, api)
+	return nil
+}
+
+func newPods(set agent.Settings, pm *PodMetadata, node string, api k8smeta.PodsAPI) *k8smeta.Pods {
+	m := set.Metrics
+	return k8smeta.NewPods(api, k8smeta.PodsOptions{
+		NodeName:           node,
+		Labels:             k8smeta.KeyFilter{Include: pm.IncludeLabels, Exclude: pm.ExcludeLabels},
+		Annotations:        k8smeta.KeyFilter{Include: pm.IncludeAnnotations, Exclude: pm.ExcludeAnnotations},
+		MaxAnnotationBytes: *pm.MaxAnnotationBytes,
+		NamespaceLabels:    pm.NamespaceLabels,
+		DeletedGrace:       pm.grace,
+		Logger:             set.Logger,
+		Metrics: k8smeta.PodsMetrics{
+			Pods:          m.Gauge("kubernetes_logs_metadata_pods", "Pods whose metadata is known (those of this node, and deleted ones within deleted_pod_grace)."),
+			Synced:        m.Gauge("kubernetes_logs_metadata_synced", "1 once the first list of this node's pods is in."),
+			Deleted:       m.Counter("kubernetes_logs_metadata_deleted_pods_total", "Pods seen deleted; their metadata stays for deleted_pod_grace."),
+			APIErrors:     m.Counter("kubernetes_logs_metadata_api_errors_total", "Lists and watches of pods (and namespaces) that failed; retried with backoff."),
+			OwnerRequests: m.Counter("kubernetes_logs_metadata_owner_requests_total", "GET requests sent to read ReplicaSets and Jobs (once per owner of a pod of this node)."),
+			OwnerErrors:   m.Counter("kubernetes_logs_metadata_owner_errors_total", "Reads of a ReplicaSet or Job (for its Deployment or CronJob) that failed; retried with backoff."),
+		},
+	})
+}
+
+// Run starts the pod metadata, waits up to sync_wait for it, and tails
+// until ctx ends. The informers run until the tailing has stopped.
+func (s *source) Run(ctx context.Context) error {
+	if s.pods != nil {
+		k8smeta.LogTo(s.set.Logger)
+		mctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); s.pods.Run(mctx) }()
+		defer func() { cancel(); <-done }()
+		if wait := s.cfg.PodMetadata.syncWait; wait > 0 && !s.pods.WaitReady(ctx, wait) {
+			s.set.Logger.Warn("pod metadata is not ready: lines flow meanwhile, marked "+KeyMetadataMissing, "waited", wait, "synced", s.pods.Synced())
+		}
+	}
+	return s.Tailer.Run(ctx)
+}
+
+// control is what a container's annotations ask for.
+type control struct {
+	exclude   bool
+	rules     string                // a rules transform, "" for the default consumers
+	multiline *tail.MultilineConfig // nil: the source's multiline block
+	noML      bool                  // octoagent.io/multiline: none
+}
+
+// controlOf reads the octoagent.io/ annotations of pod for a container;
+// values it cannot use are logged (once) and counted, and ignored.
+func (s *source) controlOf(pod *k8smeta.Pod, container string) control {
+	var c control
+	if pod == nil || len(pod.Control) == 0 {
+		return c
+	}
+	get := func(key string) (string, string, bool) {
+		if v, ok := pod.Control[key+"-"+container]; ok {
+			return key + "-" + container, v, true
+		}
+		v, ok := pod.Control[key]
+		return key, v, ok
+	}
+	if key, v, ok := get(AnnotationExclude); ok {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true":
+			c.exclude = true
+		case "false", "":
+		default:
+			s.annotationError(pod, container, key, v, `use "true" or "false"; the container's logs are not excluded`)
+		}
+	}
+	if key, v, ok := get(AnnotationRules); ok && v != "" {
+		if _, known := s.rules[v]; known {
+			c.rules = v
+		} else {
+			hint := "no transform is listed in rules_transforms"
+			if len(s.cfg.RulesTransforms) > 0 {
+				hint = "rules_transforms lists " + strings.Join(s.cfg.RulesTransforms, ", ")
+			}
+			s.annotationError(pod, container, key, v, "unknown transform ("+hint+"); the container's records go to the source's other readers")
+		}
+	}
+	if key, v, ok := get(AnnotationMultiline); ok && v != "" {
+		if v == tail.PresetNone {
+			c.noML = true
+		} else if ml, err := s.cfg.Tail.Multiline.WithPreset(v); err == nil {
+			c.multiline = ml
+		} else {
+			s.annotationError(pod, container, key, v, fmt.Sprintf(`unknown multiline preset (known: %s, or %q); the source's multiline settings apply`, strings.Join(tail.Presets(), ", "), tail.PresetNone))
+		}
+	}
+	return c
+}
+
+func (s *source) annotationError(pod *k8smeta.Pod, container, key, value, why string) {
+	if _, dup := s.reported.LoadOrStore("a\x00"+pod.UID+"\x00"+container+"\x00"+key+"\x00"+value, true); dup {
+		return
+	}
+	s.c.annotationErrors.Inc()
+	s.set.Logger.Error("pod annotation has a value the agent cannot use: "+why, "annotation", key, "value", value,
+		"namespace", pod.Namespace, "pod", pod.Name, "container", container)
+}
+
+// unknownPod logs, once per pod, that a pod's lines carry no metadata.
+func (s *source) unknownPod(ref PodRef) {
+	if _, dup := s.reported.LoadOrStore("p\x00"+ref.UID, true); dup {
+		return
+	}
+	s.set.Logger.Info("no pod with this uid is known: its lines are marked "+KeyMetadataMissing+"="+MissingUnknownPod,
+		"namespace", ref.Namespace, "pod", ref.Pod, "uid", ref.UID)
+}
+
+// routeOut sends batches to some consumers of the source only.
+type routeOut struct {
+	r  agent.Router
+	to []string
+}
+
+func (o routeOut) Emit(ctx context.Context, b agent.Batch) error { return o.r.EmitTo(ctx, o.to, b) }
+
+// dropOut acknowledges the records of excluded containers as dropped.
+type dropOut struct{ c prometheus.Counter }
+
+func (o dropOut) Emit(_ context.Context, b agent.Batch) error {
+	o.c.Add(float64(len(b)))
+	agent.AckAll(b, agent.Dropped)
+	return nil
+}
+
+// output is where the records of a container with these controls go.
+func (s *source) output(c control, main agent.Output) agent.Output {
+	switch {
+	case c.exclude:
+		return dropOut{s.c.excluded}
+	case c.rules != "":
+		return routeOut{s.router, s.rules[c.rules]}
+	case s.router != nil:
+		return routeOut{s.router, s.defaultTo}
+	}
+	return main
 }

@@ -213,13 +213,7 @@ func (l *loader) validationDiags(blk *hcl.Block, err error) {
 	if err == nil {
 		return
 	}
-	var errs []error
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = j.Unwrap()
-	} else {
-		errs = []error{err}
-	}
-	for _, e := range errs {
+	for _, e := range flatten(err, nil) {
 		var ae *agent.AttrError
 		if errors.As(e, &ae) {
 			detail := ae.Err.Error()
@@ -231,4 +225,16 @@ func (l *loader) validationDiags(blk *hcl.Block, err error) {
 		}
 		l.errorf(blk.DefRange, "Invalid "+blk.Type, "%s", e.Error())
 	}
+}
+
+// flatten lists the errors of err, going into errors.Join results at any
+// depth (a Validate may join what its parts' validations joined).
+func flatten(err error, out []error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = flatten(e, out)
+		}
+		return out
+	}
+	return append(out, err)
 }

@@ -184,3 +184,28 @@ sink "stdout" "out" {
 		t.Errorf("want one error on line 7 (patterns), got %v", diags)
 	}
 }
+
+// A Validate that joins the errors its parts joined (the file source's
+// tailing attributes and its multiline block) has every one reported at
+// its attribute, not only the first.
+func TestRegressionNestedValidateErrors(t *testing.T) {
+	res, diags := loadString("x.hcl", `
+source "file" "x" {
+  paths    = ["/var/log/x.log"]
+  start_at = "middle"
+  multiline {
+    preset  = "jav"
+    timeout = "soon"
+  }
+}
+sink "stdout" "out" {
+  inputs = [source.file.x]
+}
+`)
+	wantCounts(t, res, diags, 3, 0)
+	for _, want := range []string{"x.hcl:4:", "x.hcl:6:", "x.hcl:7:"} {
+		if !strings.Contains(render(res, diags), want) {
+			t.Errorf("no diagnostic at %s:\n%s", want, render(res, diags))
+		}
+	}
+}

@@ -51,6 +51,9 @@ type scenario struct {
 	// scenario: the output file then holds only the dead letters, and the
 	// store must hold one record per other input line.
 	Store bool
+	// K8s reads the input from the CRI files of a simulated /var/log/pods,
+	// with an API serving the node's pods (k8s.go).
+	K8s bool
 }
 
 var scenarios = []scenario{
@@ -61,6 +64,8 @@ var scenarios = []scenario{
 	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/grok.hcl"}},
 	{Name: "nginx_regex_jq", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex_jq.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
 	{Name: "nginx_octostore", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_octostore.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Store: true},
+	{Name: "k8s_logs_meta_off", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_off.hcl"}, K8s: true},
+	{Name: "k8s_logs_meta_on", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_on.hcl"}, K8s: true},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},
 }
@@ -120,6 +125,9 @@ func main() {
 		res := Result{Time: time.Now().UTC(), Rev: rev, Machine: machine, Scenario: sc.Name, Program: sc.Program, Lines: *lines, Runs: *runs}
 		var rs []run
 		var st *benchStore
+		if sc.K8s && k8sEnv == nil {
+			must(setupK8s(input, *work))
+		}
 		if sc.Store {
 			var err error
 			st, err = startStore()
@@ -200,6 +208,9 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st *bench
 		cmd = exec.Command(otelcol, "--config", "e2e/bench/peers/otelcol.yaml")
 	}
 	cmd.Env = append(os.Environ(), "BENCH_INPUT="+input, "BENCH_OUTPUT="+outPath)
+	if sc.K8s {
+		cmd.Env = append(cmd.Env, k8sEnv...)
+	}
 	rejectedPath := filepath.Join(dir, "rejected.jsonl")
 	if st != nil {
 		// An empty store, and a token the store requires, in a file as in
@@ -553,7 +564,53 @@ func printTable(w io.Writer, rs []Result) {
 	target("nginx_regex", "regex peak RSS", 32, func(r Result) float64 { return r.PeakRSSMiB }, "MiB")
 	target("nginx_split", "split CPU", 1.0, cpu, "µs/line")
 	target("passthrough", "passthrough CPU", 0.6, cpu, "µs/line")
+	off, okOff := byName["k8s_logs_meta_off"]
+	on, okOn := byName["k8s_logs_meta_on"]
+	if okOff && okOn && off.Skipped == "" && on.Skipped == "" && off.CPUUsLine > 0 {
+		fmt.Fprintf(w, "- kubernetes_logs: %.0f records per CPU-second with pod metadata off, %.0f with it on (%d files tailed, %d pods known)\n",
+			1e6/off.CPUUsLine, 1e6/on.CPUUsLine, benchPodsTailed, benchPodsKnown)
+		overhead := (on.CPUUsLine - off.CPUUsLine) / off.CPUUsLine * 100
+		verdict := "met"
+		if overhead > 10 {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "- target pod metadata CPU cost ≤ 10%%: %+.1f%%, %s\n", overhead, verdict)
+		rss := on.PeakRSSMiB - off.PeakRSSMiB
+		verdict = "met"
+		if rss > 15 {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "- target pod metadata memory ≤ 15 MiB per 1,000 pods: %+.1f MiB peak RSS (on %.1f, off %.1f), %s\n", rss, on.PeakRSSMiB, off.PeakRSSMiB, verdict)
+	}
 	fmt.Fprintf(w, "- machine: %s\n", rs[0].Machine)
+}
+
+// k8sEnv is the environment of the kubernetes_logs scenarios.
+var k8sEnv []string
+
+func setupK8s(input, work string) error {
+	dir, err := podsDir(input, work)
+	if err != nil {
+		return err
+	}
+	api, err := startBenchAPI()
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(work)
+	if err != nil {
+		return err
+	}
+	kc, err := api.kubeconfig(abs)
+	if err != nil {
+		return err
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	k8sEnv = []string{"BENCH_PODS_DIR=" + d, "BENCH_KUBECONFIG=" + kc, "NODE_NAME=" + benchNode}
+	return nil
 }
 
 func machineInfo() string {

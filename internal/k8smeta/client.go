@@ -94,7 +94,8 @@ var leanCodecs = sync.OnceValue(func() codecs {
 	// Status, WatchEvent, ListOptions... under "v1", the group of errors
 	// and watch events.
 	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
-	s.AddKnownTypes(corev1.SchemeGroupVersion, &corev1.Event{}, &corev1.EventList{})
+	s.AddKnownTypes(corev1.SchemeGroupVersion, &corev1.Event{}, &corev1.EventList{},
+		&corev1.Pod{}, &corev1.PodList{}, &corev1.Namespace{}, &corev1.NamespaceList{})
 	must(eventsv1.AddToScheme(s))
 	must(coordinationv1.AddToScheme(s))
 	return codecs{
@@ -223,6 +224,42 @@ func (c *Client) ListCoreEvents(ctx context.Context, ns string, opts metav1.List
 // *metav1.Status for watch.Error.
 func (c *Client) WatchCoreEvents(ctx context.Context, ns string, opts metav1.ListOptions) (watch.Interface, error) {
 	return c.watch(ctx, c.core, "events", ns, opts)
+}
+
+// PodsAPI is what the pod metadata store (Pods) asks of the API server:
+// list and watch pods (every namespace, with a field selector) and
+// namespaces, and GET the owners of a pod. *Client implements it.
+type PodsAPI interface {
+	Getter
+	ListPods(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error)
+	WatchPods(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	ListNamespaces(ctx context.Context, opts metav1.ListOptions) (*corev1.NamespaceList, error)
+	WatchNamespaces(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+}
+
+var _ PodsAPI = (*Client)(nil)
+
+// ListPods implements PodsAPI.
+func (c *Client) ListPods(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
+	l := &corev1.PodList{}
+	return l, c.list(ctx, c.core, "pods", "", opts, l)
+}
+
+// WatchPods implements PodsAPI: the objects are *corev1.Pod, or
+// *metav1.Status for watch.Error.
+func (c *Client) WatchPods(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return c.watch(ctx, c.core, "pods", "", opts)
+}
+
+// ListNamespaces implements PodsAPI.
+func (c *Client) ListNamespaces(ctx context.Context, opts metav1.ListOptions) (*corev1.NamespaceList, error) {
+	l := &corev1.NamespaceList{}
+	return l, c.list(ctx, c.core, "namespaces", "", opts, l)
+}
+
+// WatchNamespaces implements PodsAPI.
+func (c *Client) WatchNamespaces(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return c.watch(ctx, c.core, "namespaces", "", opts)
 }
 
 // GetLease implements LeaseClient.

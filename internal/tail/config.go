@@ -9,7 +9,6 @@ package tail
 import (
 	"errors"
 	"path/filepath"
-	"regexp"
 	"time"
 
 	"github.com/octostore/agent/agent"
@@ -36,19 +35,6 @@ type Config struct {
 	Multiline *MultilineConfig `hcl:"multiline,block"`
 
 	poll, glob, rotateWait, ttl, idle time.Duration
-}
-
-// MultilineConfig is the optional `multiline` block: it joins consecutive
-// lines into one record.
-type MultilineConfig struct {
-	StartPattern     string `hcl:"start_pattern,optional"`
-	ConditionPattern string `hcl:"condition_pattern,optional"`
-	Mode             string `hcl:"mode,optional"`
-	MaxLines         int    `hcl:"max_lines,optional"`
-	Timeout          string `hcl:"timeout,optional"`
-
-	start, cond *regexp.Regexp
-	timeout     time.Duration
 }
 
 // DefaultConfig returns the defaults of every tailing attribute.
@@ -116,57 +102,6 @@ func (c *Config) ValidateTail() error {
 	if m := c.Multiline; m != nil {
 		errs = append(errs, m.validate())
 	}
-	return errors.Join(errs...)
-}
-
-// Multiline modes.
-const (
-	ModeContinueThrough = "continue_through"
-	ModeContinuePast    = "continue_past"
-	ModeHaltBefore      = "halt_before"
-	ModeHaltWith        = "halt_with"
-)
-
-func (m *MultilineConfig) validate() error {
-	var errs []error
-	re := func(attr, s string) *regexp.Regexp {
-		if s == "" {
-			return nil
-		}
-		r, err := regexp.Compile(s)
-		if err != nil {
-			errs = append(errs, agent.AttrErrorf("multiline."+attr, "Use Go (RE2) regular expression syntax.", "bad pattern: %v", err))
-		}
-		return r
-	}
-	m.start = re("start_pattern", m.StartPattern)
-	m.cond = re("condition_pattern", m.ConditionPattern)
-	switch {
-	case m.StartPattern == "" && m.ConditionPattern == "":
-		errs = append(errs, agent.AttrErrorf("multiline.start_pattern", `Set start_pattern (a line that begins a record), or condition_pattern and mode.`, "neither start_pattern nor condition_pattern is set"))
-	case m.ConditionPattern != "":
-		switch m.Mode {
-		case ModeContinueThrough, ModeContinuePast, ModeHaltBefore, ModeHaltWith:
-		default:
-			errs = append(errs, agent.AttrErrorf("multiline.mode", `Use "continue_through", "continue_past", "halt_before" or "halt_with".`, "unknown mode %q", m.Mode))
-		}
-	case m.Mode != "":
-		errs = append(errs, agent.AttrErrorf("multiline.mode", "mode says what condition_pattern means; set condition_pattern too, or drop mode.", "mode without condition_pattern"))
-	}
-	if m.MaxLines == 0 {
-		m.MaxLines = 500
-	}
-	if m.MaxLines < 1 {
-		errs = append(errs, agent.AttrErrorf("multiline.max_lines", "The default is 500.", "must be at least 1, got %d", m.MaxLines))
-	}
-	if m.Timeout == "" {
-		m.Timeout = "1s"
-	}
-	d, err := time.ParseDuration(m.Timeout)
-	if err != nil || d <= 0 {
-		errs = append(errs, agent.AttrErrorf("multiline.timeout", `Write a positive duration such as "1s".`, "%q is not a duration", m.Timeout))
-	}
-	m.timeout = d
 	return errors.Join(errs...)
 }
 

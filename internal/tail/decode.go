@@ -3,6 +3,8 @@ package tail
 import (
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/lines"
 )
@@ -44,6 +46,15 @@ type Decoder interface {
 	Flush(out []Entry) []Entry
 }
 
+// Routed is implemented by a decoder whose records may go elsewhere than
+// the source's main output (to some of its consumers only, or nowhere:
+// a kubernetes_logs container excluded by an annotation). It is asked
+// before each batch of its file is emitted.
+type Routed interface {
+	// Output returns where the next batch goes, given the main output.
+	Output(main agent.Output) agent.Output
+}
+
 // Hooks let another source reuse the Tailer: which files to take, and how
 // to decode their lines.
 type Hooks struct {
@@ -58,137 +69,36 @@ type Hooks struct {
 // plainDecoder passes each line on as an entry, or joins lines per the
 // multiline block.
 type plainDecoder struct {
-	ml *joiner
+	ml *Joiner
 }
 
-func newPlainDecoder(m *MultilineConfig) Decoder {
+func newPlainDecoder(m *MultilineConfig, truncated prometheus.Counter) Decoder {
 	if m == nil {
 		return plainDecoder{}
 	}
-	return plainDecoder{ml: &joiner{cfg: m}}
+	return plainDecoder{ml: NewJoiner(m, truncated)}
 }
 
 func (d plainDecoder) Add(l lines.Line, now time.Time, out []Entry) []Entry {
 	if d.ml == nil || l.Cut {
 		if d.ml != nil {
-			out = d.ml.flush(out) // an over-long line ends the record it was in
+			out = d.ml.Flush(out) // an over-long line ends the record it was in
 		}
 		return append(out, Entry{Raw: l.Bytes, Offset: l.Offset, Commit: l.End, Cut: l.Cut})
 	}
-	return d.ml.add(l, now, out)
+	return d.ml.Add(Message{Bytes: l.Bytes, Offset: l.Offset, End: l.End}, now, out)
 }
 
 func (d plainDecoder) Tick(now time.Time, out []Entry) []Entry {
-	if d.ml != nil && d.ml.n > 0 && now.Sub(d.ml.last) >= d.ml.cfg.timeout {
-		out = d.ml.flush(out)
+	if d.ml != nil {
+		out = d.ml.Tick(now, out)
 	}
 	return out
 }
 
 func (d plainDecoder) Flush(out []Entry) []Entry {
 	if d.ml != nil {
-		out = d.ml.flush(out)
+		out = d.ml.Flush(out)
 	}
-	return out
-}
-
-// joiner joins consecutive lines into one entry per the multiline block.
-// The entry's offset is its first line's; its commit position is past its
-// last line.
-type joiner struct {
-	cfg    *MultilineConfig
-	buf    []byte
-	first  []byte // the first line, while it is the only one (no copy yet)
-	n      int
-	offset int64
-	end    int64
-	last   time.Time
-}
-
-func (j *joiner) add(l lines.Line, now time.Time, out []Entry) []Entry {
-	m := j.cfg
-	if m.cond == nil { // start_pattern only
-		if j.n > 0 && m.start.Match(l.Bytes) {
-			out = j.flush(out)
-		}
-		j.push(l, now)
-		return j.limit(out)
-	}
-	if j.n > 0 {
-		match := m.cond.Match(l.Bytes)
-		switch m.Mode {
-		case ModeContinueThrough:
-			if match {
-				j.push(l, now)
-				return j.limit(out)
-			}
-			out = j.flush(out)
-		case ModeHaltBefore:
-			if !match {
-				j.push(l, now)
-				return j.limit(out)
-			}
-			out = j.flush(out)
-		case ModeContinuePast:
-			j.push(l, now)
-			if !match {
-				return j.flush(out)
-			}
-			return j.limit(out)
-		case ModeHaltWith:
-			j.push(l, now)
-			if match {
-				return j.flush(out)
-			}
-			return j.limit(out)
-		}
-	}
-	// l begins a record.
-	if m.start != nil && !m.start.Match(l.Bytes) {
-		return append(out, Entry{Raw: l.Bytes, Offset: l.Offset, Commit: l.End})
-	}
-	j.push(l, now)
-	if m.start == nil {
-		// With no start_pattern the first line is a line like any other.
-		switch match := m.cond.Match(l.Bytes); {
-		case m.Mode == ModeContinuePast && !match, m.Mode == ModeHaltWith && match:
-			return j.flush(out)
-		}
-	}
-	return j.limit(out)
-}
-
-func (j *joiner) push(l lines.Line, now time.Time) {
-	switch j.n {
-	case 0:
-		j.first, j.offset = l.Bytes, l.Offset
-	case 1:
-		j.buf = append(append(append(j.buf[:0:0], j.first...), '\n'), l.Bytes...)
-		j.first = nil
-	default:
-		j.buf = append(append(j.buf, '\n'), l.Bytes...)
-	}
-	j.n++
-	j.end, j.last = l.End, now
-}
-
-func (j *joiner) limit(out []Entry) []Entry {
-	if j.n >= j.cfg.MaxLines {
-		return j.flush(out)
-	}
-	return out
-}
-
-func (j *joiner) flush(out []Entry) []Entry {
-	if j.n == 0 {
-		return out
-	}
-	raw := j.first
-	if j.n > 1 {
-		raw = j.buf
-		j.buf = nil // the entry owns it now
-	}
-	out = append(out, Entry{Raw: raw, Offset: j.offset, Commit: j.end})
-	j.first, j.n = nil, 0
 	return out
 }

@@ -130,7 +130,7 @@ func (s *Tailer) start(t *tailed) {
 	if s.hooks.NewDecoder != nil {
 		t.dec = s.hooks.NewDecoder(t.path)
 	} else {
-		t.dec = newPlainDecoder(s.cfg.Multiline)
+		t.dec = newPlainDecoder(s.cfg.Multiline, s.mlTruncated)
 	}
 	t.restarted = false
 	if t.tracker == nil {

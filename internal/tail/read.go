@@ -130,7 +130,11 @@ func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) 
 			s.cutLines.Add(float64(len(cut)))
 			_ = s.set.DeadLetter.Emit(ctx, cut)
 		}
-		if err := s.set.Out.Emit(ctx, recs); err != nil {
+		out := s.set.Out
+		if r, ok := t.dec.(Routed); ok {
+			out = r.Output(out)
+		}
+		if err := out.Emit(ctx, recs); err != nil {
 			return false
 		}
 	}

@@ -66,6 +66,7 @@ type Tailer struct {
 	openFiles   prometheus.Gauge
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
+	mlTruncated prometheus.Counter
 }
 
 type tailed struct {
@@ -128,6 +129,7 @@ func NewTailer(set agent.Settings, cfg *Config, hooks Hooks) *Tailer {
 		openFiles:   m.Gauge("file_open_files", "Files held open."),
 		knownFiles:  m.Gauge("file_known_files", "Files followed, open or waiting for a handle."),
 		readErrors:  m.Counter("file_read_errors_total", "Errors opening, reading or stating files."),
+		mlTruncated: MultilineTruncated(m),
 	}
 }
 
@@ -256,4 +258,9 @@ func (s *Tailer) Close() error {
 	s.files = map[string]*tailed{}
 	s.open = 0
 	return errors.Join(errs...)
+}
+
+// MultilineTruncated is the counter of records cut at a multiline limit.
+func MultilineTruncated(m *agent.ComponentMetrics) prometheus.Counter {
+	return m.Counter("multiline_truncated_total", "Multiline records cut at max_lines or max_bytes: each piece is emitted with fields.multiline_truncated = true.")
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/agent/config"
+	"github.com/octostore/agent/transforms/assemble"
+	"github.com/octostore/agent/transforms/correlate"
 	"github.com/octostore/agent/transforms/rules"
 )
 
@@ -35,7 +37,7 @@ func packRun(t *testing.T, pack string, transforms []string, lines []string) str
 	t.Setenv("KAFKA_BROKERS", "127.0.0.1:9")
 	root := filepath.Join("..", "..", "configs")
 	paths := []string{filepath.Join(root, "schemas"), filepath.Join(root, pack), filepath.Join(root, pack, "openlineage")}
-	res, diags := config.Load(paths, agent.NewRegistry(kafkasource.NewFactory(), kubernetesevents.NewFactory(), rules.NewFactory(), NewFactory()))
+	res, diags := config.Load(paths, agent.NewRegistry(kafkasource.NewFactory(), kubernetesevents.NewFactory(), rules.NewFactory(), correlate.NewFactory(), assemble.NewFactory(), NewFactory()))
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		config.WriteDiagnostics(&buf, res.Files, diags)

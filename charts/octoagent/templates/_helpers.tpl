@@ -124,12 +124,13 @@ source.hcl: |
   source "kubernetes_logs" "pods" {
     pods_dir           = {{ $v.podsDir | quote }}
     exclude_namespaces = {{ toJson $v.excludeNamespaces }}
-    {{- /* TODO(issue 16 merge): pod_metadata is on by default in the source,
-    with the in-cluster token this chart mounts when podMetadata.enabled;
-    when it is false, turn it off here in the block's syntax, e.g.
-    `pod_metadata { enabled = false }` (not rendered yet: the source does not
-    know the block before issue 16 merges, and octoagent validate would
-    refuse it). */}}
+    {{- /* pod_metadata is on by default in the source, with the in-cluster
+    token this chart mounts when podMetadata.enabled. */}}
+    {{- if not $v.podMetadata.enabled }}
+    pod_metadata {
+      enabled = false
+    }
+    {{- end }}
   }
 sink.hcl: |
   {{- $inputs := $v.sinkInputs | default (list "source.kubernetes_logs.pods" "source.kubernetes_logs.pods.dead_letter") }}

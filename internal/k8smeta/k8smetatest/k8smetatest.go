@@ -26,7 +26,30 @@ type API struct {
 // New returns cs as a k8smeta.API.
 func New(cs kubernetes.Interface) *API { return &API{CS: cs} }
 
-var _ k8smeta.API = (*API)(nil)
+var (
+	_ k8smeta.API     = (*API)(nil)
+	_ k8smeta.PodsAPI = (*API)(nil)
+)
+
+// ListPods implements k8smeta.PodsAPI.
+func (a *API) ListPods(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
+	return a.CS.CoreV1().Pods("").List(ctx, opts)
+}
+
+// WatchPods implements k8smeta.PodsAPI.
+func (a *API) WatchPods(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return a.CS.CoreV1().Pods("").Watch(ctx, opts)
+}
+
+// ListNamespaces implements k8smeta.PodsAPI.
+func (a *API) ListNamespaces(ctx context.Context, opts metav1.ListOptions) (*corev1.NamespaceList, error) {
+	return a.CS.CoreV1().Namespaces().List(ctx, opts)
+}
+
+// WatchNamespaces implements k8smeta.PodsAPI.
+func (a *API) WatchNamespaces(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+	return a.CS.CoreV1().Namespaces().Watch(ctx, opts)
+}
 
 // ServesResource implements k8smeta.API.
 func (a *API) ServesResource(_ context.Context, gv, resource string) (bool, error) {
