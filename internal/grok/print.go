@@ -251,6 +251,8 @@ func printRune(b *strings.Builder, r rune, d dialect, inClass bool) {
 		} else {
 			fmt.Fprintf(b, `\u%04x`, r)
 		}
+	case inClass && d == dialectNET && !(r >= '0' && r <= '9' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z'):
+		fmt.Fprintf(b, `\u%04x`, r) // no doubt about ranges and escapes
 	case inClass && strings.ContainsRune(`\]-^[`, r):
 		b.WriteByte('\\')
 		b.WriteRune(r)
