@@ -66,7 +66,7 @@ type prog struct {
 	ncls    int
 	ctxOf   []uint8 // class -> context (what assertions see)
 	nctx    int     // contexts, plus ctxEdge (start or end of text) = nctx
-	ctxRep  []rune // a character of each context
+	ctxRep  []rune  // a character of each context
 
 	accept [][]bool // accept[inst][class] for class instructions
 	ways   [][]way  // ways[inst] for class instructions, ways after consuming
@@ -129,7 +129,7 @@ func (c *compiler) compileNode(n *node, next int) (int, error) {
 		if n.name == "" {
 			return c.compileNode(n.subs[0], next)
 		}
-		end := c.emit(inst{op: opSave, slot: 2 * n.cap + 1, out: next})
+		end := c.emit(inst{op: opSave, slot: 2*n.cap + 1, out: next})
 		body, err := c.compileNode(n.subs[0], end)
 		if err != nil {
 			return 0, err

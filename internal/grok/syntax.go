@@ -33,14 +33,14 @@ const (
 type assertion uint8
 
 const (
-	aBOL   assertion = iota // ^: start of a line
-	aEOL                    // $: end of a line
-	aBOT                    // \A
-	aEOT                    // \z
-	aEOTZ                   // \Z: end, or before a final newline
-	aWordB                  // \b
-	aNWordB                 // \B
-	aPrevIn                 // the previous character is in set (lookbehind of one character)
+	aBOL    assertion = iota // ^: start of a line
+	aEOL                     // $: end of a line
+	aBOT                     // \A
+	aEOT                     // \z
+	aEOTZ                    // \Z: end, or before a final newline
+	aWordB                   // \b
+	aNWordB                  // \B
+	aPrevIn                  // the previous character is in set (lookbehind of one character)
 	aPrevNotIn
 	aNextIn // the next character is in set (lookahead of one character)
 	aNextNotIn
