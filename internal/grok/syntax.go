@@ -579,25 +579,12 @@ func (p *parser) escape() (*node, error) {
 		return nil, p.errf("trailing backslash")
 	}
 	c := p.src[p.pos+1]
+	// \G: grok matches from the start, so it is \A
+	if at, ok := map[byte]assertion{'b': aWordB, 'B': aNWordB, 'A': aBOT, 'z': aEOT, 'Z': aEOTZ, 'G': aBOT}[c]; ok {
+		p.pos += 2
+		return &node{kind: kAssert, at: at}, nil
+	}
 	switch c {
-	case 'b':
-		p.pos += 2
-		return &node{kind: kAssert, at: aWordB}, nil
-	case 'B':
-		p.pos += 2
-		return &node{kind: kAssert, at: aNWordB}, nil
-	case 'A':
-		p.pos += 2
-		return &node{kind: kAssert, at: aBOT}, nil
-	case 'z':
-		p.pos += 2
-		return &node{kind: kAssert, at: aEOT}, nil
-	case 'Z':
-		p.pos += 2
-		return &node{kind: kAssert, at: aEOTZ}, nil
-	case 'G':
-		p.pos += 2
-		return &node{kind: kAssert, at: aBOT}, nil // grok matches from the start: \G is \A
 	case 'k':
 		rest := p.src[p.pos+2:]
 		if len(rest) > 0 && rest[0] == '<' {
