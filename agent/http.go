@@ -66,8 +66,11 @@ func (rt *Runtime) Listen() error {
 		return nil
 	}
 	a := rt.g.Agent
+	if a.HTTPAddr == AdminOff {
+		a.HTTPAddr = ""
+	}
 	if a.HTTPAddr != "" && rt.httpLn == nil {
-		ln, err := net.Listen("tcp", a.HTTPAddr)
+		ln, err := listen(a.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("agent.http_addr: %w", err)
 		}
@@ -80,7 +83,7 @@ func (rt *Runtime) Listen() error {
 	case a.AdminAddr == a.HTTPAddr:
 		rt.adminOnHTTP = rt.httpLn != nil
 	default:
-		ln, err := net.Listen("tcp", a.AdminAddr)
+		ln, err := listen(a.AdminAddr)
 		if err != nil {
 			if rt.httpLn != nil {
 				_ = rt.httpLn.Close()
@@ -92,6 +95,15 @@ func (rt *Runtime) Listen() error {
 	}
 	rt.listened = true
 	return nil
+}
+
+// listen binds addr once CheckListenAddr, the check `validate` makes too,
+// accepts it.
+func listen(addr string) (net.Listener, error) {
+	if err := CheckListenAddr(addr); err != nil {
+		return nil, err
+	}
+	return net.Listen("tcp", addr)
 }
 
 // isLoopback reports whether a listener's address is a loopback one

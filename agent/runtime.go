@@ -92,6 +92,10 @@ type Options struct {
 	// contents; they are served where AgentSettings.AdminAddr says, never
 	// on a network address unless it says so.
 	AdminHandlers map[string]http.Handler
+	// Metrics, when set, are the collectors the runtime counts on, kept
+	// from a runtime to the next (octoagent's reloads), so that counters
+	// stay monotonic; nil gives the runtime collectors of its own.
+	Metrics *Metrics
 }
 
 // Runtime runs a graph: it builds every component with its outputs wired to
@@ -158,7 +162,12 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	}
 	rt := &Runtime{g: g, opt: opt, log: opt.Logger, acks: NewAcks(), byID: map[string]*node{}}
 	rt.drainCtx, rt.cancelDrain = context.WithCancel(context.Background())
-	rt.metrics = NewMetrics(rt.acks)
+	if opt.Metrics != nil {
+		rt.metrics = opt.Metrics
+		rt.metrics.attach(rt.acks)
+	} else {
+		rt.metrics = NewMetrics(rt.acks)
+	}
 	ckpt, err := NewCheckpoints(g.Agent.DataDir, rt.log, rt.metrics)
 	if err != nil {
 		return nil, err
@@ -274,6 +283,16 @@ func (rt *Runtime) Queue(id string) *Queue {
 		return n.queue
 	}
 	return nil
+}
+
+// ComponentIDs returns the IDs of the graph's components, producers before
+// consumers.
+func (rt *Runtime) ComponentIDs() []string {
+	ids := make([]string, len(rt.nodes))
+	for i, n := range rt.nodes {
+		ids[i] = n.spec.ID
+	}
+	return ids
 }
 
 // Component returns a built component, for tests.

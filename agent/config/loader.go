@@ -37,6 +37,9 @@ type Result struct {
 	Schemas map[string]*schema.Schema
 	// Tests holds the test blocks, in the order written.
 	Tests []*Test
+	// agentBlock is the agent block, if there is one (for Preflight's
+	// positions).
+	agentBlock *hcl.Block
 }
 
 // Component is one decoded component block.
@@ -176,6 +179,7 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 				continue
 			}
 			agentSeen = blk.DefRange.Ptr()
+			res.agentBlock = blk
 			l.decodeAgent(blk, ctx, &res.Graph.Agent)
 		default:
 			l.decodeComponent(blk, ctx)

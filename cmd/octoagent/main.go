@@ -36,7 +36,9 @@ const usage = `octoagent: collects metadata from logs, events and topics, and fo
 Usage:
   octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off]
                      [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE] [--memprofile FILE]
-  octoagent validate -c PATH...
+  octoagent validate -c PATH... [--offline]
+                     (refuses what run would refuse at start; --offline skips the
+                     checks of this machine: data_dir, files to write, TLS files)
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
   octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
                      (prints the records a running agent's component hands on;
@@ -92,6 +94,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile (pprof: live objects, and everything allocated) to this file when the run ends")
+	offline := fs.Bool("offline", false, "validate: skip the checks of this machine (data_dir, files to write, TLS files), for a config that will run elsewhere")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -105,9 +108,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	overrides := func(g *agent.Graph) {
+		if *dataDir != "" {
+			g.Agent.DataDir = *dataDir
+		}
+		switch *httpAddr {
+		case "":
+		case "off":
+			g.Agent.HTTPAddr = ""
+		default:
+			g.Agent.HTTPAddr = *httpAddr
+		}
+		if *adminAddr != "" {
+			g.Agent.AdminAddr = *adminAddr
+		}
+	}
+
 	res, diags := config.Load(cfgPaths, components())
 	if cmd == "test" {
 		diags = withoutUnused(diags) // a rule pack tested alone has no sinks
+	}
+	g := res.Graph
+	overrides(&g)
+	if !diags.HasErrors() && cmd != "test" {
+		// The checks run makes before it starts: validate makes them too.
+		diags = append(diags, config.Preflight(res, g, cmd == "run" || !*offline)...)
 	}
 	if len(diags) > 0 {
 		config.WriteDiagnostics(stderr, res.Files, diags)
@@ -129,24 +154,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "test" {
 		return runTests(res, stdout, stderr)
 	}
-
-	g := res.Graph
-	overrides := func(g *agent.Graph) {
-		if *dataDir != "" {
-			g.Agent.DataDir = *dataDir
-		}
-		switch *httpAddr {
-		case "":
-		case "off":
-			g.Agent.HTTPAddr = ""
-		default:
-			g.Agent.HTTPAddr = *httpAddr
-		}
-		if *adminAddr != "" {
-			g.Agent.AdminAddr = *adminAddr
-		}
-	}
-	overrides(&g)
 	// The supervisor reloads the config on SIGHUP and POST /-/reload
 	// (reload.go) and serves GET /tap (tap.go).
 	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})

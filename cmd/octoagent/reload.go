@@ -26,7 +26,9 @@ import (
 // running; a config that loads but cannot start (a component's Create
 // fails) is refused too, and the old config is started again.
 //
-// Metrics restart from zero with each runtime.
+// The runtimes share one set of metrics (Options.Metrics): counters are
+// monotonic across reloads, as Prometheus expects of a process that did not
+// restart.
 type supervisor struct {
 	paths     []string
 	overrides func(*agent.Graph)
@@ -66,6 +68,9 @@ type reloadReq struct {
 
 func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Options) *supervisor {
 	s := &supervisor{paths: paths, overrides: overrides, opt: opt, log: opt.Logger, reqs: make(chan reloadReq, 1), tap: newTapHub()}
+	if s.opt.Metrics == nil {
+		s.opt.Metrics = agent.NewMetrics(nil)
+	}
 	// Both change state or show record contents: they are served on
 	// agent.admin_addr, never on a network address by default (agent/http.go).
 	s.opt.AdminHandlers = map[string]http.Handler{
@@ -78,13 +83,16 @@ func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Optio
 // load reads the config files again; the error holds the diagnostics.
 func (s *supervisor) load() (agent.Graph, error) {
 	res, diags := config.Load(s.paths, components())
+	g := res.Graph
+	s.overrides(&g)
+	if !diags.HasErrors() {
+		diags = append(diags, config.Preflight(res, g, true)...)
+	}
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		config.WriteDiagnostics(&buf, res.Files, diags)
 		return agent.Graph{}, fmt.Errorf("the new config has errors; the running config is kept:\n%s", buf.String())
 	}
-	g := res.Graph
-	s.overrides(&g)
 	return g, nil
 }
 

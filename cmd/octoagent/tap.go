@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type tapHub struct {
 	active atomic.Int32 // len(subs): emit costs one atomic load when nobody taps
 	mu     sync.Mutex
 	subs   map[*tapSub]struct{}
+	known  []string // the running config's component ids, sorted
 }
 
 type tapSub struct {
@@ -49,7 +51,23 @@ type tapSub struct {
 
 func newTapHub() *tapHub { return &tapHub{subs: map[*tapSub]struct{}{}} }
 
-func (h *tapHub) attach(rt *agent.Runtime) { rt.SetTap(h.emit) }
+func (h *tapHub) attach(rt *agent.Runtime) {
+	ids := rt.ComponentIDs()
+	slices.Sort(ids)
+	h.mu.Lock()
+	h.known = ids
+	h.mu.Unlock()
+	rt.SetTap(h.emit)
+}
+
+// knows reports whether the running config has the component id, and
+// returns the ids it has.
+func (h *tapHub) knows(id string) (bool, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, found := slices.BinarySearch(h.known, id)
+	return found, h.known
+}
 
 func (h *tapHub) emit(component, port string, b agent.Batch) {
 	if h.active.Load() == 0 {
@@ -131,6 +149,11 @@ func (h *tapHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	comp, port := id, ""
 	if c, ok := strings.CutSuffix(id, "."+agent.DeadLetterPort); ok {
 		comp, port = c, agent.DeadLetterPort
+	}
+	if ok, known := h.knows(comp); !ok {
+		http.Error(w, fmt.Sprintf("unknown component %q; the running config has: %s (add .%s for a component's dead letters)\n",
+			id, strings.Join(known, ", "), agent.DeadLetterPort), http.StatusNotFound)
+		return
 	}
 	s := h.subscribe(comp, port, sample, limit)
 	w.Header().Set("Content-Type", "application/x-ndjson")

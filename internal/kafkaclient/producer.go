@@ -56,6 +56,12 @@ var compressions = map[string]kafkago.Compression{
 	"none": 0, "gzip": kafkago.Gzip, "snappy": kafkago.Snappy, "lz4": kafkago.Lz4, "zstd": kafkago.Zstd,
 }
 
+// Preflight loads the TLS files, as the producer does at start
+// (agent.Preflighter).
+func (c *ProducerConfig) Preflight() error {
+	return (&Security{TLS: c.TLS, SASL: c.SASL}).Preflight()
+}
+
 // Validate checks the config and parses its durations; the errors are
 // agent.AttrErrors.
 func (c *ProducerConfig) Validate() error {

@@ -229,6 +229,22 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Preflight loads the transport's TLS files, or checks that its file can
+// be written, as the sink does at start (agent.Preflighter).
+func (c *Config) Preflight() error {
+	switch {
+	case c.HTTP != nil:
+		return errors.Join(inTransport(c.HTTP.Common.Preflight())...)
+	case c.Kafka != nil:
+		return errors.Join(inTransport(c.Kafka.Preflight())...)
+	case c.File != nil:
+		if err := agent.CheckWritableFile(c.File.Path); err != nil {
+			return agent.AttrErrorf("transport.path", "Give a file in a directory the agent can write to.", "%v", err)
+		}
+	}
+	return nil
+}
+
 // Kinds lists the kinds the sink has a mapping for, sorted.
 func (c *Config) Kinds() []string {
 	out := make([]string, 0, len(c.mappings))
