@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -129,7 +131,7 @@ func (rt *Runtime) serve() (stop func()) {
 	if rt.adminLn != nil {
 		mux := http.NewServeMux()
 		for pattern, h := range rt.opt.AdminHandlers {
-			mux.Handle(pattern, h)
+			mux.Handle(pattern, rt.adminAuth(rt.adminLn.Addr(), h))
 		}
 		start(rt.adminLn, mux)
 	}
@@ -145,6 +147,74 @@ func (rt *Runtime) serve() (stop func()) {
 			_ = srv.Shutdown(ctx)
 			cancel()
 		}
+	}
+}
+
+// adminAuth guards an admin route served on addr: with an admin token
+// (Options.AdminToken), a request must carry it (Authorization: Bearer
+// TOKEN), whatever the address; with none, the route is open on a loopback
+// address and refused on any other, since whoever reaches it could read
+// live records and reload the config.
+func (rt *Runtime) adminAuth(addr net.Addr, h http.Handler) http.Handler {
+	loopback := isLoopback(addr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var tok Secret
+		if rt.opt.AdminToken != nil {
+			t, err := rt.opt.AdminToken()
+			if err != nil {
+				rt.log.Error("cannot read the admin token; refusing admin requests", "error", err)
+				http.Error(w, "the agent cannot read its admin token; see its log\n", http.StatusServiceUnavailable)
+				return
+			}
+			tok = t
+		}
+		if tok.IsZero() {
+			if loopback {
+				h.ServeHTTP(w, r)
+				return
+			}
+			http.Error(w, "the admin endpoints are served on "+addr.String()+", a network address, and the agent has no admin token: "+
+				"set one in the environment ("+AdminTokenEnv+") or in a file ("+AdminTokenFileEnv+", --admin-token-file), or bind agent.admin_addr to 127.0.0.1\n", http.StatusForbidden)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok.Reveal())) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="octoagent admin"`)
+			http.Error(w, "the admin endpoints need the agent's admin token: Authorization: Bearer TOKEN (octoagent tap reads it from "+AdminTokenEnv+" or "+AdminTokenFileEnv+")\n", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// The environment variables that hold the admin token, or the file it is
+// in. The token is never read from the config text.
+const (
+	AdminTokenEnv     = "OCTOAGENT_ADMIN_TOKEN"
+	AdminTokenFileEnv = "OCTOAGENT_ADMIN_TOKEN_FILE"
+)
+
+// AdminTokenFrom returns an Options.AdminToken that reads the token from
+// file (read again at each request, so a rotated Secret applies at once)
+// or, with no file, from the environment variable AdminTokenEnv.
+func AdminTokenFrom(file string) func() (Secret, error) {
+	if file == "" {
+		file = os.Getenv(AdminTokenFileEnv)
+	}
+	if file == "" {
+		tok := Secret(strings.TrimSpace(os.Getenv(AdminTokenEnv)))
+		return func() (Secret, error) { return tok, nil }
+	}
+	return func() (Secret, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("admin token file: %w", err)
+		}
+		tok := Secret(strings.TrimSpace(string(b)))
+		if tok.IsZero() {
+			return "", fmt.Errorf("admin token file %s is empty", file)
+		}
+		return tok, nil
 	}
 }
 
@@ -185,7 +255,7 @@ func (rt *Runtime) handler() http.Handler {
 	}
 	if rt.adminOnHTTP {
 		for pattern, h := range rt.opt.AdminHandlers {
-			mux.Handle(pattern, h)
+			mux.Handle(pattern, rt.adminAuth(rt.httpLn.Addr(), h))
 		}
 	}
 	return mux

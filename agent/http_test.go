@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,7 +23,7 @@ func (idleSource) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 // serveAdmin runs an idle pipeline with the given addresses and one admin
 // route, /admin, until the test ends.
-func serveAdmin(t *testing.T, httpAddr, adminAddr string) *agent.Runtime {
+func serveAdmin(t *testing.T, httpAddr, adminAddr string, opts ...func(*agent.Options)) *agent.Runtime {
 	t.Helper()
 	g := graph(t,
 		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
@@ -33,9 +34,13 @@ func serveAdmin(t *testing.T, httpAddr, adminAddr string) *agent.Runtime {
 			})},
 	)
 	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
-	rt, err := agent.New(g, agent.Options{AdminHandlers: map[string]http.Handler{
+	opt := agent.Options{AdminHandlers: map[string]http.Handler{
 		"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
-	}})
+	}}
+	for _, o := range opts {
+		o(&opt)
+	}
+	rt, err := agent.New(g, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +145,9 @@ func TestAdminAddr(t *testing.T) {
 		if rt.AdminAddr() != rt.HTTPAddr() {
 			t.Errorf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
 		}
-		wantStatus(t, "127.0.0.1:"+port(addr), "/admin", 200)
+		// A network address and no admin token: refused, with the way out.
+		wantStatus(t, "127.0.0.1:"+port(addr), "/admin", http.StatusForbidden)
+		wantStatus(t, "127.0.0.1:"+port(addr), "/metrics", 200)
 	})
 	t.Run("a taken admin_addr fails Listen", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -159,6 +166,77 @@ func TestAdminAddr(t *testing.T) {
 		}
 		if err := rt.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "agent.admin_addr") {
 			t.Errorf("Run: %v, want an agent.admin_addr error", err)
+		}
+	})
+}
+
+// With an admin token (from a file, read at each request), the admin
+// routes require it, on a network address and on localhost alike; metrics
+// and health stay open.
+func TestAdminToken(t *testing.T) {
+	file := t.TempDir() + "/token"
+	if err := os.WriteFile(file, []byte("s3cret-admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withToken := func(o *agent.Options) { o.AdminToken = agent.AdminTokenFrom(file) }
+	do := func(addr, path, auth string) int {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct{ name, http, admin string }{
+		{"network, shared", "0.0.0.0:0", "http"},
+		{"loopback, shared", "127.0.0.1:0", ""},
+		{"network, own listener", "127.0.0.1:0", "0.0.0.0:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			admin := tc.admin
+			if admin == "http" {
+				ln, err := net.Listen("tcp", tc.http)
+				if err != nil {
+					t.Fatal(err)
+				}
+				admin = ln.Addr().String()
+				ln.Close()
+				tc.http = admin
+			}
+			rt := serveAdmin(t, tc.http, admin, withToken)
+			a := "127.0.0.1:" + port(rt.AdminAddr())
+			for auth, want := range map[string]int{
+				"":                     http.StatusUnauthorized,
+				"Bearer wrong":         http.StatusUnauthorized,
+				"Basic s3cret-admin":   http.StatusUnauthorized,
+				"Bearer s3cret-admin":  http.StatusOK,
+				"Bearer s3cret-admin ": http.StatusOK,
+			} {
+				if got := do(a, "/admin", auth); got != want {
+					t.Errorf("GET /admin with %q: %d, want %d", auth, got, want)
+				}
+			}
+			h := "127.0.0.1:" + port(rt.HTTPAddr())
+			if got := do(h, "/metrics", ""); got != 200 {
+				t.Errorf("GET /metrics: %d", got)
+			}
+			if got := do(h, "/healthz", ""); got != 200 {
+				t.Errorf("GET /healthz: %d", got)
+			}
+		})
+	}
+	t.Run("rotated", func(t *testing.T) {
+		rt := serveAdmin(t, "127.0.0.1:0", "", withToken)
+		os.WriteFile(file, []byte("rotated"), 0o600)
+		if got := do(rt.AdminAddr(), "/admin", "Bearer s3cret-admin"); got != http.StatusUnauthorized {
+			t.Errorf("the old token after rotation: %d", got)
+		}
+		if got := do(rt.AdminAddr(), "/admin", "Bearer rotated"); got != 200 {
+			t.Errorf("the new token: %d", got)
 		}
 	})
 }

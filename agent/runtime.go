@@ -92,6 +92,12 @@ type Options struct {
 	// contents; they are served where AgentSettings.AdminAddr says, never
 	// on a network address unless it says so.
 	AdminHandlers map[string]http.Handler
+	// AdminToken returns the token the admin routes require (a bearer
+	// token: Authorization: Bearer TOKEN), read from a file or the
+	// environment, never from the config. With no token (nil, or an empty
+	// one), the admin routes are open on a loopback address and refused on
+	// any other. See http.go.
+	AdminToken func() (Secret, error)
 	// Metrics, when set, are the collectors the runtime counts on, kept
 	// from a runtime to the next (octoagent's reloads), so that counters
 	// stay monotonic; nil gives the runtime collectors of its own.
@@ -459,6 +465,10 @@ func (rt *Runtime) producerDone(p *node) {
 		}
 	}
 }
+
+// Close releases what New built (open files, connections, listeners) for a
+// runtime that will not Run; Run closes them itself.
+func (rt *Runtime) Close() { rt.closeAll() }
 
 func (rt *Runtime) closeAll() {
 	if rt.closed.Swap(true) {

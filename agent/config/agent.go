@@ -91,6 +91,6 @@ func (l *loader) adminAddr(r hcl.Range, v string) {
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		l.warnf(r, "admin_addr is reachable from the network",
-			"%q is not a loopback address: whoever reaches it can read live records (GET /tap) and reload the config (POST /-/reload), with no authentication. Bind it to 127.0.0.1 (kubectl exec and kubectl port-forward reach a pod's localhost) unless a firewall or NetworkPolicy keeps everyone else out.", v)
+			"%q is not a loopback address: whoever reaches it could read live records (GET /tap) and reload the config (POST /-/reload), so there they require the admin token (Authorization: Bearer TOKEN, set with %s or %s / --admin-token-file), and are refused without one. Bind it to 127.0.0.1 (kubectl exec and kubectl port-forward reach a pod's localhost) unless they must be reached from the network.", v, agent.AdminTokenEnv, agent.AdminTokenFileEnv)
 	}
 }

@@ -34,7 +34,7 @@ func main() {
 const usage = `octoagent: collects metadata from logs, events and topics, and forwards it to Octostore.
 
 Usage:
-  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off]
+  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off] [--admin-token-file FILE]
                      [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE] [--memprofile FILE]
   octoagent validate -c PATH... [--offline]
                      (refuses what run would refuse at start; --offline skips the
@@ -50,6 +50,9 @@ Usage:
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
 and POST /-/reload are served on agent.admin_addr: by default on the HTTP
 server when agent.http_addr is a loopback address, and nowhere otherwise.
+On a non-loopback address they require the admin token (Authorization:
+Bearer TOKEN), from $OCTOAGENT_ADMIN_TOKEN_FILE (--admin-token-file) or
+$OCTOAGENT_ADMIN_TOKEN; with a token set, they require it everywhere.
 
 PATH is an HCL file or a directory of *.hcl files; several merge into one config.
 `
@@ -94,6 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile (pprof: live objects, and everything allocated) to this file when the run ends")
+	adminTokenFile := fs.String("admin-token-file", "", "file holding the token /tap and /-/reload require (default $"+agent.AdminTokenFileEnv+", else the token in $"+agent.AdminTokenEnv+"); required when they are served on a non-loopback address")
 	offline := fs.Bool("offline", false, "validate: skip the checks of this machine (data_dir, files to write, TLS files), for a config that will run elsewhere")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -156,7 +160,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	// The supervisor reloads the config on SIGHUP and POST /-/reload
 	// (reload.go) and serves GET /tap (tap.go).
-	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
+	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New},
+		AdminToken: agent.AdminTokenFrom(*adminTokenFile)})
 	rt, err := sv.build(g)
 	if err != nil {
 		log.Error("cannot start", "error", err)

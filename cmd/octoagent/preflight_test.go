@@ -49,7 +49,7 @@ func TestValidateRefusesWhatRunRefuses(t *testing.T) {
 			`cfg\.hcl:12:12: error: Invalid path[\s\S]*is a directory`},
 		{"data_dir under /proc", strings.Replace(base("", fileSink(dir+"/out.jsonl")), dir+"/data", "/proc/octoagent", 1),
 			`cfg\.hcl:2:14: error: Invalid data_dir[\s\S]*virtual file system`},
-		{"missing TLS CA file", base("", "sink \"octostore\" \"s\" {\n  inputs = [source.file.in]\n  endpoint = \"https://127.0.0.1:1\"\n  tls {\n    ca_file = \"" + dir + "/nope.pem\"\n  }\n}\n"),
+		{"missing TLS CA file", base("", "sink \"octostore\" \"s\" {\n  inputs = [source.file.in]\n  endpoint = \"https://127.0.0.1:1\"\n  tls {\n    ca_file = \""+dir+"/nope.pem\"\n  }\n}\n"),
 			`cfg\.hcl:14:15: error: Invalid tls\.ca_file[\s\S]*no such file`},
 		{"TLS CA file without a certificate", base("", "sink \"octostore\" \"s\" {\n  inputs = [source.file.in]\n  endpoint = \"https://127.0.0.1:1\"\n  tls {\n    ca_file = \""+in+"\"\n  }\n}\n"),
 			`cfg\.hcl:14:15: error: Invalid tls\.ca_file[\s\S]*holds no PEM certificate`},
