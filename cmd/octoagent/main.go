@@ -40,7 +40,7 @@ Usage:
                      (refuses what run would refuse at start; --offline skips the
                      checks of this machine: data_dir, files to write, TLS files)
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
-  octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
+  octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N] [--admin-token-file FILE]
                      (prints the records a running agent's component hands on;
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B

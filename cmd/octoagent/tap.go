@@ -226,6 +226,7 @@ func runTap(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", defaultTapAddr(), "where the agent serves /tap: its agent.admin_addr (default $"+adminAddrEnv+", else 127.0.0.1:9598)")
 	sample := fs.Int("sample", 1, "print every Nth record")
 	limit := fs.Int("limit", 0, "stop after N records (0: until interrupted)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the agent's admin token (default $"+agent.AdminTokenFileEnv+", else $"+agent.AdminTokenEnv+")")
 	// COMPONENT may come before or after the flags.
 	var comp string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -248,6 +249,14 @@ func runTap(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "octoagent tap: %v\n", err)
 		return 2
+	}
+	tok, err := agent.AdminTokenFrom(*tokenFile)()
+	if err != nil {
+		fmt.Fprintf(stderr, "octoagent tap: %v\n", err)
+		return 2
+	}
+	if !tok.IsZero() {
+		req.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
