@@ -190,7 +190,9 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	l.checkCycles()
 	l.checkUnused()
 	l.checkClaims()
-	res.Files = l.parser.Files()
+	var secrets []agent.Secret
+	res.Files, secrets = redactFiles(l.parser.Files(), secretNames(reg))
+	scrubDiags(l.diags, secrets)
 	res.Components = l.comps
 	res.Schemas = l.env.Schemas
 	if !l.diags.HasErrors() {

@@ -26,7 +26,7 @@ type Config struct {
 	// {{stream}} and {{fields.NAME}}.
 	URL     string            `hcl:"url"`
 	Method  string            `hcl:"method,optional"`
-	Headers map[string]string `hcl:"headers,optional"`
+	Headers map[string]string `hcl:"headers,optional" secret:"true"`
 	// Encoding is "ndjson" (one record per line) or "json_array".
 	Encoding       string   `hcl:"encoding,optional"`
 	HealthCheckURL string   `hcl:"healthcheck_url,optional"`

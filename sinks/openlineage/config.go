@@ -52,7 +52,7 @@ type Config struct {
 type HTTPTransport struct {
 	URL      string            `hcl:"url"`
 	Endpoint string            `hcl:"endpoint,optional"`
-	Headers  map[string]string `hcl:"headers,optional"`
+	Headers  map[string]string `hcl:"headers,optional" secret:"true"`
 	Remain   hcl.Body          `hcl:",remain"`
 	// Common holds batching, retries, token and TLS, as every HTTP sink.
 	Common httpbatch.Common
