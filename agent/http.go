@@ -241,7 +241,12 @@ func (rt *Runtime) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{Registry: rt.metrics.Registry}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// Alive; and below, what components report (an unreadable file),
+		// one line each: COMPONENT: SUBJECT: MESSAGE (since TIME).
 		w.Write([]byte("ok\n"))
+		for _, c := range rt.conditions.List() {
+			fmt.Fprintf(w, "%s: %s: %s (since %s)\n", c.Component, c.Subject, c.Message, c.Since.UTC().Format(time.RFC3339))
+		}
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !rt.ready.Load() {

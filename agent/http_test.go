@@ -240,3 +240,43 @@ func TestAdminToken(t *testing.T) {
 		}
 	})
 }
+
+// /healthz stays 200 ("ok") and lists what components report.
+func TestHealthzConditions(t *testing.T) {
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.c", Kind: agent.KindSource, Type: "test", Name: "c",
+			Factory: sourceFactory(func(set agent.Settings) agent.Source {
+				if !set.Conditions.Set("/var/log/x.log", "skipped: permission denied") || set.Conditions.Set("/var/log/x.log", "skipped: permission denied") {
+					t.Error("Set does not tell a change from a repeat")
+				}
+				set.Conditions.Set("/var/log/y.log", "skipped: is a directory")
+				set.Conditions.Clear("/var/log/y.log")
+				return idleSource{}
+			})},
+		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.c"},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return &funcSink{consume: func(context.Context, agent.Batch) {}} })},
+	)
+	g.Agent.HTTPAddr = "127.0.0.1:0"
+	rt, err := agent.New(g, agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	resp, err := http.Get("http://" + rt.HTTPAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if resp.StatusCode != 200 || len(lines) != 2 || lines[0] != "ok" ||
+		!strings.HasPrefix(lines[1], "source.test.c: /var/log/x.log: skipped: permission denied (since ") {
+		t.Errorf("GET /healthz: %d %q", resp.StatusCode, b)
+	}
+}

@@ -128,6 +128,7 @@ type Runtime struct {
 	adminOnHTTP bool         // the admin handlers are served on httpLn
 	listened    bool         // Listen succeeded
 	tap         atomic.Pointer[TapFunc]
+	conditions  Conditions
 }
 
 // TapFunc sees every batch a component hands on, on port "" or
@@ -232,6 +233,7 @@ func New(g Graph, opt Options) (*Runtime, error) {
 			Metrics: rt.metrics.For(n.spec.ID),
 			DataDir: g.Agent.DataDir, Host: g.Agent.Host, Once: opt.Once, Acks: rt.acks,
 			Out: n.outputs[""], DeadLetter: n.outputs[DeadLetterPort],
+			Conditions: rt.conditions.For(n.spec.ID),
 		}
 		if n.spec.Kind == KindSource {
 			set.Checkpoints = rt.ckpt.For(n.spec.ID)
@@ -290,6 +292,10 @@ func (rt *Runtime) Queue(id string) *Queue {
 	}
 	return nil
 }
+
+// Conditions returns what the components report about their inputs and
+// outputs (shown by /healthz).
+func (rt *Runtime) Conditions() []Condition { return rt.conditions.List() }
 
 // ComponentIDs returns the IDs of the graph's components, producers before
 // consumers.
