@@ -40,6 +40,12 @@ func serveAdmin(t *testing.T, httpAddr, adminAddr string, opts ...func(*agent.Op
 	for _, o := range opts {
 		o(&opt)
 	}
+	return serve(t, g, opt)
+}
+
+// serve runs g, its addresses bound, until the test ends.
+func serve(t *testing.T, g agent.Graph, opt agent.Options) *agent.Runtime {
+	t.Helper()
 	rt, err := agent.New(g, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -257,17 +263,7 @@ func TestHealthzConditions(t *testing.T) {
 			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return &funcSink{consume: func(context.Context, agent.Batch) {}} })},
 	)
 	g.Agent.HTTPAddr = "127.0.0.1:0"
-	rt, err := agent.New(g, agent.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	rt := serve(t, g, agent.Options{})
 	resp, err := http.Get("http://" + rt.HTTPAddr() + "/healthz")
 	if err != nil {
 		t.Fatal(err)

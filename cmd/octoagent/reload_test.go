@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -11,40 +10,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/agent/config"
 )
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // reloadEnv runs a supervisor in process on a config file the test
 // rewrites.
 type reloadEnv struct {
 	dir, cfg, in string
 	sv           *supervisor
-	log          *syncBuffer
+	log          *agenttest.LogBuffer
 }
 
 func (e *reloadEnv) write(t *testing.T, extraAgent, sinkPath string) {
@@ -58,7 +39,7 @@ func (e *reloadEnv) write(t *testing.T, extraAgent, sinkPath string) {
 
 func startReloadEnv(t *testing.T) *reloadEnv {
 	dir := t.TempDir()
-	e := &reloadEnv{dir: dir, cfg: filepath.Join(dir, "agent.hcl"), in: filepath.Join(dir, "in.log"), log: &syncBuffer{}}
+	e := &reloadEnv{dir: dir, cfg: filepath.Join(dir, "agent.hcl"), in: filepath.Join(dir, "in.log"), log: &agenttest.LogBuffer{}}
 	if err := os.WriteFile(e.in, []byte("one\ntwo\nthree\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
