@@ -88,6 +88,15 @@ func Summary(g agent.Graph) string {
 		}
 		return fmt.Sprintf("%d %ss", n, s)
 	}
-	return fmt.Sprintf("valid: %s, %s, %s; %s", plural(counts[agent.KindSource], "source"),
+	out := fmt.Sprintf("valid: %s, %s, %s; %s", plural(counts[agent.KindSource], "source"),
 		plural(counts[agent.KindTransform], "transform"), plural(counts[agent.KindSink], "sink"), strings.Join(edges, ", "))
+	// Components may say how they will run (a grok pattern's engine).
+	for _, n := range g.Nodes {
+		if c, ok := n.Config.(interface{ Notes() []string }); ok {
+			for _, note := range c.Notes() {
+				out += "\n  " + n.ID + ": " + note
+			}
+		}
+	}
+	return out
 }

@@ -7,7 +7,7 @@ transform "apache_access" {
 
   # In HCL strings, grok references are written %%{NAME}: a lone %{ starts a template.
   parse "grok" {
-    patterns = ["^%%{COMBINEDAPACHELOG}$", "^%%{COMMONAPACHELOG}$"]
+    patterns = ["^%%{APACHE_COMBINED}$", "^%%{APACHE_COMMON}$"]
   }
 
   timestamp {

@@ -2,45 +2,118 @@ package rules
 
 import (
 	"context"
-	"regexp"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
-	"github.com/elastic/go-grok"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/grok"
 )
 
-// Patterns is the grok library shipped with the agent, on top of the
-// standard patterns of github.com/elastic/go-grok (IPORHOST, HTTPDATE,
-// NUMBER, ...). The web-server patterns capture the field names of the
-// http_request schema that the rule packs share.
+// Logstash's grok pattern sets (logstash-patterns-core v4.3.1, Apache-2.0,
+// see patterns/LICENSE and patterns/NOTICE.TXT): ecs-v1 for
+// ecs_compatibility = "v1" (the default, as in Logstash 8), legacy for
+// "disabled".
+//
+//go:embed patterns
+var patternFiles embed.FS
+
+var (
+	setsOnce sync.Once
+	sets     map[string]map[string]string // "v1", "disabled"
+)
+
+// LogstashPatterns returns Logstash's pattern set for an ecs_compatibility
+// value ("v1" or "disabled").
+func LogstashPatterns(ecs string) map[string]string {
+	setsOnce.Do(func() {
+		sets = map[string]map[string]string{}
+		for ecs, dir := range map[string]string{"v1": "patterns/ecs-v1", "disabled": "patterns/legacy"} {
+			all := map[string]string{}
+			ents, err := fs.ReadDir(patternFiles, dir)
+			if err != nil {
+				panic(err)
+			}
+			for _, e := range ents {
+				b, err := fs.ReadFile(patternFiles, path.Join(dir, e.Name()))
+				if err != nil {
+					panic(err)
+				}
+				defs, err := grok.ParseDefinitions(string(b))
+				if err != nil {
+					panic(fmt.Sprintf("%s/%s: %v", dir, e.Name(), err))
+				}
+				for k, v := range defs {
+					all[k] = v
+				}
+			}
+			sets[ecs] = all
+		}
+	})
+	return sets[ecs]
+}
+
+// Patterns is the grok library shipped with the agent, on top of
+// Logstash's sets. The web-server patterns capture the flat field names of
+// the http_request schema that the rule packs share.
 var Patterns = map[string]string{
 	"HTTP_REQUEST_LINE": `%{WORD:method} %{NOTSPACE:path} %{NOTSPACE:protocol}`,
-	"COMMONAPACHELOG":   `%{IPORHOST:client_ip} %{NOTSPACE} %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-)`,
-	"COMBINEDAPACHELOG": `%{COMMONAPACHELOG} "%{DATA:referer}" "%{DATA:user_agent}"`,
+	"APACHE_COMMON":     `%{IPORHOST:client_ip} %{NOTSPACE} %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-)`,
+	"APACHE_COMBINED":   `%{APACHE_COMMON} "%{DATA:referer}" "%{DATA:user_agent}"`,
 	"NGINX_ACCESS":      `%{IPORHOST:client_ip} - %{NOTSPACE:user} \[%{HTTPDATE:time}\] "%{HTTP_REQUEST_LINE}" %{INT:status} (?:%{INT:bytes}|-) "%{DATA:referer}" "%{DATA:user_agent}"`,
 	"NGINX_COMBINED":    `%{NGINX_ACCESS}`,
 	"NGINX_MAIN":        `%{NGINX_ACCESS}(?: "%{DATA:forwarded_for}")?`,
 	"NGINX_ERROR":       `%{DATA:time} \[%{LOGLEVEL:level}\] %{POSINT:pid}#%{NUMBER:tid}: (?:\*%{NUMBER:connection} )?%{GREEDYDATA:message}`,
 }
 
+// defaultGrokTimeout bounds the backtracking engine on one line.
+const defaultGrokTimeout = 100 * time.Millisecond
+
 type grokStep struct {
 	input
-	groks []*grok.Grok
+	pats  []*grokPattern
 	names []string
+	notes []string
+}
+
+// grokPattern is one compiled pattern with how its captures become fields.
+type grokPattern struct {
+	p       *grok.Pattern
+	m       *grok.Matcher
+	slots   []int
+	plan    *capturePlan // flat, untyped, unique names: typed straight into the schema
+	fields  []grokField  // otherwise: one per field, in order
+	timeout time.Duration
+}
+
+// grokField is one field that captures set (several captures may name it).
+type grokField struct {
+	path []string
+	typ  string
+	caps []int // capture numbers - 1
 }
 
 type grokBlock struct {
-	Field       *string           `hcl:"field,optional"`
-	RemoveField *bool             `hcl:"remove_field,optional"`
-	Pattern     *string           `hcl:"pattern,optional"`
-	Patterns    []string          `hcl:"patterns,optional"`
-	Definitions map[string]string `hcl:"definitions,optional"`
+	Field            *string           `hcl:"field,optional"`
+	RemoveField      *bool             `hcl:"remove_field,optional"`
+	Pattern          *string           `hcl:"pattern,optional"`
+	Patterns         []string          `hcl:"patterns,optional"`
+	Definitions      map[string]string `hcl:"definitions,optional"`
+	PatternsDir      []string          `hcl:"patterns_dir,optional"`
+	ECSCompatibility *string           `hcl:"ecs_compatibility,optional"`
+	Timeout          *string           `hcl:"timeout,optional"`
 }
-
-var grokRef = regexp.MustCompile(`%\{(\w+)(?::([\w.]+))?(?::\w+)?\}`)
 
 func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
 	var c grokBlock
@@ -49,58 +122,286 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 	}
 	pats, ranges := patternList(blk, c.Pattern, c.Patterns)
 	if len(pats) == 0 {
-		return nil, diag(blk.DefRange, "Missing pattern", `parse "grok" needs pattern = "%%{NGINX_COMBINED}" (or patterns = [...], tried in order).`)
+		return nil, diag(blk.DefRange, "Missing pattern", `parse "grok" needs pattern = "%%{HTTPD_COMBINEDLOG}" (or patterns = [...], tried in order).`)
+	}
+	ecs := "v1"
+	if c.ECSCompatibility != nil {
+		switch *c.ECSCompatibility {
+		case "v1", "v8":
+		case "disabled":
+			ecs = "disabled"
+		default:
+			return nil, diag(attrRange(blk, "ecs_compatibility"), "Invalid ecs_compatibility",
+				"%q: use \"v1\" (Elastic Common Schema field names, the default) or \"disabled\" (Logstash's legacy names).%s",
+				*c.ECSCompatibility, didYouMean(*c.ECSCompatibility, []string{"v1", "v8", "disabled"}, "values"))
+		}
+	}
+	timeout := defaultGrokTimeout
+	if c.Timeout != nil {
+		d, err := time.ParseDuration(*c.Timeout)
+		if err != nil || d <= 0 {
+			return nil, diag(attrRange(blk, "timeout"), "Invalid timeout", "%q: a positive duration such as \"100ms\".", *c.Timeout)
+		}
+		timeout = d
+	}
+	dirDefs, d := readPatternsDirs(blk, c.PatternsDir)
+	if d.HasErrors() {
+		return nil, d
+	}
+	set := LogstashPatterns(ecs)
+	lookup := func(name string) (string, bool) {
+		if v, ok := c.Definitions[name]; ok {
+			return v, true
+		}
+		if v, ok := dirDefs[name]; ok {
+			return v, true
+		}
+		if v, ok := Patterns[name]; ok {
+			return v, true
+		}
+		v, ok := set[name]
+		return v, ok
 	}
 	s := &grokStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env)}
 	var diags hcl.Diagnostics
 	seen := map[string]bool{}
-	for i, p := range pats {
-		g, err := grok.NewWithPatterns(Patterns, c.Definitions)
-		if err == nil {
-			err = g.Compile(p, true)
-		}
+	for i, src := range pats {
+		p, err := grok.Compile(src, grok.Options{Lookup: lookup, Budget: timeout})
 		if err != nil {
-			diags = append(diags, diag(ranges[i], "Invalid grok pattern",
-				"%v. Patterns are %%{NAME} or %%{NAME:field} (optionally %%{NAME:field:int}); the shipped library has %s, plus the standard grok patterns; add your own with definitions = { NAME = \"regex\" }.",
-				err, strings.Join(sortedKeys(Patterns), ", "))...)
+			hint := "%v. Patterns are %%{NAME}, %%{NAME:field} or %%{NAME:[nested][field]}, optionally typed (%%{INT:status:int}); add your own with definitions = { NAME = \"regex\" } or patterns_dir."
+			var unk *grok.UnknownPatternError
+			if errors.As(err, &unk) {
+				hint = "%v." + didYouMean(unk.Name, allPatternNames(set, c.Definitions, dirDefs), "patterns") +
+					" Logstash's patterns (ecs_compatibility = \"" + ecs + "\") and the agent's (" + strings.Join(sortedKeys(Patterns), ", ") + ") are built in; add your own with definitions or patterns_dir."
+			}
+			diags = append(diags, diag(ranges[i], "Invalid grok pattern", hint, err)...)
 			continue
 		}
-		s.groks = append(s.groks, g)
-		for _, m := range grokRef.FindAllStringSubmatch(expandForNames(p, c.Definitions), -1) {
-			if m[2] != "" && !seen[m[2]] {
-				seen[m[2]] = true
-				s.names = append(s.names, m[2])
+		gp := &grokPattern{p: p, m: p.NewMatcher(), slots: make([]int, p.Slots()), timeout: timeout}
+		gp.plan, gp.fields = grokFields(p, env)
+		s.pats = append(s.pats, gp)
+		s.notes = append(s.notes, fmt.Sprintf("%s:%d:%d: parse.grok pattern %d: %s engine (%s)", ranges[i].Filename, ranges[i].Start.Line, ranges[i].Start.Column, i+1, p.Engine, p.Reason))
+		for _, cp := range p.Captures {
+			if !seen[cp.Path[0]] {
+				seen[cp.Path[0]] = true
+				s.names = append(s.names, cp.Path[0])
 			}
 		}
 	}
 	return s, diags
 }
 
-// expandForNames expands shipped and user pattern names (not the standard
-// ones, which capture nothing by name) so Produces sees nested captures.
-func expandForNames(p string, defs map[string]string) string {
-	for i := 0; i < 10; i++ {
-		changed := false
-		p = grokRef.ReplaceAllStringFunc(p, func(ref string) string {
-			m := grokRef.FindStringSubmatch(ref)
-			if m[2] != "" {
-				return ref
-			}
-			if d, ok := defs[m[1]]; ok {
-				changed = true
-				return d
-			}
-			if d, ok := Patterns[m[1]]; ok {
-				changed = true
-				return d
-			}
-			return ref
-		})
-		if !changed {
-			break
+func allPatternNames(maps ...map[string]string) []string {
+	var out []string
+	for _, m := range append(maps, Patterns) {
+		for k := range m {
+			out = append(out, k)
 		}
 	}
-	return p
+	return out
+}
+
+// readPatternsDirs reads every file of each directory (a path relative to
+// the config file's directory, or absolute) as pattern definitions.
+func readPatternsDirs(blk *hcl.Block, dirs []string) (map[string]string, hcl.Diagnostics) {
+	out := map[string]string{}
+	r := attrRange(blk, "patterns_dir")
+	for _, dir := range dirs {
+		if !filepath.IsAbs(dir) && blk.DefRange.Filename != "" {
+			dir = filepath.Join(filepath.Dir(blk.DefRange.Filename), dir)
+		}
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, diag(r, "Cannot read patterns_dir", "%v. patterns_dir lists directories of pattern files (one NAME REGEX a line), relative to this file's directory.", err)
+		}
+		names := make([]string, 0, len(ents))
+		for _, e := range ents {
+			if !e.IsDir() {
+				names = append(names, e.Name())
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			if err == nil {
+				var defs map[string]string
+				defs, err = grok.ParseDefinitions(string(b))
+				for k, v := range defs {
+					out[k] = v
+				}
+			}
+			if err != nil {
+				return nil, diag(r, "Invalid pattern file", "%s: %v", filepath.Join(dir, n), err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// grokFields plans how a pattern's captures become fields: a capture plan
+// (typed straight into the schema, as parse "regex" does) when every
+// capture is a flat, untyped name set once; else a field list.
+func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
+	simple := true
+	byField := map[string]int{}
+	var fields []grokField
+	for i, c := range p.Captures {
+		key := strings.Join(c.Path, "\x00")
+		if k, ok := byField[key]; ok {
+			fields[k].caps = append(fields[k].caps, i)
+			simple = false
+			continue
+		}
+		byField[key] = len(fields)
+		fields = append(fields, grokField{path: c.Path, typ: c.Type, caps: []int{i}})
+		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" {
+			simple = false
+		}
+	}
+	if !simple {
+		return nil, fields
+	}
+	names := make([]string, len(p.Captures)+1)
+	for i, c := range p.Captures {
+		names[i+1] = c.Path[0]
+	}
+	plan := newCapturePlan(names, env.schema)
+	return &plan, nil
+}
+
+func (s *grokStep) Name() string               { return "parse.grok" }
+func (s *grokStep) Produces() ([]string, bool) { return s.names, false }
+
+// Notes says which engine runs each pattern, and why (octoagent validate).
+func (s *grokStep) Notes() []string { return s.notes }
+
+func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
+	in, err := s.read(r)
+	if err != nil {
+		return err
+	}
+	for i, gp := range s.pats {
+		ok, err := gp.m.Match(in, gp.slots)
+		if errors.Is(err, grok.ErrTimeout) {
+			return stepErr("timeout", s.field, "pattern %d ran longer than %s on this line", i+1, gp.timeout)
+		}
+		if err != nil || !ok {
+			continue
+		}
+		return s.store(r, gp, in)
+	}
+	return stepErr("no_match", s.field, "no pattern matched (%d tried)", len(s.pats))
+}
+
+// store sets the fields of a match. As in Logstash, a capture that took
+// no part or is empty sets nothing, and a match without captures leaves
+// the record as it is.
+func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
+	m := gp.slots
+	if p := gp.plan; p != nil {
+		n := 0
+		for _, g := range p.idx {
+			if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+				n++
+			}
+		}
+		if n == 0 {
+			return nil
+		}
+		var c captured
+		s.begin(&c, r, n)
+		for k, g := range p.idx {
+			if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
+				c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
+			}
+		}
+		return c.done()
+	}
+	var c captured
+	started := false
+	for _, f := range gp.fields {
+		var vals []any
+		for _, ci := range f.caps {
+			a, b := m[2*(ci+1)], m[2*(ci+1)+1]
+			if a < 0 || b <= a {
+				continue
+			}
+			text := string(in[a:b])
+			v, err := convertGrok(text, f.typ)
+			if err != nil {
+				return stepErr("no_match", strings.Join(f.path, "."), "%v", err)
+			}
+			vals = append(vals, v)
+		}
+		if len(vals) == 0 || f.path[0] == "-" {
+			continue
+		}
+		if !started {
+			s.begin(&c, r, len(gp.fields))
+			started = true
+		}
+		var v any = vals[0]
+		if len(vals) > 1 {
+			v = vals // several captures of one field: a list, as in Logstash
+		}
+		if len(f.path) == 1 {
+			c.set(f.path[0], v)
+			continue
+		}
+		setNested(r, f.path, v)
+	}
+	if !started {
+		return nil
+	}
+	return c.done()
+}
+
+// setNested sets a field inside nested objects, creating them: the shape
+// parse "json" gives to {"a":{"b":1}}.
+func setNested(r *agent.Record, p []string, v any) {
+	top, _ := r.Get(p[0])
+	obj, ok := top.(map[string]any)
+	if !ok {
+		obj = map[string]any{}
+		r.Set(p[0], obj)
+	}
+	for _, k := range p[1 : len(p)-1] {
+		next, ok := obj[k].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			obj[k] = next
+		}
+		obj = next
+	}
+	obj[p[len(p)-1]] = v
+}
+
+// convertGrok applies a :int, :float or :bool suffix. As Logstash's :int
+// does, a number with a fraction keeps its integer part.
+func convertGrok(s, typ string) (any, error) {
+	switch typ {
+	case "int":
+		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+			return n, nil
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && f > -9.2e18 && f < 9.2e18 {
+			return int64(f), nil
+		}
+		return nil, fmt.Errorf("cannot convert %q to int", s)
+	case "float":
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, fmt.Errorf("cannot convert %q to float", s)
+		}
+		return f, nil
+	case "bool":
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("cannot convert %q to bool", s)
+		}
+		return b, nil
+	}
+	return s, nil
 }
 
 func sortedKeys(m map[string]string) []string {
@@ -110,30 +411,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func (s *grokStep) Name() string               { return "parse.grok" }
-func (s *grokStep) Produces() ([]string, bool) { return s.names, false }
-
-func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
-	in, err := s.read(r)
-	if err != nil {
-		return err
-	}
-	for _, g := range s.groks {
-		m, err := g.ParseTyped(in)
-		if err != nil || len(m) == 0 {
-			continue // no match, or a :int/:float conversion failed: try the next pattern
-		}
-		var c captured
-		s.begin(&c, r, len(m))
-		for k, v := range m {
-			if n, ok := v.(int); ok {
-				v = int64(n)
-			}
-			c.set(k, v)
-		}
-		return c.done()
-	}
-	return stepErr("no_match", s.field, "no pattern matched (%d tried)", len(s.groks))
 }

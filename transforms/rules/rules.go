@@ -316,3 +316,15 @@ func (t *transform) deadLetter(r *agent.Record, err error) agent.Record {
 	c.Inc()
 	return agent.NewDeadLetter(r, d)
 }
+
+// Notes says how steps run, such as the engine of each grok pattern and
+// why: octoagent validate prints them.
+func (c Config) Notes() []string {
+	var out []string
+	for _, s := range c.Steps {
+		if n, ok := s.(interface{ Notes() []string }); ok {
+			out = append(out, n.Notes()...)
+		}
+	}
+	return out
+}

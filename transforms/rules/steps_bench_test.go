@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -130,4 +131,34 @@ timestamp {
   field  = "ts"
   layout = "rfc3339"
 }`, nil), jsonLine)
+}
+
+// The grok rows of 23.1: %{HTTPD_COMBINEDLOG} on the nginx line, with the
+// same fields as the regex (legacy names, flat) and with ECS names
+// (nested objects), and the agent's NGINX_COMBINED.
+func BenchmarkGrokHTTPDCombinedLegacy(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "grok" {
+  pattern           = "%%{HTTPD_COMBINEDLOG}"
+  ecs_compatibility = "disabled"
+}`, nil), nginxLine)
+}
+
+func BenchmarkGrokHTTPDCombinedECS(b *testing.B) {
+	runBench(b, benchTransform(b, `parse "grok" { pattern = "%%{HTTPD_COMBINEDLOG}" }`, nil), nginxLine)
+}
+
+// The backtracking engine's cost per line for the families that need it.
+func BenchmarkGrokBacktracking(b *testing.B) {
+	for _, c := range []struct{ name, pattern, line string }{
+		{"haproxy", "%%{HAPROXYHTTP}", `Feb  6 12:14:14 localhost haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 {1wt.eu} {} "GET /index.html HTTP/1.1"`},
+		{"aws_s3", "%%{S3_ACCESS_LOG}", `79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be awsexamplebucket [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /awsexamplebucket?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" -`},
+		{"exim", "%%{EXIM_MESSAGE_ARRIVAL}", `2026-11-21 05:41:35 1aBcDe-000123-Xy <= sender@example.com H=mail.example.com [192.0.2.1] P=esmtp S=1234 id=abc@example.com`},
+		{"syslog_pam", "%%{SYSLOGPAMSESSION}", `Nov 21 05:41:35 host sshd[123]: pam_unix(sshd:session): session opened for user alice by (uid=0)`},
+		{"mongodb", "%%{MONGO_SLOWQUERY}", `mydb.users query: { name: "x" } ntoreturn:0 ntoskip:0 nscanned:10 keyUpdates:0 locks(micros) r:51 nreturned:1 reslen:86 12ms`},
+		{"rails", "%%{RAILS3}", "Started GET \"/users\" for 127.0.0.1 at 2026-11-21 05:41:35 +0000\nProcessing by UsersController#index as HTML\nCompleted 200 OK in 12ms (Views: 8.1ms | ActiveRecord: 1.2ms)"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			runBench(b, benchTransform(b, `parse "grok" { pattern = "`+strings.ReplaceAll(c.pattern, `"`, `\"`)+`" }`, nil), c.line)
+		})
+	}
 }

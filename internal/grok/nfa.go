@@ -1,0 +1,483 @@
+package grok
+
+import (
+	"fmt"
+	"sort"
+)
+
+// The fast engine. A pattern (after the rewrites of rewrite.go: no atomic
+// group, no lookaround longer than one character, no backreference) is
+// compiled to an NFA whose epsilon moves are precomputed: for each
+// character step, the ordered list of ways to reach the next character
+// step (or the end of the match), with the assertions to check and the
+// capture slots to set on the way. The order is the backtracking order, so
+// the first way that can still lead to a match is the one a backtracking
+// engine (Oniguruma, .NET, Perl) would take.
+//
+// Matching is two passes over the line (Frisch and Cardelli's greedy
+// matching): a right-to-left pass computes, at every position, the set of
+// steps from which the rest of the line can still complete a match (a lazy
+// DFA over those sets: one table lookup per character once warm); then a
+// left-to-right pass follows the single path that a backtracking engine
+// would find, taking at each choice the first way that the first pass
+// marked viable. No backtracking, linear time, and the same captures as a
+// backtracking engine.
+
+type op uint8
+
+const (
+	opClass  op = iota // consume one character in cls
+	opSplit            // continue at alts, in order
+	opSave             // capture slot
+	opAssert           // check at
+	opMatch
+	opNop
+)
+
+type inst struct {
+	op   op
+	out  int
+	alts []int
+	set  runeSet // opClass; opAssert with a set
+	slot int
+	at   assertion
+}
+
+// way is one epsilon path from a step: the assertions it passes, the slots
+// it sets, and where it ends (a class instruction, or -1: the match).
+type way struct {
+	asserts []int // indexes into prog.asserts
+	slots   []int
+	to      int
+	acc     []bool // accept[to]
+}
+
+type prog struct {
+	insts   []inst
+	start   int
+	nslots  int
+	asserts []assertCheck
+
+	// Classes of characters: every character is mapped to the class of
+	// characters that every set of the pattern treats alike.
+	ascii   [128]uint16
+	bounds  []rune   // non-ASCII: sorted starts of ranges, ...
+	boundCl []uint16 // ... and their classes
+	ncls    int
+	ctxOf   []uint8 // class -> context (what assertions see)
+	nctx    int     // contexts, plus ctxEdge (start or end of text) = nctx
+	ctxRep  []rune  // a character of each context
+
+	accept [][]bool // accept[inst][class] for class instructions
+	ways   [][]way  // ways[inst] for class instructions, ways after consuming
+	first  []way    // ways from the start
+
+	// asserts evaluated per (prevCtx, nextCtx): holds[a][prev*(nctx+1)+next]
+	holds [][]bool
+}
+
+type assertCheck struct {
+	at  assertion
+	set runeSet
+}
+
+const maxInsts = 60000
+
+type compiler struct {
+	p *prog
+}
+
+func (c *compiler) emit(i inst) int {
+	c.p.insts = append(c.p.insts, i)
+	return len(c.p.insts) - 1
+}
+
+// compileNode appends the instructions of n so that they continue at next;
+// it returns the entry.
+func (c *compiler) compileNode(n *node, next int) (int, error) {
+	if len(c.p.insts) > maxInsts {
+		return 0, fmt.Errorf("pattern too large for the fast engine")
+	}
+	switch n.kind {
+	case kClass:
+		return c.emit(inst{op: opClass, set: n.set, out: next}), nil
+	case kEmpty:
+		return next, nil
+	case kFail:
+		return c.emit(inst{op: opSplit}), nil
+	case kConcat:
+		at := next
+		for i := len(n.subs) - 1; i >= 0; i-- {
+			e, err := c.compileNode(n.subs[i], at)
+			if err != nil {
+				return 0, err
+			}
+			at = e
+		}
+		return at, nil
+	case kAlt:
+		alts := make([]int, len(n.subs))
+		for i, s := range n.subs {
+			e, err := c.compileNode(s, next)
+			if err != nil {
+				return 0, err
+			}
+			alts[i] = e
+		}
+		return c.emit(inst{op: opSplit, alts: alts}), nil
+	case kGroup:
+		if n.name == "" {
+			return c.compileNode(n.subs[0], next)
+		}
+		end := c.emit(inst{op: opSave, slot: 2*n.cap + 1, out: next})
+		body, err := c.compileNode(n.subs[0], end)
+		if err != nil {
+			return 0, err
+		}
+		return c.emit(inst{op: opSave, slot: 2 * n.cap, out: body}), nil
+	case kAssert:
+		return c.emit(inst{op: opAssert, at: n.at, set: n.set, out: next}), nil
+	case kRepeat:
+		return c.repeat(n, next)
+	}
+	return 0, fmt.Errorf("construct not supported by the fast engine")
+}
+
+func (c *compiler) repeat(n *node, next int) (int, error) {
+	if n.possessive {
+		return 0, fmt.Errorf("possessive repetition not supported by the fast engine")
+	}
+	sub := n.subs[0]
+	split := func(body, exit int) inst {
+		if n.greedy {
+			return inst{op: opSplit, alts: []int{body, exit}}
+		}
+		return inst{op: opSplit, alts: []int{exit, body}}
+	}
+	at := next
+	if n.max < 0 {
+		// X*: a loop
+		loop := c.emit(inst{op: opSplit})
+		body, err := c.compileNode(sub, loop)
+		if err != nil {
+			return 0, err
+		}
+		c.p.insts[loop] = split(body, next)
+		at = loop
+	} else {
+		// X{0,2} = (?:X(?:X)?)?: each optional copy exits to the continuation.
+		for i := n.min; i < n.max; i++ {
+			body, err := c.compileNode(sub, at)
+			if err != nil {
+				return 0, err
+			}
+			at = c.emit(split(body, next))
+		}
+	}
+	for i := 0; i < n.min; i++ {
+		e, err := c.compileNode(sub, at)
+		if err != nil {
+			return 0, err
+		}
+		at = e
+	}
+	return at, nil
+}
+
+func newProg(n *node, ncap int, anchored bool) (*prog, error) {
+	p := &prog{nslots: 2 * (ncap + 1)}
+	c := &compiler{p: p}
+	match := c.emit(inst{op: opMatch})
+	end := c.emit(inst{op: opSave, slot: 1, out: match})
+	body, err := c.compileNode(n, end)
+	if err != nil {
+		return nil, err
+	}
+	start := c.emit(inst{op: opSave, slot: 0, out: body})
+	if !anchored {
+		// (?s:.*?) before the pattern: the leftmost match.
+		loop := c.emit(inst{op: opSplit})
+		any := c.emit(inst{op: opClass, set: setAny, out: loop})
+		c.p.insts[loop].alts = []int{start, any}
+		start = loop
+	}
+	p.start = start
+	if len(p.insts) > maxInsts {
+		return nil, fmt.Errorf("pattern too large for the fast engine")
+	}
+	p.classes()
+	p.closures()
+	return p, nil
+}
+
+// classes partitions the characters by how the pattern's sets treat them.
+func (p *prog) classes() {
+	var sets []runeSet
+	var ctxSets []runeSet
+	for _, in := range p.insts {
+		if in.op == opClass {
+			sets = append(sets, in.set)
+		}
+		if in.op == opAssert {
+			switch in.at {
+			case aWordB, aNWordB:
+				ctxSets = append(ctxSets, setWord)
+			case aBOL, aEOL, aEOTZ:
+				ctxSets = append(ctxSets, runeSet{'\n', '\n'})
+			case aPrevIn, aPrevNotIn, aNextIn, aNextNotIn:
+				ctxSets = append(ctxSets, in.set)
+			}
+		}
+	}
+	ctxSets = uniqSets(ctxSets)
+	all := append(uniqSets(sets), ctxSets...)
+	// boundaries
+	bset := map[rune]bool{0: true}
+	for _, s := range all {
+		for i := 0; i < len(s); i += 2 {
+			bset[s[i]] = true
+			if s[i+1] < maxRune {
+				bset[s[i+1]+1] = true
+			}
+		}
+	}
+	for r := rune(0); r <= 128; r++ {
+		bset[r] = true
+	}
+	starts := make([]rune, 0, len(bset))
+	for r := range bset {
+		starts = append(starts, r)
+	}
+	sort.Slice(starts, func(a, b int) bool { return starts[a] < starts[b] })
+	sig := func(r rune) string {
+		b := make([]byte, (len(all)+7)/8)
+		for i, s := range all {
+			if s.has(r) {
+				b[i/8] |= 1 << (i % 8)
+			}
+		}
+		return string(b)
+	}
+	ids := map[string]uint16{}
+	classOf := func(r rune) uint16 {
+		k := sig(r)
+		id, ok := ids[k]
+		if !ok {
+			id = uint16(len(ids))
+			ids[k] = id
+		}
+		return id
+	}
+	rep := map[uint16]rune{}
+	for _, r := range starts {
+		id := classOf(r)
+		if _, ok := rep[id]; !ok {
+			rep[id] = r
+		}
+		if r < 128 {
+			continue
+		}
+		p.bounds = append(p.bounds, r)
+		p.boundCl = append(p.boundCl, id)
+	}
+	for r := rune(0); r < 128; r++ {
+		p.ascii[r] = classOf(r)
+		if _, ok := rep[p.ascii[r]]; !ok {
+			rep[p.ascii[r]] = r
+		}
+	}
+	p.ncls = len(ids)
+	// accept tables
+	p.accept = make([][]bool, len(p.insts))
+	for i, in := range p.insts {
+		if in.op != opClass {
+			continue
+		}
+		a := make([]bool, p.ncls)
+		for cl, r := range rep {
+			a[cl] = in.set.has(r)
+		}
+		p.accept[i] = a
+	}
+	// contexts
+	cids := map[string]uint8{}
+	p.ctxOf = make([]uint8, p.ncls)
+	for cl := 0; cl < p.ncls; cl++ {
+		r := rep[uint16(cl)]
+		b := make([]byte, len(ctxSets))
+		for i, s := range ctxSets {
+			if s.has(r) {
+				b[i] = 1
+			}
+		}
+		id, ok := cids[string(b)]
+		if !ok {
+			id = uint8(len(cids))
+			cids[string(b)] = id
+		}
+		p.ctxOf[cl] = id
+	}
+	p.nctx = len(cids)
+	ctxRep := make([]rune, p.nctx)
+	for cl := p.ncls - 1; cl >= 0; cl-- {
+		ctxRep[p.ctxOf[cl]] = rep[uint16(cl)]
+	}
+	p.ctxRep = ctxRep
+}
+
+func uniqSets(sets []runeSet) []runeSet {
+	var out []runeSet
+	for _, s := range sets {
+		dup := false
+		for _, o := range out {
+			if o.equal(s) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// classOf returns the class of a character.
+func (p *prog) classOf(r rune) uint16 {
+	if r < 128 {
+		return p.ascii[r]
+	}
+	i := sort.Search(len(p.bounds), func(i int) bool { return p.bounds[i] > r }) - 1
+	return p.boundCl[i]
+}
+
+// closures computes the ways from the start and after every class
+// instruction.
+func (p *prog) closures() {
+	aidx := map[string]int{}
+	assertID := func(in inst) int {
+		k := fmt.Sprint(in.at, in.set)
+		id, ok := aidx[k]
+		if !ok {
+			id = len(p.asserts)
+			aidx[k] = id
+			p.asserts = append(p.asserts, assertCheck{at: in.at, set: in.set})
+		}
+		return id
+	}
+	p.ways = make([][]way, len(p.insts))
+	for i, in := range p.insts {
+		if in.op == opClass {
+			p.ways[i] = p.closure(in.out, assertID)
+		}
+	}
+	p.first = p.closure(p.start, assertID)
+	setAcc := func(ws []way) {
+		for k := range ws {
+			if ws[k].to >= 0 {
+				ws[k].acc = p.accept[ws[k].to]
+			}
+		}
+	}
+	setAcc(p.first)
+	for _, ws := range p.ways {
+		setAcc(ws)
+	}
+	// assertion tables
+	n := p.nctx + 1
+	p.holds = make([][]bool, len(p.asserts))
+	for a, ac := range p.asserts {
+		h := make([]bool, n*n)
+		for prev := 0; prev < n; prev++ {
+			for next := 0; next < n; next++ {
+				h[prev*n+next] = p.evalAssert(ac, prev, next)
+			}
+		}
+		p.holds[a] = h
+	}
+}
+
+// evalAssert decides an assertion from the contexts around a position
+// (nctx: the start or end of the text).
+func (p *prog) evalAssert(a assertCheck, prev, next int) bool {
+	edge := p.nctx
+	in := func(ctx int, s runeSet) bool { return ctx != edge && s.has(p.ctxRep[ctx]) }
+	switch a.at {
+	case aBOL:
+		return prev == edge || in(prev, runeSet{'\n', '\n'})
+	case aEOL:
+		return next == edge || in(next, runeSet{'\n', '\n'})
+	case aBOT:
+		return prev == edge
+	case aEOT:
+		return next == edge
+	case aWordB:
+		return in(prev, setWord) != in(next, setWord)
+	case aNWordB:
+		return in(prev, setWord) == in(next, setWord)
+	case aPrevIn:
+		return in(prev, a.set)
+	case aPrevNotIn:
+		return !in(prev, a.set)
+	case aNextIn:
+		return in(next, a.set)
+	case aNextNotIn:
+		return !in(next, a.set)
+	}
+	return false
+}
+
+// closure lists the ways from pc in backtracking order. A step reached
+// again is skipped when an earlier way reached it under no more
+// assertions (it would be tried first, with the same future).
+func (p *prog) closure(pc int, assertID func(inst) int) []way {
+	var out []way
+	seen := map[int][][]int{}
+	var walk func(pc int, asserts, slots []int, depth int)
+	walk = func(pc int, asserts, slots []int, depth int) {
+		if depth > 10000 {
+			return
+		}
+		for _, prev := range seen[pc] {
+			if subset(prev, asserts) {
+				return
+			}
+		}
+		seen[pc] = append(seen[pc], asserts)
+		in := p.insts[pc]
+		switch in.op {
+		case opClass:
+			out = append(out, way{asserts: asserts, slots: slots, to: pc})
+		case opMatch:
+			out = append(out, way{asserts: asserts, slots: slots, to: -1})
+		case opSplit:
+			for _, a := range in.alts {
+				walk(a, asserts, slots, depth+1)
+			}
+		case opSave:
+			walk(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
+		case opAssert:
+			walk(in.out, append(asserts[:len(asserts):len(asserts)], assertID(in)), slots, depth+1)
+		case opNop:
+			walk(in.out, asserts, slots, depth+1)
+		}
+	}
+	walk(pc, nil, nil, 0)
+	return out
+}
+
+func subset(a, b []int) bool {
+	for _, x := range a {
+		found := false
+		for _, y := range b {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
