@@ -240,8 +240,19 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 			}
 		}
 	}
-	if !w.body && r.Raw != nil {
-		lr.Body().SetStr(string(r.Raw))
+	if !w.body {
+		switch {
+		case r.Raw != nil:
+			lr.Body().SetStr(string(r.Raw))
+		case r.Kind == agent.KindDeadLetter:
+			// A dead letter's line is its raw field (it stays an
+			// attribute too, as every field does).
+			if v, ok := r.Get("raw"); ok {
+				if s, ok := v.(string); ok {
+					lr.Body().SetStr(s)
+				}
+			}
+		}
 	}
 	if !w.observed {
 		lr.SetObservedTimestamp(b.now)
