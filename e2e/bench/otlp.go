@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	_ "google.golang.org/grpc/encoding/gzip" // the agent and the Collector send gzip
 	"google.golang.org/grpc/status"
 
 	"github.com/octostore/agent/internal/otlp"
