@@ -107,6 +107,7 @@ source "file" "nginx" {
 sink "otlp" "grpc" {
   inputs         = [transform.nginx_access, transform.nginx_access.dead_letter]
   endpoint       = "http://%s"
+  include_origin = true
   batch_max_wait = "100ms"
 }
 sink "otlp" "http" {
@@ -114,6 +115,7 @@ sink "otlp" "http" {
   protocol       = "http"
   encoding       = "json"
   endpoint       = "http://%s"
+  include_origin = true
   batch_max_wait = "100ms"
 }
 sink "file" "copy" {
@@ -533,7 +535,6 @@ source "file" "app" {
 sink "otlp" "collector" {
   inputs                = [source.file.app]
   endpoint              = "http://%s"
-  include_origin        = false
   batch_max_wait        = "100ms"
   retry_initial_backoff = "100ms"
   retry_max_backoff     = "1s"

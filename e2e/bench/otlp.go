@@ -207,6 +207,10 @@ func runOTLP(sc scenario, bin, otelcol, work string, in *otlpInput) (run, string
 	switch sc.Program {
 	case "octoagent":
 		args := []string{"run", "--data-dir", dir, "--http-addr", "off", "--log-level", "warn"}
+		if p := os.Getenv("BENCH_CPUPROFILE"); p != "" {
+			// A CPU profile of the (last) run, to see where the time goes.
+			args = append(args, "--cpuprofile", p)
+		}
 		for _, c := range sc.Configs {
 			args = append(args, "-c", c)
 		}

@@ -25,8 +25,9 @@ type BuildOptions struct {
 	// of their own (records that did not come from source "otlp"): the
 	// node the agent runs on.
 	Host string
-	// Origin adds the origin attributes (octoagent.origin.*,
-	// log.file.path, messaging.destination.*) to every log record.
+	// Origin adds the octoagent.origin.* attributes (the whole origin)
+	// to every log record; log.file.path and messaging.destination.*
+	// (semantic conventions) are added whatever it says.
 	Origin bool
 }
 
@@ -271,6 +272,7 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 			lr.SetEventName(k)
 		}
 	}
+	putSemconvOrigin(attrs, &r.Origin)
 	if b.opt.Origin {
 		putOrigin(attrs, &r.Origin)
 	}
@@ -285,12 +287,17 @@ func putOrigin(attrs pcommon.Map, o *agent.Origin) {
 		attrs.PutStr(OriginPrefix+"rule", o.Rule)
 		attrs.PutInt(OriginPrefix+"index", int64(o.Index))
 	}
-	if o.Path != "" {
-		attrs.PutStr(AttrFilePath, o.Path)
-	}
 	if o.Device != 0 || o.Inode != 0 {
 		attrs.PutInt(OriginPrefix+"device", int64(o.Device))
 		attrs.PutInt(OriginPrefix+"inode", int64(o.Inode))
+	}
+}
+
+// putSemconvOrigin adds the origin's semantic-convention attributes: the
+// file's path, a Kafka message's topic and partition.
+func putSemconvOrigin(attrs pcommon.Map, o *agent.Origin) {
+	if o.Path != "" {
+		attrs.PutStr(AttrFilePath, o.Path)
 	}
 	if o.Topic != "" {
 		attrs.PutStr(AttrTopic, o.Topic)

@@ -35,9 +35,10 @@ type Config struct {
 	// Headers are sent with every request (gRPC metadata); their values
 	// are treated as secrets.
 	Headers map[string]string `hcl:"headers,optional"`
-	// IncludeOrigin adds the origin attributes (octoagent.origin.*,
-	// log.file.path, messaging.destination.*); default true.
-	IncludeOrigin *bool    `hcl:"include_origin,optional"`
+	// IncludeOrigin adds the whole origin as octoagent.origin.*
+	// attributes; default false (log.record.uid identifies a record, and
+	// log.file.path and messaging.destination.* are always added).
+	IncludeOrigin bool     `hcl:"include_origin,optional"`
 	Remain        hcl.Body `hcl:",remain"`
 	// Common holds the attributes the HTTP sinks share.
 	Common httpbatch.Common

@@ -12,7 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/encoding/gzip" // registers the gzip compressor
+	"google.golang.org/grpc/encoding/gzip" // its name; internal/otlp registers the compressor (klauspost, level 1)
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 

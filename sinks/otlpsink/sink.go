@@ -38,7 +38,7 @@ func create(set agent.Settings, c *Config) (agent.Sink, error) {
 	}
 	p := &protocol{
 		url: target, json: c.Encoding == "json", headers: c.Headers,
-		build: otlp.BuildOptions{Host: set.Host, Origin: c.IncludeOrigin == nil || *c.IncludeOrigin},
+		build: otlp.BuildOptions{Host: set.Host, Origin: c.IncludeOrigin},
 	}
 	if c.Protocol == "http" {
 		s, err := httpbatch.New(set, opt, p, "")

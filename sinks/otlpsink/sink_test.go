@@ -178,6 +178,7 @@ func TestGRPCFieldsBecomeAttributes(t *testing.T) {
 	startGRPCCollector(t, c)
 	s := newSink(t, func(cfg *Config) {
 		cfg.Endpoint = "http://" + c.grpcAddr
+		cfg.IncludeOrigin = true
 		cfg.Headers = map[string]string{"X-Tenant": "platform"}
 		cfg.Common.Token = "s3cret"
 	})
