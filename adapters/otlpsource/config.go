@@ -40,13 +40,17 @@ type Config struct {
 	// that a retry of it (the first answer was lost, or came too late) is
 	// not emitted twice.
 	DedupWindow string `hcl:"dedup_window,optional"`
+	// AckTimeout bounds how long a call waits for its records to be
+	// accepted downstream; then it is answered UNAVAILABLE (503) and its
+	// retry waits for the same records, without emitting them again.
+	AckTimeout string `hcl:"ack_timeout,optional"`
 
 	Token     agent.Secret           `hcl:"token,optional"`
 	TokenFile string                 `hcl:"token_file,optional"`
 	TLS       *credentials.ServerTLS `hcl:"tls,block"`
 
 	maxBytes                            int
-	pendingWait, retryAfter, dedupAfter time.Duration
+	pendingWait, retryAfter, dedupAfter, ackTimeout time.Duration
 }
 
 func defaultConfig() *Config {
@@ -60,6 +64,7 @@ func defaultConfig() *Config {
 		PendingWait:       "1s",
 		RetryAfter:        "1s",
 		DedupWindow:       "5m",
+		AckTimeout:        "30s",
 	}
 }
 
@@ -109,6 +114,7 @@ func (c *Config) Validate() error {
 	dur("pending_wait", c.PendingWait, &c.pendingWait, true)
 	dur("retry_after", c.RetryAfter, &c.retryAfter, false)
 	dur("dedup_window", c.DedupWindow, &c.dedupAfter, true)
+	dur("ack_timeout", c.AckTimeout, &c.ackTimeout, false)
 	if !c.Token.IsZero() && c.TokenFile != "" {
 		errs = append(errs, agent.AttrErrorf("token", "Set token or token_file, not both.", "both token and token_file are set"))
 	}

@@ -203,14 +203,23 @@ func (e *exporter) export(ctx context.Context, ld plog.Logs) answer {
 	for i := range batch {
 		batch[i].SetToken(tok)
 	}
-	_ = e.set.Out.Emit(ctx, batch) // on failure it has resolved the records as failed
+	// Emit blocks while downstream is full: at most ack_timeout (on
+	// failure it has resolved the records as failed, and the call is
+	// answered UNAVAILABLE).
+	ectx, cancel := context.WithTimeout(ctx, e.cfg.ackTimeout)
+	_ = e.set.Out.Emit(ectx, batch)
+	cancel()
 	e.emits.Done()
 	return e.wait(ctx, ent, "ok")
 }
 
-// wait waits for the outcome of an emitted request.
+// wait waits for the outcome of an emitted request, at most ack_timeout.
 func (e *exporter) wait(ctx context.Context, ent *entry, result string) answer {
+	timer := time.NewTimer(e.cfg.ackTimeout)
+	defer timer.Stop()
 	select {
+	case <-timer.C:
+		return e.unavailable(fmt.Sprintf("the records of this request are not yet accepted downstream after ack_timeout (%v); retry later: the retry waits for the same records, it does not send them again", e.cfg.ackTimeout))
 	case <-ent.done:
 		if ent.failed {
 			return e.unavailable("some log records of this request could not be delivered downstream; retry later")

@@ -684,3 +684,28 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A call whose records stay stuck downstream is answered UNAVAILABLE after
+// ack_timeout; its retry waits for the same records (not emitted again)
+// and succeeds once they are delivered.
+func TestAckTimeout(t *testing.T) {
+	sink := newGateSink(false)
+	h := start(t, sink, func(c *Config) { c.AckTimeout = "300ms" })
+	req := plogotlp.NewExportRequestFromLogs(testLogs(3, "stuck"))
+	_, err := h.grpc.Export(context.Background(), req)
+	if st := status.Convert(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "ack_timeout") {
+		t.Fatalf("a call whose records are stuck: %v, want UNAVAILABLE after ack_timeout", err)
+	}
+	pb, _ := req.MarshalProto()
+	resp, body := postHTTP(t, h.httpURL, "application/x-protobuf", pb, nil)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("HTTP retry while stuck: %d %q", resp.StatusCode, body)
+	}
+	sink.Open()
+	if _, err := h.grpc.Export(context.Background(), req); err != nil {
+		t.Fatalf("the retry once downstream moved: %v", err)
+	}
+	if n := len(sink.Records()); n != 3 {
+		t.Fatalf("%d records, want 3 (emitted once)", n)
+	}
+}
