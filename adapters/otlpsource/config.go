@@ -49,7 +49,7 @@ type Config struct {
 	TokenFile string                 `hcl:"token_file,optional"`
 	TLS       *credentials.ServerTLS `hcl:"tls,block"`
 
-	maxBytes                            int
+	maxBytes                                        int
 	pendingWait, retryAfter, dedupAfter, ackTimeout time.Duration
 }
 
