@@ -46,11 +46,12 @@ func hasOTLP(bin string) bool {
 }
 
 // startCollector writes config to dir/name.yaml and runs the Collector on
-// it, its output captured (and logged if the test fails).
+// it, its output captured (and logged if the test fails). Its own metrics
+// are turned off (they would claim port 8888).
 func startCollector(t testing.TB, dir, name, config string) *agentProc {
 	t.Helper()
 	path := filepath.Join(dir, name+".yaml")
-	writeFile(t, path, config)
+	writeFile(t, path, strings.Replace(config, "service:\n", "service:\n  telemetry:\n    metrics:\n      level: none\n", 1))
 	cmd := exec.Command(otelcolBinary(t), "--config", path)
 	cmd.Dir = dir
 	return startProc(t, cmd, "otelcol "+name)

@@ -71,9 +71,6 @@ exporters:
     path: %s
     flush_interval: 100ms
 service:
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     logs/grpc:
       receivers: [otlp/grpc]
@@ -289,9 +286,6 @@ exporters:
     endpoint: http://%s
     compression: gzip
 service:
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     logs/a:
       receivers: [filelog/a]
@@ -508,9 +502,6 @@ exporters:
     path: %s
     flush_interval: 100ms
 service:
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     logs:
       receivers: [otlp]
@@ -619,9 +610,6 @@ exporters:
       enabled: true
       queue_size: 100000
 service:
-  telemetry:
-    metrics:
-      level: none
   pipelines:
     logs:
       receivers: [filelog]
