@@ -8,8 +8,10 @@ import "time"
 type StepEvent struct {
 	// Step is the step as written: "parse.regex", "jq", "set", "where".
 	Step string
-	// Record is the record after the step (before it, when the step
-	// failed). The tracer must not keep it or change it: it reads what it
+	// Index is the step's number in its transform, from 1, in the order
+	// the steps are written.
+	Index int
+	// Record is the record as the step left it. The tracer must not keep it or change it: it reads what it
 	// needs (Record.All) before it returns.
 	Record *Record
 	// Made holds the fields of each record a step made from one input

@@ -24,7 +24,7 @@ func (t *transform) Trace(tr agent.StepTracer) {
 	c := *t.untraced
 	c.Steps = make([]Step, len(t.untraced.Steps))
 	for i, s := range t.untraced.Steps {
-		ts := tracedStep{Step: s, tr: tr}
+		ts := tracedStep{Step: s, tr: tr, index: i + 1}
 		if ms, ok := s.(multiStep); ok {
 			c.Steps[i] = &tracedMulti{tracedStep: ts, multi: ms}
 		} else {
@@ -68,7 +68,8 @@ func (s *grokStep) matchedPattern(r *agent.Record) (int, string) {
 // tracedStep is a step that tells a tracer what it did.
 type tracedStep struct {
 	Step
-	tr agent.StepTracer
+	tr    agent.StepTracer
+	index int
 }
 
 func (s *tracedStep) Apply(ctx context.Context, r *agent.Record) error {
@@ -82,7 +83,7 @@ func (s *tracedStep) Apply(ctx context.Context, r *agent.Record) error {
 // run times fn, a step on r, and finds the pattern that matched; a panic
 // is told to the tracer before it goes on.
 func (s *tracedStep) run(r *agent.Record, fn func()) agent.StepEvent {
-	ev := agent.StepEvent{Step: s.Name(), Record: r}
+	ev := agent.StepEvent{Step: s.Name(), Index: s.index, Record: r}
 	if p, ok := s.Step.(patterned); ok {
 		ev.Pattern, ev.PatternText = p.matchedPattern(r) // before the step changes r
 	}
