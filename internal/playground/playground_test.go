@@ -35,9 +35,9 @@ func (panicky) Process(context.Context, agent.Batch) error { panic("boom in proc
 func registry() *agent.Registry {
 	return agent.NewRegistry(rules.NewFactory(), filesource.NewFactory(), kafkasource.NewFactory(), kubernetesevents.NewFactory(),
 		correlate.NewFactory(), assemble.NewFactory(), agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{
-		Type: "panicky", Description: "panics", NewConfig: func() *struct{} { return &struct{}{} },
-		Create: func(agent.Settings, *struct{}) (agent.Transform, error) { return panicky{}, nil },
-	}))
+			Type: "panicky", Description: "panics", NewConfig: func() *struct{} { return &struct{}{} },
+			Create: func(agent.Settings, *struct{}) (agent.Transform, error) { return panicky{}, nil },
+		}))
 }
 
 func newServer(t *testing.T, lim playground.Limits) (*httptest.Server, *playground.Pack) {
