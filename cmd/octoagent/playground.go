@@ -45,7 +45,7 @@ func runPlayground(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "octoagent playground: the shipped packs: %v\n", err)
 		return 1
 	}
-	initial := ""
+	initial := "nginx"
 	if len(cfgPaths) > 0 {
 		files, diags := config.ExpandPaths(cfgPaths)
 		var srcs []playground.File

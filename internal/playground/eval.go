@@ -72,11 +72,18 @@ type Record struct {
 
 // DeadLetter is why a line became a dead letter.
 type DeadLetter struct {
-	Reason string             `json:"reason"`
-	Step   string             `json:"step"`
-	Errors []agent.FieldError `json:"errors"`
+	Reason string       `json:"reason"`
+	Step   string       `json:"step"`
+	Errors []FieldError `json:"errors"`
 	// Fields are those parsed before the failure.
 	Fields []Field `json:"fields"`
+}
+
+// FieldError is one reason for a dead letter, at a field where there is
+// one.
+type FieldError struct {
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
 }
 
 // LineResult is what came out of one input line.
@@ -425,13 +432,13 @@ func results(lines []string, fed ruletest.Fed, sc *schema.Schema) []LineResult {
 			continue
 		}
 		f := r.MaterializeFields()
-		d := &DeadLetter{Errors: []agent.FieldError{}}
+		d := &DeadLetter{Errors: []FieldError{}}
 		d.Reason, _ = f["reason"].(string)
 		d.Step, _ = f["step"].(string)
 		if list, ok := f["errors"].([]any); ok {
 			for _, e := range list {
 				m, _ := e.(map[string]any)
-				fe := agent.FieldError{}
+				fe := FieldError{}
 				fe.Field, _ = m["field"].(string)
 				fe.Error, _ = m["error"].(string)
 				d.Errors = append(d.Errors, fe)
