@@ -269,6 +269,14 @@ func (t *tracer) event(ev agent.StepEvent) {
 	t.steps = append(t.steps, ts)
 }
 
+// where names the last step seen, for a timeout; call it with mu held.
+func (t *tracer) where() string {
+	if t.last.Step == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (in step %d, %s, on line %d)", t.last.Index, t.last.Step, t.line+1)
+}
+
 // evaluate loads the editor's text and feeds the lines to the chosen
 // transform with ruletest.Feed (what octoagent test runs), under the
 // time limit. A panic anywhere is caught and reported. release frees the
@@ -342,8 +350,8 @@ func (s *Server) evaluate(ctx context.Context, req *Request, release func(), mak
 		tr.mu.Lock()
 		defer tr.mu.Unlock()
 		resp.Timeout = true
-		resp.Error = fmt.Sprintf("The evaluation ran longer than %s and did not stop (step %d, %s, on line %d): a program that loops without checking its time limit. The server goes on serving.",
-			s.lim.Timeout, tr.last.Index, tr.last.Step, tr.line+1)
+		resp.Error = fmt.Sprintf("The evaluation ran longer than %s and did not stop%s: a program that loops without checking its time limit. The server goes on serving.",
+			s.lim.Timeout, tr.where())
 		return resp
 	}
 	tr.mu.Lock()
@@ -354,8 +362,8 @@ func (s *Server) evaluate(ctx context.Context, req *Request, release func(), mak
 	}
 	if evalCtx.Err() != nil && ctx.Err() == nil {
 		resp.Timeout = true
-		resp.Error = fmt.Sprintf("The evaluation ran longer than %s and was stopped (step %d, %s, on line %d): a jq or awk program that loops? The results are partial.",
-			s.lim.Timeout, tr.last.Index, tr.last.Step, tr.line+1)
+		resp.Error = fmt.Sprintf("The evaluation ran longer than %s and was stopped%s: a jq or awk program that loops? The results are partial.",
+			s.lim.Timeout, tr.where())
 	}
 	if out.err != nil && !errors.Is(out.err, errPanic) {
 		resp.Error = strings.TrimSpace(resp.Error + " " + out.err.Error())
