@@ -382,6 +382,10 @@ func (s *Server) evaluate(ctx context.Context, req *Request, release func(), mak
 		if err != nil {
 			resp.Error = "cannot write the test: " + err.Error()
 		}
+		if len(l.comp.Inputs) == 0 {
+			// octoagent test loads the config as octoagent run does.
+			b = append([]byte(fmt.Sprintf("# %s has no inputs here: give it inputs = [source.TYPE.NAME] before octoagent test.\n", l.comp.ID)), b...)
+		}
 		resp.Test = string(b)
 	}
 	return resp

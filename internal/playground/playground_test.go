@@ -14,6 +14,7 @@ import (
 	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/adapters/kafkasource"
 	"github.com/octostore/agent/adapters/kubernetesevents"
+	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/ruletest"
@@ -33,7 +34,7 @@ type panicky struct{}
 func (panicky) Process(context.Context, agent.Batch) error { panic("boom in process") }
 
 func registry() *agent.Registry {
-	return agent.NewRegistry(rules.NewFactory(), filesource.NewFactory(), kafkasource.NewFactory(), kubernetesevents.NewFactory(),
+	return agent.NewRegistry(rules.NewFactory(), filesource.NewFactory(), stdin.NewFactory(), kafkasource.NewFactory(), kubernetesevents.NewFactory(),
 		correlate.NewFactory(), assemble.NewFactory(), agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{
 			Type: "panicky", Description: "panics", NewConfig: func() *struct{} { return &struct{}{} },
 			Create: func(agent.Settings, *struct{}) (agent.Transform, error) { return panicky{}, nil },
@@ -291,5 +292,79 @@ func TestShippedPacksEvaluate(t *testing.T) {
 		if out.Summary.Records == 0 {
 			t.Errorf("pack %s, sample %s: no records (%+v)", p.Name, s.Name, out.Summary)
 		}
+	}
+}
+
+// TestMakeTestEscapes: lines and values with HCL template sequences,
+// quotes, backslashes and non-ASCII text round-trip through the block.
+func TestMakeTestEscapes(t *testing.T) {
+	ts, _ := newServer(t, playground.Limits{})
+	rulesHCL := `source "stdin" "in" {}
+transform "words" {
+  inputs = [source.stdin.in]
+  parse "regex" { pattern = "^(?P<a>\\S+) (?P<b>.*)$" }
+}
+`
+	lines := "${x} %{y} \"q\" \\n é\n$${z} tab\there\nnomatch"
+	code, out := post(t, ts.URL+"/api/test", playground.Request{HCL: rulesHCL, Lines: lines})
+	if code != 200 || out.Error != "" {
+		t.Fatalf("status %d, error %q", code, out.Error)
+	}
+	res, diags := config.LoadSources([]config.Source{{Name: "rules.hcl", Data: []byte(rulesHCL)}, {Name: "tests.hcl", Data: []byte(out.Test)}}, registry())
+	if diags = config.WithoutUnused(diags); len(diags) > 0 {
+		t.Fatalf("%v\n%s", diags, out.Test)
+	}
+	var buf bytes.Buffer
+	rep, diags := ruletest.Run(res, &buf)
+	if rep.Passed != 1 || len(diags) > 0 {
+		t.Fatalf("%+v %v\n%s\n%s", rep, diags, buf.String(), out.Test)
+	}
+}
+
+// TestBuildPack: -c files become the editor's text (schema and transform
+// blocks with the comments above them), the sources beside it, and the
+// tests' inputs as samples; sinks are left out.
+func TestBuildPack(t *testing.T) {
+	files := []playground.File{{Name: "a.hcl", Data: []byte(`# the source
+source "stdin" "in" {}
+
+# my schema
+schema "word" {
+  field "w" { type = "string" }
+}
+
+sink "stdout" "out" {
+  inputs = [transform.words]
+}
+
+# first comment
+// second comment
+transform "words" {
+  inputs = [source.stdin.in]
+  schema = schema.word
+  parse "regex" { pattern = "^(?P<w>\\S+)" }
+}
+`)}, {Name: "t.hcl", Data: []byte(`test "one" {
+  transform = transform.words
+  inputs    = ["hello world", "bye"]
+}
+`)}}
+	p, diags := playground.BuildPack("mine", files)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, want := range []string{"# my schema\nschema \"word\"", "# first comment\n// second comment\ntransform \"words\""} {
+		if !strings.Contains(p.HCL, want) {
+			t.Errorf("editor text lacks %q:\n%s", want, p.HCL)
+		}
+	}
+	if strings.Contains(p.HCL, "sink") || strings.Contains(p.HCL, "source \"stdin\"") || strings.Contains(p.HCL, "the source") {
+		t.Errorf("editor text holds more than schemas and transforms:\n%s", p.HCL)
+	}
+	if len(p.Sources) != 1 || !strings.Contains(string(p.Sources[0].Data), `source "stdin" "in"`) || len(p.SourceIDs) != 1 || p.SourceIDs[0] != "source.stdin.in" {
+		t.Errorf("sources: %+v %v", p.Sources, p.SourceIDs)
+	}
+	if len(p.Samples) != 1 || p.Samples[0].Transform != "transform.words" || p.Samples[0].Text != "hello world\nbye\n" {
+		t.Errorf("samples: %+v", p.Samples)
 	}
 }
