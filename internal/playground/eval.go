@@ -169,7 +169,8 @@ func (s *Server) load(req *Request) loaded {
 	if p := s.pack(req.Pack); p != nil {
 		srcs = append(srcs, p.Sources...)
 	}
-	srcs = append(srcs, config.Source{Name: EditorFile, Data: []byte(req.HCL)})
+	// The page's text may not read the host's environment or files.
+	srcs = append(srcs, config.Source{Name: EditorFile, Data: []byte(req.HCL), Untrusted: true})
 	res, diags := config.LoadSources(srcs, s.reg)
 	diags = withoutMissingInputs(config.WithoutUnused(diags))
 	l := loaded{res: res, bad: diags.HasErrors(), diags: toDiagnostics(diags)}

@@ -368,3 +368,17 @@ transform "words" {
 		t.Errorf("samples: %+v", p.Samples)
 	}
 }
+
+// TestEditorCannotReadTheHost: env() and file() in the editor's text fail
+// with a diagnostic instead of showing the server's environment or files.
+func TestEditorCannotReadTheHost(t *testing.T) {
+	ts, _ := newServer(t, playground.Limits{})
+	t.Setenv("PLAYGROUND_SECRET", "s3cret")
+	for _, call := range []string{`env("PLAYGROUND_SECRET")`, `env("PLAYGROUND_SECRET", "x")`, `file("/etc/hostname")`} {
+		code, out := post(t, ts.URL+"/api/eval", playground.Request{HCL: "transform \"t\" {\n  kind = " + call + "\n}\n", Lines: "a"})
+		b, _ := json.Marshal(out)
+		if code != 200 || len(out.Diagnostics) == 0 || out.Diagnostics[0].Line != 2 || !strings.Contains(out.Diagnostics[0].Detail, "cannot read the host") || strings.Contains(string(b), "s3cret") {
+			t.Errorf("%s: status %d, %s", call, code, b)
+		}
+	}
+}
