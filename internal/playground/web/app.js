@@ -203,6 +203,7 @@ function renderResults(results) {
     if (r.dead) {
       badge = `<span class="badge dead">dead letter: ${esc(r.dead.reason)} at ${esc(r.dead.step)}</span>`;
       body = errorsList(r.dead.errors);
+      if (r.dead.fields && r.dead.fields.length) body += `<div class="parsed">parsed before it failed:${fieldsTable(r.dead.fields)}</div>`;
     } else if (r.dropped) {
       badge = `<span class="badge dropped">dropped</span>`;
     } else {
@@ -286,6 +287,19 @@ function chooseSample(i) {
   schedule(0);
 }
 
+// markEdited says in the sample menu that the lines are the user's now.
+function markEdited() {
+  const sel = $("sample");
+  let o = sel.querySelector('option[value="edited"]');
+  if (!o) {
+    o = document.createElement("option");
+    o.value = "edited";
+    o.textContent = "(your lines)";
+    sel.appendChild(o);
+  }
+  sel.value = "edited";
+}
+
 async function makeTest() {
   const out = $("test-output");
   out.hidden = false;
@@ -319,9 +333,9 @@ async function init() {
       highlight(); schedule();
     }
   });
-  $("lines").addEventListener("input", () => schedule());
+  $("lines").addEventListener("input", () => { markEdited(); schedule(); });
   $("pack").addEventListener("change", (e) => choosePack(e.target.value));
-  $("sample").addEventListener("change", (e) => chooseSample(Number(e.target.value)));
+  $("sample").addEventListener("change", (e) => { if (e.target.value !== "edited") chooseSample(Number(e.target.value)); });
   $("transform").addEventListener("change", (e) => { state.transform = e.target.value; schedule(0); });
   $("results").addEventListener("click", (e) => {
     const el = e.target.closest(".result");
@@ -335,7 +349,7 @@ async function init() {
     const f = e.target.files[0];
     if (!f) return;
     if (state.limits.max_bytes && f.size > state.limits.max_bytes) { showError(`${f.name} is ${f.size} bytes; the playground takes at most ${state.limits.max_bytes}.`); return; }
-    f.text().then((text) => { $("lines").value = text; state.trace = 1; schedule(0); });
+    f.text().then((text) => { $("lines").value = text; markEdited(); state.trace = 1; schedule(0); });
   });
   $("make-test").addEventListener("click", makeTest);
   $("copy-test").addEventListener("click", () => { const o = $("test-output"); o.select(); navigator.clipboard && navigator.clipboard.writeText(o.value); });
