@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -220,4 +221,69 @@ func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
 		t.Fatalf("evaluate %s: %v", js, err)
 	}
 	return v
+}
+
+// TestPlaygroundConfigFlag: octoagent playground -c starts the editor from
+// the given files (their schema and transform blocks, their sources
+// beside them) and evaluates lines with them; a request for another host
+// is refused.
+func TestPlaygroundConfigFlag(t *testing.T) {
+	pg := startAgent(t, "", "playground", "-c", "configs/schemas", "-c", "configs/nginx", "--addr", "127.0.0.1:0")
+	var url string
+	waitFor(t, startDeadline, "the playground to print its address", func() bool {
+		if pg.Exited() {
+			t.Fatalf("octoagent playground exited: %s", pg.Stderr.String())
+		}
+		if m := playgroundURL.FindStringSubmatch(pg.Stdout.String()); m != nil {
+			url = m[1]
+		}
+		return url != ""
+	})
+	resp, err := http.Get(url + "api/packs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var packs struct {
+		Initial string
+		Packs   []struct {
+			Name, HCL string
+			Sources   []string
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&packs)
+	resp.Body.Close()
+	if err != nil || len(packs.Packs) == 0 || packs.Packs[0].Name != packs.Initial || packs.Initial != "-c configs/schemas -c configs/nginx" {
+		t.Fatalf("packs: %v %+v", err, packs)
+	}
+	p := packs.Packs[0]
+	if !strings.Contains(p.HCL, `transform "nginx_access"`) || !strings.Contains(p.HCL, `schema "http_request"`) || len(p.Sources) != 1 || p.Sources[0] != "source.file.nginx" {
+		t.Fatalf("the -c pack: %+v", p)
+	}
+	body, _ := json.Marshal(map[string]any{"hcl": p.HCL, "pack": p.Name,
+		"lines": `203.0.113.9 - alice [21/Nov/2026:05:41:35 +0100] "GET /x HTTP/1.1" 200 5 "-" "curl/8.5.0"`})
+	resp, err = http.Post(url+"api/eval", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Error   string
+		Results []struct {
+			Records []struct{ Kind string }
+		}
+	}
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if err != nil || out.Error != "" || len(out.Results) != 1 || len(out.Results[0].Records) != 1 || out.Results[0].Records[0].Kind != "http_request" {
+		t.Fatalf("eval: %v %+v", err, out)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Host = "attacker.example:9599"
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("a foreign Host got %d", resp.StatusCode)
+	}
 }
