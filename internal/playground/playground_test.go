@@ -41,7 +41,7 @@ func registry() *agent.Registry {
 		}))
 }
 
-func newServer(t *testing.T, lim playground.Limits) (*httptest.Server, *playground.Pack) {
+func newServer(t testing.TB, lim playground.Limits) (*httptest.Server, *playground.Pack) {
 	t.Helper()
 	packs, err := playground.Packs(configs.FS)
 	if err != nil {
