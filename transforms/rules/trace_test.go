@@ -103,3 +103,28 @@ func TestTraceOff(t *testing.T) {
 		t.Fatalf("untraced step is %T", tr.cfg.Steps[0])
 	}
 }
+
+type panicStep struct{}
+
+func (panicStep) Name() string                               { return "boom" }
+func (panicStep) Apply(context.Context, *agent.Record) error { panic("step exploded") }
+
+// TestTracePanic: a step that panics is told to the tracer, with its
+// stack, before the panic goes on.
+func TestTracePanic(t *testing.T) {
+	tr, _, _ := build(t, `parse "regex" { pattern = "^(?P<a>.+)$" }`)
+	tr.cfg.Steps = append(tr.cfg.Steps, panicStep{})
+	var got []agent.StepEvent
+	tr.Trace(func(ev agent.StepEvent) { ev.Record = nil; got = append(got, ev) })
+	func() {
+		defer func() {
+			if p := recover(); p != "step exploded" {
+				t.Errorf("recovered %v", p)
+			}
+		}()
+		_ = tr.Process(context.Background(), raw("x"))
+	}()
+	if len(got) != 2 || got[1].Step != "boom" || got[1].Index != 2 || !strings.HasPrefix(got[1].Panic, "step exploded\n") || !strings.Contains(got[1].Panic, "goroutine") {
+		t.Fatalf("events: %+v", got)
+	}
+}
