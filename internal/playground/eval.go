@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
@@ -171,6 +172,9 @@ func (s *Server) load(req *Request) loaded {
 	}
 	// The page's text may not read the host's environment or files.
 	srcs = append(srcs, config.Source{Name: EditorFile, Data: []byte(req.HCL), Untrusted: true})
+	if d := readsHost([]byte(req.HCL)); d.HasErrors() {
+		return loaded{res: &config.Result{}, bad: true, diags: toDiagnostics(d)}
+	}
 	res, diags := config.LoadSources(srcs, s.reg)
 	diags = withoutMissingInputs(config.WithoutUnused(diags))
 	l := loaded{res: res, bad: diags.HasErrors(), diags: toDiagnostics(diags)}
@@ -184,6 +188,43 @@ func (s *Server) load(req *Request) loaded {
 		}
 	}
 	return l
+}
+
+// readsHost refuses, in the editor's text, what would make the server
+// read its host for the page: source, sink and agent blocks (files,
+// sockets, credentials: the pack's sources come from the operator's
+// files instead) and grok's patterns_dir (directories). env() and file()
+// are refused by the loader (config.Source.Untrusted).
+func readsHost(src []byte) hcl.Diagnostics {
+	// A text with syntax errors is still decoded as far as it goes: the
+	// loader reports the errors; what parsed is checked here.
+	f, _ := hclsyntax.ParseConfig(src, EditorFile, hcl.InitialPos)
+	if f == nil {
+		return nil
+	}
+	body, _ := f.Body.(*hclsyntax.Body)
+	if body == nil {
+		return nil
+	}
+	var out hcl.Diagnostics
+	for _, b := range body.Blocks {
+		switch b.Type {
+		case "source", "sink", "agent":
+			out = append(out, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No " + b.Type + " blocks in the playground",
+				Detail:  "The editor takes schema, transform and test blocks: the page feeds its lines to a transform itself, and does not configure what reads or writes the host. Sources come with the pack or the -c files.",
+				Subject: b.DefRange().Ptr()})
+		case "transform":
+			_ = hclsyntax.VisitAll(b.Body, func(n hclsyntax.Node) hcl.Diagnostics {
+				if a, ok := n.(*hclsyntax.Attribute); ok && a.Name == "patterns_dir" {
+					out = append(out, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No patterns_dir in the playground",
+						Detail:  "patterns_dir reads directories of the host; here, give the patterns with definitions = { NAME = \"regex\" }.",
+						Subject: a.SrcRange.Ptr()})
+				}
+				return nil
+			})
+		}
+	}
+	return out
 }
 
 // withoutMissingInputs leaves out the loader's error about a transform

@@ -299,18 +299,18 @@ func TestShippedPacksEvaluate(t *testing.T) {
 // quotes, backslashes and non-ASCII text round-trip through the block.
 func TestMakeTestEscapes(t *testing.T) {
 	ts, _ := newServer(t, playground.Limits{})
-	rulesHCL := `source "stdin" "in" {}
-transform "words" {
-  inputs = [source.stdin.in]
+	rulesHCL := `transform "words" {
   parse "regex" { pattern = "^(?P<a>\\S+) (?P<b>.*)$" }
 }
 `
 	lines := "${x} %{y} \"q\" \\n é\n$${z} tab\there\nnomatch"
 	code, out := post(t, ts.URL+"/api/test", playground.Request{HCL: rulesHCL, Lines: lines})
-	if code != 200 || out.Error != "" {
-		t.Fatalf("status %d, error %q", code, out.Error)
+	if code != 200 || out.Error != "" || !strings.HasPrefix(out.Test, "# transform.words has no inputs here") {
+		t.Fatalf("status %d, error %q, test:\n%s", code, out.Error, out.Test)
 	}
-	res, diags := config.LoadSources([]config.Source{{Name: "rules.hcl", Data: []byte(rulesHCL)}, {Name: "tests.hcl", Data: []byte(out.Test)}}, registry())
+	// As octoagent test loads it: with a source and inputs.
+	withInputs := strings.Replace(rulesHCL, "{\n", "{\n  inputs = [source.stdin.in]\n", 1)
+	res, diags := config.LoadSources([]config.Source{{Name: "source.hcl", Data: []byte(`source "stdin" "in" {}`)}, {Name: "rules.hcl", Data: []byte(withInputs)}, {Name: "tests.hcl", Data: []byte(out.Test)}}, registry())
 	if diags = config.WithoutUnused(diags); len(diags) > 0 {
 		t.Fatalf("%v\n%s", diags, out.Test)
 	}
@@ -379,6 +379,24 @@ func TestEditorCannotReadTheHost(t *testing.T) {
 		b, _ := json.Marshal(out)
 		if code != 200 || len(out.Diagnostics) == 0 || out.Diagnostics[0].Line != 2 || !strings.Contains(out.Diagnostics[0].Detail, "cannot read the host") || strings.Contains(string(b), "s3cret") {
 			t.Errorf("%s: status %d, %s", call, code, b)
+		}
+	}
+}
+
+// TestEditorBlocksThatReadTheHost: sources, sinks and patterns_dir are
+// refused in the editor with a diagnostic on their line.
+func TestEditorBlocksThatReadTheHost(t *testing.T) {
+	ts, _ := newServer(t, playground.Limits{})
+	cases := map[string]int{
+		"source \"file\" \"etc\" {\n  paths = [\"/etc/*\"]\n}\n":                                                       1,
+		"transform \"t\" {}\nsink \"file\" \"f\" {\n  inputs = [transform.t]\n  path = \"/tmp/x\"\n}\n":                2,
+		"transform \"t\" {\n  parse \"grok\" {\n    pattern = \"%%{WORD:w}\"\n    patterns_dir = [\"/etc\"]\n  }\n}\n": 4,
+		"transform \"t\" {\n  parse \"grok\" {\n    pattern = \"%{WORD:w}\"\n    patterns_dir = [\"/etc\"]\n  }\n}\n":  4,
+	}
+	for hcl, line := range cases {
+		code, out := post(t, ts.URL+"/api/eval", playground.Request{HCL: hcl, Lines: "a"})
+		if code != 200 || len(out.Diagnostics) != 1 || out.Diagnostics[0].Line != line || !strings.HasPrefix(out.Diagnostics[0].Summary, "No ") || len(out.Results) != 0 {
+			t.Errorf("%s: status %d, %+v", hcl, code, out)
 		}
 	}
 }
