@@ -33,18 +33,7 @@ var playgroundURL = regexp.MustCompile(`octoagent playground: (http://\S+/)`)
 func TestPlaygroundInBrowser(t *testing.T) {
 	chromium := testenv.LookPath(t, "chromium", "chromium", "/usr/bin", "/usr/lib/chromium")
 	root := moduleRoot(t)
-	pg := startAgent(t, "", "playground", "--addr", "127.0.0.1:0", "--timeout", "1s")
-	var url string
-	waitFor(t, startDeadline, "the playground to print its address", func() bool {
-		if pg.Exited() {
-			t.Fatalf("octoagent playground exited: %s", pg.Stderr.String())
-		}
-		m := playgroundURL.FindStringSubmatch(pg.Stdout.String())
-		if m != nil {
-			url = m[1]
-		}
-		return m != nil
-	})
+	url := startPlayground(t, "--timeout", "1s")
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox,
 		chromedp.WindowSize(1600, 1000), chromedp.UserDataDir(t.TempDir()), chromedp.DisableGPU)
@@ -228,17 +217,7 @@ func evalIn[T any](t *testing.T, ctx context.Context, js string) T {
 // beside them) and evaluates lines with them; a request for another host
 // is refused.
 func TestPlaygroundConfigFlag(t *testing.T) {
-	pg := startAgent(t, "", "playground", "-c", "configs/schemas", "-c", "configs/nginx", "--addr", "127.0.0.1:0")
-	var url string
-	waitFor(t, startDeadline, "the playground to print its address", func() bool {
-		if pg.Exited() {
-			t.Fatalf("octoagent playground exited: %s", pg.Stderr.String())
-		}
-		if m := playgroundURL.FindStringSubmatch(pg.Stdout.String()); m != nil {
-			url = m[1]
-		}
-		return url != ""
-	})
+	url := startPlayground(t, "-c", "configs/schemas", "-c", "configs/nginx")
 	resp, err := http.Get(url + "api/packs")
 	if err != nil {
 		t.Fatal(err)
@@ -286,4 +265,22 @@ func TestPlaygroundConfigFlag(t *testing.T) {
 	if resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Fatalf("a foreign Host got %d", resp.StatusCode)
 	}
+}
+
+// startPlayground starts octoagent playground on a free loopback port
+// and returns the URL it prints.
+func startPlayground(t *testing.T, args ...string) string {
+	t.Helper()
+	pg := startAgent(t, "", append([]string{"playground", "--addr", "127.0.0.1:0"}, args...)...)
+	var url string
+	waitFor(t, startDeadline, "the playground to print its address", func() bool {
+		if pg.Exited() {
+			t.Fatalf("octoagent playground exited: %s", pg.Stderr.String())
+		}
+		if m := playgroundURL.FindStringSubmatch(pg.Stdout.String()); m != nil {
+			url = m[1]
+		}
+		return url != ""
+	})
+	return url
 }
