@@ -195,7 +195,7 @@ func TestEvalPanicIsShown(t *testing.T) {
 }
 
 func TestEvalLimits(t *testing.T) {
-	ts, nginx := newServer(t, playground.Limits{MaxLines: 2, MaxBytes: 64 << 10, MaxConcurrent: 1, Timeout: 2 * time.Second, Grace: 30 * time.Second})
+	ts, nginx := newServer(t, playground.Limits{MaxLines: 2, MaxBytes: 64 << 10, MaxConcurrent: 1, Timeout: 5 * time.Second, Grace: 30 * time.Second})
 	_, out := post(t, ts.URL+"/api/eval", playground.Request{HCL: nginx.HCL, Lines: "a\nb\nc", Pack: "nginx"})
 	if !strings.Contains(out.Error, "at most 2") {
 		t.Fatalf("lines: %q", out.Error)
