@@ -339,3 +339,47 @@ func TestDecodeGarbage(t *testing.T) {
 		_, _, _ = Decode(b)
 	}
 }
+
+// Metrics_Addr serves the instance's metrics, each with its name.
+func TestInstanceMetrics(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.jsonl")
+	cfg := writeConfig(t, fmt.Sprintf(`
+transform "in" {
+  inputs = [source.fluentbit.input]
+}
+sink "file" "out" {
+  inputs = [transform.in]
+  path   = %q
+}
+`, out))
+	in, err := Open(Options{Config: cfg, Transform: "in", Name: "apps", Logger: quiet, BufferPath: filepath.Join(dir, "buf"), MetricsAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	chunk, _ := Encode(events(0, 7), true)
+	if st := in.Flush("app", chunk); st != OK {
+		t.Fatalf("flush: %v", st)
+	}
+	if st := in.Flush("app", []byte{0xc1}); st != Error {
+		t.Fatalf("flush of garbage: %v", st)
+	}
+	waitFor(t, "7 records written", func() bool { return countLines(out) == 7 })
+	resp, err := http.Get("http://" + in.rt.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`octoagent_fluentbit_flushes_total{component="source.fluentbit.input",instance="apps",result="FLB_OK"} 1`,
+		`octoagent_fluentbit_flushes_total{component="source.fluentbit.input",instance="apps",result="FLB_ERROR"} 1`,
+		`octoagent_fluentbit_flush_records_total{component="source.fluentbit.input",instance="apps",result="FLB_OK"} 7`,
+		`octoagent_buffer_written_records_total{component="source.fluentbit.input"} 7`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+}
