@@ -23,7 +23,8 @@ import (
 // The plugin inside a real Fluent Bit (4.2.8, e2e/setup.sh unpacks it),
 // with its defaults (Workers unset: the flush runs on Fluent Bit's engine
 // thread). Two inputs: a tailed file into out_octostore, and a heartbeat
-// (dummy) into Fluent Bit's own file output. With the store down for 20 s,
+// (dummy) into Fluent Bit's own file output and into a second
+// out_octostore instance. With the store down for 20 s,
 // the heartbeat output must keep receiving (the plugin's flush does not
 // block the engine), Fluent Bit must exit within 10 s on SIGTERM, and a
 // restart with the store up must deliver every line.
@@ -37,6 +38,7 @@ type fbReceiver struct {
 	byLine   map[string]int
 	requests int
 	refused  int
+	beats    int
 }
 
 func newFBReceiver(t *testing.T) (*fbReceiver, *httptest.Server) {
@@ -64,8 +66,13 @@ func newFBReceiver(t *testing.T) (*fbReceiver, *httptest.Server) {
 		}
 		r.mu.Lock()
 		for _, rec := range recs {
+			line, _ := rec.Fields["log"].(string)
+			if !strings.HasPrefix(line, "line ") {
+				r.beats++ // the heartbeat, through the second instance
+				continue
+			}
 			r.byID[rec.ID]++
-			r.byLine[fmt.Sprint(rec.Fields["log"])]++
+			r.byLine[line]++
 		}
 		r.mu.Unlock()
 	}))
@@ -246,6 +253,14 @@ sink "http" "store" {
     Buffer_Path %[1]s/buf
 
 [OUTPUT]
+    Name        octostore
+    Match       hb
+    Config      %[1]s/octostore.hcl
+    Transform   app
+    Instance    beats
+    Buffer_Path %[1]s/buf-beats
+
+[OUTPUT]
     Name  file
     Match hb
     Path  %[1]s
@@ -314,7 +329,7 @@ sink "http" "store" {
 		t.Errorf("fluent-bit took %v to exit with the store down; Kubernetes gives 30 s, the bound is 10 s", exitTook)
 	}
 	out := fb.out.String()
-	if !strings.Contains(out, "instance=app") {
+	if !strings.Contains(out, "instance=app") || !strings.Contains(out, "instance=beats") {
 		t.Errorf("the plugin's log lines do not name the instance:\n%s", tail(out, 3000))
 	}
 	if !strings.Contains(out, "left in the disk buffer for the next start") {

@@ -107,8 +107,14 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) int {
 	if in == nil {
 		return output.FLB_OK
 	}
+	// Fluent Bit exits its outputs one after the other. Start every
+	// instance's exit now, so that N instances take as long as one: each
+	// is bounded, and so is Fluent Bit's shutdown.
 	mu.Lock()
 	delete(instances, id)
+	for _, other := range instances {
+		go other.Close()
+	}
 	mu.Unlock()
 	in.Close()
 	return output.FLB_OK

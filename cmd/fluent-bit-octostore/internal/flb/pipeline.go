@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -117,6 +118,8 @@ type Instance struct {
 	lock   *os.File
 	q      *queue
 	m      flushMetrics
+
+	closeOnce sync.Once
 }
 
 // ConfigError is a config that does not load; Error() holds the
@@ -295,7 +298,13 @@ func (in *Instance) FlushEvents(tag string, events []Event, size int64) Status {
 // it stops taking chunks, lets the pipeline deliver what it holds for up
 // to the config's shutdown_timeout (at most 3 s), and leaves the rest in
 // the disk buffer, which the next start sends on with the same ids.
+// Close may be called more than once, from several goroutines: every call
+// returns once the instance has stopped.
 func (in *Instance) Close() {
+	in.closeOnce.Do(in.close)
+}
+
+func (in *Instance) close() {
 	start := time.Now()
 	finished := make(chan struct{})
 	go func() {
