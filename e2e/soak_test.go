@@ -39,7 +39,9 @@ func TestSoak(t *testing.T) {
 	if err != nil || total < time.Minute {
 		t.Fatalf("OCTOAGENT_SOAK=%q: a duration of at least 1m, such as 30m", spec)
 	}
-	scale := func(d time.Duration) time.Duration { return max(time.Duration(float64(d)*float64(total)/float64(30*time.Minute)), time.Second) }
+	scale := func(d time.Duration) time.Duration {
+		return max(time.Duration(float64(d)*float64(total)/float64(30*time.Minute)), time.Second)
+	}
 	rotateEvery, outageEvery, outageFor := scale(10*time.Second), scale(5*time.Minute), scale(30*time.Second)
 	reloadEvery, killEvery := scale(time.Minute), scale(7*time.Minute)
 	const rate = 1000 // lines a second
