@@ -316,8 +316,12 @@ func (in *Instance) close() {
 	}()
 	select {
 	case <-finished:
+		defer unlockDir(in.lock)
 	case <-time.After(exitBound):
 		in.log.Error("exit took too long; leaving what is in flight in the disk buffer", "waited", exitBound)
+		// The buffer is still in use: a new instance on this directory
+		// (Fluent Bit's hot reload) must wait until it is not.
+		go func() { <-finished; unlockDir(in.lock) }()
 	}
 	recs, unread := in.q.left()
 	if recs > 0 || unread > 0 {
@@ -325,7 +329,6 @@ func (in *Instance) close() {
 	} else {
 		in.log.Info("stopped; everything delivered", "took", time.Since(start).Round(time.Millisecond))
 	}
-	unlockDir(in.lock)
 }
 
 // Origin is the origin of a Fluent Bit record. The ID derives from the
