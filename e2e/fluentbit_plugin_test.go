@@ -212,7 +212,7 @@ func TestFluentBitPlugin(t *testing.T) {
 	if got := storedMessages(t, db); len(got) != 18 || got[0] != "kube.app 0001" {
 		t.Fatalf("stored after the first flush: %d records %v, want 18", len(got), got)
 	}
-	waitFor(t, 60*time.Second, "2 dead letters", func() bool { return countFileLines(deadPath) == 2 })
+	waitFor(t, 60*time.Second, "2 dead letters", func() bool { return fileLines(deadPath) == 2 })
 	dead := readJSONLines(t, deadPath)
 	reasons := map[string]bool{}
 	for _, d := range dead {
@@ -221,7 +221,7 @@ func TestFluentBitPlugin(t *testing.T) {
 	if !reasons["transform.app"] || !reasons["sink.octostore.central"] {
 		t.Fatalf("dead letters from %v, want transform.app and sink.octostore.central", reasons)
 	}
-	waitFor(t, 60*time.Second, "instance B's 5 records", func() bool { return countFileLines(outPath) == 5 })
+	waitFor(t, 60*time.Second, "instance B's 5 records", func() bool { return fileLines(outPath) == 5 })
 	audit := readJSONLines(t, outPath)
 	if len(audit) != 5 {
 		t.Fatalf("instance B wrote %d records, want 5", len(audit))
@@ -293,11 +293,3 @@ func TestFluentBitPlugin(t *testing.T) {
 	_ = st
 }
 
-// countFileLines counts the lines of a file; 0 if it does not exist yet.
-func countFileLines(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	return strings.Count(string(b), "\n")
-}
