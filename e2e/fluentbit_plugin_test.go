@@ -292,4 +292,3 @@ func TestFluentBitPlugin(t *testing.T) {
 		soBytes, records, deliveries, len(dead), firstFlush.Milliseconds(), downFlush.Milliseconds())
 	_ = st
 }
-
