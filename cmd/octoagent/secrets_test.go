@@ -26,6 +26,10 @@ var secretPlacements = map[string]string{
 	"sink kafka password":  "sink \"kafka\" \"s\" {\n  inputs = [source.stdin.in]\n  brokers = [\"k:9092\"]\n  topic = \"t\"\n  sasl {\n    mechanism = \"PLAIN\"\n    username = \"u\"\n    %s\n  }\n}\n",
 	"source kafka password": "source \"kafka\" \"k\" {\n  brokers = [\"k:9092\"]\n  group_id = \"g\"\n  topics = [\"t\"]\n  sasl {\n    mechanism = \"PLAIN\"\n    username = \"u\"\n    %s\n  }\n}\n" +
 		"sink \"stdout\" \"k\" {\n  inputs = [source.kafka.k]\n}\n",
+	"sink otlp token":   "sink \"otlp\" \"s\" {\n  inputs = [source.stdin.in]\n  endpoint = \"https://otel.internal:4317\"\n  %s\n}\n",
+	"sink otlp headers": "sink \"otlp\" \"s\" {\n  inputs = [source.stdin.in]\n  endpoint = \"https://otel.internal:4317\"\n  %s\n}\n",
+	"source otlp token": "source \"otlp\" \"o\" {\n  grpc_address = \"127.0.0.1:0\"\n  %s\n}\n" +
+		"sink \"stdout\" \"o\" {\n  inputs = [source.otlp.o]\n}\n",
 	"sink openlineage token":    "sink \"openlineage\" \"s\" {\n  inputs = [source.stdin.in]\n  transport \"http\" {\n    url = \"https://marquez.internal\"\n    %s\n  }\n}\n",
 	"sink openlineage headers":  "sink \"openlineage\" \"s\" {\n  inputs = [source.stdin.in]\n  transport \"http\" {\n    url = \"https://marquez.internal\"\n    %s\n  }\n}\n",
 	"sink openlineage password": "sink \"openlineage\" \"s\" {\n  inputs = [source.stdin.in]\n  transport \"kafka\" {\n    brokers = [\"k:9092\"]\n    topic = \"t\"\n    sasl {\n      mechanism = \"PLAIN\"\n      username = \"u\"\n      %s\n    }\n  }\n}\n",
