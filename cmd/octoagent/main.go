@@ -43,6 +43,10 @@ Usage:
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B
                      (compares two records: files of one record, or ids read from standard input)
+  octoagent replay   -c PATH... [FILE|-] [--kafka-brokers ADDRS --kafka-topic TOPIC [--kafka-group G]] [--from SOURCE]
+                     [--transform NAME] [--dry-run] [--json] [--data-dir DIR]
+                     (runs dead letters again through today's rules; the records get the ids
+                     they would have had; octoagent replay -h says more)
   octoagent version
 
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
@@ -73,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runTap(args[1:], stdout, stderr)
 	case "diff":
 		return runDiff(args[1:], os.Stdin, stdout, stderr)
+	case "replay":
+		return runReplay(args[1:], os.Stdin, stdout, stderr)
 	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
