@@ -352,7 +352,9 @@ func reorderArgs(args []string) []string {
 	return append(flags, pos...)
 }
 
-func boolFlag(name string) bool { return name == "dry-run" || name == "json" || name == "h" || name == "help" }
+func boolFlag(name string) bool {
+	return name == "dry-run" || name == "json" || name == "h" || name == "help"
+}
 
 // progressLine draws a one-line progress bar on a terminal for a large
 // input (over 1 MiB), at most ten times a second.
