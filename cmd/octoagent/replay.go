@@ -89,6 +89,11 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case (*brokers == "") != (*topic == ""):
 		return bad("--kafka-brokers and --kafka-topic go together")
 	}
+	if *dry && !flagSet(fs, "log-level") {
+		// A dry run resolves what it counts as failed (nothing is
+		// committed): the warnings that would say so are noise.
+		*logLevel = "error"
+	}
 	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return bad("%v", err)
@@ -168,7 +173,10 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer fh.Close()
 			rd = fh
 			if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+				// What is in the file now: the config may send the dead
+				// letters that still fail to this very file.
 				size = st.Size()
+				rd = io.LimitReader(fh, size)
 			}
 		}
 		progress = newProgressLine(stderr, size)
@@ -220,7 +228,7 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, g := range rep.StillFailing {
 		rep.DeadLetters += g.Count
 	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+	if runErr != nil && !errors.Is(runErr, context.Canceled) && !(*dry && errors.Is(runErr, agent.ErrUndelivered)) {
 		rep.Undelivered = runErr.Error()
 	}
 	if ctx.Err() != nil {
@@ -397,4 +405,10 @@ func (p *progressLine) done() {
 		return
 	}
 	fmt.Fprint(p.w, "\r\033[K")
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

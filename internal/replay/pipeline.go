@@ -291,7 +291,8 @@ func (s *reader) Run(ctx context.Context) error {
 // Tally is the sink of a dry run: it counts what the transforms made of the
 // replayed dead letters, the records by transform and the dead letters by
 // transform, step and reason, with a few examples of each, and sends
-// nothing anywhere.
+// nothing anywhere. It resolves what it counts as failed, so that no input
+// position is committed.
 type Tally struct {
 	mu      sync.Mutex
 	records map[string]*Group // by transform
@@ -346,7 +347,9 @@ func (t *Tally) Consume(_ context.Context, b agent.Batch) error {
 				g.Examples = append(g.Examples, string(enc.Append(nil, r)))
 			}
 		}
-		r.Ack(agent.Delivered)
+		// Failed, not Delivered: a dry run commits nothing, so a Kafka
+		// group's offsets stay where they were for the real replay.
+		r.Ack(agent.Failed)
 	}
 	return nil
 }
