@@ -127,6 +127,7 @@ type transform struct {
 	into  string
 	known []string
 	stats *Stats
+	dec   Decoder
 }
 
 // TransformFactory returns the factory of the replay stage. into, if not
@@ -184,22 +185,25 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 }
 
 func (t *transform) rebuild(r *agent.Record) (agent.Record, string, error) {
-	dl, err := agent.ParseJSON(r.Message())
-	if err != nil {
-		return agent.Record{}, "", &Error{Reason: ReasonNotDeadLetter, Msg: err.Error()}
-	}
-	in, target, err := Rebuild(&dl)
+	in, comp, err := t.dec.Decode(r.Message())
 	if err != nil {
 		return agent.Record{}, "", err
 	}
+	target := comp
 	if t.into != "" {
 		target = t.into
 	}
 	if !slices.Contains(t.known, target) {
 		return agent.Record{}, "", errorf(ReasonUnknownTransform, "dead letter %s: %s is not in the config; replay it into the rule that replaced it with --transform NAME. %s",
-			dl.ID, target, decode.DidYouMean(target, t.known, "transforms"))
+			deadLetterID(in.Origin, comp), target, decode.DidYouMean(target, t.known, "transforms"))
 	}
 	return in, target, nil
+}
+
+// deadLetterID is the id of the dead letter comp made of a record from o.
+func deadLetterID(o agent.Origin, comp string) string {
+	o.Derive(comp+".dead_letter", 0)
+	return o.ComputeID()
 }
 
 // position names where a dead letter was read: a line of the input, a

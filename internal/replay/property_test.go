@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -182,13 +183,17 @@ func TestReplayIsTheFirstRead(t *testing.T) {
 			}
 			// The dead letter as a file sink writes it, read back.
 			wire := agent.AppendJSON(nil, &dls[0])
+			rebuilt, target, err := replay.Decode(wire)
+			if err != nil {
+				t.Fatalf("decode %s: %v", wire, err)
+			}
+			// Rebuild, from the record as agent.ParseJSON reads it, agrees.
 			dl, err := agent.ParseJSON(wire)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rebuilt, target, err := replay.Rebuild(&dl)
-			if err != nil {
-				t.Fatalf("rebuild %s: %v", wire, err)
+			if again, _, err := replay.Rebuild(&dl); err != nil || !reflect.DeepEqual(again, rebuilt) {
+				t.Fatalf("Rebuild gives %+v, %v; Decode %+v", again, err, rebuilt)
 			}
 			if target != "transform.t" {
 				t.Fatalf("target %q", target)
