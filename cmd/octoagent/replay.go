@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -61,6 +62,7 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	dataDir := fs.String("data-dir", "", "data directory of the replay (disk buffers); default: agent.data_dir/replay, apart from a running agent's")
 	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the replay to this file")
 	if err := fs.Parse(reorderArgs(args)); err != nil {
 		return 2
 	}
@@ -202,6 +204,17 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return bad("%v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return bad("%v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	runErr := rt.Run(ctx)
 	progress.done()
 	if n, _ := counterValue(rt.Metrics().Errors, input.ID, "run"); n > 0 {

@@ -250,6 +250,9 @@ func (s *reader) Run(ctx context.Context) error {
 		bytes int64
 	)
 	tracker := agent.NewTracker(s.set.Acks, func(int64) {}, func() { s.set.Metrics.StuckStream() })
+	// The lines of a batch are copied into slabs: one allocation per 256
+	// KiB, not per line (the scanner reuses its buffer).
+	var slab []byte
 	emit := func() {
 		if len(recs) == 0 {
 			return
@@ -275,7 +278,11 @@ func (s *reader) Run(ctx context.Context) error {
 			line++
 			continue
 		}
-		recs = append(recs, agent.Record{Time: now, Raw: append([]byte(nil), b...),
+		if cap(slab)-len(slab) < len(b) {
+			slab = make([]byte, 0, max(len(b), 256<<10))
+		}
+		slab = append(slab, b...)
+		recs = append(recs, agent.Record{Time: now, Raw: slab[len(slab)-len(b) : len(slab) : len(slab)],
 			Origin: agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: "input", Offset: line}})
 		line++
 		if len(recs) == batch {

@@ -8,15 +8,13 @@ package replay
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
-
-	jsoniter "github.com/json-iterator/go"
 
 	"github.com/octostore/agent/agent"
 )
@@ -73,91 +71,84 @@ func Decode(line []byte) (agent.Record, string, error) {
 
 // Decoder reads dead letters in the wire form. It reads only what the
 // rebuild needs and skips the rest (the parsed fields, the errors) without
-// building it, and reuses the strings that repeat from one dead letter to
-// the next (host, component, stream, path): decoding is most of what a
-// replay costs beyond the rule itself. The zero Decoder is ready; it is not
-// safe for concurrent use.
+// building it, finds the end of a string with memchr speed, and reuses the
+// strings that repeat from one dead letter to the next (host, component,
+// stream, path): decoding is most of what a replay costs beyond the rule
+// itself. FuzzDecode holds it to agent.ParseJSON. The zero Decoder is
+// ready; it is not safe for concurrent use.
 type Decoder struct {
 	host, component, stream, rule, path, topic, comp, kind string
-	quoted, str                                            []byte // reused
+	key, str                                               []byte // reused
+	timeText                                               []byte
+	time                                                   time.Time
 }
 
 // Decode reads one dead letter and rebuilds its input (see Rebuild).
 func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 	var w wireDeadLetter
 	var ent []agent.KV
-	it := jsoniter.ConfigDefault.BorrowIterator(line)
-	defer jsoniter.ConfigDefault.ReturnIterator(it)
-	if it.WhatIsNext() != jsoniter.ObjectValue {
-		return agent.Record{}, "", errorf(ReasonNotDeadLetter, "not a JSON record: the line is not an object")
-	}
-	if d.quoted == nil {
-		d.quoted = make([]byte, 0, 256) // jsoniter captures into a non-nil slice only
-	}
+	s := &scanner{b: line}
 	str := func() []byte { // the next string value, unescaped, valid until the next call
-		d.quoted = it.SkipAndAppendBytes(d.quoted[:0])
-		b, ok := unquote(d.str[:0], d.quoted)
-		if !ok {
-			it.ReportError("read string", "expects a string")
-		}
-		d.str = b
-		return b
+		d.str = s.unquoted(d.str[:0])
+		return d.str
 	}
-	for key := it.ReadObject(); key != "" && it.Error == nil; key = it.ReadObject() {
-		switch key {
-		case "id":
-			w.ID = string(str())
+	isString := func() bool { s.ws(); return s.i < len(s.b) && s.b[s.i] == '"' }
+	s.object(d, true, func(key []byte) {
+		switch string(key) {
 		case "time":
-			t, err := time.Parse(time.RFC3339Nano, string(str()))
-			if err != nil {
-				return agent.Record{}, "", errorf(ReasonNotDeadLetter, "not a record: time: %v", err)
+			// Dead letters of one batch share their read time: parse it once.
+			if b := str(); !bytes.Equal(b, d.timeText) || d.timeText == nil {
+				t, err := time.Parse(time.RFC3339Nano, string(b))
+				if err != nil {
+					s.fail("time: " + err.Error())
+				}
+				d.time, d.timeText = t.UTC(), append(d.timeText[:0], b...)
 			}
-			w.Time = t.UTC()
+			w.Time = d.time
 		case "kind":
 			w.Kind = intern(&d.kind, str())
 		case "entity":
-			it.ReadArrayCB(func(it *jsoniter.Iterator) bool {
+			s.array(func() {
 				var kv agent.KV
-				for k := it.ReadObject(); k != ""; k = it.ReadObject() {
-					switch k {
+				s.object(d, true, func(k []byte) {
+					switch string(k) {
 					case "key":
-						kv.Key = it.ReadString()
+						kv.Key = string(str())
 					case "value":
-						kv.Value = it.ReadString()
+						kv.Value = string(str())
 					default:
-						it.Skip()
+						s.skip(0)
 					}
-				}
+				})
 				ent = append(ent, kv)
-				return it.Error == nil
 			})
 		case "fields":
-			for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
-				if it.WhatIsNext() != jsoniter.StringValue {
-					it.Skip()
-					continue
+			s.object(d, false, func(k []byte) { // a map: keys as written
+				if !isString() {
+					s.skip(0)
+					return
 				}
-				switch k {
+				switch string(k) {
 				case "component":
 					w.Fields.Component = intern(&d.comp, str())
 				case "raw":
-					d.quoted = it.SkipAndAppendBytes(d.quoted[:0])
-					raw, ok := unquote(make([]byte, 0, len(d.quoted)), d.quoted)
+					q := s.quoted()
+					raw, ok := unquote(make([]byte, 0, len(q)), q)
 					if !ok {
-						it.ReportError("read raw", "expects a string")
+						s.fail("bad escape in a string")
 					}
 					w.Fields.Raw = &raw
 				case "kind":
 					k := string(str())
 					w.Fields.Kind = &k
 				default:
-					it.Skip()
+					s.skip(0)
 				}
-			}
+			})
 		case "origin":
 			o := &w.Origin
-			for k := it.ReadObject(); k != "" && it.Error == nil; k = it.ReadObject() {
-				switch k {
+			s.object(d, true, func(k []byte) {
+				switch string(k) {
 				case "host":
 					o.Host = intern(&d.host, str())
 				case "component":
@@ -165,33 +156,271 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 				case "stream":
 					o.Stream = intern(&d.stream, str())
 				case "offset":
-					o.Offset = it.ReadInt64()
+					o.Offset = s.int(64)
 				case "rule":
 					o.Rule = intern(&d.rule, str())
 				case "index":
-					o.Index = it.ReadInt()
+					o.Index = int(s.int(strconv.IntSize))
 				case "path":
 					o.Path = intern(&d.path, str())
 				case "device":
-					o.Device = it.ReadUint64()
+					o.Device = s.uint()
 				case "inode":
-					o.Inode = it.ReadUint64()
+					o.Inode = s.uint()
 				case "topic":
 					o.Topic = intern(&d.topic, str())
 				case "partition":
-					o.Partition = it.ReadInt32()
+					o.Partition = int32(s.int(32))
 				default:
-					it.Skip()
+					s.skip(0)
 				}
-			}
+			})
 		default:
-			it.Skip()
+			s.skip(0)
 		}
-	}
-	if it.Error != nil && it.Error != io.EOF {
-		return agent.Record{}, "", errorf(ReasonNotDeadLetter, "not a JSON record: %v", it.Error)
+	})
+	if s.err != nil {
+		return agent.Record{}, "", errorf(ReasonNotDeadLetter, "not a JSON record: %v", s.err)
 	}
 	return w.rebuild(ent)
+}
+
+// scanner walks one JSON value in b. The first error stops it (every later
+// read gives nothing) and stays in err.
+type scanner struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (s *scanner) fail(msg string) {
+	if s.err == nil {
+		s.err = fmt.Errorf("%s (at byte %d)", msg, s.i)
+	}
+	s.i = len(s.b)
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// next skips white space and reports whether the next byte is c (and
+// consumes it if so).
+func (s *scanner) next(c byte) bool {
+	s.ws()
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// quoted returns the next string as written, without its quotes.
+func (s *scanner) quoted() []byte {
+	if !s.next('"') {
+		s.fail("expects a string")
+		return nil
+	}
+	start, j := s.i, s.i
+	for {
+		k := bytes.IndexByte(s.b[j:], '"')
+		if k < 0 {
+			s.fail("unterminated string")
+			return nil
+		}
+		q := j + k
+		n := 0 // backslashes before the quote: an odd number escapes it
+		for p := q - 1; p >= start && s.b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			s.i = q + 1
+			return s.b[start:q]
+		}
+		j = q + 1
+	}
+}
+
+// unquoted appends the next string, unescaped, to dst.
+func (s *scanner) unquoted(dst []byte) []byte {
+	q := s.quoted()
+	if s.err != nil {
+		return dst
+	}
+	out, ok := unquote(dst, q)
+	if !ok {
+		s.fail("bad escape in a string")
+	}
+	if out == nil {
+		out = []byte{} // an empty line is a line
+	}
+	return out
+}
+
+// object reads an object, calling f with each key (unescaped; valid during
+// the call), the scanner at its value, which f must read or skip.
+//
+// With d set, keys are unescaped into d.key; with fold too, folded as
+// encoding/json matches struct fields (as agent.ParseJSON reads every
+// object but fields, a map): case-insensitively.
+func (s *scanner) object(d *Decoder, fold bool, f func(key []byte)) {
+	if !s.next('{') {
+		s.fail("expects an object")
+		return
+	}
+	if s.next('}') {
+		return
+	}
+	for s.err == nil {
+		k := s.quoted()
+		if d != nil {
+			var ok bool
+			if d.key, ok = unquote(d.key[:0], k); !ok {
+				s.fail("bad escape in a key")
+			}
+			k = d.key
+			if fold {
+				k = foldKey(k)
+			}
+		}
+		if !s.next(':') {
+			s.fail("expects a colon")
+			return
+		}
+		f(k)
+		if s.next(',') {
+			continue
+		}
+		if !s.next('}') {
+			s.fail("expects a comma or the end of the object")
+		}
+		return
+	}
+}
+
+// array reads an array, calling f at each value, which f must read.
+func (s *scanner) array(f func()) {
+	if !s.next('[') {
+		s.fail("expects an array")
+		return
+	}
+	if s.next(']') {
+		return
+	}
+	for s.err == nil {
+		f()
+		if s.next(',') {
+			continue
+		}
+		if !s.next(']') {
+			s.fail("expects a comma or the end of the array")
+		}
+		return
+	}
+}
+
+// token returns the next number or literal as written.
+func (s *scanner) token() []byte {
+	s.ws()
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		if c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '+' || c == '.' {
+			s.i++
+			continue
+		}
+		break
+	}
+	if s.i == start {
+		s.fail("expects a value")
+	}
+	return s.b[start:s.i]
+}
+
+func (s *scanner) int(bits int) int64 {
+	t := s.token()
+	n, err := strconv.ParseInt(string(t), 10, bits)
+	if err != nil && s.err == nil {
+		s.fail("expects an integer")
+	}
+	return n
+}
+
+func (s *scanner) uint() uint64 {
+	t := s.token()
+	n, err := strconv.ParseUint(string(t), 10, 64)
+	if err != nil && s.err == nil {
+		s.fail("expects an unsigned integer")
+	}
+	return n
+}
+
+// foldKey folds k in place as encoding/json folds field names, for the
+// names of ASCII letters this decoder looks for: ASCII to lower case, and
+// the two other runes that fold to an ASCII letter (U+017F to s, U+212A
+// to k).
+func foldKey(k []byte) []byte {
+	ascii := true
+	for i, c := range k {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+		if 'A' <= c && c <= 'Z' {
+			k[i] = c + 'a' - 'A'
+		}
+	}
+	if ascii {
+		return k
+	}
+	k = bytes.ReplaceAll(k, []byte("\u017f"), []byte("s"))
+	k = bytes.ReplaceAll(k, []byte("\u212a"), []byte("k"))
+	return bytes.ToLower(k)
+}
+
+// maxDepth bounds the nesting skip follows, as encoding/json does.
+const maxDepth = 10000
+
+// skip reads past the next value.
+func (s *scanner) skip(depth int) {
+	if depth > maxDepth {
+		s.fail("nested too deep")
+		return
+	}
+	s.ws()
+	if s.i >= len(s.b) {
+		s.fail("expects a value")
+		return
+	}
+	switch s.b[s.i] {
+	case '"':
+		s.quoted()
+	case '{':
+		s.object(nil, false, func([]byte) { s.skip(depth + 1) })
+	case '[':
+		s.array(func() { s.skip(depth + 1) })
+	default:
+		t := s.token()
+		if s.err == nil && !validLiteral(t) {
+			s.fail("expects a value")
+		}
+	}
+}
+
+func validLiteral(t []byte) bool {
+	switch string(t) {
+	case "true", "false", "null":
+		return true
+	}
+	_, err := strconv.ParseFloat(string(t), 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
 }
 
 // intern returns b as a string, the one in *slot if it is the same.
@@ -202,17 +431,10 @@ func intern(slot *string, b []byte) string {
 	return *slot
 }
 
-// unquote appends the JSON string q (quotes included, maybe preceded by
-// white space) to dst, unescaped as encoding/json does: a lone surrogate
-// becomes U+FFFD. Runs without escapes are copied whole.
+// unquote appends the JSON string content q (without its quotes) to dst,
+// unescaped as encoding/json does: a lone surrogate or a byte that is not
+// UTF-8 becomes U+FFFD. Runs without escapes are copied whole.
 func unquote(dst, q []byte) ([]byte, bool) {
-	for len(q) > 0 && (q[0] == ' ' || q[0] == '\t' || q[0] == '\n' || q[0] == '\r') {
-		q = q[1:]
-	}
-	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
-		return dst, false
-	}
-	q = q[1 : len(q)-1]
 	start := len(dst)
 	for {
 		i := bytes.IndexByte(q, '\\')
@@ -317,6 +539,15 @@ type wireDeadLetter struct {
 	Origin agent.Origin
 }
 
+// id is the dead letter's id, for messages: Decode does not read it, it is
+// computed from the origin as the encoder computed it.
+func (w *wireDeadLetter) id() string {
+	if w.ID == "" {
+		w.ID = w.Origin.ComputeID()
+	}
+	return w.ID
+}
+
 func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error) {
 	if w.Kind != agent.KindDeadLetter {
 		if w.Kind == "" {
@@ -327,15 +558,15 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 	comp := w.Fields.Component
 	if !strings.HasPrefix(comp, "transform.") {
 		if comp == "" {
-			return agent.Record{}, "", errorf(ReasonNotDeadLetter, `dead letter %s has no "component" field`, w.ID)
+			return agent.Record{}, "", errorf(ReasonNotDeadLetter, `dead letter %s has no "component" field`, w.id())
 		}
-		return agent.Record{}, "", errorf(ReasonNotTransform, "dead letter %s was made by %s, not by a transform: there is no rule to run it through", w.ID, comp)
+		return agent.Record{}, "", errorf(ReasonNotTransform, "dead letter %s was made by %s, not by a transform: there is no rule to run it through", w.id(), comp)
 	}
 	if w.Fields.Raw == nil {
-		return agent.Record{}, "", errorf(ReasonNoRaw, `dead letter %s of %s has no "raw" line to run again`, w.ID, comp)
+		return agent.Record{}, "", errorf(ReasonNoRaw, `dead letter %s of %s has no "raw" line to run again`, w.id(), comp)
 	}
 	if k := w.Fields.Kind; k != nil && *k != agent.KindRaw {
-		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a %q record, not a raw line: replay the dead letters of the transform that made it", w.ID, comp, *k)
+		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a %q record, not a raw line: replay the dead letters of the transform that made it", w.id(), comp, *k)
 	}
 	o := w.Origin
 	rule, index, err := inputRule(o.Rule, comp)
@@ -343,7 +574,7 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 		return agent.Record{}, "", err
 	}
 	if rule != "" {
-		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a record made by %s, not a raw line: replay the dead letters of that transform", w.ID, comp, rule)
+		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a record made by %s, not a raw line: replay the dead letters of that transform", w.id(), comp, rule)
 	}
 	o.Rule, o.Index = rule, index
 	return agent.Record{Time: w.Time, Raw: *w.Fields.Raw, Entity: entity, Origin: o}, comp, nil
