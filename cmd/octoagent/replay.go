@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -299,7 +300,7 @@ func (r *replayReport) print(w io.Writer) {
 		for _, g := range r.StillFailing {
 			fmt.Fprintf(w, "  %d  %s  step %s  reason %s\n", g.Count, g.Transform, g.Step, g.Reason)
 			for _, e := range g.Examples {
-				fmt.Fprintf(w, "      e.g. %s\n", e)
+				fmt.Fprintf(w, "      e.g. %s\n", deadLetterExample(e))
 			}
 		}
 	}
@@ -424,4 +425,30 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// deadLetterExample shows a dead letter (its wire form) by its line and its
+// first error.
+func deadLetterExample(wire string) string {
+	var dl struct {
+		Fields struct {
+			Raw    string `json:"raw"`
+			Errors []struct {
+				Field string `json:"field"`
+				Error string `json:"error"`
+			} `json:"errors"`
+		} `json:"fields"`
+	}
+	if err := json.Unmarshal([]byte(wire), &dl); err != nil {
+		return wire
+	}
+	out := strconv.Quote(dl.Fields.Raw)
+	if len(dl.Fields.Errors) > 0 {
+		e := dl.Fields.Errors[0]
+		if e.Field != "" {
+			out += "  " + e.Field + ":"
+		}
+		out += " " + e.Error
+	}
+	return out
 }
