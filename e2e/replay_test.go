@@ -73,6 +73,20 @@ func replayRules(t testing.TB, dir string, fixed bool) string {
 	return p
 }
 
+// replayAgentConfig is an agent reading logPath from its start, with sinks.
+func replayAgentConfig(dataDir, logPath, sinks string) string {
+	return fmt.Sprintf(`agent {
+  data_dir         = %s
+  http_addr        = ""
+  shutdown_timeout = "10s"
+}
+source "file" "nginx" {
+  paths    = [%s]
+  start_at = "beginning"
+}
+`, hclString(dataDir), hclString(logPath)) + sinks
+}
+
 // storedKinds returns the store's records: id → kind.
 func storedKinds(t testing.TB, db *pgx.Conn) map[string]string {
 	t.Helper()
@@ -96,19 +110,12 @@ func freshRun(t testing.TB, dir, logPath, fixed string) map[string]string {
 	t.Helper()
 	out := filepath.Join(dir, "fresh.jsonl")
 	cfg := filepath.Join(dir, "fresh.hcl")
-	writeFile(t, cfg, fmt.Sprintf(`agent {
-  data_dir  = %s
-  http_addr = ""
-}
-source "file" "nginx" {
-  paths    = [%s]
-  start_at = "beginning"
-}
+	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "fresh-data"), logPath, fmt.Sprintf(`
 sink "file" "all" {
   inputs = [transform.nginx_access, transform.nginx_access.dead_letter]
   path   = %s
 }
-`, hclString(filepath.Join(dir, "fresh-data")), hclString(logPath), hclString(out)))
+`, hclString(out))))
 	if code, _, stderr := runAgent(t, "", "run", "--once", "-c", cfg, "-c", fixed, "-c", "configs/schemas"); code != 0 {
 		t.Fatalf("fresh run: exit %d\n%s", code, tail(string(stderr), 4000))
 	}
@@ -162,14 +169,7 @@ func TestReplayFileIntoStore(t *testing.T) {
 	replayLog(t, logPath, n)
 	deadPath := filepath.Join(dir, "dead.jsonl")
 	cfg := filepath.Join(dir, "agent.hcl")
-	writeFile(t, cfg, fmt.Sprintf(`agent {
-  data_dir  = %s
-  http_addr = "127.0.0.1:0"
-}
-source "file" "nginx" {
-  paths    = [%s]
-  start_at = "beginning"
-}
+	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath, fmt.Sprintf(`
 sink "octostore" "central" {
   inputs         = [transform.nginx_access, transform.nginx_access.dead_letter]
   endpoint       = %s
@@ -183,7 +183,7 @@ sink "file" "dead" {
   inputs = [transform.nginx_access.dead_letter]
   path   = %s
 }
-`, hclString(filepath.Join(dir, "data")), hclString(logPath), hclString(st.URL()), hclString(deadPath)))
+`, hclString(st.URL()), hclString(deadPath))))
 	old, fixed := replayRules(t, dir, false), replayRules(t, dir, true)
 
 	if code, _, stderr := runAgent(t, "", "run", "--once", "-c", cfg, "-c", old, "-c", "configs/schemas"); code != 0 {
@@ -261,15 +261,7 @@ func TestReplayKafkaKilled(t *testing.T) {
 	deadPath := filepath.Join(dir, "dead.jsonl")
 	old, fixed := replayRules(t, dir, false), replayRules(t, dir, true)
 	cfg := filepath.Join(dir, "agent.hcl")
-	writeFile(t, cfg, fmt.Sprintf(`agent {
-  data_dir         = %s
-  http_addr        = ""
-  shutdown_timeout = "10s"
-}
-source "file" "nginx" {
-  paths    = [%s]
-  start_at = "beginning"
-}
+	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath, fmt.Sprintf(`
 sink "octostore" "central" {
   inputs            = [transform.nginx_access]
   endpoint          = %s
@@ -284,7 +276,7 @@ sink "file" "dead" {
   inputs = [transform.nginx_access.dead_letter]
   path   = %s
 }
-`, hclString(filepath.Join(dir, "data")), hclString(logPath), hclString(st.URL()), hclString(deadPath)))
+`, hclString(st.URL()), hclString(deadPath))))
 	if code, _, stderr := runAgent(t, "", "run", "--once", "-c", cfg, "-c", old, "-c", "configs/schemas"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, tail(string(stderr), 4000))
 	}

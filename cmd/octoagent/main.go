@@ -115,16 +115,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "test" {
 		diags = withoutUnused(diags) // a rule pack tested alone has no sinks
 	}
-	if len(diags) > 0 {
-		config.WriteDiagnostics(stderr, res.Files, diags)
-	}
-	if diags.HasErrors() {
-		n := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError {
-				n++
-			}
-		}
+	if n := reportDiagnostics(stderr, res, diags); n > 0 {
 		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
 		return 1
 	}
@@ -243,6 +234,21 @@ func runTests(res *config.Result, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// reportDiagnostics prints diags (with the source lines) and returns how
+// many are errors.
+func reportDiagnostics(w io.Writer, res *config.Result, diags hcl.Diagnostics) int {
+	if len(diags) > 0 {
+		config.WriteDiagnostics(w, res.Files, diags)
+	}
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
 }
 
 func withoutUnused(diags hcl.Diagnostics) hcl.Diagnostics {

@@ -17,7 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/term"
@@ -103,17 +102,8 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	res, diags := config.Load(cfgPaths, components())
-	diags = withoutUnused(diags) // the sources go: what read them may be left unread
-	if len(diags) > 0 {
-		config.WriteDiagnostics(stderr, res.Files, diags)
-	}
-	if diags.HasErrors() {
-		n := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError {
-				n++
-			}
-		}
+	// The sources go: what read them may be left unread.
+	if n := reportDiagnostics(stderr, res, withoutUnused(diags)); n > 0 {
 		return bad("config has %d error(s)", n)
 	}
 	g := res.Graph
