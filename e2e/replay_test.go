@@ -87,6 +87,26 @@ source "file" "nginx" {
 `, hclString(dataDir), hclString(logPath)) + sinks
 }
 
+// storeSinks sends inputs to the store through a disk buffer, and the
+// dead letters to deadPath.
+func storeSinks(url, deadPath, inputs, extra string) string {
+	return fmt.Sprintf(`
+sink "octostore" "central" {
+  inputs         = [%s]
+  endpoint       = %s
+  batch_max_wait = "100ms"
+%s  buffer {
+    type      = "disk"
+    max_bytes = "64MiB"
+  }
+}
+sink "file" "dead" {
+  inputs = [transform.nginx_access.dead_letter]
+  path   = %s
+}
+`, inputs, hclString(url), extra, hclString(deadPath))
+}
+
 // storedKinds returns the store's records: id → kind.
 func storedKinds(t testing.TB, db *pgx.Conn) map[string]string {
 	t.Helper()
@@ -169,21 +189,8 @@ func TestReplayFileIntoStore(t *testing.T) {
 	replayLog(t, logPath, n)
 	deadPath := filepath.Join(dir, "dead.jsonl")
 	cfg := filepath.Join(dir, "agent.hcl")
-	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath, fmt.Sprintf(`
-sink "octostore" "central" {
-  inputs         = [transform.nginx_access, transform.nginx_access.dead_letter]
-  endpoint       = %s
-  batch_max_wait = "100ms"
-  buffer {
-    type      = "disk"
-    max_bytes = "64MiB"
-  }
-}
-sink "file" "dead" {
-  inputs = [transform.nginx_access.dead_letter]
-  path   = %s
-}
-`, hclString(st.URL()), hclString(deadPath))))
+	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath,
+		storeSinks(st.URL(), deadPath, "transform.nginx_access, transform.nginx_access.dead_letter", "")))
 	old, fixed := replayRules(t, dir, false), replayRules(t, dir, true)
 
 	if code, _, stderr := runAgent(t, "", "run", "--once", "-c", cfg, "-c", old, "-c", "configs/schemas"); code != 0 {
@@ -261,22 +268,8 @@ func TestReplayKafkaKilled(t *testing.T) {
 	deadPath := filepath.Join(dir, "dead.jsonl")
 	old, fixed := replayRules(t, dir, false), replayRules(t, dir, true)
 	cfg := filepath.Join(dir, "agent.hcl")
-	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath, fmt.Sprintf(`
-sink "octostore" "central" {
-  inputs            = [transform.nginx_access]
-  endpoint          = %s
-  batch_max_wait    = "100ms"
-  batch_max_records = 100
-  buffer {
-    type      = "disk"
-    max_bytes = "64MiB"
-  }
-}
-sink "file" "dead" {
-  inputs = [transform.nginx_access.dead_letter]
-  path   = %s
-}
-`, hclString(st.URL()), hclString(deadPath))))
+	writeFile(t, cfg, replayAgentConfig(filepath.Join(dir, "data"), logPath,
+		storeSinks(st.URL(), deadPath, "transform.nginx_access", "  batch_max_records = 100\n")))
 	if code, _, stderr := runAgent(t, "", "run", "--once", "-c", cfg, "-c", old, "-c", "configs/schemas"); code != 0 {
 		t.Fatalf("first run: exit %d\n%s", code, tail(string(stderr), 4000))
 	}
