@@ -151,12 +151,12 @@ func run(t *testing.T, tr agent.Transform, out, dead *agenttest.Capture, r agent
 	return recs, dls
 }
 
-// TestReplayIsTheFirstRead is the property replay rests on: for any line
+// TestPropertyReplayIsTheFirstRead is the property replay rests on: for any line
 // and any pair of rules (old, new), replaying the old rule's dead letter
 // (written out as a sink writes it, read back) through the new rule gives,
 // byte for byte, what the new rule makes of the line as first read: the
 // same records with the same ids, or the same dead letter.
-func TestReplayIsTheFirstRead(t *testing.T) {
+func TestPropertyReplayIsTheFirstRead(t *testing.T) {
 	reg := agent.NewRegistry(stdin.NewFactory(), rules.NewFactory(), stdout.NewFactory())
 	rng := rand.New(rand.NewPCG(28, uint64(time.Now().UnixNano())))
 	cases := agenttest.PropertyCases(300)
