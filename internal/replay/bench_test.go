@@ -120,3 +120,25 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkDecode is the decoding alone, per dead letter of the sample.
+func BenchmarkDecode(b *testing.B) {
+	recs := sampleRecords(b)
+	var wire [][]byte
+	for i := range recs {
+		r := recs[i]
+		dl := agent.NewDeadLetter(&r, agent.DeadLetter{Component: "transform.nginx_access", Step: "parse.regex", Reason: "no_match",
+			Schema: "http_request", SchemaVersion: "1", Errors: []agent.FieldError{{Field: "message", Error: "no pattern matched (1 tried)"}}})
+		wire = append(wire, agent.AppendJSON(nil, &dl))
+	}
+	var d replay.Decoder
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		if _, _, err := d.Decode(wire[i%len(wire)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -280,7 +280,7 @@ func (s *scanner) object(d *Decoder, fold bool, f func(key []byte)) {
 	}
 	for s.err == nil {
 		k := s.quoted()
-		if d != nil {
+		if d != nil && !plainKey(k, fold) {
 			var ok bool
 			if d.key, ok = unquote(d.key[:0], k); !ok {
 				s.fail("bad escape in a key")
@@ -360,6 +360,17 @@ func (s *scanner) uint() uint64 {
 		s.fail("expects an unsigned integer")
 	}
 	return n
+}
+
+// plainKey reports whether key k (as written) is already what unquoting
+// and folding would make of it: no escape, ASCII, and lower case if fold.
+func plainKey(k []byte, fold bool) bool {
+	for _, c := range k {
+		if c == '\\' || c >= utf8.RuneSelf || fold && 'A' <= c && c <= 'Z' {
+			return false
+		}
+	}
+	return true
 }
 
 // foldKey folds k in place as encoding/json folds field names, for the
