@@ -16,8 +16,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/diskbuffer"
@@ -43,6 +41,9 @@ Usage:
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B
                      (compares two records: files of one record, or ids read from standard input)
+  octoagent playground [-c PATH...] [--addr 127.0.0.1:9599] [--timeout 3s] [--max-lines N]
+                     [--max-bytes N] [--max-concurrent N]
+                     (a page to try rules on pasted lines: records, dead letters, each step's work)
   octoagent replay   -c PATH... [FILE|-] [--kafka-brokers ADDRS --kafka-topic TOPIC [--kafka-group G]] [--from SOURCE]
                      [--transform NAME] [--dry-run] [--json] [--data-dir DIR]
                      (runs dead letters again through today's rules; the records get the ids
@@ -77,6 +78,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runTap(args[1:], stdout, stderr)
 	case "diff":
 		return runDiff(args[1:], os.Stdin, stdout, stderr)
+	case "playground":
+		return runPlayground(args[1:], stdout, stderr)
 	case "replay":
 		return runReplay(args[1:], os.Stdin, stdout, stderr)
 	case "run", "validate", "test":
@@ -113,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	res, diags := config.Load(cfgPaths, components())
 	if cmd == "test" {
-		diags = withoutUnused(diags) // a rule pack tested alone has no sinks
+		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks
 	}
 	if n := reportDiagnostics(stderr, res, diags); n > 0 {
 		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
@@ -234,30 +237,4 @@ func runTests(res *config.Result, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// reportDiagnostics prints diags (with the source lines) and returns how
-// many are errors.
-func reportDiagnostics(w io.Writer, res *config.Result, diags hcl.Diagnostics) int {
-	if len(diags) > 0 {
-		config.WriteDiagnostics(w, res.Files, diags)
-	}
-	n := 0
-	for _, d := range diags {
-		if d.Severity == hcl.DiagError {
-			n++
-		}
-	}
-	return n
-}
-
-func withoutUnused(diags hcl.Diagnostics) hcl.Diagnostics {
-	out := diags[:0:0]
-	for _, d := range diags {
-		if d.Severity == hcl.DiagWarning && strings.HasPrefix(d.Summary, "Unused ") {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/term"
@@ -103,7 +104,7 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	res, diags := config.Load(cfgPaths, components())
 	// The sources go: what read them may be left unread.
-	if n := reportDiagnostics(stderr, res, withoutUnused(diags)); n > 0 {
+	if n := reportDiagnostics(stderr, res, config.WithoutUnused(diags)); n > 0 {
 		return bad("config has %d error(s)", n)
 	}
 	g := res.Graph
@@ -441,4 +442,19 @@ func deadLetterExample(wire string) string {
 		out += " " + e.Error
 	}
 	return out
+}
+
+// reportDiagnostics prints diags (with the source lines) and returns how
+// many are errors.
+func reportDiagnostics(w io.Writer, res *config.Result, diags hcl.Diagnostics) int {
+	if len(diags) > 0 {
+		config.WriteDiagnostics(w, res.Files, diags)
+	}
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return n
 }
