@@ -67,6 +67,20 @@ func sampleRecords(b *testing.B) agent.Batch {
 	return recs
 }
 
+// sampleDeadLetters are the dead letters, in the wire form, of every line
+// of the sample through a rule that reads none.
+func sampleDeadLetters(b *testing.B) [][]byte {
+	recs := sampleRecords(b)
+	var wire [][]byte
+	for i := range recs {
+		r := recs[i]
+		dl := agent.NewDeadLetter(&r, agent.DeadLetter{Component: "transform.nginx_access", Step: "parse.regex", Reason: "no_match",
+			Schema: "http_request", SchemaVersion: "1", Errors: []agent.FieldError{{Field: "message", Error: "no pattern matched (1 tried)"}}})
+		wire = append(wire, agent.AppendJSON(nil, &dl))
+	}
+	return wire
+}
+
 // BenchmarkFirstRead is the nginx rule on lines as read from a file;
 // BenchmarkReplay the same rule on the same lines replayed from the dead
 // letters a rule that read none of them made (each decoded from its JSON
@@ -90,15 +104,7 @@ func BenchmarkFirstRead(b *testing.B) {
 }
 
 func BenchmarkReplay(b *testing.B) {
-	recs := sampleRecords(b)
-	// The dead letters: every line through a rule that reads none.
-	var wire [][]byte
-	for i := range recs {
-		r := recs[i]
-		dl := agent.NewDeadLetter(&r, agent.DeadLetter{Component: "transform.nginx_access", Step: "parse.regex", Reason: "no_match",
-			Schema: "http_request", SchemaVersion: "1", Errors: []agent.FieldError{{Field: "message", Error: "no pattern matched (1 tried)"}}})
-		wire = append(wire, agent.AppendJSON(nil, &dl))
-	}
+	wire := sampleDeadLetters(b)
 	tr := nginxTransform(b, "../../configs/nginx/rules.hcl")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -123,14 +129,7 @@ func BenchmarkReplay(b *testing.B) {
 
 // BenchmarkDecode is the decoding alone, per dead letter of the sample.
 func BenchmarkDecode(b *testing.B) {
-	recs := sampleRecords(b)
-	var wire [][]byte
-	for i := range recs {
-		r := recs[i]
-		dl := agent.NewDeadLetter(&r, agent.DeadLetter{Component: "transform.nginx_access", Step: "parse.regex", Reason: "no_match",
-			Schema: "http_request", SchemaVersion: "1", Errors: []agent.FieldError{{Field: "message", Error: "no pattern matched (1 tried)"}}})
-		wire = append(wire, agent.AppendJSON(nil, &dl))
-	}
+	wire := sampleDeadLetters(b)
 	var d replay.Decoder
 	b.ReportAllocs()
 	b.ResetTimer()
