@@ -137,12 +137,54 @@ func (m *fastMatcher) end(prev int) int32 {
 // match finds the leftmost match in in, as a backtracking engine would,
 // and fills slots (byte offsets, -1 for a group that took no part).
 func (m *fastMatcher) match(in []byte, slots []int) bool {
+	for i := range slots {
+		slots[i] = -1
+	}
+	n, ascii := m.backward(in)
+	return m.forward(in, n, ascii, slots)
+}
+
+// accepts reports whether the prog matches in (for anchored progs that
+// end with \z: whether in is in its language), with the right-to-left
+// pass alone.
+func (m *fastMatcher) accepts(in []byte) bool {
+	n, _ := m.backward(in)
+	p := m.p
+	edge := p.nctx
+	next := edge
+	if n > 0 {
+		next = int(p.ctxOf[m.cls[0]])
+	}
+	nc := p.nctx + 1
+	for k := range p.first {
+		c := &p.first[k]
+		ok := true
+		for _, a := range c.asserts {
+			if !p.holds[a][edge*nc+next] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if c.to < 0 {
+			return true
+		}
+		if n > 0 && c.acc[m.cls[0]] && m.bits[int(m.vst[1])*m.words+c.to>>6]&(1<<(c.to&63)) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// backward classifies in's characters and runs the right-to-left pass:
+// vst[j] is the state at position j. It returns the number of characters
+// and whether in is all ASCII (offsets are then indexes).
+func (m *fastMatcher) backward(in []byte) (int, bool) {
 	p := m.p
 	if m.nstates > maxStates {
 		m.reset()
-	}
-	for i := range slots {
-		slots[i] = -1
 	}
 	// classify
 	ascii := true
@@ -177,19 +219,17 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 		m.offs = append(m.offs, len(in))
 	}
 	edge := p.nctx
-	ctx := func(j int) int { // the context before position j
-		if j == 0 {
-			return edge
-		}
-		return int(p.ctxOf[m.cls[j-1]])
-	}
 	// right to left
 	if cap(m.vst) < n+1 {
 		m.vst = make([]int32, n+1, 2*(n+1))
 	}
 	m.vst = m.vst[:n+1]
 	if n > 0 {
-		m.vst[n] = m.end(ctx(n))
+		last := edge
+		if n > 0 {
+			last = int(p.ctxOf[m.cls[n-1]])
+		}
+		m.vst[n] = m.end(last)
 		nc := p.nctx + 1
 		for j := n - 1; j >= 1; j-- {
 			s := m.vst[j+1]
@@ -203,6 +243,19 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 			}
 			m.vst[j] = t
 		}
+	}
+	return n, ascii
+}
+
+// forward is the left-to-right pass of match, after backward.
+func (m *fastMatcher) forward(in []byte, n int, ascii bool, slots []int) bool {
+	p := m.p
+	edge := p.nctx
+	ctx := func(j int) int { // the context before position j
+		if j == 0 {
+			return edge
+		}
+		return int(p.ctxOf[m.cls[j-1]])
 	}
 	// left to right
 	nc := p.nctx + 1
