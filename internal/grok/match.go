@@ -155,12 +155,25 @@ func (m *fastMatcher) accepts(in []byte) bool {
 	if n > 0 {
 		next = int(p.ctxOf[m.cls[0]])
 	}
+	return m.firstViable(p.first, 0, n, edge, next) != nil
+}
+
+// firstViable returns the first of ways, at position i of n, whose
+// assertions hold between the contexts prev and next and that ends the
+// match or leads to a step from which the rest of the text can complete
+// one (by the right-to-left pass); nil if none does.
+func (m *fastMatcher) firstViable(ways []way, i, n, prev, next int) *way {
+	p := m.p
 	nc := p.nctx + 1
-	for k := range p.first {
-		c := &p.first[k]
+	vbase := 0
+	if i < n {
+		vbase = int(m.vst[i+1]) * m.words
+	}
+	for k := range ways {
+		c := &ways[k]
 		ok := true
 		for _, a := range c.asserts {
-			if !p.holds[a][edge*nc+next] {
+			if !p.holds[a][prev*nc+next] {
 				ok = false
 				break
 			}
@@ -169,13 +182,13 @@ func (m *fastMatcher) accepts(in []byte) bool {
 			continue
 		}
 		if c.to < 0 {
-			return true
+			return c
 		}
-		if n > 0 && c.acc[m.cls[0]] && m.bits[int(m.vst[1])*m.words+c.to>>6]&(1<<(c.to&63)) != 0 {
-			return true
+		if i < n && c.acc[m.cls[i]] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
+			return c
 		}
 	}
-	return false
+	return nil
 }
 
 // backward classifies in's characters and runs the right-to-left pass:
@@ -258,7 +271,6 @@ func (m *fastMatcher) forward(in []byte, n int, ascii bool, slots []int) bool {
 		return int(p.ctxOf[m.cls[j-1]])
 	}
 	// left to right
-	nc := p.nctx + 1
 	ways := p.first
 	for i := 0; ; i++ {
 		prev := ctx(i)
@@ -266,32 +278,7 @@ func (m *fastMatcher) forward(in []byte, n int, ascii bool, slots []int) bool {
 		if i < n {
 			next = int(p.ctxOf[m.cls[i]])
 		}
-		var w *way
-		vbase := 0
-		if i < n {
-			vbase = int(m.vst[i+1]) * m.words
-		}
-		for k := range ways {
-			c := &ways[k]
-			ok := true
-			for _, a := range c.asserts {
-				if !p.holds[a][prev*nc+next] {
-					ok = false
-					break
-				}
-			}
-			if !ok {
-				continue
-			}
-			if c.to < 0 {
-				w = c
-				break
-			}
-			if i < n && c.acc[m.cls[i]] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
-				w = c
-				break
-			}
-		}
+		w := m.firstViable(ways, i, n, prev, next)
 		if w == nil {
 			return false
 		}

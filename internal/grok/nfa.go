@@ -214,6 +214,11 @@ func newProg(n *node, ncap int, anchored bool) (*prog, error) {
 		start = loop
 	}
 	p.start = start
+	return p.finish()
+}
+
+// finish builds the tables of a compiled program.
+func (p *prog) finish() (*prog, error) {
 	if len(p.insts) > maxInsts {
 		return nil, fmt.Errorf("pattern too large for the fast engine")
 	}
@@ -243,12 +248,7 @@ func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
 		body = c.emit(inst{op: opClass, set: setAny, out: body})
 	}
 	p.start = c.emit(inst{op: opSave, slot: 0, out: body})
-	if len(p.insts) > maxInsts {
-		return nil, fmt.Errorf("pattern too large for the fast engine")
-	}
-	p.classes()
-	p.closures()
-	return p, nil
+	return p.finish()
 }
 
 // classes partitions the characters by how the pattern's sets treat them.

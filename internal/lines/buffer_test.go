@@ -23,21 +23,6 @@ func (a *appendReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func drain(t *testing.T, s *Splitter, r io.Reader) []Line {
-	t.Helper()
-	var out []Line
-	for {
-		var err error
-		out, _, err = s.Read(r, out)
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestSmallStreamHoldsASmallChunk(t *testing.T) {
 	s := New(0, 256<<10, 100<<10)
 	r := &appendReader{data: []byte(strings.Repeat("a short line\n", 20))}
