@@ -16,7 +16,7 @@ BIN      := bin/octoagent
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
-	./sinks/openlineage:FuzzEvent
+	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport
 
 .PHONY: all build plugin run test test-deps test-pkg test-packs fuzz-short vet bench bench-peers clean chart-tools static
 
@@ -142,7 +142,7 @@ BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
 bench: build bench-peers
 	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
-	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/...
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).
 bench-peers:

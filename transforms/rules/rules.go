@@ -102,6 +102,9 @@ type transform struct {
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
 	drops   prometheus.Counter            // where filters
 	jqEmpty prometheus.Counter            // jq steps that made no record
+	// untraced is the config as loaded, once Trace has wrapped the steps
+	// of cfg (trace.go).
+	untraced *Config
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
