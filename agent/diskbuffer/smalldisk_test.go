@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,27 +14,6 @@ import (
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/testenv"
 )
-
-// smallFS mounts a tmpfs of size bytes for the test (root only: CI runs
-// as root). Where it cannot, the test says why: skipped on a developer's
-// machine, failed in CI.
-func smallFS(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		msg := "cannot mount a " + size + " tmpfs for the small-disk test (" + err.Error() + "); it needs root (CI runs as root)"
-		if testenv.CI() {
-			t.Fatal(msg + " [CI: this test may not skip]")
-		}
-		t.Skip(msg)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	return dir
-}
 
 // failingSink is a store that is down until up is called.
 type failingSink struct {
@@ -86,7 +64,7 @@ func TestSmallDisk(t *testing.T) {
 }
 
 func testSmallDisk(t *testing.T, filledLater bool) {
-	data := smallFS(t, "2m")
+	data := testenv.SmallFS(t, "2m")
 	sink := &failingSink{got: map[string]int{}, down: true}
 	bs, err := New(newSet(t, data), agent.BufferSpec{Type: "disk"}, sink)
 	if err != nil {
