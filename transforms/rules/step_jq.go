@@ -60,7 +60,7 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	return &jqStep{code: code, timeout: timeout, deadline: newDeadline(timeout)}, nil
 }
 
-func (s *jqStep) Name() string               { return "jq" }
+func (s *jqStep) Name() string { return "jq" }
 
 // Stuck implements stuckStep.
 func (s *jqStep) Stuck(now time.Time) (time.Duration, time.Duration, bool) {
