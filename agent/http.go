@@ -166,6 +166,10 @@ func (rt *Runtime) handler() http.Handler {
 			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
 			return
 		}
+		if why := rt.notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ready\n"))
 	})
 	for pattern, h := range rt.opt.Handlers {
@@ -177,4 +181,18 @@ func (rt *Runtime) handler() http.Handler {
 		}
 	}
 	return mux
+}
+
+// notReady lists the components that report themselves not ready (see
+// ReadinessReporter), one a line; "" when none does.
+func (rt *Runtime) notReady() string {
+	var b strings.Builder
+	for _, n := range rt.nodes {
+		if r, ok := n.comp.(ReadinessReporter); ok {
+			if err := r.Ready(); err != nil {
+				b.WriteString(n.spec.ID + ": " + err.Error() + "\n")
+			}
+		}
+	}
+	return b.String()
 }

@@ -124,11 +124,8 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	if s.fast != nil && awkFastLine(in) {
 		s.cur = awkFastRun(s.fast, in, s.cur)
 	} else {
-		s.stdin.Reset(in)
-		bctx := s.budget.start(ctx)
-		_, err = s.interp.ExecuteContext(bctx, s.config)
-		s.budget.stop()
-		if err != nil && bctx.Err() != nil && ctx.Err() == nil {
+		var over bool
+		if err, over = s.exec(ctx, in); over {
 			s.running = false
 			return timeoutErr(s.field, s.budget.timeout)
 		}
@@ -153,6 +150,16 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 		}
 	}
 	return c.done()
+}
+
+// exec runs the program over in, within its budget; over reports that
+// the budget stopped it.
+func (s *awkStep) exec(ctx context.Context, in []byte) (err error, over bool) {
+	s.stdin.Reset(in)
+	bctx := s.budget.start(ctx)
+	defer s.budget.stop()
+	_, err = s.interp.ExecuteContext(bctx, s.config)
+	return err, err != nil && bctx.Err() != nil && ctx.Err() == nil
 }
 
 // awkSet is one set(name, value) call.
