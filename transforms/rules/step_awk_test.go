@@ -125,3 +125,29 @@ func FuzzAwkFast(f *testing.F) {
 		}
 	})
 }
+
+// An expression cannot run long either: expr has no loop but its
+// builtins over lists, and its budget bounds them. Over budget, the record
+// is dead-lettered with reason timeout, the step named.
+func TestExprBudget(t *testing.T) {
+	tr, out, dl := build(t, `
+parse "awk" { program = "{ set(\"n\", $1) }" }
+where = "n == \"2\" ? all(1..999999, {all(1..999999, {true})}) : true"
+`)
+	done := make(chan error, 1)
+	go func() { done <- tr.Process(context.Background(), raw("1", "2", "3")) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the expression still runs after a minute")
+	}
+	if len(out.got) != 2 || len(dl.got) != 1 {
+		t.Fatalf("out %d, dead letters %d", len(out.got), len(dl.got))
+	}
+	if f := dl.got[0].MaterializeFields(); f["reason"] != "timeout" || f["step"] != "where" {
+		t.Fatalf("dead letter %v", f)
+	}
+}
