@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -161,4 +162,67 @@ func TestAdminAddr(t *testing.T) {
 			t.Errorf("Run: %v, want an agent.admin_addr error", err)
 		}
 	})
+}
+
+// stuckSink reports itself not ready while stuck is set.
+type stuckSink struct {
+	funcSink
+	stuck *atomic.Bool
+}
+
+func (s *stuckSink) Ready() error {
+	if s.stuck.Load() {
+		return errors.New("step parse.awk has run 3s on one record, past its budget of 100ms, and did not stop")
+	}
+	return nil
+}
+
+// /readyz answers 503 with the component and its reason while a component
+// reports itself not ready (agent.ReadinessReporter), and 200 after.
+func TestReadyzReportsStuckComponent(t *testing.T) {
+	stuck := &atomic.Bool{}
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
+			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
+		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink {
+				return &stuckSink{funcSink: funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, stuck: stuck}
+			})},
+	)
+	g.Agent.HTTPAddr = "127.0.0.1:0"
+	rt, err := agent.New(g, agent.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	body := func() (int, string) {
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + rt.HTTPAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for code, _ := body(); code != http.StatusOK; code, _ = body() {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stuck.Store(true)
+	if code, b := body(); code != http.StatusServiceUnavailable || !strings.Contains(b, "sink.null.out: step parse.awk has run 3s") {
+		t.Fatalf("stuck: %d %q", code, b)
+	}
+	stuck.Store(false)
+	if code, b := body(); code != http.StatusOK {
+		t.Fatalf("after: %d %q", code, b)
+	}
 }
