@@ -25,18 +25,24 @@ func (idleSource) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 // route, /admin, until the test ends.
 func serveAdmin(t *testing.T, httpAddr, adminAddr string) *agent.Runtime {
 	t.Helper()
+	return serveIdle(t, httpAddr, adminAddr, &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }},
+		agent.Options{AdminHandlers: map[string]http.Handler{
+			"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
+		}})
+}
+
+// serveIdle runs an idle source feeding sink, with the given addresses and
+// options, until the test ends.
+func serveIdle(t *testing.T, httpAddr, adminAddr string, sink agent.Sink, opt agent.Options) *agent.Runtime {
+	t.Helper()
 	g := graph(t,
 		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
 			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
 		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
-			Factory: sinkFactory("null", func(agent.Settings) agent.Sink {
-				return &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}
-			})},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return sink })},
 	)
 	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
-	rt, err := agent.New(g, agent.Options{AdminHandlers: map[string]http.Handler{
-		"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
-	}})
+	rt, err := agent.New(g, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,26 +187,7 @@ func (s *stuckSink) Ready() error {
 // reports itself not ready (agent.ReadinessReporter), and 200 after.
 func TestReadyzReportsStuckComponent(t *testing.T) {
 	stuck := &atomic.Bool{}
-	g := graph(t,
-		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
-			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
-		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
-			Factory: sinkFactory("null", func(agent.Settings) agent.Sink {
-				return &stuckSink{funcSink: funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, stuck: stuck}
-			})},
-	)
-	g.Agent.HTTPAddr = "127.0.0.1:0"
-	rt, err := agent.New(g, agent.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rt.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	rt := serveIdle(t, "127.0.0.1:0", "", &stuckSink{funcSink: funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, stuck: stuck}, agent.Options{})
 	body := func() (int, string) {
 		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + rt.HTTPAddr() + "/readyz")
 		if err != nil {

@@ -28,23 +28,12 @@ func TestShutdownDeadlineStoreDown(t *testing.T) {
 	logPath := filepath.Join(dir, "app.log")
 	appendSeq(t, logPath, 1, lines)
 	cfg := filepath.Join(dir, "agent.hcl")
-	writeFile(t, cfg, fmt.Sprintf(`agent {
-  data_dir            = %s
-  http_addr           = "127.0.0.1:0"
-  checkpoint_interval = "200ms"
-  shutdown_timeout    = %q
-}
-source "file" "app" {
-  paths = [%s]
-}
-sink "octostore" "central" {
-  inputs                = [source.file.app]
-  endpoint              = %s
-  batch_max_wait        = "100ms"
-  retry_initial_backoff = "100ms"
-  retry_max_backoff     = "1s"
-}
-`, hclString(filepath.Join(dir, "data")), timeout.String(), hclString(logPath), hclString(st.URL())))
+	text := strings.Replace(storeAgentConfig(filepath.Join(dir, "data"), logPath, st.URL(), ""),
+		`shutdown_timeout    = "10s"`, fmt.Sprintf("shutdown_timeout    = %q", timeout.String()), 1)
+	if !strings.Contains(text, timeout.String()) {
+		t.Fatal("storeAgentConfig no longer sets shutdown_timeout = \"10s\": update this test")
+	}
+	writeFile(t, cfg, text)
 	p := startAgent(t, "", "run", "-c", cfg, "--log-level", "info")
 	waitFor(t, startDeadline, "the agent to meet the down store", func() bool { return st.stats(t).Faults >= 3 })
 	start := time.Now()

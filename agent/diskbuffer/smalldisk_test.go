@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,40 +13,6 @@ import (
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/testenv"
 )
-
-// failingSink is a store that is down until up is called.
-type failingSink struct {
-	mu   sync.Mutex
-	down bool
-	got  map[string]int
-}
-
-func (s *failingSink) Consume(_ context.Context, b agent.Batch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.down {
-		agent.AckAll(b, agent.Failed)
-		return nil
-	}
-	for i := range b {
-		s.got[b[i].ID]++
-	}
-	agent.AckAll(b, agent.Delivered)
-	return nil
-}
-
-func (s *failingSink) Flush(context.Context) error { return nil }
-
-func (s *failingSink) setDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() }
-
-func (s *failingSink) count() (distinct, total int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, n := range s.got {
-		total += n
-	}
-	return len(s.got), total
-}
 
 // TestSmallDisk is issue 22's wedge: a data dir on a 2 MiB filesystem, the
 // store down, the default max_bytes (1 GiB, so segments of 16 MiB: one
@@ -65,7 +30,7 @@ func TestSmallDisk(t *testing.T) {
 
 func testSmallDisk(t *testing.T, filledLater bool) {
 	data := testenv.SmallFS(t, "2m")
-	sink := &failingSink{got: map[string]int{}, down: true}
+	sink := &memSink{got: map[string]int{}, fail: true} // the store is down
 	bs, err := New(newSet(t, data), agent.BufferSpec{Type: "disk"}, sink)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +63,9 @@ func testSmallDisk(t *testing.T, filledLater bool) {
 		t.Fatal("every batch was written to a 2 MiB disk: the test does not fill it")
 	default:
 	}
-	sink.setDown(false)
+	sink.mu.Lock()
+	sink.fail = false // the store is up
+	sink.mu.Unlock()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute):
