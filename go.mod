@@ -27,6 +27,7 @@ require (
 	golang.org/x/text v0.42.0
 	k8s.io/api v0.31.4
 	k8s.io/apimachinery v0.31.4
+	k8s.io/apiserver v0.31.4
 	k8s.io/client-go v0.31.4
 	k8s.io/klog/v2 v2.130.1
 	sigs.k8s.io/yaml v1.4.0
