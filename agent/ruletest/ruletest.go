@@ -193,34 +193,56 @@ func typedRecords(v cty.Value) (agent.Batch, error) {
 	return out, nil
 }
 
-func runOne(t *config.Test, c *config.Component, batch agent.Batch, tb *testBlock) ([]string, error) {
+// Fed is what came out of a transform fed by Feed.
+type Fed struct {
+	Out, Dead agent.Batch
+	// Dropped counts the inputs that gave nothing: no record, no dead
+	// letter.
+	Dropped int
+}
+
+// Feed creates the transform of c with its factory, as octoagent run
+// does, hands it batch as one batch of the source stream "test.STREAM"
+// (record i at offset i), flushes and closes it, and returns what came
+// out. trace, when not nil, is given every step's work on every record
+// (agent.Traceable): the rule playground uses it. ctx bounds the work of
+// the steps that take one (jq, awk).
+func Feed(ctx context.Context, c *config.Component, stream string, batch agent.Batch, trace agent.StepTracer) (Fed, error) {
 	out, dead := &collector{}, &collector{}
 	m := agent.NewMetrics(nil)
 	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
 	comp, err := c.Factory.Create(set, c.Config)
 	if err != nil {
-		return nil, err
+		return Fed{}, err
+	}
+	tr, ok := comp.(agent.Transform)
+	if !ok {
+		return Fed{}, fmt.Errorf("%s is not a transform", c.ID)
+	}
+	if trace != nil {
+		if t, ok := comp.(agent.Traceable); ok {
+			t.Trace(trace)
+		}
+	}
+	if c, ok := comp.(agent.Closer); ok {
+		defer c.Close()
 	}
 	acks := agent.NewAcks()
-	var droppedN int
 	n := len(batch)
 	for i := range batch {
-		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}
+		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + stream, Stream: stream, Offset: int64(i)}
 		batch[i].SetToken(acks.NewToken(1, nil))
 	}
-	if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
-		return nil, err
+	if err := tr.Process(ctx, batch); err != nil {
+		return Fed{}, err
 	}
 	// The input ends here: a transform that holds records back (a summary
 	// waiting for its last parts) hands them on now, as at the end of a
 	// run.
 	if f, ok := comp.(agent.Flusher); ok {
-		if err := f.Flush(context.Background()); err != nil {
-			return nil, err
+		if err := f.Flush(ctx); err != nil {
+			return Fed{}, err
 		}
-	}
-	if c, ok := comp.(agent.Closer); ok {
-		c.Close()
 	}
 	// An input is dropped when nothing came out of it (no record, no dead
 	// letter); records carry their input's offset.
@@ -230,7 +252,15 @@ func runOne(t *config.Test, c *config.Component, batch agent.Batch, tb *testBloc
 			seen[b[i].Origin.Offset] = true
 		}
 	}
-	droppedN = n - len(seen)
+	return Fed{Out: out.got, Dead: dead.got, Dropped: n - len(seen)}, nil
+}
+
+func runOne(t *config.Test, c *config.Component, batch agent.Batch, tb *testBlock) ([]string, error) {
+	fed, err := Feed(context.Background(), c, t.Name, batch, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, dead, droppedN := &collector{got: fed.Out}, &collector{got: fed.Dead}, fed.Dropped
 	var problems []string
 	if len(out.got) != len(tb.Expect) {
 		problems = append(problems, fmt.Sprintf("records: expected %d, got %d", len(tb.Expect), len(out.got)))

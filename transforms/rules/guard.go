@@ -78,7 +78,11 @@ func (t *transform) guarded(ctx context.Context, r *agent.Record) (recs []agent.
 // budget and did not stop when told.
 func (t *transform) Ready() error {
 	now := time.Now()
-	for _, s := range t.cfg.Steps {
+	steps := t.cfg.Steps
+	if t.untraced != nil { // Trace wrapped them
+		steps = t.untraced.Steps
+	}
+	for _, s := range steps {
 		if st, ok := s.(stuckStep); ok {
 			if running, budget, stuck := st.Stuck(now); stuck {
 				return fmt.Errorf("step %s has run %v on one record, past its budget of %v, and did not stop", s.Name(), running.Round(time.Millisecond), budget)

@@ -14,11 +14,11 @@ import (
 	"github.com/octostore/agent/agent"
 )
 
-// panicStep panics on the line "boom".
-type panicStep struct{}
+// nilMapStep panics on the line "boom".
+type nilMapStep struct{}
 
-func (panicStep) Name() string { return "test.panic" }
-func (panicStep) Apply(_ context.Context, r *agent.Record) error {
+func (nilMapStep) Name() string { return "test.panic" }
+func (nilMapStep) Apply(_ context.Context, r *agent.Record) error {
 	if string(r.Raw) == "boom" {
 		var m map[string]int
 		m["x"] = 1 // a real runtime panic: assignment to a nil map
@@ -30,7 +30,7 @@ func (panicStep) Apply(_ context.Context, r *agent.Record) error {
 // named); the records around it go on.
 func TestPanicInStepIsDeadLettered(t *testing.T) {
 	tr, out, dl := build(t, `parse "awk" { program = "{ set(\"n\", $1) }" }`)
-	tr.cfg.Steps = append(tr.cfg.Steps, panicStep{})
+	tr.cfg.Steps = append(tr.cfg.Steps, nilMapStep{})
 	if err := tr.Process(context.Background(), raw("1", "boom", "3")); err != nil {
 		t.Fatal(err)
 	}

@@ -106,6 +106,9 @@ type transform struct {
 	// program; see guard.go); curStep names the step running.
 	inflight *agent.InFlight
 	curStep  string
+	// untraced is the config as loaded, once Trace has wrapped the steps
+	// of cfg (trace.go).
+	untraced *Config
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
