@@ -16,7 +16,7 @@ BIN      := bin/octoagent
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk ./transforms/rules:FuzzAwkFast \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
-	./sinks/openlineage:FuzzEvent
+	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport
 
 .PHONY: all build plugin run test test-deps test-pkg test-packs fuzz-short vet bench bench-peers clean chart-tools static
 
