@@ -78,10 +78,15 @@ const (
 	// EngineBacktracking is github.com/dlclark/regexp2, with a time budget
 	// per line, for what the others cannot run.
 	EngineBacktracking
+	// EngineSegments is the linear engine with a one-pass front
+	// (segment.go): literal separators between fields, each field's end
+	// found from the separator after it, the fields that need it checked
+	// by the linear engine; lines it cannot decide go to the linear engine.
+	EngineSegments
 )
 
 func (e Engine) String() string {
-	return [...]string{"scan", "linear", "backtracking"}[e]
+	return [...]string{"scan", "linear", "backtracking", "segments"}[e]
 }
 
 // Pattern is a compiled grok pattern.
@@ -99,6 +104,7 @@ type Pattern struct {
 	prog    *prog
 	re      *regexp.Regexp
 	scanner *scan.Scanner
+	segs    *segments
 	slow    *regexp2.Regexp
 	slowNum []int // regexp2 group number of each capture
 	tree    *node
@@ -114,6 +120,9 @@ type Options struct {
 	// ForceBacktracking runs the pattern on the backtracking engine as
 	// written (for tests that compare the engines).
 	ForceBacktracking bool
+	// NoSegments keeps a pattern off the segment engine (for tests that
+	// compare it with the linear engine).
+	NoSegments bool
 }
 
 var refStart = "%{"
@@ -317,6 +326,15 @@ func Compile(pattern string, o Options) (*Pattern, error) {
 					}
 				}
 			}
+			if p.scanner == nil && !o.NoSegments {
+				if sg, why := compileSegments(fast, len(names)); sg != nil {
+					p.segs = sg
+					p.Engine = EngineSegments
+					p.Reason = "literal separators between fields: one pass, fields checked by the linear-time DFA matcher (which takes the lines this cannot decide)"
+				} else {
+					p.Reason += "; not one pass: " + why
+				}
+			}
 			return p, nil
 		}
 	}
@@ -382,13 +400,24 @@ var ErrTimeout = errors.New("pattern ran past its time budget")
 type Matcher struct {
 	p    *Pattern
 	fast *fastMatcher
+	seg  *segMatcher
+	// tried and decided count the lines given to the segment engine and
+	// those it decided on its own.
+	tried, decided int
 }
+
+// Decided returns how many lines the segment engine decided in one pass
+// (the others went to the linear engine).
+func (m *Matcher) Decided() int { return m.decided }
 
 // NewMatcher returns a matcher for p.
 func (p *Pattern) NewMatcher() *Matcher {
 	m := &Matcher{p: p}
 	if p.prog != nil {
 		m.fast = newFastMatcher(p.prog)
+	}
+	if p.segs != nil {
+		m.seg = newSegMatcher(p.segs)
 	}
 	return m
 }
@@ -405,6 +434,19 @@ func (m *Matcher) Match(in []byte, slots []int) (bool, error) {
 	switch {
 	case p.scanner != nil:
 		return p.scanner.Match(in, slots), nil
+	case m.seg != nil:
+		m.tried++
+		if ok, decided := m.seg.match(in, slots); decided {
+			m.decided++
+			return ok, nil
+		}
+		if m.tried >= 64 && 2*m.decided < m.tried {
+			// It decides too few of these lines to pay for itself (a field
+			// that may hold its separator, such as %{DATA} in a quoted
+			// request): the linear engine takes them all from now on.
+			m.seg = nil
+		}
+		return m.fast.match(in, slots), nil
 	case m.fast != nil:
 		return m.fast.match(in, slots), nil
 	}

@@ -137,12 +137,67 @@ func (m *fastMatcher) end(prev int) int32 {
 // match finds the leftmost match in in, as a backtracking engine would,
 // and fills slots (byte offsets, -1 for a group that took no part).
 func (m *fastMatcher) match(in []byte, slots []int) bool {
+	for i := range slots {
+		slots[i] = -1
+	}
+	n, ascii := m.backward(in)
+	return m.forward(in, n, ascii, slots)
+}
+
+// accepts reports whether the prog matches in (for anchored progs that
+// end with \z: whether in is in its language), with the right-to-left
+// pass alone.
+func (m *fastMatcher) accepts(in []byte) bool {
+	n, _ := m.backward(in)
+	p := m.p
+	edge := p.nctx
+	next := edge
+	if n > 0 {
+		next = int(p.ctxOf[m.cls[0]])
+	}
+	return m.firstViable(p.first, 0, n, edge, next) != nil
+}
+
+// firstViable returns the first of ways, at position i of n, whose
+// assertions hold between the contexts prev and next and that ends the
+// match or leads to a step from which the rest of the text can complete
+// one (by the right-to-left pass); nil if none does.
+func (m *fastMatcher) firstViable(ways []way, i, n, prev, next int) *way {
+	p := m.p
+	nc := p.nctx + 1
+	vbase := 0
+	if i < n {
+		vbase = int(m.vst[i+1]) * m.words
+	}
+	for k := range ways {
+		c := &ways[k]
+		ok := true
+		for _, a := range c.asserts {
+			if !p.holds[a][prev*nc+next] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if c.to < 0 {
+			return c
+		}
+		if i < n && c.acc[m.cls[i]] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
+			return c
+		}
+	}
+	return nil
+}
+
+// backward classifies in's characters and runs the right-to-left pass:
+// vst[j] is the state at position j. It returns the number of characters
+// and whether in is all ASCII (offsets are then indexes).
+func (m *fastMatcher) backward(in []byte) (int, bool) {
 	p := m.p
 	if m.nstates > maxStates {
 		m.reset()
-	}
-	for i := range slots {
-		slots[i] = -1
 	}
 	// classify
 	ascii := true
@@ -177,19 +232,17 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 		m.offs = append(m.offs, len(in))
 	}
 	edge := p.nctx
-	ctx := func(j int) int { // the context before position j
-		if j == 0 {
-			return edge
-		}
-		return int(p.ctxOf[m.cls[j-1]])
-	}
 	// right to left
 	if cap(m.vst) < n+1 {
 		m.vst = make([]int32, n+1, 2*(n+1))
 	}
 	m.vst = m.vst[:n+1]
 	if n > 0 {
-		m.vst[n] = m.end(ctx(n))
+		last := edge
+		if n > 0 {
+			last = int(p.ctxOf[m.cls[n-1]])
+		}
+		m.vst[n] = m.end(last)
 		nc := p.nctx + 1
 		for j := n - 1; j >= 1; j-- {
 			s := m.vst[j+1]
@@ -204,8 +257,20 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 			m.vst[j] = t
 		}
 	}
+	return n, ascii
+}
+
+// forward is the left-to-right pass of match, after backward.
+func (m *fastMatcher) forward(in []byte, n int, ascii bool, slots []int) bool {
+	p := m.p
+	edge := p.nctx
+	ctx := func(j int) int { // the context before position j
+		if j == 0 {
+			return edge
+		}
+		return int(p.ctxOf[m.cls[j-1]])
+	}
 	// left to right
-	nc := p.nctx + 1
 	ways := p.first
 	for i := 0; ; i++ {
 		prev := ctx(i)
@@ -213,32 +278,7 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 		if i < n {
 			next = int(p.ctxOf[m.cls[i]])
 		}
-		var w *way
-		vbase := 0
-		if i < n {
-			vbase = int(m.vst[i+1]) * m.words
-		}
-		for k := range ways {
-			c := &ways[k]
-			ok := true
-			for _, a := range c.asserts {
-				if !p.holds[a][prev*nc+next] {
-					ok = false
-					break
-				}
-			}
-			if !ok {
-				continue
-			}
-			if c.to < 0 {
-				w = c
-				break
-			}
-			if i < n && c.acc[m.cls[i]] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
-				w = c
-				break
-			}
-		}
+		w := m.firstViable(ways, i, n, prev, next)
 		if w == nil {
 			return false
 		}

@@ -85,6 +85,11 @@ const maxInsts = 60000
 
 type compiler struct {
 	p *prog
+	// prefix: compile the prefixes of the pattern (see newPrefixProg):
+	// before each character, the text may end (zend), and assertions are
+	// dropped.
+	prefix bool
+	zend   int
 }
 
 func (c *compiler) emit(i inst) int {
@@ -100,7 +105,11 @@ func (c *compiler) compileNode(n *node, next int) (int, error) {
 	}
 	switch n.kind {
 	case kClass:
-		return c.emit(inst{op: opClass, set: n.set, out: next}), nil
+		cls := c.emit(inst{op: opClass, set: n.set, out: next})
+		if c.prefix {
+			return c.emit(inst{op: opSplit, alts: []int{cls, c.zend}}), nil
+		}
+		return cls, nil
 	case kEmpty:
 		return next, nil
 	case kFail:
@@ -136,6 +145,9 @@ func (c *compiler) compileNode(n *node, next int) (int, error) {
 		}
 		return c.emit(inst{op: opSave, slot: 2 * n.cap, out: body}), nil
 	case kAssert:
+		if c.prefix {
+			return next, nil
+		}
 		return c.emit(inst{op: opAssert, at: n.at, set: n.set, out: next}), nil
 	case kRepeat:
 		return c.repeat(n, next)
@@ -202,12 +214,41 @@ func newProg(n *node, ncap int, anchored bool) (*prog, error) {
 		start = loop
 	}
 	p.start = start
+	return p.finish()
+}
+
+// finish builds the tables of a compiled program.
+func (p *prog) finish() (*prog, error) {
 	if len(p.insts) > maxInsts {
 		return nil, fmt.Errorf("pattern too large for the fast engine")
 	}
 	p.classes()
 	p.closures()
 	return p, nil
+}
+
+// newPrefixProg compiles a program that matches, anchored at both ends,
+// one character (when lead) followed by a prefix of a string n matches,
+// or by a whole one. Assertions in n are dropped, so it may match a little
+// more than that: it answers "could n go on past this text?", and a yes
+// that should have been a no only costs a slower path.
+func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
+	p := &prog{nslots: 2 * (ncap + 1)}
+	c := &compiler{p: p}
+	match := c.emit(inst{op: opMatch})
+	end := c.emit(inst{op: opSave, slot: 1, out: match})
+	c.zend = c.emit(inst{op: opAssert, at: aEOT, out: end})
+	c.prefix = true
+	body, err := c.compileNode(n, c.zend)
+	if err != nil {
+		return nil, err
+	}
+	c.prefix = false
+	if lead {
+		body = c.emit(inst{op: opClass, set: setAny, out: body})
+	}
+	p.start = c.emit(inst{op: opSave, slot: 0, out: body})
+	return p.finish()
 }
 
 // classes partitions the characters by how the pattern's sets treat them.

@@ -11,8 +11,14 @@ import (
 // Splitter reads a stream in chunks and yields complete lines with their
 // byte offsets. "\n" ends a line; a "\r" before it is dropped.
 type Splitter struct {
-	chunkSize int
+	chunkSize int // the largest read, for a file with much to read
 	maxLine   int
+	// size is the next chunk's size: it starts at firstChunk, doubles
+	// while reads fill whole chunks (up to chunkSize), grows to hold a
+	// long line (up to 2 × maxLine), and starts over after Release.
+	size int
+	// probe takes the first read while there is no chunk.
+	probe [512]byte
 	// chunk[:fill] holds what was read; chunk[cstart:fill] is the start of a
 	// line not yet complete. Bytes before cstart were handed out and are
 	// never written again, so the lines handed out stay valid.
@@ -37,17 +43,38 @@ type Line struct {
 	Cut bool
 }
 
+// FirstChunk is the size of a splitter's first chunk, and of the first
+// after a Release: a file with little to read costs no more than this.
+const FirstChunk = 4 << 10
+
 // New returns a splitter that starts at stream offset offset. chunkSize is
-// the read size; maxLine the longest line kept whole.
+// the largest read (reads start at FirstChunk and double while they fill
+// whole chunks); maxLine the longest line kept whole. A chunk grows past
+// chunkSize only to hold a line longer than a quarter of it.
 func New(offset int64, chunkSize, maxLine int) *Splitter {
 	if maxLine <= 0 {
 		maxLine = 100 << 10
 	}
-	if chunkSize < 2*maxLine {
-		chunkSize = 2 * maxLine
-	}
-	return &Splitter{chunkSize: chunkSize, maxLine: maxLine, start: offset, resume: offset}
+	chunkSize = max(chunkSize, 4096)
+	return &Splitter{chunkSize: chunkSize, maxLine: maxLine, size: min(FirstChunk, chunkSize), start: offset, resume: offset}
 }
+
+// Release drops the chunk if no incomplete line is held in it, so an idle
+// stream holds no buffer; the next Read starts a small one. The chunk
+// itself is not reused: lines handed out from it may still be held (as
+// records' Raw) and stay valid until they are dropped. It reports whether
+// a chunk was dropped.
+func (s *Splitter) Release() bool {
+	if s.chunk == nil || s.fill > s.cstart {
+		return false
+	}
+	s.chunk, s.fill, s.cstart = nil, 0, 0
+	s.size = min(FirstChunk, s.chunkSize)
+	return true
+}
+
+// Held returns the size of the chunk held (0 after Release).
+func (s *Splitter) Held() int { return len(s.chunk) }
 
 // Consumed is the offset to resume from: just past the last line handed
 // out whole.
@@ -66,19 +93,44 @@ func (s *Splitter) Reset(offset int64) {
 // It returns io.EOF (or another error) as r did, after handing out what was
 // read.
 func (s *Splitter) Read(r io.Reader, out []Line) ([]Line, int, error) {
-	if len(s.chunk)-s.fill < s.chunkSize/4 {
-		// Start a new chunk, carrying the incomplete line over. The old
-		// chunk lives on only through the lines handed out from it.
-		c := make([]byte, s.chunkSize)
-		s.fill = copy(c, s.chunk[s.cstart:s.fill])
-		s.chunk, s.cstart = c, 0
+	if s.chunk == nil {
+		// No buffer (new, or released while idle): read into the probe
+		// first, so that a stream with nothing to read allocates nothing.
+		n, err := r.Read(s.probe[:])
+		if n == 0 {
+			return out, 0, err
+		}
+		s.newChunk()
+		s.fill = copy(s.chunk, s.probe[:n])
+		return s.split(out), n, err
+	}
+	if len(s.chunk)-s.fill < s.size/4 {
+		s.newChunk()
 	}
 	n, err := r.Read(s.chunk[s.fill:])
 	if n == 0 {
 		return out, 0, err
 	}
 	s.fill += n
+	if s.fill == len(s.chunk) && s.size < s.chunkSize {
+		s.size = min(2*s.size, s.chunkSize) // more to read: read more at once
+	}
 	return s.split(out), n, err
+}
+
+// newChunk starts a chunk of s.size bytes, or larger to hold the
+// incomplete line with room to read its end, carrying that line over. The
+// old chunk lives on only through the lines handed out from it.
+func (s *Splitter) newChunk() {
+	pending := s.fill - s.cstart
+	size := s.size
+	for size < 2*pending && size < 2*s.maxLine {
+		size *= 2
+	}
+	size = max(size, pending+s.size/4)
+	c := make([]byte, size)
+	s.fill = copy(c, s.chunk[s.cstart:s.fill])
+	s.chunk, s.cstart = c, 0
 }
 
 func (s *Splitter) split(out []Line) []Line {

@@ -8,14 +8,21 @@ import (
 	"testing/iotest"
 )
 
+// readAll reads r to its end and flushes the last line.
 func readAll(t *testing.T, s *Splitter, r io.Reader) []Line {
+	t.Helper()
+	return s.Flush(drain(t, s, r))
+}
+
+// drain reads r to its end (io.EOF), without flushing.
+func drain(t *testing.T, s *Splitter, r io.Reader) []Line {
 	t.Helper()
 	var out []Line
 	for {
 		var err error
 		out, _, err = s.Read(r, out)
 		if err == io.EOF {
-			return s.Flush(out)
+			return out
 		}
 		if err != nil {
 			t.Fatal(err)

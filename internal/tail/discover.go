@@ -140,6 +140,11 @@ func (s *Tailer) forget(t *tailed) {
 		t.queued = false
 	}
 	delete(s.files, t.key)
+	if t.held != 0 {
+		s.buffered -= t.held
+		t.held = 0
+		s.readBuffers.Set(float64(s.buffered))
+	}
 	s.openFiles.Set(float64(s.open))
 	s.knownFiles.Set(float64(len(s.files)))
 }
@@ -187,6 +192,7 @@ func (s *Tailer) parkOne() bool {
 	}
 	victim.f.Close()
 	victim.f = nil
+	s.release(victim)
 	s.open--
 	s.parked.Inc()
 	s.openFiles.Set(float64(s.open))

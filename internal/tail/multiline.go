@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,8 +53,8 @@ const PresetNone = "none"
 
 // Presets lists the preset names, sorted.
 func Presets() []string {
-	names := make([]string, 0, len(presets))
-	for n := range presets {
+	names := make([]string, 0, len(presets()))
+	for n := range presets() {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -92,7 +93,7 @@ func (m *MultilineConfig) validate() error {
 	mode := m.Mode
 	switch {
 	case m.Preset != "":
-		p, ok := presets[m.Preset]
+		p, ok := presets()[m.Preset]
 		if !ok {
 			errs = append(errs, agent.AttrErrorf("multiline.preset", decode.DidYouMean(m.Preset, Presets(), "presets"), "unknown preset %q", m.Preset))
 		}
@@ -358,12 +359,15 @@ func (j *Joiner) Held() (int64, bool) {
 // presets are the built-in machines, by name. Each begins a record at a
 // line that can begin one (any line, where the trace follows a log
 // message) and takes the lines a trace is made of.
-var presets = map[string]*machine{
-	"java":       javaPreset(),
-	"go":         goPreset(),
-	"python":     pythonPreset(),
-	"postgresql": postgresqlPreset(),
-}
+// They are compiled on first use, so a config with no preset pays nothing.
+var presets = sync.OnceValue(func() map[string]*machine {
+	return map[string]*machine{
+		"java":       javaPreset(),
+		"go":         goPreset(),
+		"python":     pythonPreset(),
+		"postgresql": postgresqlPreset(),
+	}
+})
 
 func res(patterns ...string) []*regexp.Regexp {
 	out := make([]*regexp.Regexp, len(patterns))

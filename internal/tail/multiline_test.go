@@ -252,7 +252,7 @@ func TestMultilineConfigErrors(t *testing.T) {
 		t.Errorf("unknown preset: %#v", ae)
 	}
 	c, err := (&MultilineConfig{StartPattern: "^x", MaxLines: 7}).WithPreset("go")
-	if err != nil || c.MaxLines != 7 || c.m != presets["go"] {
+	if err != nil || c.MaxLines != 7 || c.m != presets()["go"] {
 		t.Errorf("WithPreset: %+v, %v", c, err)
 	}
 }

@@ -28,6 +28,7 @@ func (s *Tailer) readTurn(ctx context.Context, t *tailed) bool {
 		var n int
 		var err error
 		t.out, n, err = t.split.Read(t.f, t.out[:0])
+		s.noteBuffer(t)
 		if n > 0 {
 			// Check the identity after the read and before emitting: if the
 			// file was truncated and refilled, these bytes are not what
@@ -91,6 +92,30 @@ func (s *Tailer) idle(ctx context.Context, now time.Time) {
 		if len(t.ents) > 0 {
 			s.emit(ctx, t, t.ents, true)
 		}
+		if (t.eof || t.f == nil) && now.Sub(t.data) >= s.cfg.idle {
+			s.release(t)
+		}
+	}
+}
+
+// release drops an idle file's read buffer and the line and entry lists
+// that point into it, unless it holds part of a line: a file with nothing
+// to read costs no buffer, however many are followed. The next read
+// starts a small one.
+func (s *Tailer) release(t *tailed) {
+	if t.split != nil && t.split.Release() {
+		t.out, t.ents = nil, nil
+		s.noteBuffer(t)
+	}
+}
+
+// noteBuffer keeps the file_read_buffer_bytes gauge up to date with the
+// size of t's read buffer.
+func (s *Tailer) noteBuffer(t *tailed) {
+	if n := t.split.Held(); n != t.held {
+		s.buffered += n - t.held
+		t.held = n
+		s.readBuffers.Set(float64(s.buffered))
 	}
 }
 

@@ -64,6 +64,8 @@ type Tailer struct {
 	partials    prometheus.Counter
 	copies      prometheus.Counter
 	openFiles   prometheus.Gauge
+	readBuffers prometheus.Gauge
+	buffered    int // bytes in the read buffers of all files (readBuffers)
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
 	mlTruncated prometheus.Counter
@@ -82,6 +84,7 @@ type tailed struct {
 	started bool     // checkpoint read, splitter and decoder made
 	queued  bool     // in Tailer.waiting
 	split   *lines.Splitter
+	held    int // the size of split's buffer, as counted in Tailer.buffered
 	dec     Decoder
 	readAt  int64 // offset of the next byte read from f
 	fpLen   int
@@ -127,6 +130,7 @@ func NewTailer(set agent.Settings, cfg *Config, hooks Hooks) *Tailer {
 		partials:    m.Counter("lines_idle_flushed_total", "Last lines without a newline emitted after line_idle_timeout."),
 		copies:      m.Counter("file_copies_continued_total", "New files found to be copies of a followed file (copytruncate), read from where that file was."),
 		openFiles:   m.Gauge("file_open_files", "Files held open."),
+		readBuffers: m.Gauge("file_read_buffer_bytes", "Bytes in the read buffers of followed files. A buffer grows while a file has much to read or a long line, and is dropped once the file has been idle for line_idle_timeout."),
 		knownFiles:  m.Gauge("file_known_files", "Files followed, open or waiting for a handle."),
 		readErrors:  m.Counter("file_read_errors_total", "Errors opening, reading or stating files."),
 		mlTruncated: MultilineTruncated(m),

@@ -70,22 +70,7 @@ func TestGrokEnginesAgree(t *testing.T) {
 	lines = append(lines, "", "-", "1.2.3.4", "999.1.2.3", "2001:db8::1", "+3.14 0x1F", `"a \"b\" c" 'd'`, "12:34:56.789 12:34:567",
 		"Nov 21 05:41:35", "2026-11-21T05:41:35.123+01:00", "/usr/local/bin:C:\\Windows\\x", "user@example.com", "aé/ü 12")
 	alphabet := []byte("0123456789abcdefABCDEF:.-/ \"'\\[]()<>=@,;_|xyzTZ+\t")
-	mutate := func(s string) string {
-		b := []byte(s)
-		for k := rng.Intn(4); k >= 0; k-- {
-			switch op := rng.Intn(3); {
-			case op == 0 && len(b) > 0:
-				i := rng.Intn(len(b))
-				b = append(b[:i], b[i+1:]...)
-			case op == 1:
-				i := rng.Intn(len(b) + 1)
-				b = append(b[:i], append([]byte{alphabet[rng.Intn(len(alphabet))]}, b[i:]...)...)
-			case len(b) > 0:
-				b[rng.Intn(len(b))] = alphabet[rng.Intn(len(alphabet))]
-			}
-		}
-		return string(b)
-	}
+	mutate := func(s string) string { return mutateLine(rng, s, alphabet) }
 	var inputs []string
 	for _, l := range lines {
 		inputs = append(inputs, l)
@@ -123,4 +108,23 @@ func TestGrokEnginesAgree(t *testing.T) {
 		}
 	}
 	testfig.Report(t, "fast engine = backtracking engine on %d patterns, %d matches compared (captures and positions)", patterns, compared)
+}
+
+// mutateLine deletes, inserts or replaces one to four bytes of s at
+// random, taking new bytes from alphabet.
+func mutateLine(rng *rand.Rand, s string, alphabet []byte) string {
+	b := []byte(s)
+	for k := rng.Intn(4); k >= 0; k-- {
+		switch op := rng.Intn(3); {
+		case op == 0 && len(b) > 0:
+			i := rng.Intn(len(b))
+			b = append(b[:i], b[i+1:]...)
+		case op == 1:
+			i := rng.Intn(len(b) + 1)
+			b = append(b[:i], append([]byte{alphabet[rng.Intn(len(alphabet))]}, b[i:]...)...)
+		case len(b) > 0:
+			b[rng.Intn(len(b))] = alphabet[rng.Intn(len(alphabet))]
+		}
+	}
+	return string(b)
 }

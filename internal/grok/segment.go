@@ -1,0 +1,494 @@
+package grok
+
+import "bytes"
+
+// The segment engine: the common shape of a log pattern, literal separators
+// between fields, matched the way agent/scan matches parse "regex": one
+// left-to-right pass that finds each field's end from the separator after
+// it (bytes.IndexByte), and checks only the fields that need it with the
+// linear engine, on the field's bytes alone.
+//
+// The pattern (rewritten, as the linear engine runs it) is flattened into
+// items: literals, zero-width assertions, capture marks, repeats of one
+// character class, and spans (any other subpattern, checked by the linear
+// engine on its bytes with one character of context each side). Each
+// item's end is the first choice a backtracking engine makes:
+//
+//   - a repeat whose class cannot start what follows ends where its run
+//     ends; otherwise at the last (greedy) or first (lazy) place in its run
+//     where the next literal's first byte is;
+//   - a span whose characters exclude the next literal's first byte ends
+//     there (its only possible end); a last span before $ ends at the end.
+//
+// If any item fails on that first choice, or the line holds a newline or a
+// non-ASCII byte, the line goes to the linear engine, which explores every
+// choice: so a match here is the match a backtracking engine finds first at
+// position 0, which is the leftmost match, and everything else is decided
+// by the linear engine. The result never differs from it.
+
+type segKind uint8
+
+const (
+	segLit    segKind = iota // lit
+	segAssert                // at, set: checked on the bytes around the position
+	segOpen                  // capture cap starts here
+	segClose                 // capture cap ends here
+	segRepeat                // a run of class, min..max, greedy or lazy
+	segSpan                  // sub, checked by its own linear matcher
+)
+
+type segItem struct {
+	kind  segKind
+	lit   []byte
+	at    assertion
+	set   runeSet
+	cap   int
+	class *[128]bool
+	min   int
+	max   int // -1: no bound
+	// greedy repeats take the longest run first, lazy ones the shortest
+	greedy bool
+	// How a repeat or span finds its end: stopByte is the next literal's
+	// first byte (hasStop); toEnd: only $ or the pattern's end follows.
+	stopByte byte
+	hasStop  bool
+	toEnd    bool
+	open     bool // a span last in the pattern, with no $ after it
+	// disjoint: a repeat's class cannot start what follows, so it ends
+	// where its run ends.
+	disjoint bool
+	// A span: node, compiled as [any] node [any] \z over the span and one
+	// character each side (lead/trail false at the line's start/end); caps
+	// are the capture numbers inside it.
+	node        *node
+	sub         *prog
+	pre         *prog // when the span may hold its separator: its prefixes
+	lead, trail bool
+	caps        []int
+}
+
+// segments is the compiled segment engine of a pattern.
+type segments struct {
+	items []segItem
+	nslot int
+}
+
+// compileSegments returns the segment engine for the rewritten tree n, or
+// nil and why not when its shape is not one the engine decides.
+func compileSegments(n *node, ncap int) (*segments, string) {
+	var items []segItem
+	if !flatten(n, &items) {
+		return nil, "a part it cannot split (a lookaround, an atomic group, an empty capture)"
+	}
+	isEnd := func(it *segItem) bool {
+		return it.kind == segAssert && (it.at == aEOL || it.at == aEOT || it.at == aEOTZ)
+	}
+	spans := 0
+	for i := range items {
+		it := &items[i]
+		if it.kind != segRepeat && it.kind != segSpan {
+			continue
+		}
+		// what follows, past captures marks and assertions
+		j := i + 1
+		for j < len(items) && (items[j].kind == segOpen || items[j].kind == segClose || items[j].kind == segAssert) && !isEnd(&items[j]) {
+			j++
+		}
+		last := j == len(items)         // nothing follows: the pattern ends here
+		end := last || isEnd(&items[j]) // or $ follows
+		if it.kind == segRepeat {
+			switch {
+			case end && it.greedy:
+				it.toEnd, it.disjoint = true, true
+			case end:
+				return nil, "a lazy repeat at the end" // a lazy repeat last: rare, left to the linear engine
+			case items[j].kind == segLit:
+				c := items[j].lit[0]
+				it.stopByte, it.hasStop = c, true
+				it.disjoint = !it.class[c]
+			case items[j].kind == segRepeat && items[j].min > 0 && classesDisjoint(it.class, items[j].class):
+				it.disjoint = true
+			case items[j].kind == segSpan && it.greedy && classDisjoint(it.class, spanChars(items[j].node)):
+				it.disjoint = true
+			default:
+				return nil, "a repeat whose end the next part does not decide"
+			}
+			continue
+		}
+		// lead: something before it consumes characters (else it starts
+		// the line, and the line's start is its context)
+		for k := 0; k < i && !it.lead; k++ {
+			it.lead = items[k].kind == segLit || items[k].kind == segRepeat || items[k].kind == segSpan
+		}
+		switch {
+		case end && !last:
+			it.toEnd = true
+		case end:
+			// last, with no $: it ends where its first path does, which its
+			// matcher finds on the rest of the line
+			it.open = true
+		case items[j].kind == segLit:
+			it.stopByte, it.hasStop = items[j].lit[0], true
+			if spanChars(it.node).has(rune(it.stopByte)) {
+				// It could hold the separator (IPORHOST: an IPv6 zone, %.+):
+				// its end at the first one is its only end only if it
+				// cannot go on through it, checked on each line.
+				pre, err := newPrefixProg(it.node, ncap, it.lead)
+				if err != nil {
+					return nil, "too large"
+				}
+				it.pre = pre
+			}
+		default:
+			return nil, "a field not followed by a literal separator"
+		}
+		spans++
+		it.trail = !it.toEnd && !it.open
+		body := &node{kind: kConcat}
+		if it.lead {
+			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
+		}
+		body.subs = append(body.subs, it.node)
+		if it.trail {
+			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
+		}
+		if !it.open {
+			body.subs = append(body.subs, &node{kind: kAssert, at: aEOT})
+		}
+		p, err := newProg(body, ncap, true)
+		if err != nil {
+			return nil, "too large"
+		}
+		it.sub = p
+		contains(it.node, func(x *node) bool {
+			if x.kind == kGroup && x.name != "" {
+				it.caps = append(it.caps, x.cap)
+			}
+			return false
+		})
+	}
+	if spans > 16 {
+		return nil, "more than 16 fields that need checking" // each span is a call to the linear engine: past many, the whole line is cheaper there
+	}
+	return &segments{items: items, nslot: 2 * (ncap + 1)}, ""
+}
+
+// flatten appends n's items; false if n has a part the engine cannot
+// decide.
+func flatten(n *node, out *[]segItem) bool {
+	switch n.kind {
+	case kConcat:
+		for _, s := range n.subs {
+			if !flatten(s, out) {
+				return false
+			}
+		}
+		return true
+	case kEmpty:
+		return true
+	case kGroup:
+		// A capture's content is inlined when it is literals, repeats and
+		// assertions (%{WORD:f}, %{INT:f}, %{NOTSPACE:f}); else it is one
+		// span (%{IPORHOST:f}, %{HTTPDATE:f}), checked as a whole. Other
+		// groups (the expansion of %{NAME}) are inlined.
+		var inner []segItem
+		if !flatten(n.subs[0], &inner) || len(inner) == 0 {
+			return false
+		}
+		for _, it := range inner {
+			if it.kind == segSpan && n.name != "" {
+				inner = []segItem{{kind: segSpan, node: n.subs[0]}}
+				if fastUnsupported(n.subs[0]) != "" {
+					return false
+				}
+				break
+			}
+		}
+		if n.name != "" {
+			*out = append(*out, segItem{kind: segOpen, cap: n.cap})
+		}
+		for _, it := range inner {
+			if it.kind == segLit {
+				if k := len(*out) - 1; k >= 0 && (*out)[k].kind == segLit {
+					(*out)[k].lit = append((*out)[k].lit, it.lit...)
+					continue
+				}
+			}
+			*out = append(*out, it)
+		}
+		if n.name != "" {
+			*out = append(*out, segItem{kind: segClose, cap: n.cap})
+		}
+		return true
+	case kClass:
+		if len(n.set) == 2 && n.set[0] == n.set[1] && n.set[0] < 128 {
+			b := byte(n.set[0])
+			if k := len(*out) - 1; k >= 0 && (*out)[k].kind == segLit {
+				(*out)[k].lit = append((*out)[k].lit, b)
+			} else {
+				*out = append(*out, segItem{kind: segLit, lit: []byte{b}})
+			}
+			return true
+		}
+		*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.set), min: 1, max: 1, greedy: true})
+		return true
+	case kRepeat:
+		if n.subs[0].kind == kClass && !n.possessive {
+			*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.subs[0].set), min: n.min, max: n.max, greedy: n.greedy})
+			return true
+		}
+		return appendSpan(n, out)
+	case kAssert:
+		*out = append(*out, segItem{kind: segAssert, at: n.at, set: n.set})
+		return true
+	case kAlt:
+		return appendSpan(n, out)
+	}
+	return false // atomic groups, lookarounds, backreferences, failures
+}
+
+// appendSpan makes n one span, if the linear engine can run it.
+func appendSpan(n *node, out *[]segItem) bool {
+	if fastUnsupported(n) != "" {
+		return false
+	}
+	*out = append(*out, segItem{kind: segSpan, node: n})
+	return true
+}
+
+// asciiClass is set's ASCII part (the engine runs on ASCII lines only).
+func asciiClass(set runeSet) *[128]bool {
+	var c [128]bool
+	for r := range c {
+		c[r] = set.has(rune(r))
+	}
+	return &c
+}
+
+func classesDisjoint(a, b *[128]bool) bool {
+	for i := range a {
+		if a[i] && b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func classDisjoint(a *[128]bool, s runeSet) bool {
+	for i := range a {
+		if a[i] && s.has(rune(i)) {
+			return false
+		}
+	}
+	return true
+}
+
+// spanChars is every character n may consume.
+func spanChars(n *node) runeSet {
+	var s runeSet
+	contains(n, func(x *node) bool {
+		if x.kind == kClass {
+			s = s.union(x.set)
+		}
+		return false
+	})
+	return s
+}
+
+// segMatcher runs segments; one per goroutine (spans keep DFA caches).
+type segMatcher struct {
+	s     *segments
+	spans []*fastMatcher // by item index (nil for other items)
+	pres  []*fastMatcher
+	sub   []int
+	last  []verdict // by item index: a capture-free span's last window
+}
+
+type verdict struct {
+	text      []byte
+	ok, valid bool
+}
+
+func newSegMatcher(s *segments) *segMatcher {
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.items)), pres: make([]*fastMatcher, len(s.items)), sub: make([]int, s.nslot), last: make([]verdict, len(s.items))}
+	for i := range s.items {
+		if s.items[i].sub != nil {
+			m.spans[i] = newFastMatcher(s.items[i].sub)
+		}
+		if s.items[i].pre != nil {
+			m.pres[i] = newFastMatcher(s.items[i].pre)
+		}
+	}
+	return m
+}
+
+// match tries the pattern at position 0 of an ASCII line with no newline,
+// taking each item's first choice. decided is false when the linear
+// engine must decide (another choice might match, or the line is not of
+// that kind); when decided, ok says whether it matched, with slots set.
+func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
+	for _, b := range in {
+		if b >= 0x80 || b == '\n' {
+			return false, false
+		}
+	}
+	for i := range slots {
+		slots[i] = -1
+	}
+	pos := 0
+	items := m.s.items
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case segLit:
+			if len(in)-pos < len(it.lit) || string(in[pos:pos+len(it.lit)]) != string(it.lit) {
+				return false, false
+			}
+			pos += len(it.lit)
+		case segAssert:
+			if !assertAt(it, in, pos) {
+				return false, false
+			}
+		case segOpen:
+			slots[2*it.cap] = pos
+		case segClose:
+			slots[2*it.cap+1] = pos
+		case segRepeat:
+			end, ok := repeatEnd(it, in, pos)
+			if !ok {
+				return false, false
+			}
+			pos = end
+		case segSpan:
+			if it.open {
+				lo := pos
+				if it.lead {
+					if lo == 0 {
+						return false, false
+					}
+					lo--
+				}
+				if !m.spans[i].match(in[lo:], m.sub) {
+					return false, false
+				}
+				for _, c := range it.caps {
+					if m.sub[2*c] >= 0 {
+						slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+					}
+				}
+				pos = m.sub[1] + lo
+				continue
+			}
+			end := len(in)
+			if it.hasStop {
+				k := bytes.IndexByte(in[pos:], it.stopByte)
+				if k < 0 {
+					return false, false
+				}
+				end = pos + k
+			}
+			lo, hi := pos, end
+			if it.lead {
+				if lo == 0 {
+					return false, false
+				}
+				lo--
+			}
+			if it.trail {
+				hi++
+			}
+			if len(it.caps) == 0 {
+				// Consecutive lines often repeat a field (the same second of
+				// a timestamp): the last window's verdict is kept.
+				w := in[lo:hi]
+				last := &m.last[i]
+				if !last.valid || string(last.text) != string(w) {
+					last.ok = m.spans[i].accepts(w)
+					last.text = append(last.text[:0], w...)
+					last.valid = true
+				}
+				if !last.ok {
+					return false, false
+				}
+			} else if !m.spans[i].match(in[lo:hi], m.sub) {
+				return false, false
+			}
+			if m.pres[i] != nil && m.pres[i].accepts(in[lo:hi]) {
+				return false, false // it could go on past the separator
+			}
+			for _, c := range it.caps {
+				if m.sub[2*c] >= 0 {
+					slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+				}
+			}
+			pos = end
+		}
+	}
+	slots[0], slots[1] = 0, pos
+	return true, true
+}
+
+// repeatEnd is where a repeat's first choice ends.
+func repeatEnd(it *segItem, in []byte, pos int) (int, bool) {
+	limit := len(in)
+	if it.max >= 0 && pos+it.max < limit {
+		limit = pos + it.max
+	}
+	run := pos
+	for run < limit && it.class[in[run]] {
+		run++
+	}
+	if run-pos < it.min {
+		return 0, false
+	}
+	if it.disjoint || !it.hasStop {
+		if !it.greedy && !it.disjoint {
+			return 0, false
+		}
+		return run, true
+	}
+	// The next literal's first byte is in the class: the greedy choice is
+	// its last place in [pos+min, run], the lazy one its first.
+	from := pos + it.min
+	to := min(run+1, len(in))
+	if from > to {
+		return 0, false
+	}
+	var k int
+	if it.greedy {
+		k = bytes.LastIndexByte(in[from:to], it.stopByte)
+	} else {
+		k = bytes.IndexByte(in[from:to], it.stopByte)
+	}
+	if k < 0 {
+		return 0, false
+	}
+	return from + k, true
+}
+
+// assertAt checks an assertion at pos of an ASCII line with no newline.
+func assertAt(it *segItem, in []byte, pos int) bool {
+	word := func(b byte) bool {
+		return b == '_' || (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z')
+	}
+	prevWord, nextWord := pos > 0 && word(in[pos-1]), pos < len(in) && word(in[pos])
+	switch it.at {
+	case aBOL, aBOT:
+		return pos == 0
+	case aEOL, aEOT, aEOTZ:
+		return pos == len(in)
+	case aWordB:
+		return prevWord != nextWord
+	case aNWordB:
+		return prevWord == nextWord
+	case aPrevIn:
+		return pos > 0 && it.set.has(rune(in[pos-1]))
+	case aPrevNotIn:
+		return pos == 0 || !it.set.has(rune(in[pos-1]))
+	case aNextIn:
+		return pos < len(in) && it.set.has(rune(in[pos]))
+	case aNextNotIn:
+		return pos == len(in) || !it.set.has(rune(in[pos]))
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package rules
+
+import (
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/octostore/agent/internal/grok"
+	"github.com/octostore/agent/internal/testfig"
+)
+
+// segmentPatterns are the shapes grok users write most: whole-line
+// patterns of fields between literal separators.
+var segmentPatterns = []struct{ ecs, pattern string }{
+	{"v1", "^%{NGINX_COMBINED}$"},
+	{"v1", "%{NGINX_ACCESS}"},
+	{"v1", "^%{APACHE_COMBINED}$"},
+	{"v1", "%{HTTPD_COMBINEDLOG}"},
+	{"v1", "%{HTTPD_COMMONLOG}"},
+	{"disabled", "%{HTTPD_COMBINEDLOG}"},
+	{"disabled", "%{HTTPD_COMMONLOG}"},
+	{"v1", "%{SYSLOGBASE} %{GREEDYDATA:message}"},
+	{"disabled", "%{SYSLOGLINE}"},
+	{"v1", "^%{TIMESTAMP_ISO8601:ts} %{LOGLEVEL:level} %{GREEDYDATA:msg}$"},
+	{"v1", "^%{IP:client} %{WORD:method} %{URIPATHPARAM:request} %{NUMBER:bytes:int} %{NUMBER:duration:float}$"},
+	{"v1", "^%{DATA:a} \\[%{DATA:b}\\] %{NOTSPACE:c}(?: %{INT:d})?$"},
+	{"v1", "^%{WORD:w}%{INT:i}-%{DATA:d}\"%{GREEDYDATA:g}\"$"},
+	{"v1", "^%{HTTPDATE:t} %{QS:q} %{BASE10NUM:n}$"},
+}
+
+var segmentLines = []string{
+	`203.0.113.9 - alice [21/Nov/2026:05:41:35 +0000] "GET /api/v1/items?page=2&sort=price HTTP/1.1" 200 5120 "https://www.example.com/start" "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"`,
+	`10.0.0.1 - - [01/Jan/2026:00:00:00 -0700] "POST /x HTTP/2.0" 404 - "-" "curl/8.0"`,
+	`::1 - bob [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 0 "-" "a \"quoted\" agent"`,
+	`host.example.com - - [21/Nov/2026:05:41:35 +0000] "-" 400 150 "-" "-"`,
+	`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /a b c HTTP/1.1" 200 12 "r" "u"`,
+	`Nov 21 05:41:35 web-1 sshd[1234]: Accepted publickey for alice from 203.0.113.9 port 52222 ssh2`,
+	`Nov  1 05:41:35 web-1 kernel: oops`,
+	`2026-11-21T05:41:35.123Z WARN slow query took 1500ms`,
+	`2026-11-21 05:41:35,123 ERROR something "bad" happened`,
+	`55.3.244.1 GET /index.html 15824 0.043`,
+	`55.3.244.1 GET /index.html?a=1 15824 0.043`,
+	`alpha [beta] gamma 42`,
+	`alpha [beta] gamma`,
+	`x] [y] z 1`,
+	`ab12-cd"ef"`,
+	`21/Nov/2026:05:41:35 +0000 "q \" x" -3.5e2`,
+	``,
+}
+
+// The segment engine decides only what it can decide exactly: on sample
+// lines and random mutations of them, it gives the same match and
+// captures as the linear engine, and both as the backtracking engine.
+func TestGrokSegmentsAgree(t *testing.T) {
+	rng := rand.New(rand.NewSource(23))
+	alphabet := []byte("0123456789abcdefABCDEF:.-/ \"'\\[]()<>=@,;_|xyzTZ+\t\né")
+	var inputs []string
+	for _, l := range segmentLines {
+		inputs = append(inputs, l)
+		for k := 0; k < 60; k++ {
+			inputs = append(inputs, mutateLine(rng, l, alphabet))
+		}
+	}
+	onSegments, matched, decided := 0, 0, 0
+	for _, c := range segmentPatterns {
+		lookup := lookupIn(mergedSet(c.ecs))
+		seg, err := grok.Compile(c.pattern, grok.Options{Lookup: lookup})
+		if err != nil {
+			t.Fatalf("%s: %v", c.pattern, err)
+		}
+		if seg.Engine != grok.EngineSegments {
+			if strings.Contains(c.pattern, "NGINX") || strings.Contains(c.pattern, "APACHE") {
+				t.Errorf("%s: %s engine (%s), want segments", c.pattern, seg.Engine, seg.Reason)
+			}
+			t.Logf("%s (%s): %s engine: %s", c.pattern, c.ecs, seg.Engine, seg.Reason)
+			continue
+		}
+		onSegments++
+		lin, _ := grok.Compile(c.pattern, grok.Options{Lookup: lookup, NoSegments: true})
+		// a budget no loaded machine reaches: this compares results, not time
+		back, _ := grok.Compile(c.pattern, grok.Options{Lookup: lookup, ForceBacktracking: true, Budget: time.Minute})
+		sm, lm, bm := seg.NewMatcher(), lin.NewMatcher(), back.NewMatcher()
+		a, b, d := make([]int, seg.Slots()), make([]int, lin.Slots()), make([]int, back.Slots())
+		for k, in := range inputs {
+			if k%32 == 0 {
+				// a fresh matcher now and then: a matcher that decides few
+				// lines stops trying (after 64), and this test wants it to try
+				decided += sm.Decided()
+				sm = seg.NewMatcher()
+			}
+			ok1, _ := sm.Match([]byte(in), a)
+			ok2, _ := lm.Match([]byte(in), b)
+			ok3, err := bm.Match([]byte(in), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ok1 != ok2 || (ok1 && fmt.Sprint(a) != fmt.Sprint(b)) {
+				t.Errorf("%s (%s) on %q: segments %v %v, linear %v %v", c.pattern, c.ecs, in, ok1, a, ok2, b)
+			}
+			if ok2 != ok3 || (ok2 && fmt.Sprint(b) != fmt.Sprint(d)) {
+				t.Errorf("%s (%s) on %q: linear %v %v, backtracking %v %v", c.pattern, c.ecs, in, ok2, b, ok3, d)
+			}
+			if ok1 {
+				matched++
+			}
+		}
+		decided += sm.Decided()
+	}
+	testfig.Report(t, "grok segment engine: %d of %d patterns, %d lines each (%d matched), same captures as the linear and backtracking engines; %d lines decided in one pass", onSegments, len(segmentPatterns), len(inputs), matched, decided)
+}
+
+// mergedSet is what parse "grok" looks names up in: the agent's patterns
+// over Logstash's set.
+func mergedSet(ecs string) map[string]string {
+	m := map[string]string{}
+	for k, v := range LogstashPatterns(ecs) {
+		m[k] = v
+	}
+	for k, v := range Patterns {
+		m[k] = v
+	}
+	return m
+}
