@@ -53,6 +53,9 @@ func (t *Token) Add(n int64) { t.pending.Add(n) }
 func (t *Token) resolve(o Outcome, n int64) {
 	if o == Failed {
 		t.failed.Store(true)
+		if t.acks != nil {
+			t.acks.failedRecords.Add(n)
+		}
 	}
 	left := t.pending.Add(-n)
 	if left > 0 {
@@ -85,6 +88,9 @@ type Acks struct {
 	zero      chan struct{}
 	overAcked atomic.Int64
 	failed    atomic.Int64
+	// failedRecords counts records resolved as Failed (each copy a
+	// fan-out made counts).
+	failedRecords atomic.Int64
 }
 
 // NewAcks returns an empty in-flight counter.
@@ -122,6 +128,10 @@ func (a *Acks) InFlight() int64 {
 
 // Failed counts batches that resolved with at least one failed record.
 func (a *Acks) Failed() int64 { return a.failed.Load() }
+
+// FailedRecords counts records resolved as Failed (a record copied to two
+// sinks counts twice).
+func (a *Acks) FailedRecords() int64 { return a.failedRecords.Load() }
 
 // OverAcked counts records that were acked more than once (a bug somewhere).
 func (a *Acks) OverAcked() int64 { return a.overAcked.Load() }

@@ -119,6 +119,13 @@ type Sink interface {
 	Flush(ctx context.Context) error
 }
 
+// ReadinessReporter is implemented by components that can tell they are
+// stuck (a user's program that did not stop at its budget): while Ready
+// returns an error, /readyz answers 503 with the component and the error.
+type ReadinessReporter interface {
+	Ready() error
+}
+
 // Closer is implemented by components that hold resources to release after
 // the pipeline stopped.
 type Closer interface {

@@ -116,8 +116,8 @@ func isLoopback(addr net.Addr) bool {
 }
 
 // serve starts the servers on the bound listeners and returns the function
-// that shuts them down.
-func (rt *Runtime) serve() (stop func()) {
+// that shuts them down, within wait.
+func (rt *Runtime) serve() (stop func(wait time.Duration)) {
 	var servers []*http.Server
 	start := func(ln net.Listener, h http.Handler) {
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
@@ -141,11 +141,13 @@ func (rt *Runtime) serve() (stop func()) {
 		rt.log.Info("admin endpoints are not served: agent.http_addr is not a loopback address, and the admin endpoints are only served on one unless agent.admin_addr says where",
 			"paths", paths, "http_addr", rt.HTTPAddr(), "hint", `set agent.admin_addr = "127.0.0.1:9599" (or --admin-addr) and use kubectl exec or kubectl port-forward to reach it`)
 	}
-	return func() {
+	return func(wait time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
 		for _, srv := range servers {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_ = srv.Shutdown(ctx)
-			cancel()
+			if srv.Shutdown(ctx) != nil {
+				_ = srv.Close()
+			}
 		}
 	}
 }
@@ -253,6 +255,10 @@ func (rt *Runtime) handler() http.Handler {
 			http.Error(w, "not ready\n", http.StatusServiceUnavailable)
 			return
 		}
+		if why := rt.notReady(); why != "" {
+			http.Error(w, "not ready: "+why, http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ready\n"))
 	})
 	for pattern, h := range rt.opt.Handlers {
@@ -264,4 +270,18 @@ func (rt *Runtime) handler() http.Handler {
 		}
 	}
 	return mux
+}
+
+// notReady lists the components that report themselves not ready (see
+// ReadinessReporter), one a line; "" when none does.
+func (rt *Runtime) notReady() string {
+	var b strings.Builder
+	for _, n := range rt.nodes {
+		if r, ok := n.comp.(ReadinessReporter); ok {
+			if err := r.Ready(); err != nil {
+				b.WriteString(n.spec.ID + ": " + err.Error() + "\n")
+			}
+		}
+	}
+	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -25,21 +26,26 @@ func (idleSource) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 // route, /admin, until the test ends.
 func serveAdmin(t *testing.T, httpAddr, adminAddr string, opts ...func(*agent.Options)) *agent.Runtime {
 	t.Helper()
-	g := graph(t,
-		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
-			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
-		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
-			Factory: sinkFactory("null", func(agent.Settings) agent.Sink {
-				return &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}
-			})},
-	)
-	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
 	opt := agent.Options{AdminHandlers: map[string]http.Handler{
 		"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
 	}}
 	for _, o := range opts {
 		o(&opt)
 	}
+	return serveIdle(t, httpAddr, adminAddr, &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, opt)
+}
+
+// serveIdle runs an idle source feeding sink, with the given addresses and
+// options, until the test ends.
+func serveIdle(t *testing.T, httpAddr, adminAddr string, sink agent.Sink, opt agent.Options) *agent.Runtime {
+	t.Helper()
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.idle", Kind: agent.KindSource, Type: "test", Name: "idle",
+			Factory: sourceFactory(func(agent.Settings) agent.Source { return idleSource{} })},
+		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.idle"},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return sink })},
+	)
+	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
 	return serve(t, g, opt)
 }
 
@@ -174,6 +180,50 @@ func TestAdminAddr(t *testing.T) {
 			t.Errorf("Run: %v, want an agent.admin_addr error", err)
 		}
 	})
+}
+
+// stuckSink reports itself not ready while stuck is set.
+type stuckSink struct {
+	funcSink
+	stuck *atomic.Bool
+}
+
+func (s *stuckSink) Ready() error {
+	if s.stuck.Load() {
+		return errors.New("step parse.awk has run 3s on one record, past its budget of 100ms, and did not stop")
+	}
+	return nil
+}
+
+// /readyz answers 503 with the component and its reason while a component
+// reports itself not ready (agent.ReadinessReporter), and 200 after.
+func TestReadyzReportsStuckComponent(t *testing.T) {
+	stuck := &atomic.Bool{}
+	rt := serveIdle(t, "127.0.0.1:0", "", &stuckSink{funcSink: funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, stuck: stuck}, agent.Options{})
+	body := func() (int, string) {
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + rt.HTTPAddr() + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for code, _ := body(); code != http.StatusOK; code, _ = body() {
+		if time.Now().After(deadline) {
+			t.Fatal("never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stuck.Store(true)
+	if code, b := body(); code != http.StatusServiceUnavailable || !strings.Contains(b, "sink.null.out: step parse.awk has run 3s") {
+		t.Fatalf("stuck: %d %q", code, b)
+	}
+	stuck.Store(false)
+	if code, b := body(); code != http.StatusOK {
+		t.Fatalf("after: %d %q", code, b)
+	}
 }
 
 // With an admin token (from a file, read at each request), the admin

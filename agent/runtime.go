@@ -326,19 +326,35 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	}
 	stopServing := rt.serve()
 
-	// nodeCtx is cancelled only when the drain deadline passes.
+	// nodeCtx is cancelled only when the drain deadline passes: the
+	// shutdown timeout less a reserve for what follows (the components
+	// giving up, the last checkpoint flush, the HTTP servers), so that the
+	// whole shutdown ends within shutdown_timeout.
 	nodeCtx, cancelNodes := rt.drainCtx, rt.cancelDrain
 	defer cancelNodes()
+	var shutdownBy atomic.Pointer[time.Time]
+	var deadlinePassed atomic.Bool
+	timeout := rt.g.Agent.ShutdownTimeout
 	stopDeadline := context.AfterFunc(ctx, func() {
 		rt.ready.Store(false)
-		rt.log.Info("shutting down: intake stopped, draining", "deadline", rt.g.Agent.ShutdownTimeout)
-		t := time.AfterFunc(rt.g.Agent.ShutdownTimeout, func() {
-			rt.log.Warn("drain deadline passed; records still in flight are left uncommitted and read again at the next start")
+		by := time.Now().Add(timeout)
+		shutdownBy.Store(&by)
+		rt.log.Info("shutting down: intake stopped, draining", "deadline", timeout)
+		t := time.AfterFunc(timeout-shutdownReserve(timeout), func() {
+			deadlinePassed.Store(true)
 			cancelNodes()
 		})
 		context.AfterFunc(nodeCtx, func() { t.Stop() })
 	})
 	defer stopDeadline()
+	// remaining is the time left before the shutdown deadline (def when
+	// no shutdown was asked for: a once run that reached its end).
+	remaining := func(def time.Duration) time.Duration {
+		if by := shutdownBy.Load(); by != nil {
+			return max(time.Until(*by), 10*time.Millisecond)
+		}
+		return def
+	}
 
 	// Periodic checkpoint flushes.
 	flushDone := make(chan struct{})
@@ -378,8 +394,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 				rt.consume(nodeCtx, n, "process", n.comp.(Transform).Process)
 				if f, ok := n.comp.(Flusher); ok {
 					if err := f.Flush(nodeCtx); err != nil {
-						rt.log.Error("transform flush failed", "component", n.spec.ID, "error", err)
-						n.settings.Metrics.Error("flush")
+						rt.flushFailed(nodeCtx, n, "transform", err)
 					}
 				}
 				rt.producerDone(n)
@@ -390,8 +405,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 				s := n.comp.(Sink)
 				rt.consume(nodeCtx, n, "consume", s.Consume)
 				if err := s.Flush(nodeCtx); err != nil {
-					rt.log.Error("sink flush failed", "component", n.spec.ID, "error", err)
-					n.settings.Metrics.Error("flush")
+					rt.flushFailed(nodeCtx, n, "sink", err)
 				}
 				rt.producerDone(n)
 			}()
@@ -402,11 +416,19 @@ func (rt *Runtime) Run(ctx context.Context) error {
 
 	// Every component has stopped; whatever is still unresolved was lost to
 	// the deadline and has been failed. Wait briefly for stragglers.
-	waitCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	waitCtx, cancel := context.WithTimeout(context.Background(), remaining(2*time.Second))
+	unresolved := int64(0)
 	if err := rt.acks.Wait(waitCtx); err != nil {
-		rt.log.Warn("batches still unresolved at exit; their positions are not committed", "batches", rt.acks.InFlight())
+		unresolved = rt.acks.InFlight()
+		if !deadlinePassed.Load() {
+			rt.log.Warn("batches still unresolved at exit; their positions are not committed", "batches", unresolved)
+		}
 	}
 	cancel()
+	if deadlinePassed.Load() {
+		rt.log.Warn("shutdown deadline passed: the records not delivered by then are left for the next start (their positions are not committed; they are read again, under the same ids)",
+			"records", rt.acks.FailedRecords(), "batches", rt.acks.Failed(), "batches_unresolved", unresolved, "shutdown_timeout", timeout)
+	}
 	close(flushStop)
 	<-flushDone
 	ckErr := rt.ckpt.Flush()
@@ -416,7 +438,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 	if n := rt.acks.OverAcked(); n > 0 {
 		rt.log.Error("records were acknowledged more than once (a bug)", "records", n)
 	}
-	stopServing()
+	stopServing(remaining(time.Second))
 	rt.log.Info("stopped")
 	if ckErr != nil {
 		return ckErr
@@ -425,6 +447,24 @@ func (rt *Runtime) Run(ctx context.Context) error {
 		return fmt.Errorf("%w: %d batches held records that were not delivered; their positions are not committed, so the next run reads them again", ErrUndelivered, n)
 	}
 	return nil
+}
+
+// shutdownReserve is the part of the shutdown timeout kept for what
+// follows the drain deadline: a fifth of it, at most a second.
+func shutdownReserve(timeout time.Duration) time.Duration {
+	return min(timeout/5, time.Second)
+}
+
+// flushFailed reports a component's failed Flush. Past the drain deadline
+// the failure is expected (the component gave up on what it held, which
+// is read again at the next start) and the shutdown line counts it.
+func (rt *Runtime) flushFailed(ctx context.Context, n *node, kind string, err error) {
+	if ctx.Err() != nil {
+		rt.log.Debug(kind+" flush stopped by the shutdown deadline", "component", n.spec.ID, "error", err)
+		return
+	}
+	rt.log.Error(kind+" flush failed", "component", n.spec.ID, "error", err)
+	n.settings.Metrics.Error("flush")
 }
 
 // consume pops batches from n's input queue and hands each to handle (a

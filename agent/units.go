@@ -33,6 +33,18 @@ func ParseBytes(s string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
+// FormatBytes writes a size as ParseBytes reads it: "512 B", "1.5 MiB".
+func FormatBytes(n int64) string {
+	if n < 1<<10 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	f, i := float64(n)/(1<<10), 0
+	for ; f >= 1<<10 && i < 3; i++ {
+		f /= 1 << 10
+	}
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + byteUnits[i].suffix
+}
+
 // DurationAttrs returns a parser for the duration attributes of a config's
 // Validate method: each call parses one attribute into out, or appends an
 // AttrError (with the hint) to errs.

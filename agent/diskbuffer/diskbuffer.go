@@ -69,6 +69,7 @@ func New(set agent.Settings, spec agent.BufferSpec, next agent.Sink) (agent.Sink
 	if err := b.open(); err != nil {
 		return nil, err
 	}
+	b.checkSpace()
 	b.readerDone = make(chan struct{})
 	b.cursorDone = make(chan struct{})
 	go b.reader()
@@ -115,6 +116,9 @@ type Buffer struct {
 	stop    bool // reader: stop handing records on
 	closed  bool
 	scratch []byte
+	freed   chan struct{} // closed when a segment is deleted (see freedSignal)
+	// failedWrites counts the failed writes in a row (logged once).
+	failedWrites int
 
 	readerDone chan struct{}
 	cursorDone chan struct{}

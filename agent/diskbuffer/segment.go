@@ -175,6 +175,10 @@ func (b *Buffer) advance() {
 		}
 		b.total -= s.size
 		b.segs = b.segs[1:]
+		if b.freed != nil {
+			close(b.freed)
+			b.freed = nil
+		}
 		if b.cursor.seg == s.id {
 			b.cursor = position{seg: b.segs[0].id}
 		}

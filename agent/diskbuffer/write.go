@@ -30,6 +30,7 @@ func (b *Buffer) Consume(ctx context.Context, batch agent.Batch) error {
 		}
 	}()
 	for {
+		freed := b.freedSignal()
 		err := b.append(ctx, buf)
 		if err == nil {
 			b.m.written.Add(float64(len(batch)))
@@ -50,15 +51,28 @@ func (b *Buffer) Consume(ctx context.Context, batch agent.Batch) error {
 		}
 		// A write error with when_full = "block": wait and try again; the
 		// source waits meanwhile (nothing is lost, nothing committed).
+		// A segment the sink frees wakes it at once.
 		t := time.NewTimer(writeRetry)
 		select {
 		case <-t.C:
+		case <-freed:
+			t.Stop()
 		case <-ctx.Done():
 			t.Stop()
 		case <-b.ctx.Done():
 			t.Stop()
 		}
 	}
+}
+
+// freedSignal returns a channel closed when the sink next frees a segment.
+func (b *Buffer) freedSignal() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.freed == nil {
+		b.freed = make(chan struct{})
+	}
+	return b.freed
 }
 
 var (
@@ -124,8 +138,19 @@ func (b *Buffer) append(ctx context.Context, frames []byte) error {
 		b.total -= n
 		_ = f.Truncate(off) // best effort: no torn frame after the good ones
 		b.m.writeErrors.Inc()
-		b.log.Warn("disk buffer: write failed; the batch is not acknowledged", "error", err, "when_full", map[bool]string{true: "drop_newest", false: "block"}[b.dropNewest])
+		if errors.Is(err, syscall.ENOSPC) {
+			b.shrinkSegments(seg)
+		}
+		if b.failedWrites++; b.failedWrites == 1 {
+			// Once per episode: a full disk fails every retry.
+			b.log.Warn("disk buffer: write failed; the batch is not acknowledged, and is written again once the disk has room (the sink frees segments as it delivers them)", "error", err,
+				"when_full", map[bool]string{true: "drop_newest", false: "block"}[b.dropNewest], "segment_bytes", b.segSize)
+		}
 		return err
+	}
+	if b.failedWrites > 0 {
+		b.log.Info("disk buffer: writes resumed", "failed_attempts", b.failedWrites)
+		b.failedWrites = 0
 	}
 	seg.size = off + n
 	b.gauges()

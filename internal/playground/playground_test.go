@@ -160,7 +160,10 @@ func TestEvalLoopsAreStopped(t *testing.T) {
 	ts, _ := newServer(t, playground.Limits{Timeout: 300 * time.Millisecond, Grace: 30 * time.Second})
 	cases := map[string]string{
 		"awk": `transform "loop" {
-  parse "awk" { program = "{ while (1) { n++ } }" }
+  parse "awk" {
+    program = "{ while (1) { n++ } }"
+    timeout = "1h"
+  }
 }`,
 		"jq": `transform "loop" {
   jq {
@@ -204,9 +207,13 @@ func TestEvalLimits(t *testing.T) {
 	if code != http.StatusRequestEntityTooLarge || out.Error == "" {
 		t.Fatalf("bytes: %d %q", code, out.Error)
 	}
-	// One slot: an awk loop holds it while a second request is refused.
+	// One slot: an awk loop holds it while a second request is refused
+	// (its own budget set past the playground's time limit).
 	loop := `transform "loop" {
-  parse "awk" { program = "{ while (1) { n++ } }" }
+  parse "awk" {
+    program = "{ while (1) { n++ } }"
+    timeout = "1m"
+  }
 }`
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -6,15 +6,20 @@ import (
 	"time"
 )
 
-// deadline bounds each evaluation of a step (a jq query can loop forever)
-// without a context and a timer made per record: one timer, re-armed for
-// each evaluation, cancels the context of the one running when it fires.
-// A context that was cancelled is replaced for the next evaluation.
+// deadline bounds each evaluation of a step (a jq query or an awk program
+// can loop forever) without a context and a timer made per record, nor a
+// timer re-armed per record: one timer, armed when an evaluation starts
+// and none is armed, fires at most once per timeout while evaluations go
+// on; it cancels the context of the one running if that one has run its
+// time, and otherwise re-arms itself for the rest of the running one's
+// time. Per record, an evaluation costs a clock read and two uncontended
+// locks. A context that was cancelled is replaced for the next evaluation.
 type deadline struct {
 	timeout time.Duration
 
 	mu      sync.Mutex
 	timer   *time.Timer
+	armed   bool
 	parent  context.Context
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -28,6 +33,7 @@ func newDeadline(timeout time.Duration) *deadline {
 
 // start returns the context of one evaluation; call stop when it ends.
 func (d *deadline) start(parent context.Context) context.Context {
+	now := time.Now()
 	d.mu.Lock()
 	if d.ctx == nil || d.parent != parent || d.ctx.Err() != nil {
 		if d.cancel != nil {
@@ -36,12 +42,15 @@ func (d *deadline) start(parent context.Context) context.Context {
 		d.parent = parent
 		d.ctx, d.cancel = context.WithCancel(parent)
 	}
-	d.running, d.started = true, time.Now()
+	d.running, d.started = true, now
 	ctx := d.ctx
-	if d.timer == nil {
-		d.timer = time.AfterFunc(d.timeout, d.fire)
-	} else {
-		d.timer.Reset(d.timeout)
+	if !d.armed {
+		d.armed = true
+		if d.timer == nil {
+			d.timer = time.AfterFunc(d.timeout, d.fire)
+		} else {
+			d.timer.Reset(d.timeout)
+		}
 	}
 	d.mu.Unlock()
 	return ctx
@@ -49,19 +58,24 @@ func (d *deadline) start(parent context.Context) context.Context {
 
 // stop ends the evaluation start began.
 func (d *deadline) stop() {
-	d.timer.Stop()
 	d.mu.Lock()
 	d.running = false
 	d.mu.Unlock()
 }
 
-// fire cancels the running evaluation if it has run its time: a firing
-// that comes late, after its evaluation ended and the next one started,
-// leaves the next one alone.
+// fire cancels the running evaluation if it has run its time, or waits
+// for the rest of its time; with none running, it disarms.
 func (d *deadline) fire() {
 	d.mu.Lock()
-	if d.running && time.Since(d.started) >= d.timeout {
-		d.cancel()
+	defer d.mu.Unlock()
+	if !d.running {
+		d.armed = false
+		return
 	}
-	d.mu.Unlock()
+	if el := time.Since(d.started); el < d.timeout {
+		d.timer.Reset(d.timeout - el)
+		return
+	}
+	d.cancel()
+	d.armed = false
 }

@@ -102,6 +102,10 @@ type transform struct {
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
 	drops   prometheus.Counter            // where filters
 	jqEmpty prometheus.Counter            // jq steps that made no record
+	// inflight marks the record being run (transforms that run a user's
+	// program; see guard.go); curStep names the step running.
+	inflight *agent.InFlight
+	curStep  string
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
@@ -116,6 +120,7 @@ func newTransform(set agent.Settings, c *Config) *transform {
 	if t.kind == "" {
 		t.kind = set.Name // a parsed record is no longer "raw"
 	}
+	t.openGuard()
 	return t
 }
 
@@ -133,7 +138,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 	for i := range b {
 		r := &b[i]
 		readTime, readEntity := r.Time, r.Entity
-		recs, one, err := t.run(ctx, r)
+		recs, one, err := t.guarded(ctx, r)
 		switch {
 		case err == errDrop:
 			t.drops.Inc()
@@ -204,6 +209,7 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 // fields and the steps left. Later jq steps must give one object each.
 func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]map[string]any, []Step, error) {
 	for i, s := range steps {
+		t.curStep = s.Name()
 		if ms, ok := s.(multiStep); ok && multi {
 			objs, err := ms.ApplyMulti(ctx, r)
 			if err != nil {

@@ -24,7 +24,7 @@ func (c *collect) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func decodeRules(t *testing.T, src string) (*Config, hcl.Diagnostics) {
+func decodeRules(t testing.TB, src string) (*Config, hcl.Diagnostics) {
 	t.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(src), "t.hcl", hcl.InitialPos)
 	if d.HasErrors() {
@@ -229,7 +229,7 @@ jq {
 		t.Fatalf("records %v, dead letters %d", got, len(dl.got))
 	}
 	for _, d := range dl.got {
-		if d.MaterializeFields()["reason"] != "jq_timeout" {
+		if d.MaterializeFields()["reason"] != "timeout" {
 			t.Fatalf("dead letter reason %v", d.MaterializeFields()["reason"])
 		}
 	}

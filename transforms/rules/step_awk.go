@@ -6,7 +6,10 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/benhoyt/goawk/interp"
 	"github.com/benhoyt/goawk/parser"
@@ -31,12 +34,18 @@ type awkStep struct {
 	failure string
 	names   []string
 	stdin   bytes.Reader
+	// budget stops a record's run past its timeout (a program can loop).
+	budget *deadline
+	// fast is the program when it only sets fields to $N: the line is
+	// split as awk splits it, without the interpreter (see awkFast).
+	fast []awkFastSet
 }
 
 type awkBlock struct {
 	Field       *string `hcl:"field,optional"`
 	RemoveField *bool   `hcl:"remove_field,optional"`
 	Program     string  `hcl:"program"`
+	Timeout     *string `hcl:"timeout,optional"`
 }
 
 var awkSetName = regexp.MustCompile(`\bset\(\s*"([^"]+)"`)
@@ -46,7 +55,11 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	if d := decodeStep(blk, ctx, &c); d.HasErrors() {
 		return nil, d
 	}
-	s := &awkStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env)}
+	timeout, d := stepTimeout(blk, c.Timeout)
+	if d.HasErrors() {
+		return nil, d
+	}
+	s := &awkStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env), budget: newDeadline(timeout), fast: awkFastProgram(c.Program)}
 	funcs := map[string]any{
 		"set": func(name, value string) {
 			if s.running {
@@ -90,6 +103,11 @@ func itoa(n int) string {
 
 func (s *awkStep) Name() string { return "parse.awk" }
 
+// Stuck implements stuckStep.
+func (s *awkStep) Stuck(now time.Time) (time.Duration, time.Duration, bool) {
+	return s.budget.stuck(now)
+}
+
 // Produces lists the names set with a literal: set("name", ...). A program
 // that computes names is not seen.
 func (s *awkStep) Produces() ([]string, bool) { return s.names, false }
@@ -103,8 +121,15 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	defer s.mu.Unlock()
 	s.cur, s.running = s.cur[:0], true
 	s.failure = ""
-	s.stdin.Reset(in)
-	_, err = s.interp.ExecuteContext(ctx, s.config)
+	if s.fast != nil && awkFastLine(in) {
+		s.cur = awkFastRun(s.fast, in, s.cur)
+	} else {
+		var over bool
+		if err, over = s.exec(ctx, in); over {
+			s.running = false
+			return timeoutErr(s.field, s.budget.timeout)
+		}
+	}
 	cur, failure := s.cur, s.failure
 	s.running = false
 	if err != nil {
@@ -127,6 +152,16 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	return c.done()
 }
 
+// exec runs the program over in, within its budget; over reports that
+// the budget stopped it.
+func (s *awkStep) exec(ctx context.Context, in []byte) (err error, over bool) {
+	s.stdin.Reset(in)
+	bctx := s.budget.start(ctx)
+	defer s.budget.stop()
+	_, err = s.interp.ExecuteContext(bctx, s.config)
+	return err, err != nil && bctx.Err() != nil && ctx.Err() == nil
+}
+
 // awkSet is one set(name, value) call.
 type awkSet struct{ name, value string }
 
@@ -137,4 +172,88 @@ func laterSet(rest []awkSet, name string) bool {
 		}
 	}
 	return false
+}
+
+// awkFastSet is one set("name", $field) of a fast program.
+type awkFastSet struct {
+	name  string
+	field int
+}
+
+var (
+	awkFastWhole = regexp.MustCompile(`^\s*\{(?:\s*set\(\s*"[^"\\]+"\s*,\s*\$\d+\s*\)\s*;?)+\s*\}\s*$`)
+	awkFastCall  = regexp.MustCompile(`set\(\s*"([^"\\]+)"\s*,\s*\$(\d+)\s*\)`)
+)
+
+// awkFastProgram recognises the common program that only names fields,
+// { set("client_ip", $1); set("status", $9) }, and returns its calls (nil
+// for any other program).
+func awkFastProgram(src string) []awkFastSet {
+	if !awkFastWhole.MatchString(src) {
+		return nil
+	}
+	var out []awkFastSet
+	for _, m := range awkFastCall.FindAllStringSubmatch(src, -1) {
+		n, err := strconv.Atoi(m[2])
+		if err != nil || n > 1<<20 {
+			return nil
+		}
+		out = append(out, awkFastSet{m[1], n})
+	}
+	return out
+}
+
+// awkFastLine reports whether the fast path gives what the interpreter
+// would for this input: one non-empty record with no CR (the interpreter
+// reads its input as lines, so a CR or LF, or no byte at all, changes what
+// $0 and the records are).
+func awkFastLine(in []byte) bool {
+	return len(in) > 0 && bytes.IndexByte(in, '\n') < 0 && bytes.IndexByte(in, '\r') < 0
+}
+
+// awkFastRun splits the line as awk's default FS does (strings.Fields:
+// runs of white space, none at either end) and appends the sets.
+func awkFastRun(prog []awkFastSet, in []byte, cur []awkSet) []awkSet {
+	line := bytesString(in)
+	var buf [32][2]int
+	toks := buf[:0]
+	ascii := true
+	for i := 0; i < len(in); {
+		for i < len(in) && awkSpace(in[i]) {
+			i++
+		}
+		start := i
+		for i < len(in) && !awkSpace(in[i]) {
+			if in[i] >= 0x80 {
+				ascii = false
+			}
+			i++
+		}
+		if i > start {
+			toks = append(toks, [2]int{start, i})
+		}
+	}
+	var fields []string
+	if !ascii { // Unicode white space: exactly what the interpreter does
+		fields = strings.Fields(line)
+	}
+	for _, f := range prog {
+		var v string
+		switch {
+		case f.field == 0:
+			v = line
+		case !ascii:
+			if f.field <= len(fields) {
+				v = fields[f.field-1]
+			}
+		case f.field <= len(toks):
+			v = line[toks[f.field-1][0]:toks[f.field-1][1]]
+		}
+		cur = append(cur, awkSet{f.name, v})
+	}
+	return cur
+}
+
+func awkSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\v' || c == '\f'
 }

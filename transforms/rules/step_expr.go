@@ -3,6 +3,7 @@ package rules
 import (
 	"context"
 	"sort"
+	"strings"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -21,12 +22,35 @@ func compileExpr(src string, at hcl.Range, env *stepEnv, opts ...expr.Option) (*
 	return p, nil
 }
 
-func runExpr(p *vm.Program, r *agent.Record) (any, error) {
-	return expr.Run(p, r.MaterializeFields())
+// exprBudget is the budget of one evaluation of an expression, in expr's
+// memory units (an item of a range or a built list is one): expr has no
+// loop but its builtins over lists, so this bounds its run time too
+// (nested loops over 1..999999 stop after about 20 ms, with the default
+// budget of 1e6 they took about 190 ms).
+const exprBudget = 100_000
+
+// exprVM runs a step's expressions: one VM, reused (steps run on their
+// transform's goroutine only), with the budget.
+type exprVM struct{ vm vm.VM }
+
+// run evaluates p over env; a run over budget fails with reason timeout.
+func (x *exprVM) run(p *vm.Program, env any, reason, field string) (any, error) {
+	x.vm.MemoryBudget = exprBudget
+	v, err := x.vm.Run(p, env)
+	if err != nil {
+		if strings.Contains(err.Error(), "memory budget exceeded") {
+			return nil, stepErr("timeout", field, "the expression went over its budget (%d items) on this record, and was stopped: %v", exprBudget, err)
+		}
+		return nil, stepErr(reason, field, "%v", err)
+	}
+	return v, nil
 }
 
 // where drops the records for which its condition is false.
-type whereStep struct{ prog *vm.Program }
+type whereStep struct {
+	prog *vm.Program
+	exprVM
+}
 
 type whereBlock struct {
 	Condition string `hcl:"condition"`
@@ -45,15 +69,15 @@ func newWhere(src string, at hcl.Range, env *stepEnv) (Step, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return nil, d
 	}
-	return &whereStep{p}, nil
+	return &whereStep{prog: p}, nil
 }
 
 func (s *whereStep) Name() string { return "where" }
 
 func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
-	v, err := runExpr(s.prog, r)
+	v, err := s.run(s.prog, r.MaterializeFields(), "where_error", "")
 	if err != nil {
-		return stepErr("where_error", "", "%v", err)
+		return err
 	}
 	if keep, _ := v.(bool); !keep {
 		return errDrop
@@ -65,6 +89,7 @@ func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
 type setStep struct {
 	names []string
 	progs []*vm.Program
+	exprVM
 }
 
 func newSetStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
@@ -103,9 +128,9 @@ func (s *setStep) Produces() ([]string, bool) { return s.names, false }
 func (s *setStep) Apply(_ context.Context, r *agent.Record) error {
 	f := r.MaterializeFields()
 	for i, p := range s.progs {
-		v, err := expr.Run(p, f)
+		v, err := s.run(p, f, "set_error", s.names[i])
 		if err != nil {
-			return stepErr("set_error", s.names[i], "%v", err)
+			return err
 		}
 		f[s.names[i]] = agent.Normalize(v)
 	}

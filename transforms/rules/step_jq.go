@@ -14,7 +14,7 @@ import (
 	"github.com/octostore/agent/agent"
 )
 
-const defaultJQTimeout = 100 * time.Millisecond
+const defaultJQTimeout = defaultBudget
 
 // jq runs a jq query (github.com/itchyny/gojq, compiled once) over the
 // record's fields, with a timeout per record since a query can loop
@@ -36,13 +36,9 @@ func newJQBlockStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, hcl
 	if d := gohcl.DecodeBody(blk.Body, ctx, &c); d.HasErrors() {
 		return nil, d
 	}
-	timeout := defaultJQTimeout
-	if c.Timeout != nil {
-		d, err := time.ParseDuration(*c.Timeout)
-		if err != nil || d <= 0 {
-			return nil, diag(attrRange(blk, "timeout"), "Invalid timeout", "%q is not a positive duration, such as \"100ms\".", *c.Timeout)
-		}
-		timeout = d
+	timeout, d := stepTimeout(blk, c.Timeout)
+	if d.HasErrors() {
+		return nil, d
 	}
 	return newJQ(c.Query, timeout, attrRange(blk, "query"))
 }
@@ -64,7 +60,12 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	return &jqStep{code: code, timeout: timeout, deadline: newDeadline(timeout)}, nil
 }
 
-func (s *jqStep) Name() string               { return "jq" }
+func (s *jqStep) Name() string { return "jq" }
+
+// Stuck implements stuckStep.
+func (s *jqStep) Stuck(now time.Time) (time.Duration, time.Duration, bool) {
+	return s.deadline.stuck(now)
+}
 func (s *jqStep) Produces() ([]string, bool) { return nil, true }
 
 func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
@@ -96,7 +97,7 @@ func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]
 				return out, nil
 			}
 			if ctx.Err() != nil {
-				return nil, stepErr("jq_timeout", "", "the query ran longer than %v", s.timeout)
+				return nil, timeoutErr("", s.timeout)
 			}
 			return nil, stepErr("jq", "", "%v", err)
 		}

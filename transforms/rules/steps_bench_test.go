@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -161,4 +162,22 @@ func BenchmarkGrokBacktracking(b *testing.B) {
 			runBench(b, benchTransform(b, `parse "grok" { pattern = "`+strings.ReplaceAll(c.pattern, `"`, `\"`)+`" }`, nil), c.line)
 		})
 	}
+}
+
+// The nginx pack's awk variant (configs/nginx/variants/awk.hcl): its
+// program, schema and timestamp step, as `make bench`'s nginx_awk runs it.
+func BenchmarkAwkNginx(b *testing.B) {
+	runBench(b, benchTransform(b, awkVariantBody(b)+"schema = schema.http_request\n", httpSchema(b)), nginxLine)
+}
+
+// awkVariantBody is the body of the awk variant's transform, without its
+// inputs and schema attributes.
+func awkVariantBody(b *testing.B) string {
+	data, err := os.ReadFile("../../configs/nginx/variants/awk.hcl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(data)
+	s = s[strings.Index(s, "  parse \"awk\""):strings.LastIndex(s, "}")]
+	return s
 }

@@ -110,20 +110,17 @@ func (panicStep) Name() string                               { return "boom" }
 func (panicStep) Apply(context.Context, *agent.Record) error { panic("step exploded") }
 
 // TestTracePanic: a step that panics is told to the tracer, with its
-// stack, before the panic goes on.
+// stack, before the panic goes on (to the transform's guard, which
+// dead-letters the record: guard.go).
 func TestTracePanic(t *testing.T) {
-	tr, _, _ := build(t, `parse "regex" { pattern = "^(?P<a>.+)$" }`)
+	tr, _, dl := build(t, `parse "regex" { pattern = "^(?P<a>.+)$" }`)
 	tr.cfg.Steps = append(tr.cfg.Steps, panicStep{})
 	var got []agent.StepEvent
 	tr.Trace(func(ev agent.StepEvent) { ev.Record = nil; got = append(got, ev) })
-	func() {
-		defer func() {
-			if p := recover(); p != "step exploded" {
-				t.Errorf("recovered %v", p)
-			}
-		}()
-		_ = tr.Process(context.Background(), raw("x"))
-	}()
+	_ = tr.Process(context.Background(), raw("x"))
+	if len(dl.got) != 1 || dl.got[0].MaterializeFields()["reason"] != "panic" {
+		t.Errorf("dead letters %v, want one with reason panic", dl.got)
+	}
 	if len(got) != 2 || got[1].Step != "boom" || got[1].Index != 2 || !strings.HasPrefix(got[1].Panic, "step exploded\n") || !strings.Contains(got[1].Panic, "goroutine") {
 		t.Fatalf("events: %+v", got)
 	}
