@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -177,6 +178,28 @@ func (s *supervisor) serveReload(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	// The request came in on the old config's server, which the reload
+	// stops: take the connection from it, so that the answer survives it.
+	reply := func(code int, body string) {
+		if code >= 400 {
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+	var gone <-chan struct{} = r.Context().Done()
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			defer conn.Close()
+			gone = nil // the server no longer watches the connection
+			reply = func(code int, body string) {
+				fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+					code, http.StatusText(code), len(body), body)
+				buf.Flush()
+			}
+		}
+	}
 	t := time.NewTimer(reloadWait)
 	defer t.Stop()
 	select {
@@ -184,16 +207,15 @@ func (s *supervisor) serveReload(w http.ResponseWriter, r *http.Request) {
 		var cs errCannotStart
 		switch {
 		case err == nil:
-			w.Write([]byte("reloaded: the new config runs\n"))
+			reply(http.StatusOK, "reloaded: the new config runs\n")
 		case errors.As(err, &cs):
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			reply(http.StatusBadRequest, err.Error()+"\n")
 		default:
-			http.Error(w, err.Error(), http.StatusInternalServerError)
+			reply(http.StatusInternalServerError, err.Error()+"\n")
 		}
 	case <-t.C:
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, "reloading: the old config is still draining after %v; the log says when the new one runs\n", reloadWait)
-	case <-r.Context().Done():
+		reply(http.StatusAccepted, fmt.Sprintf("reloading: the old config is still draining after %v; the log says when the new one runs\n", reloadWait))
+	case <-gone:
 	}
 }
 
