@@ -171,7 +171,7 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 			hint := "%v. Patterns are %%{NAME}, %%{NAME:field} or %%{NAME:[nested][field]}, optionally typed (%%{INT:status:int}); add your own with definitions = { NAME = \"regex\" } or patterns_dir."
 			var unk *grok.UnknownPatternError
 			if errors.As(err, &unk) {
-				hint = "%v." + didYouMean(unk.Name, allPatternNames(set, c.Definitions, dirDefs), "patterns") +
+				hint = "%v. " + nearestHint(unk.Name, allPatternNames(set, c.Definitions, dirDefs)) +
 					" Logstash's patterns (ecs_compatibility = \"" + ecs + "\") and the agent's (" + strings.Join(sortedKeys(Patterns), ", ") + ") are built in; add your own with definitions or patterns_dir."
 			}
 			diags = append(diags, diag(ranges[i], "Invalid grok pattern", hint, err)...)
