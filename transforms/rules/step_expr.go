@@ -26,7 +26,10 @@ func runExpr(p *vm.Program, r *agent.Record) (any, error) {
 }
 
 // where drops the records for which its condition is false.
-type whereStep struct{ prog *vm.Program }
+type whereStep struct {
+	prog  *vm.Program
+	reads []string // the fields it reads: where_unset.go
+}
 
 type whereBlock struct {
 	Condition string `hcl:"condition"`
@@ -45,7 +48,7 @@ func newWhere(src string, at hcl.Range, env *stepEnv) (Step, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return nil, d
 	}
-	return &whereStep{p}, nil
+	return &whereStep{prog: p, reads: readFields(p)}, nil
 }
 
 func (s *whereStep) Name() string { return "where" }
@@ -53,6 +56,9 @@ func (s *whereStep) Name() string { return "where" }
 func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
 	v, err := runExpr(s.prog, r)
 	if err != nil {
+		if anyUnset(r, s.reads) {
+			return errDrop // a field it reads is not set: false
+		}
 		return stepErr("where_error", "", "%v", err)
 	}
 	if keep, _ := v.(bool); !keep {
