@@ -53,8 +53,10 @@ QUICKSTART := -c configs/quickstart.hcl -c configs/schemas -c configs/nginx/rule
 run: build
 	@d=$$(mktemp -d); ./$(BIN) run --once $(QUICKSTART) --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
 
-# The rule packs' own tests (test blocks beside the rules).
-PACKS := nginx apache json-app kafka-ci-events kubernetes-events
+# The rule packs' own tests (test blocks beside the rules): every
+# directory of configs/ with a tests.hcl (TestEveryPack in cmd/octoagent
+# runs the same list under go test).
+PACKS := $(patsubst configs/%/tests.hcl,%,$(sort $(wildcard configs/*/tests.hcl)))
 test-packs: build
 	@for p in $(PACKS); do echo "== configs/$$p"; ./$(BIN) test -c configs/schemas -c configs/$$p || exit 1; done
 
