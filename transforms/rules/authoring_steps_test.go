@@ -132,3 +132,27 @@ timestamp {
 		t.Fatalf("rfc1123: out %d, dead letters %d", len(out.got), len(dl.got))
 	}
 }
+
+// Inline definitions, under either name, are usable in the pattern; an
+// unknown name points at the pattern with the nearest names.
+func TestGrokInlineDefinitions(t *testing.T) {
+	for _, attr := range []string{"definitions", "pattern_definitions"} {
+		tr, out, dl := build(t, `parse "grok" {
+  pattern = "^%%{ORDER:order} %%{INT:qty}$"
+  `+attr+` = { ORDER = "ORD-[0-9]+" }
+}`)
+		if err := tr.Process(context.Background(), raw("ORD-12 3", "X-1 3")); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.got) != 1 || len(dl.got) != 1 || out.got[0].MaterializeFields()["order"] != "ORD-12" {
+			t.Fatalf("%s: out %d, dead letters %d", attr, len(out.got), len(dl.got))
+		}
+	}
+	_, d := decodeRules(t, `parse "grok" {
+  pattern = "%%{ORDR:order}"
+  definitions = { ORDER = "ORD-[0-9]+" }
+}`)
+	if !d.HasErrors() || !strings.Contains(d.Error(), "Did you mean ORDER") || d[0].Subject.Start.Line != 2 || d[0].Subject.Start.Column != 13 {
+		t.Fatalf("diagnostics %v", d)
+	}
+}

@@ -105,14 +105,16 @@ type grokField struct {
 }
 
 type grokBlock struct {
-	Field            *string           `hcl:"field,optional"`
-	RemoveField      *bool             `hcl:"remove_field,optional"`
-	Pattern          *string           `hcl:"pattern,optional"`
-	Patterns         []string          `hcl:"patterns,optional"`
-	Definitions      map[string]string `hcl:"definitions,optional"`
-	PatternsDir      []string          `hcl:"patterns_dir,optional"`
-	ECSCompatibility *string           `hcl:"ecs_compatibility,optional"`
-	Timeout          *string           `hcl:"timeout,optional"`
+	Field       *string           `hcl:"field,optional"`
+	RemoveField *bool             `hcl:"remove_field,optional"`
+	Pattern     *string           `hcl:"pattern,optional"`
+	Patterns    []string          `hcl:"patterns,optional"`
+	Definitions map[string]string `hcl:"definitions,optional"`
+	// PatternDefinitions is Logstash's name for definitions.
+	PatternDefinitions map[string]string `hcl:"pattern_definitions,optional"`
+	PatternsDir        []string          `hcl:"patterns_dir,optional"`
+	ECSCompatibility   *string           `hcl:"ecs_compatibility,optional"`
+	Timeout            *string           `hcl:"timeout,optional"`
 }
 
 func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
@@ -143,6 +145,18 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 			return nil, diag(attrRange(blk, "timeout"), "Invalid timeout", "%q: a positive duration such as \"100ms\".", *c.Timeout)
 		}
 		timeout = d
+	}
+	if len(c.PatternDefinitions) > 0 {
+		if c.Definitions == nil {
+			c.Definitions = map[string]string{}
+		}
+		for k, v := range c.PatternDefinitions {
+			if _, dup := c.Definitions[k]; dup {
+				return nil, diag(attrRange(blk, "pattern_definitions"), "Pattern defined twice",
+					"%s is in both definitions and pattern_definitions (two names for one setting): keep one.", k)
+			}
+			c.Definitions[k] = v
+		}
 	}
 	dirDefs, d := readPatternsDirs(blk, c.PatternsDir)
 	if d.HasErrors() {
