@@ -29,6 +29,7 @@ var parsers = map[string]stepFactory{
 	"json":   newJSONStep,
 	"logfmt": newLogfmtStep,
 	"kv":     newKVStep,
+	"syslog": newSyslogStep,
 }
 
 var blockSteps = map[string]stepFactory{

@@ -113,16 +113,8 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 			}
 		}
 		if tm.Year() == 0 {
-			// A layout with no year (syslog): the year the line was read,
-			// or the one before for a December line read in January.
-			now := r.Time
-			if now.IsZero() {
-				now = time.Now()
-			}
-			tm = tm.AddDate(now.Year(), 0, 0)
-			if tm.After(now.Add(24 * time.Hour)) {
-				tm = tm.AddDate(-1, 0, 0)
-			}
+			// A layout with no year (syslog): parse_syslog.go's withYear.
+			tm = withYear(tm, r.Time, tm.Location())
 		}
 		r.Time = tm
 		return nil
