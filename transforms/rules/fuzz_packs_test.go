@@ -79,3 +79,7 @@ func packDir(file string) string {
 	}
 	return file
 }
+
+func FuzzKubernetesAudit(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "kubernetes_audit", "kubernetes_audit.log", "kubernetes-audit/schemas.hcl", "kubernetes-audit/rules.hcl"))
+}
