@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/octostore/agent/adapters/kuberneteslogs"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/ruletest"
@@ -19,7 +20,8 @@ func fuzzPack(f *testing.F, transform, sample string, files ...string) func(*tes
 	for _, p := range files {
 		paths = append(paths, "../../configs/"+p)
 	}
-	res, diags := config.Load(paths, fullRegistry())
+	reg := agent.NewRegistry(append(fullRegistry().All(), kuberneteslogs.NewFactory())...)
+	res, diags := config.Load(paths, reg)
 	if diags.HasErrors() {
 		f.Fatal(diags)
 	}
@@ -82,4 +84,16 @@ func packDir(file string) string {
 
 func FuzzKubernetesAudit(f *testing.F) {
 	f.Fuzz(fuzzPack(f, "kubernetes_audit", "kubernetes_audit.log", "kubernetes-audit/schemas.hcl", "kubernetes-audit/rules.hcl"))
+}
+
+func FuzzKlog(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "kubelet", "kubelet.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
+}
+
+func FuzzContainerd(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "containerd", "containerd.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
+}
+
+func FuzzCoreDNS(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "coredns", "coredns.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -102,6 +103,9 @@ type transform struct {
 	reasons map[string]prometheus.Counter // only touched by the transform's goroutine
 	drops   prometheus.Counter            // where filters
 	jqEmpty prometheus.Counter            // jq steps that made no record
+	// parsed: a parse step read the current record's raw line (so a
+	// message field equal to the line is a capture, and is kept).
+	parsed bool
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
@@ -173,6 +177,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 // made, or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
 	raw := r.IsRaw()
+	t.parsed = false
 	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
 		return nil, false, err
@@ -205,7 +210,12 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 			}
 			return objs, steps[i+1:], nil
 		}
-		if err := s.Apply(ctx, r); err != nil {
+		wasRaw := r.IsRaw()
+		err := s.Apply(ctx, r)
+		if wasRaw && err == nil && !r.IsRaw() && strings.HasPrefix(s.Name(), "parse.") {
+			t.parsed = true
+		}
+		if err != nil {
 			if err == errDrop {
 				return nil, nil, err
 			}
@@ -276,7 +286,7 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
 		}
 	}
-	if m, ok := r.Lookup("message"); ok && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
+	if m, ok := r.Lookup("message"); ok && !t.parsed && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
 		// still the raw line: keep it only if nothing else was parsed
 		if r.NumFields() > 1 {
 			r.Delete("message")
