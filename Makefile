@@ -15,7 +15,8 @@ BIN      := bin/octoagent
 # (golang/go#75804, fixed in Go 1.27). A duration ("3s") still works.
 FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesAudit ./transforms/rules:FuzzKlog \
-	./transforms/rules:FuzzContainerd ./transforms/rules:FuzzCoreDNS ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
+	./transforms/rules:FuzzContainerd ./transforms/rules:FuzzCoreDNS ./transforms/rules:FuzzPostgreSQL \
+	./transforms/rules:FuzzPostgreSQLCSV ./transforms/rules:FuzzPostgreSQLJSON ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
 	./sinks/openlineage:FuzzEvent
 

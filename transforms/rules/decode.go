@@ -30,6 +30,7 @@ var parsers = map[string]stepFactory{
 	"logfmt": newLogfmtStep,
 	"kv":     newKVStep,
 	"syslog": newSyslogStep,
+	"csv":    newCSVStep,
 }
 
 var blockSteps = map[string]stepFactory{

@@ -97,3 +97,15 @@ func FuzzContainerd(f *testing.F) {
 func FuzzCoreDNS(f *testing.F) {
 	f.Fuzz(fuzzPack(f, "coredns", "coredns.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
 }
+
+func FuzzPostgreSQL(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "postgresql", "postgresql.log", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
+}
+
+func FuzzPostgreSQLCSV(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "postgresql_csv", "postgresql.csv", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
+}
+
+func FuzzPostgreSQLJSON(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "postgresql_json", "postgresql.json", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
+}

@@ -60,6 +60,13 @@ type optionalStep struct{ Step }
 func (s optionalStep) Apply(ctx context.Context, r *agent.Record) error {
 	err := s.Step.Apply(ctx, r)
 	if se, ok := err.(*StepError); ok && skippable[se.Reason] {
+		// remove_field holds whether or not the step matched: the field
+		// was read.
+		if in, ok := s.Step.(interface{ removed() string }); ok {
+			if f := in.removed(); f != "" {
+				r.Delete(f)
+			}
+		}
 		return nil
 	}
 	return err

@@ -49,6 +49,14 @@ func newInput(c parseCommon, env *stepEnv) input {
 	return in
 }
 
+// removed is the field the step removes (remove_field), or "".
+func (in *input) removed() string {
+	if in.remove {
+		return in.field
+	}
+	return ""
+}
+
 // read returns the bytes to parse: the raw line for "message" when no step
 // put a message field, else the field as a string.
 func (in *input) read(r *agent.Record) ([]byte, error) {

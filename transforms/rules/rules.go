@@ -87,7 +87,7 @@ type Config struct {
 func NewFactory() *agent.Factory {
 	return agent.NewTransformFactory(agent.FactorySpec[Config, agent.Transform]{
 		Type:        "rules",
-		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, syslog, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
+		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, csv, syslog, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
 		Example:     example,
 		NewConfig:   func() *Config { return &Config{} },
 		Create: func(set agent.Settings, cfg *Config) (agent.Transform, error) {
