@@ -109,3 +109,15 @@ func FuzzPostgreSQLCSV(f *testing.F) {
 func FuzzPostgreSQLJSON(f *testing.F) {
 	f.Fuzz(fuzzPack(f, "postgresql_json", "postgresql.json", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
 }
+
+func FuzzHAProxy(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "haproxy", "haproxy.log", "haproxy/rules.hcl"))
+}
+
+func FuzzEnvoy(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "envoy", "envoy.log", "envoy/rules.hcl"))
+}
+
+func FuzzEnvoyJSON(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "envoy_json", "envoy.json", "envoy/rules.hcl"))
+}
