@@ -17,7 +17,7 @@ FUZZTIME ?= 20000x
 FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesAudit ./transforms/rules:FuzzKlog \
 	./transforms/rules:FuzzContainerd ./transforms/rules:FuzzCoreDNS ./transforms/rules:FuzzPostgreSQL \
 	./transforms/rules:FuzzPostgreSQLCSV ./transforms/rules:FuzzPostgreSQLJSON ./transforms/rules:FuzzHAProxy \
-	./transforms/rules:FuzzEnvoy ./transforms/rules:FuzzEnvoyJSON ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
+	./transforms/rules:FuzzEnvoy ./transforms/rules:FuzzEnvoyJSON ./transforms/rules:FuzzTraefik ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
 	./sinks/openlineage:FuzzEvent
 

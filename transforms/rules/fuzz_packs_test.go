@@ -121,3 +121,7 @@ func FuzzEnvoy(f *testing.F) {
 func FuzzEnvoyJSON(f *testing.F) {
 	f.Fuzz(fuzzPack(f, "envoy_json", "envoy.json", "envoy/rules.hcl"))
 }
+
+func FuzzTraefik(f *testing.F) {
+	f.Fuzz(fuzzPack(f, "traefik", "traefik.json", "traefik/rules.hcl"))
+}
