@@ -10,7 +10,7 @@ transform "traefik" {
   jq = <<-EOT
     .message | fromjson | {
       proxy: "traefik", mode: "http", start_time: .StartUTC,
-      client_ip: .ClientHost, client_port: (.ClientPort | if type == "string" then tonumber? else . end),
+      client_ip: .ClientHost, client_port: (.ClientPort | if type == "string" then (tonumber? // null) else . end),
       client_user: (.ClientUsername | if . == "-" then null else . end),
       method: .RequestMethod, path: .RequestPath, protocol: .RequestProtocol, scheme: .RequestScheme,
       authority: .RequestHost, status: .DownstreamStatus,
