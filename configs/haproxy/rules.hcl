@@ -14,12 +14,12 @@ transform "haproxy" {
     patterns = [
       # HTTP: %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
       <<-EOT
-        ^(?:.*?haproxy\[(?P<haproxy_pid>\d+)\]: )?(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) \[(?P<accept_date>[^\]]+)\] (?P<frontend>[^ ~]+)(?P<tls>~)? (?P<backend>[^/ ]+)/(?P<server>\S+) (?P<time_request>-?\d+)/(?P<time_queue>-?\d+)/(?P<time_connect>-?\d+)/(?P<upstream_ms>-?\d+)/(?P<duration_ms>\+?-?\d+) (?P<status>-?\d+) (?P<bytes_sent>\+?\d+) (?P<request_cookie>\S+) (?P<response_cookie>\S+) (?P<termination_state>\S{4}) (?P<active_conns>\d+)/(?P<frontend_conns>\d+)/(?P<backend_conns>\d+)/(?P<server_conns>\d+)/(?P<retries>\+?\d+) (?P<server_queue>\d+)/(?P<backend_queue>\d+)(?: \{(?P<request_headers>[^}]*)\})?(?: \{(?P<response_headers>[^}]*)\})? "(?:(?P<method>[^ "]+)(?: (?P<path>[^ "]+))?(?: (?P<protocol>[^"]+))?)?"$
+        ^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ haproxy\[(?P<haproxy_pid>\d+)\]: )?(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) \[(?P<accept_date>[^\]]+)\] (?P<frontend>[^ ~]+)(?P<tls>~)? (?P<backend>[^/ ]+)/(?P<server>\S+) (?P<time_request>-?\d+)/(?P<time_queue>-?\d+)/(?P<time_connect>-?\d+)/(?P<upstream_ms>-?\d+)/(?P<duration_ms>\+?-?\d+) (?P<status>-?\d+) (?P<bytes_sent>\+?\d+) (?P<request_cookie>\S+) (?P<response_cookie>\S+) (?P<termination_state>\S{4}) (?P<active_conns>\d+)/(?P<frontend_conns>\d+)/(?P<backend_conns>\d+)/(?P<server_conns>\d+)/(?P<retries>\+?\d+) (?P<server_queue>\d+)/(?P<backend_queue>\d+)(?: \{(?P<request_headers>[^}]*)\})?(?: \{(?P<response_headers>[^}]*)\})? "(?:(?P<method>[^ "]+)(?: (?P<path>[^ "]+))?(?: (?P<protocol>[^"]+))?)?"$
       EOT
       ,
       # TCP: %ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq
       <<-EOT
-        ^(?:.*?haproxy\[(?P<haproxy_pid>\d+)\]: )?(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) \[(?P<accept_date>[^\]]+)\] (?P<frontend>[^ ~]+)(?P<tls>~)? (?P<backend>[^/ ]+)/(?P<server>\S+) (?P<time_queue>-?\d+)/(?P<time_connect>-?\d+)/(?P<duration_ms>\+?-?\d+) (?P<bytes_sent>\+?\d+) (?P<termination_state>\S{2}) (?P<active_conns>\d+)/(?P<frontend_conns>\d+)/(?P<backend_conns>\d+)/(?P<server_conns>\d+)/(?P<retries>\+?\d+) (?P<server_queue>\d+)/(?P<backend_queue>\d+)$
+        ^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ haproxy\[(?P<haproxy_pid>\d+)\]: )?(?P<client_ip>[0-9a-fA-F.:]+):(?P<client_port>\d+) \[(?P<accept_date>[^\]]+)\] (?P<frontend>[^ ~]+)(?P<tls>~)? (?P<backend>[^/ ]+)/(?P<server>\S+) (?P<time_queue>-?\d+)/(?P<time_connect>-?\d+)/(?P<duration_ms>\+?-?\d+) (?P<bytes_sent>\+?\d+) (?P<termination_state>\S{2}) (?P<active_conns>\d+)/(?P<frontend_conns>\d+)/(?P<backend_conns>\d+)/(?P<server_conns>\d+)/(?P<retries>\+?\d+) (?P<server_queue>\d+)/(?P<backend_queue>\d+)$
       EOT
       ,
     ]

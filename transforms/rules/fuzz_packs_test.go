@@ -12,10 +12,15 @@ import (
 	"github.com/octostore/agent/agent/ruletest"
 )
 
-// fuzzPack loads a shipped pack's rules and returns a function that runs
-// one line through the named transform. The seeds are the lines of the
-// pack's sample file.
-func fuzzPack(f *testing.F, transform, sample string, files ...string) func(*testing.T, []byte) {
+// packTransform loads a shipped pack (the shared schemas, its source.hcl
+// and the given files) and returns the named transform.
+func packTransform(tb testing.TB, transform string, files ...string) *config.Component {
+	c, _ := packTransformIn(tb, transform, files...)
+	return c
+}
+
+// packTransformIn is packTransform, with the loaded config.
+func packTransformIn(tb testing.TB, transform string, files ...string) (*config.Component, *config.Result) {
 	paths := []string{"../../configs/schemas", "../../configs/" + packDir(files[0]) + "/source.hcl"}
 	for _, p := range files {
 		paths = append(paths, "../../configs/"+p)
@@ -23,26 +28,40 @@ func fuzzPack(f *testing.F, transform, sample string, files ...string) func(*tes
 	reg := agent.NewRegistry(append(fullRegistry().All(), kuberneteslogs.NewFactory())...)
 	res, diags := config.Load(paths, reg)
 	if diags.HasErrors() {
-		f.Fatal(diags)
+		tb.Fatal(diags)
 	}
-	var c *config.Component
 	for _, comp := range res.Components {
 		if comp.ID == "transform."+transform {
-			c = comp
+			return comp, res
 		}
 	}
-	if c == nil {
-		f.Fatalf("no transform.%s", transform)
-	}
+	tb.Fatalf("no transform.%s", transform)
+	return nil, nil
+}
+
+// sampleLines reads a pack's sample file, a line a record.
+func sampleLines(tb testing.TB, sample string) [][]byte {
 	fh, err := os.Open("../../configs/samples/" + sample)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer fh.Close()
+	var out [][]byte
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		f.Add(append([]byte(nil), sc.Bytes()...))
+		out = append(out, append([]byte(nil), sc.Bytes()...))
+	}
+	return out
+}
+
+// fuzzPack returns a function that runs one line through a shipped pack's
+// transform. The seeds are the lines of the pack's sample file.
+func fuzzPack(f *testing.F, transform string) func(*testing.T, []byte) {
+	pc := findPackCase(f, transform)
+	c := packTransform(f, transform, pc.files...)
+	for _, l := range sampleLines(f, pc.sample) {
+		f.Add(l)
 	}
 	m := agent.NewMetrics(nil)
 	return func(t *testing.T, line []byte) {
@@ -69,10 +88,6 @@ func fuzzPack(f *testing.F, transform, sample string, files ...string) func(*tes
 	}
 }
 
-func FuzzSyslog(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "syslog", "syslog.log", "syslog/schemas.hcl", "syslog/rules.hcl"))
-}
-
 func packDir(file string) string {
 	for i := range file {
 		if file[i] == '/' {
@@ -82,46 +97,59 @@ func packDir(file string) string {
 	return file
 }
 
-func FuzzKubernetesAudit(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "kubernetes_audit", "kubernetes_audit.log", "kubernetes-audit/schemas.hcl", "kubernetes-audit/rules.hcl"))
+// packCases are the shipped packs' transforms with the sample each is
+// fuzzed and benchmarked on, and the pack files that define it.
+var packCases = []packCase{
+	{"syslog", "syslog.log", []string{"syslog/schemas.hcl", "syslog/rules.hcl"}},
+	{"kubernetes_audit", "kubernetes_audit.log", []string{"kubernetes-audit/schemas.hcl", "kubernetes-audit/rules.hcl"}},
+	{"kubelet", "kubelet.log", []string{"kube-system/schemas.hcl", "kube-system/rules.hcl"}},
+	{"containerd", "containerd.log", []string{"kube-system/schemas.hcl", "kube-system/rules.hcl"}},
+	{"coredns", "coredns.log", []string{"kube-system/schemas.hcl", "kube-system/rules.hcl"}},
+	{"postgresql", "postgresql.log", []string{"postgresql/schemas.hcl", "postgresql/rules.hcl"}},
+	{"postgresql_csv", "postgresql.csv", []string{"postgresql/schemas.hcl", "postgresql/rules.hcl"}},
+	{"postgresql_json", "postgresql.json", []string{"postgresql/schemas.hcl", "postgresql/rules.hcl"}},
+	{"haproxy", "haproxy.log", []string{"haproxy/rules.hcl"}},
+	{"envoy", "envoy.log", []string{"envoy/rules.hcl"}},
+	{"envoy_json", "envoy.json", []string{"envoy/rules.hcl"}},
+	{"traefik", "traefik.json", []string{"traefik/rules.hcl"}},
+	{"nginx_access", "nginx_access.log", []string{"nginx/rules.hcl"}}, // the reference
 }
 
-func FuzzKlog(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "kubelet", "kubelet.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
+type packCase struct {
+	transform, sample string
+	files             []string
 }
 
-func FuzzContainerd(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "containerd", "containerd.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
+func findPackCase(tb testing.TB, transform string) packCase {
+	for _, c := range packCases {
+		if c.transform == transform {
+			return c
+		}
+	}
+	tb.Fatalf("no pack case %s", transform)
+	return packCase{}
 }
 
-func FuzzCoreDNS(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "coredns", "coredns.log", "kube-system/schemas.hcl", "kube-system/rules.hcl"))
-}
+func FuzzSyslog(f *testing.F) { f.Fuzz(fuzzPack(f, "syslog")) }
 
-func FuzzPostgreSQL(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "postgresql", "postgresql.log", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
-}
+func FuzzKubernetesAudit(f *testing.F) { f.Fuzz(fuzzPack(f, "kubernetes_audit")) }
 
-func FuzzPostgreSQLCSV(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "postgresql_csv", "postgresql.csv", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
-}
+func FuzzKlog(f *testing.F) { f.Fuzz(fuzzPack(f, "kubelet")) }
 
-func FuzzPostgreSQLJSON(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "postgresql_json", "postgresql.json", "postgresql/schemas.hcl", "postgresql/rules.hcl"))
-}
+func FuzzContainerd(f *testing.F) { f.Fuzz(fuzzPack(f, "containerd")) }
 
-func FuzzHAProxy(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "haproxy", "haproxy.log", "haproxy/rules.hcl"))
-}
+func FuzzCoreDNS(f *testing.F) { f.Fuzz(fuzzPack(f, "coredns")) }
 
-func FuzzEnvoy(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "envoy", "envoy.log", "envoy/rules.hcl"))
-}
+func FuzzPostgreSQL(f *testing.F) { f.Fuzz(fuzzPack(f, "postgresql")) }
 
-func FuzzEnvoyJSON(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "envoy_json", "envoy.json", "envoy/rules.hcl"))
-}
+func FuzzPostgreSQLCSV(f *testing.F) { f.Fuzz(fuzzPack(f, "postgresql_csv")) }
 
-func FuzzTraefik(f *testing.F) {
-	f.Fuzz(fuzzPack(f, "traefik", "traefik.json", "traefik/rules.hcl"))
-}
+func FuzzPostgreSQLJSON(f *testing.F) { f.Fuzz(fuzzPack(f, "postgresql_json")) }
+
+func FuzzHAProxy(f *testing.F) { f.Fuzz(fuzzPack(f, "haproxy")) }
+
+func FuzzEnvoy(f *testing.F) { f.Fuzz(fuzzPack(f, "envoy")) }
+
+func FuzzEnvoyJSON(f *testing.F) { f.Fuzz(fuzzPack(f, "envoy_json")) }
+
+func FuzzTraefik(f *testing.F) { f.Fuzz(fuzzPack(f, "traefik")) }
