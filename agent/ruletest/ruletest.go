@@ -296,12 +296,7 @@ func checkRecord(e *expectBlock, r *agent.Record) []string {
 			return append(problems, "fields: the expectation must be an object, such as { status = 200 }")
 		}
 		got := wire(fields).(map[string]any)
-		keys := make([]string, 0, len(wm))
-		for k := range wm {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(wm) {
 			gv, present := got[k]
 			switch {
 			case !present:
@@ -347,12 +342,7 @@ func checkDead(e *deadBlock, r *agent.Record) []string {
 	}
 	if len(e.Errors) > 0 {
 		byField := fieldErrors(r)
-		keys := make([]string, 0, len(e.Errors))
-		for k := range e.Errors {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(e.Errors) {
 			got, ok := byField[k]
 			switch {
 			case !ok:

@@ -1,12 +1,10 @@
 package rules_test
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
 	"github.com/octostore/agent/agent/config"
-	"github.com/octostore/agent/agent/ruletest"
 )
 
 // loadString loads one in-memory config file with the test registry.
@@ -96,17 +94,5 @@ func component(t *testing.T, res *config.Result, id string) *config.Component {
 // records from one line, dead letters by field and component, and prints a
 // field-by-field diff on failure.
 func TestRuleTestChains(t *testing.T) {
-	res, diags := load(t, "testdata/chain_tests.hcl")
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	var buf bytes.Buffer
-	rep, d := ruletest.Run(res, &buf)
-	if d.HasErrors() {
-		t.Fatal(d)
-	}
-	if rep.Passed != 2 || rep.Failed != 1 {
-		t.Fatalf("passed %d, failed %d:\n%s", rep.Passed, rep.Failed, buf.String())
-	}
-	golden(t, "chain_tests.golden", buf.Bytes())
+	ruleTestGolden(t, "chain_tests", 2, 1)
 }

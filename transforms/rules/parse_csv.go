@@ -65,15 +65,7 @@ func newCSVStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 
 func (s *csvStep) Name() string { return "parse.csv" }
 
-func (s *csvStep) Produces() ([]string, bool) {
-	var out []string
-	for _, n := range s.names {
-		if n != "" && n != "-" {
-			out = append(out, n)
-		}
-	}
-	return out, false
-}
+func (s *csvStep) Produces() ([]string, bool) { return namedFields(s.names), false }
 
 func (s *csvStep) Apply(_ context.Context, r *agent.Record) error {
 	in, err := s.read(r)
