@@ -124,6 +124,16 @@ fuzz-short:
 
 # The property tests with 10,000 random cases (make test runs 1,000 for the
 # file tailer, 100 for correlate and assemble), and the rotation soak.
+# The soak test (not in make test): the agent for SOAK (default 30m) with
+# rotation, a flapping store with outages, reloads and SIGKILLs; it prints
+# lines in, stored, duplicates, lost, peak RSS and open fds, and fails on
+# any loss. A shorter SOAK runs the same schedule scaled (SOAK=3m: a smoke
+# run). See TestSoak in e2e/soak_test.go.
+SOAK ?= 30m
+.PHONY: soak
+soak: test-deps
+	OCTOAGENT_SOAK=$(SOAK) $(GO) test -count=1 -timeout 120m -v -run '^TestSoak$$' ./e2e/
+
 .PHONY: test-nightly
 test-nightly:
 	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/ ./transforms/correlate/ ./transforms/assemble/

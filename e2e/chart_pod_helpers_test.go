@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"bytes"
-	"encoding/base64"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -16,8 +16,12 @@ import (
 	"time"
 
 	"github.com/moby/sys/capability"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	k8senv "github.com/octostore/agent/e2e/k8s"
 	"github.com/octostore/agent/e2e/podrun"
 )
 
@@ -32,30 +36,115 @@ import (
 // nodeLog is one container log file on the node.
 type nodeLog struct {
 	ns, pod, container string
-	path               string // on this machine: where "the runtime" appends
-	podsPath           string // under /var/log/pods, where the agent opens it
+	api                *corev1.Pod // the pod, as the API server has it
+	path               string      // on this machine: where "the runtime" appends
+	podsPath           string      // under /var/log/pods, where the agent opens it
 	lines              int
 	how                string // who writes it that way
+	docker             bool   // a docker json-file (else CRI)
 	excluded           bool   // in a namespace the chart excludes
 }
 
 type fakeNode struct {
 	root string
 	logs []*nodeLog
+	pods *podLogs // its /var/log/pods
 }
 
 // on returns a node path on this machine.
 func (n *fakeNode) on(p string) string { return filepath.Join(n.root, p) }
 
-// layOutNode makes a node's log directories as the kubelet and the runtimes
-// do, every file and directory owned by root: /var/log/pods (0755), one
-// directory per pod and per container (0755), log files root:root 0640
-// (containerd, CRI-O with conmon >= 2.1, a kubelet-rotated file), or 0600
-// (older conmon) when with0600, and, withDocker, a docker (cri-dockerd)
-// container whose /var/log/pods file is a symlink into
+// log returns the laid-out file of a container whose /var/log/pods path
+// ends in suffix.
+func (n *fakeNode) log(t testing.TB, pod *corev1.Pod, container, suffix string) *nodeLog {
+	t.Helper()
+	for _, l := range n.logs {
+		if l.api.UID == pod.UID && l.container == container && strings.HasSuffix(l.podsPath, suffix) {
+			return l
+		}
+	}
+	t.Fatalf("no laid-out log %s of %s/%s", suffix, pod.Name, container)
+	return nil
+}
+
+// append writes lines to a container's log as its runtime does: CRI lines
+// to the current 0.log (created if a rotation took it), or docker
+// json-file lines.
+func (n *fakeNode) append(t testing.TB, l *nodeLog, stream string, lines ...string) {
+	t.Helper()
+	if !l.docker {
+		n.pods.Write(l.api, l.container, stream, lines...)
+		return
+	}
+	var b strings.Builder
+	for _, line := range lines {
+		j, _ := json.Marshal(map[string]string{"log": line + "\n", "stream": stream, "time": time.Now().UTC().Format(time.RFC3339Nano)})
+		b.Write(append(j, '\n'))
+	}
+	f, err := os.OpenFile(l.path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(b.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nodePods are the pods whose logs layOutNode lays out, as the API server
+// has them, on the node the DaemonSet's pod runs on.
+type nodePods struct {
+	web     *corev1.Pod // shop: Deployment web's (container app)
+	invoice *corev1.Pod // billing: CronJob invoice's Job's (container batch)
+	api     *corev1.Pod // shop: StatefulSet api's api-0, annotated (container api)
+	worker  *corev1.Pod // shop: worker-0, no owner (container worker), on docker
+	coredns *corev1.Pod // kube-system: a namespace the chart excludes
+}
+
+// createNodePods creates the laid-out pods on the API server, on node,
+// with their containers running.
+func createNodePods(t testing.TB, c *k8senv.Cluster, node string) *nodePods {
+	t.Helper()
+	ctx := context.Background()
+	c.CreateNamespace("shop")
+	c.CreateNamespace("billing")
+	waitFor(t, k8sDeadline, "the default service account of kube-system", func() bool {
+		_, err := c.Client.CoreV1().ServiceAccounts("kube-system").Get(ctx, "default", metav1.GetOptions{})
+		return err == nil
+	})
+	one := int32(1)
+	lbl := map[string]string{"app": "api"}
+	sts, err := c.Client.AppsV1().StatefulSets("shop").Create(ctx, &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.StatefulSetSpec{Replicas: &one, ServiceName: "api", Selector: &metav1.LabelSelector{MatchLabels: lbl},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: lbl},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "api", Image: "registry.example/api:4.2"}}}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &nodePods{
+		web:     deploymentPod(t, c, "shop", "web", node),
+		invoice: cronJobPod(t, c, "billing", "invoice", node),
+		api: createPod(t, c, nodePod{ns: "shop", name: "api-0", node: node, container: "api", image: "registry.example/api:4.2",
+			labels: map[string]string{"app": "api", "statefulset.kubernetes.io/pod-name": "api-0"}, annotations: map[string]string{"example.com/team": "payments"},
+			owner: metav1.NewControllerRef(sts, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))}),
+		worker: createPod(t, c, nodePod{ns: "shop", name: "worker-0", node: node, container: "worker", image: "registry.example/worker:3",
+			labels: map[string]string{"app": "worker"}}),
+		coredns: createPod(t, c, nodePod{ns: "kube-system", name: "coredns-7db6d8ff4d-abcde", node: node, container: "coredns",
+			image: "registry.k8s.io/coredns/coredns:v1.11.1", labels: map[string]string{"k8s-app": "kube-dns"}}),
+	}
+}
+
+// layOutNode makes a node's log directories for pods as the kubelet and
+// the runtimes do, every file and directory owned by root: /var/log/pods
+// (0755), one directory per pod and per container (0755), log files
+// root:root 0640 (containerd, CRI-O with conmon >= 2.1, a kubelet-rotated
+// file), or 0600 (older conmon) when with0600, and, withDocker, a docker
+// (cri-dockerd) container whose /var/log/pods file is a symlink into
 // /var/lib/docker/containers (0710 directories, a 0640 json-file). The
 // kube-system pod's file is one the chart's default excludes.
-func layOutNode(t testing.TB, root string, with0600, withDocker bool) *fakeNode {
+func layOutNode(t testing.TB, root string, pods *nodePods, with0600, withDocker bool) *fakeNode {
 	t.Helper()
 	n := &fakeNode{root: root}
 	mkdir := func(p string, mode os.FileMode) {
@@ -77,8 +166,9 @@ func layOutNode(t testing.TB, root string, with0600, withDocker bool) *fakeNode 
 		}
 	}
 	mkdir(n.on("/var/log/pods"), 0o755)
-	podDir := func(ns, pod, uid, container string) string {
-		d := n.on(fmt.Sprintf("/var/log/pods/%s_%s_%s/%s", ns, pod, uid, container))
+	n.pods = newPodLogs(t, n.on("/var/log/pods"))
+	podDir := func(pod *corev1.Pod, container string) string {
+		d := n.pods.ContainerDir(pod, container)
 		mkdir(filepath.Dir(d), 0o755)
 		mkdir(d, 0o755)
 		return d
@@ -91,6 +181,7 @@ func layOutNode(t testing.TB, root string, with0600, withDocker bool) *fakeNode 
 		return out
 	}
 	add := func(l *nodeLog, mode os.FileMode, lines []string) {
+		l.ns, l.pod = l.api.Namespace, l.api.Name
 		if l.podsPath == "" {
 			l.podsPath = strings.TrimPrefix(l.path, root)
 		}
@@ -99,17 +190,17 @@ func layOutNode(t testing.TB, root string, with0600, withDocker bool) *fakeNode 
 		n.logs = append(n.logs, l)
 	}
 
-	d := podDir("shop", "web-5d8f7b9c4-x2x7k", "3f1c9a52-0d6e-4f7a-9b1e-5a8c2d7e6f01", "nginx")
-	add(&nodeLog{ns: "shop", pod: "web-5d8f7b9c4-x2x7k", container: "nginx", path: filepath.Join(d, "0.log.20260301-095959"), how: "containerd 0640, rotated by the kubelet"},
+	d := podDir(pods.web, "app")
+	add(&nodeLog{api: pods.web, container: "app", path: filepath.Join(d, "0.log.20260301-095959"), how: "containerd 0640, rotated by the kubelet"},
 		0o640, cri("web rotated", 40))
-	add(&nodeLog{ns: "shop", pod: "web-5d8f7b9c4-x2x7k", container: "nginx", path: filepath.Join(d, "0.log"), how: "containerd 0640"},
+	add(&nodeLog{api: pods.web, container: "app", path: filepath.Join(d, "0.log"), how: "containerd 0640"},
 		0o640, cri("web", 60))
-	d = podDir("billing", "invoice-7f6d5c-abcde", "8a2b4c6d-1e3f-4a5b-8c7d-9e0f1a2b3c4d", "invoice")
-	add(&nodeLog{ns: "billing", pod: "invoice-7f6d5c-abcde", container: "invoice", path: filepath.Join(d, "0.log"), how: "CRI-O (conmon >= 2.1) 0640"},
+	d = podDir(pods.invoice, "batch")
+	add(&nodeLog{api: pods.invoice, container: "batch", path: filepath.Join(d, "0.log"), how: "CRI-O (conmon >= 2.1) 0640"},
 		0o640, cri("invoice", 35))
 	if with0600 {
-		d = podDir("shop", "api-6c9b8d7f5-q4w5e", "b7c8d9e0-f1a2-4b3c-9d4e-5f6a7b8c9d0e", "api")
-		add(&nodeLog{ns: "shop", pod: "api-6c9b8d7f5-q4w5e", container: "api", path: filepath.Join(d, "0.log"), how: "CRI-O (conmon < 2.1) 0600"},
+		d = podDir(pods.api, "api")
+		add(&nodeLog{api: pods.api, container: "api", path: filepath.Join(d, "0.log"), how: "CRI-O (conmon < 2.1) 0600"},
 			0o600, cri("api", 25))
 	}
 	// docker (cri-dockerd): the json-file in docker's directory, and a
@@ -124,16 +215,16 @@ func layOutNode(t testing.TB, root string, with0600, withDocker bool) *fakeNode 
 			dj = append(dj, fmt.Sprintf(`{"log":"worker line %d\n","stream":"stdout","time":"2026-03-01T10:01:%02d.%09dZ"}`+"\n", i, i%60, i))
 		}
 		target := "/var/lib/docker/containers/" + id + "/" + id + "-json.log"
-		d = podDir("shop", "worker-0", "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f", "worker")
-		l := &nodeLog{ns: "shop", pod: "worker-0", container: "worker", path: n.on(target), podsPath: strings.TrimPrefix(filepath.Join(d, "0.log"), root),
-			how: "docker json-file 0640, through a symlink from /var/log/pods"}
+		d = podDir(pods.worker, "worker")
+		l := &nodeLog{api: pods.worker, container: "worker", path: n.on(target), podsPath: strings.TrimPrefix(filepath.Join(d, "0.log"), root),
+			how: "docker json-file 0640, through a symlink from /var/log/pods", docker: true}
 		add(l, 0o640, dj)
 		if err := os.Symlink(target, filepath.Join(d, "0.log")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	d = podDir("kube-system", "coredns-7db6d8ff4d-abcde", "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f7a", "coredns")
-	add(&nodeLog{ns: "kube-system", pod: "coredns-7db6d8ff4d-abcde", container: "coredns", path: filepath.Join(d, "0.log"), how: "containerd 0640", excluded: true},
+	d = podDir(pods.coredns, "coredns")
+	add(&nodeLog{api: pods.coredns, container: "coredns", path: filepath.Join(d, "0.log"), how: "containerd 0640", excluded: true},
 		0o640, cri("coredns", 10))
 	return n
 }
@@ -326,25 +417,34 @@ func procStatus(pid int) (map[string]string, error) {
 	return out, nil
 }
 
-// kubelet makes the volumes of a pod the way the kubelet does, on the
-// node: hostPath as the node's directory (DirectoryOrCreate creates it as
-// root, 0755), emptyDir 0777, configMap and secret files from the rendered
-// objects (0644 and the secret's defaultMode, root-owned, group fsGroup if
-// any). It returns each volume's directory on this machine.
-func kubelet(t testing.TB, n *fakeNode, objs []chartObject, pod any, sec podSecurity, problems *[]string) map[string]string {
+// kubelet makes the volumes of a pod, as the API server stored it, the way
+// the kubelet does, on the node: hostPath as the node's directory
+// (DirectoryOrCreate creates it as root, 0755), emptyDir 0777, configMap
+// and secret files from the API server's objects, and the projected
+// service account volume that admission adds (a token the API server
+// issues for the service account, bound to the pod, with the expiry the
+// volume asks; the kube-root-ca.crt ConfigMap; the namespace), each file
+// root-owned, with the volume's defaultMode, group fsGroup if any. It
+// returns each volume's directory on this machine.
+func (e *podEnv) kubelet(t testing.TB, n *fakeNode, pod *corev1.Pod, sec podSecurity, problems *[]string) map[string]string {
 	t.Helper()
+	ctx := context.Background()
 	vols := map[string]string{}
-	files := func(name string, data map[string][]byte, mode os.FileMode) string {
+	files := func(name string, data map[string][]byte, mode *int32) string {
+		m := os.FileMode(0o644)
+		if mode != nil {
+			m = os.FileMode(*mode)
+		}
 		dir := filepath.Join(t.TempDir(), name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		for k, v := range data {
 			p := filepath.Join(dir, k)
-			if err := os.WriteFile(p, v, mode); err != nil {
+			if err := os.WriteFile(p, v, m); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chmod(p, mode); err != nil {
+			if err := os.Chmod(p, m); err != nil {
 				t.Fatal(err)
 			}
 			if sec.fsGroup >= 0 {
@@ -355,20 +455,44 @@ func kubelet(t testing.TB, n *fakeNode, objs []chartObject, pod any, sec podSecu
 		}
 		return dir
 	}
-	list, _ := dig(pod, "volumes").([]any)
-	for _, v := range list {
-		name, _ := dig(v, "name").(string)
+	// The keys of a ConfigMap or Secret a volume takes (items, or all) at
+	// their paths.
+	pick := func(data map[string][]byte, items []corev1.KeyToPath, into map[string][]byte) {
+		if len(items) == 0 {
+			for k, v := range data {
+				into[k] = v
+			}
+		}
+		for _, it := range items {
+			into[it.Path] = data[it.Key]
+		}
+	}
+	configMap := func(name string) map[string][]byte {
+		cm, err := e.c.Client.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the kubelet would wait for ConfigMap %s/%s: %v", pod.Namespace, name, err)
+		}
+		out := map[string][]byte{}
+		for k, v := range cm.Data {
+			out[k] = []byte(v)
+		}
+		return out
+	}
+	for _, v := range pod.Spec.Volumes {
 		switch {
-		case dig(v, "hostPath") != nil:
-			p := n.on(dig(v, "hostPath", "path").(string))
-			typ, _ := dig(v, "hostPath", "type").(string)
+		case v.HostPath != nil:
+			p := n.on(v.HostPath.Path)
+			var typ corev1.HostPathType
+			if v.HostPath.Type != nil {
+				typ = *v.HostPath.Type
+			}
 			st, err := os.Stat(p)
 			switch typ {
-			case "Directory":
+			case corev1.HostPathDirectory:
 				if err != nil || !st.IsDir() {
 					*problems = append(*problems, fmt.Sprintf("the kubelet would not start the pod: hostPath %s (type Directory) is not a directory on the node", p))
 				}
-			case "DirectoryOrCreate":
+			case corev1.HostPathDirectoryOrCreate:
 				if err != nil {
 					if err := os.MkdirAll(p, 0o755); err != nil {
 						t.Fatal(err)
@@ -378,11 +502,11 @@ func kubelet(t testing.TB, n *fakeNode, objs []chartObject, pod any, sec podSecu
 					}
 				}
 			default:
-				t.Fatalf("volume %s: hostPath type %q is not emulated here", name, typ)
+				t.Fatalf("volume %s: hostPath type %q is not emulated here", v.Name, typ)
 			}
-			vols[name] = p
-		case dig(v, "emptyDir") != nil:
-			dir := filepath.Join(t.TempDir(), name)
+			vols[v.Name] = p
+		case v.EmptyDir != nil:
+			dir := filepath.Join(t.TempDir(), v.Name)
 			mode := os.FileMode(0o777)
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
@@ -396,38 +520,43 @@ func kubelet(t testing.TB, n *fakeNode, objs []chartObject, pod any, sec podSecu
 			if err := os.Chmod(dir, mode); err != nil {
 				t.Fatal(err)
 			}
-			vols[name] = dir
-		case dig(v, "configMap") != nil:
-			cm := findObject(objs, "ConfigMap", dig(v, "configMap", "name").(string))
-			if cm == nil {
-				t.Fatalf("volume %s: the chart renders no ConfigMap %v", name, dig(v, "configMap", "name"))
+			vols[v.Name] = dir
+		case v.ConfigMap != nil:
+			data := map[string][]byte{}
+			pick(configMap(v.ConfigMap.Name), v.ConfigMap.Items, data)
+			vols[v.Name] = files(v.Name, data, v.ConfigMap.DefaultMode)
+		case v.Secret != nil:
+			s, err := e.c.Client.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("the kubelet would wait for Secret %s/%s: %v", pod.Namespace, v.Secret.SecretName, err)
 			}
 			data := map[string][]byte{}
-			for k, s := range dig(cm.Object, "data").(map[string]any) {
-				data[k] = []byte(s.(string))
-			}
-			vols[name] = files(name, data, 0o644)
-		case dig(v, "secret") != nil:
-			s := findObject(objs, "Secret", dig(v, "secret", "secretName").(string))
-			if s == nil {
-				t.Fatalf("volume %s: the chart renders no Secret %v", name, dig(v, "secret", "secretName"))
-			}
+			pick(s.Data, v.Secret.Items, data)
+			vols[v.Name] = files(v.Name, data, v.Secret.DefaultMode)
+		case v.Projected != nil:
 			data := map[string][]byte{}
-			items, _ := dig(v, "secret", "items").([]any)
-			for _, it := range items {
-				b, err := base64.StdEncoding.DecodeString(dig(s.Object, "data", dig(it, "key").(string)).(string))
-				if err != nil {
-					t.Fatal(err)
+			for _, src := range v.Projected.Sources {
+				switch {
+				case src.ServiceAccountToken != nil:
+					data[src.ServiceAccountToken.Path] = []byte(e.token(t, pod.Namespace, pod.Spec.ServiceAccountName,
+						src.ServiceAccountToken.ExpirationSeconds, src.ServiceAccountToken.Audience, pod))
+				case src.ConfigMap != nil:
+					pick(configMap(src.ConfigMap.Name), src.ConfigMap.Items, data)
+				case src.DownwardAPI != nil:
+					f := map[string]string{"metadata.namespace": pod.Namespace, "metadata.name": pod.Name, "metadata.uid": string(pod.UID)}
+					for _, it := range src.DownwardAPI.Items {
+						if it.FieldRef == nil || f[it.FieldRef.FieldPath] == "" {
+							t.Fatalf("volume %s: downwardAPI item %v is not emulated here", v.Name, it)
+						}
+						data[it.Path] = []byte(f[it.FieldRef.FieldPath])
+					}
+				default:
+					t.Fatalf("volume %s: projected source %v is not emulated here", v.Name, src)
 				}
-				data[dig(it, "path").(string)] = b
 			}
-			mode := os.FileMode(0o644)
-			if m, ok := intField(dig(v, "secret", "defaultMode")); ok {
-				mode = os.FileMode(m)
-			}
-			vols[name] = files(name, data, mode)
+			vols[v.Name] = files(v.Name, data, v.Projected.DefaultMode)
 		default:
-			t.Fatalf("volume %s is of a kind this test does not emulate: %v", name, v)
+			t.Fatalf("volume %s is of a kind this test does not emulate: %v", v.Name, v)
 		}
 	}
 	return vols

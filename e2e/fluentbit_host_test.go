@@ -134,19 +134,8 @@ const (
 // does not need the octoagent binary.
 func fluentBitHost(t testing.TB, dir string) (so, host string) {
 	t.Helper()
-	gcc := testenv.LookPath(t, "gcc", "gcc") // cgo and the C host
-	goBin, err := goTool()
-	if err != nil {
-		t.Fatal(err)
-	}
-	so = filepath.Join(dir, "out_octostore.so")
-	// The flags of `make plugin`, so the build cache is shared.
-	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w", "-buildmode=c-shared", "-o", so, "./cmd/fluent-bit-octostore")
-	cmd.Dir = moduleRoot(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build -buildmode=c-shared: %v\n%s", err, out)
-	}
+	gcc := testenv.LookPath(t, "gcc", "gcc") // the C host
+	so = buildPlugin(t, dir)
 	src := filepath.Join(dir, "flbhost.c")
 	if err := os.WriteFile(src, []byte(flbHostC), 0o644); err != nil {
 		t.Fatal(err)
@@ -156,6 +145,26 @@ func fluentBitHost(t testing.TB, dir string) (so, host string) {
 		t.Fatalf("gcc: %v\n%s", err, out)
 	}
 	return so, host
+}
+
+// buildPlugin builds out_octostore.so (c-shared, without -race: the race
+// runtime cannot live in a shared library) into dir.
+func buildPlugin(t testing.TB, dir string) string {
+	t.Helper()
+	testenv.LookPath(t, "gcc", "gcc") // cgo
+	goBin, err := goTool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := filepath.Join(dir, "out_octostore.so")
+	// The flags of `make plugin`, so the build cache is shared.
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w", "-buildmode=c-shared", "-o", so, "./cmd/fluent-bit-octostore")
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -buildmode=c-shared: %v\n%s", err, out)
+	}
+	return so
 }
 
 // flbHost is a running C host with the plugin loaded.

@@ -252,7 +252,7 @@ install_fluent-bit() {
 	fi
 }
 how_fluent_bit="xz -dc ../shared/tools/fluent-bit/fluent-bit.xz into the cache; apt-get install -y libyaml-0-2 libsqlite3-0 libssl3"
-uses_fluent_bit="TestComponentsRun/fluent-bit (and the Fluent Bit e2e tests to come)"
+uses_fluent_bit="TestFluentBitRealStoreDown (the plugin in a real Fluent Bit), TestComponentsRun/fluent-bit"
 
 # how_/uses_ variables cannot hold a '-': kube-score is kube_score.
 var() { local v="$1_${2//-/_}"; printf '%s' "${!v:-}"; }

@@ -1,8 +1,9 @@
 // Command fluent-bit-octostore is a Fluent Bit output plugin, built with
 // -buildmode=c-shared into out_octostore.so (`make plugin`). Records that
 // Fluent Bit flushes go through the transforms, schemas and sinks of an
-// HCL config, synchronously: a flush returns FLB_OK once every record is
-// delivered or dead-lettered. See README.md.
+// HCL config. A flush hands its chunk to the instance's disk buffer and
+// returns FLB_OK once it is durable there (within 100 ms), FLB_RETRY when
+// the buffer is full; a background sender delivers. See README.md.
 package main
 
 import (
@@ -11,11 +12,11 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/fluent/fluent-bit-go/output"
 
+	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/cmd/fluent-bit-octostore/internal/flb"
 )
 
@@ -39,18 +40,27 @@ func FLBPluginUnregister(def unsafe.Pointer) {
 
 //export FLBPluginInit
 func FLBPluginInit(plugin unsafe.Pointer) int {
+	key := func(k string) string { return output.FLBPluginConfigKey(plugin, k) }
 	opt := flb.Options{
-		Config:    output.FLBPluginConfigKey(plugin, "Config"),
-		Transform: output.FLBPluginConfigKey(plugin, "Transform"),
-		Logger:    logger,
+		Config:      key("Config"),
+		Transform:   key("Transform"),
+		Name:        key("Instance"),
+		BufferPath:  key("Buffer_Path"),
+		MetricsAddr: key("Metrics_Addr"),
+		Logger:      logger,
 	}
-	if s := output.FLBPluginConfigKey(plugin, "Timeout"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			fmt.Fprintf(os.Stderr, "[out_octostore] Timeout %q: a positive duration, such as 30s\n", s)
+	if s := key("Buffer_Max_Size"); s != "" {
+		n, err := agent.ParseBytes(s)
+		if err != nil || n < 1<<20 {
+			fmt.Fprintf(os.Stderr, "[out_octostore] Buffer_Max_Size %q: a size of at least 1MiB, such as 256MiB\n", s)
 			return output.FLB_ERROR
 		}
-		opt.Timeout = d
+		opt.BufferMaxBytes = n
+	}
+	if s := key("Timeout"); s != "" {
+		// Before the disk buffer, Timeout bounded a flush that waited for
+		// the store. A flush now waits for the disk only (at most 100 ms).
+		logger.Warn("the Timeout key is no longer used: a flush returns once the chunk is in the disk buffer (within 100ms), and the sinks retry delivery on their own", "Timeout", s)
 	}
 	in, err := flb.Open(opt)
 	if err != nil {
@@ -97,8 +107,14 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) int {
 	if in == nil {
 		return output.FLB_OK
 	}
+	// Fluent Bit exits its outputs one after the other. Start every
+	// instance's exit now, so that N instances take as long as one: each
+	// is bounded, and so is Fluent Bit's shutdown.
 	mu.Lock()
 	delete(instances, id)
+	for _, other := range instances {
+		go other.Close()
+	}
 	mu.Unlock()
 	in.Close()
 	return output.FLB_OK
@@ -113,9 +129,13 @@ func FLBPluginExit() int {
 		delete(instances, id)
 	}
 	mu.Unlock()
+	// In parallel: each instance's exit is bounded, and so is their sum.
+	var wg sync.WaitGroup
 	for _, in := range all {
-		in.Close()
+		wg.Add(1)
+		go func() { defer wg.Done(); in.Close() }()
 	}
+	wg.Wait()
 	return output.FLB_OK
 }
 

@@ -3,7 +3,8 @@
 // kube-controller-manager built from k8s.io/kubernetes by build.sh, all on
 // 127.0.0.1 with certificates generated for the run. There are no nodes:
 // controllers create ReplicaSets and Pods and emit events, and pods stay
-// Pending.
+// Pending. The API server writes an audit log of what service accounts
+// ask of it (Audit).
 package k8senv
 
 import (
@@ -14,6 +15,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -33,6 +35,7 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/octostore/agent/internal/testenv"
@@ -178,13 +181,18 @@ func Start(t testing.TB) *Cluster {
 	if err := c.certs(); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(c.path("audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	c.StartEtcd()
 	c.StartAPIServer()
 	c.start("kube-controller-manager", filepath.Join(bins, "kube-controller-manager"),
 		"--kubeconfig="+c.Kubeconfig,
 		"--service-account-private-key-file="+c.path("sa.key"),
 		"--root-ca-file="+c.path("ca.crt"),
-		"--controllers=deployment,replicaset,serviceaccount",
+		// root-ca-cert-publisher: the kube-root-ca.crt ConfigMap of every
+		// namespace, which a pod's service account volume projects.
+		"--controllers=deployment,replicaset,serviceaccount,root-ca-cert-publisher",
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",
@@ -295,6 +303,10 @@ func (c *Cluster) StartAPIServer() {
 		"--enable-priority-and-fairness=false",
 		"--profiling=false",
 		"--endpoint-reconciler-type=none",
+		"--audit-policy-file="+c.path("audit-policy.yaml"),
+		"--audit-log-path="+c.path("audit.log"),
+		"--audit-log-format=json",
+		"--audit-log-mode=blocking",
 	)
 	client := c.httpClient()
 	waitUntil(c.t, 120*time.Second, "kube-apiserver /readyz", func() bool {
@@ -305,6 +317,37 @@ func (c *Cluster) StartAPIServer() {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+}
+
+// auditPolicy logs, at the Metadata level (who, what, the request URI, the
+// response code), every request a service account makes; nothing else.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+`
+
+// Audit returns the audit events the API server wrote so far (across
+// restarts: the log is appended to): every request of a service account,
+// at the stages ResponseStarted (watches) and ResponseComplete.
+func (c *Cluster) Audit() []auditv1.Event {
+	c.t.Helper()
+	b, err := os.ReadFile(c.path("audit.log"))
+	if err != nil && !os.IsNotExist(err) {
+		c.t.Fatal(err)
+	}
+	var out []auditv1.Event
+	for _, l := range bytes.Split(b, []byte("\n")) {
+		var ev auditv1.Event
+		if len(l) == 0 || json.Unmarshal(l, &ev) != nil {
+			continue // the last line may be being written
+		}
+		out = append(out, ev)
+	}
+	return out
 }
 
 // RestartControlPlane stops kube-apiserver and etcd, then starts them again

@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/octostore/agent/agent"
 )
@@ -34,7 +41,7 @@ type ProducerConfig struct {
 	SASL *SASL `hcl:"sasl,block"`
 
 	batchTimeout, writeTimeout, backoffMin, backoffMax time.Duration
-	compression                                        kafkago.Compression
+	compression                                        kgo.CompressionCodec
 }
 
 // DefaultProducerConfig returns the defaults documented in the sinks'
@@ -52,8 +59,9 @@ func DefaultProducerConfig() ProducerConfig {
 	}
 }
 
-var compressions = map[string]kafkago.Compression{
-	"none": 0, "gzip": kafkago.Gzip, "snappy": kafkago.Snappy, "lz4": kafkago.Lz4, "zstd": kafkago.Zstd,
+var compressions = map[string]kgo.CompressionCodec{
+	"none": kgo.NoCompression(), "gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
+	"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
 }
 
 // Validate checks the config and parses its durations; the errors are
@@ -96,47 +104,111 @@ func (c *ProducerConfig) Validate() error {
 // topic and resolves them: delivered once the broker acknowledged them
 // with acks=all, dead-lettered when the broker refuses them for good or
 // they are larger than batch_max_bytes, failed at the drain deadline.
+//
+// It is franz-go's idempotent producer: the client numbers each
+// partition's batches (a producer id and sequence numbers), so a produce
+// request sent again after an answer that was lost — a broker killed
+// between the append and its answer, a leader failover, a network cut —
+// is recognised by the broker and not written twice.
 type Producer struct {
 	cfg  *ProducerConfig
 	set  agent.Settings
-	conn *Conn
-	w    *kafkago.Writer
+	conn *Conn // the secret to scrub from errors
+	cl   *kgo.Client
 
 	retries, noKey prometheus.Counter
 	published      prometheus.Counter
+	failing        atomic.Bool // a connection or write failed since the last batch written (logged once)
 }
 
 // NewProducer builds a producer from a validated config.
 func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
-	conn, err := (&Security{TLS: cfg.TLS, SASL: cfg.SASL}).Build(cfg.Brokers, cfg.ClientID, cfg.writeTimeout, 0)
+	sec := &Security{TLS: cfg.TLS, SASL: cfg.SASL}
+	conn, err := sec.Build(cfg.Brokers, cfg.ClientID, cfg.writeTimeout, 0)
 	if err != nil {
 		return nil, err
 	}
 	p := &Producer{cfg: cfg, set: set, conn: conn,
-		retries:   set.Metrics.Counter("kafka_producer_retries_total", "Writes retried after an error (the broker down, a leader moving); records are failed only at the drain deadline."),
+		retries:   set.Metrics.Counter("kafka_producer_retries_total", "Connections or produce requests that failed and are retried (the broker down, a leader moving); records are failed only at the drain deadline."),
 		noKey:     set.Metrics.Counter("kafka_producer_unkeyed_records_total", "Records published without a key (no entity, or key_field missing): spread over the partitions."),
 		published: set.Metrics.Counter("kafka_producer_acked_records_total", "Records the broker acknowledged (acks=all)."),
 	}
-	p.w = &kafkago.Writer{
-		Addr: kafkago.TCP(cfg.Brokers...), Topic: cfg.Topic,
-		// Murmur2 is the Java client's default partitioner: a key lands on
-		// the partition other producers would pick for it.
-		Balancer:     &kafkago.Murmur2Balancer{},
-		RequiredAcks: kafkago.RequireAll,
-		// Retries are the producer's own (with backoff, until the drain
-		// deadline); the writer tries each batch a few times first.
-		MaxAttempts: 3, WriteBackoffMin: 50 * time.Millisecond, WriteBackoffMax: 500 * time.Millisecond,
-		BatchSize: cfg.BatchMaxRecords, BatchBytes: int64(cfg.BatchMaxBytes), BatchTimeout: cfg.batchTimeout,
-		WriteTimeout: cfg.writeTimeout, ReadTimeout: cfg.writeTimeout,
-		Compression: cfg.compression,
-		Transport:   conn.Transport,
-		Logger:      conn.Logger(func(m string) { set.Logger.Debug(m) }),
-		ErrorLogger: conn.Logger(func(m string) { set.Logger.Debug(m) }),
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.ClientID(cfg.ClientID),
+		kgo.DefaultProduceTopic(cfg.Topic),
+		// Murmur2 of the key, the Java client's default partitioner: a key
+		// lands on the partition other producers would pick for it.
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		kgo.RequiredAcks(kgo.AllISRAcks()), // and idempotent writes, kgo's default
+		kgo.ProducerBatchMaxBytes(int32(cfg.BatchMaxBytes)),
+		kgo.ProducerLinger(cfg.batchTimeout),
+		kgo.ProducerBatchCompression(cfg.compression),
+		kgo.MaxBufferedRecords(max(cfg.BatchMaxRecords*16, 10000)),
+		kgo.ProduceRequestTimeout(cfg.writeTimeout),
+		kgo.DialTimeout(cfg.writeTimeout),
+		// Retry for as long as the agent runs: records are failed at the
+		// drain deadline only (Publish's ctx), a topic created late is
+		// waited for.
+		kgo.UnknownTopicRetries(-1),
+		kgo.RetryBackoffFn(func(n int) time.Duration {
+			return min(cfg.backoffMin<<min(max(n-1, 0), 20), cfg.backoffMax)
+		}),
+		kgo.WithHooks(producerHooks{p}),
+	}
+	tc, err := sec.TLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	if a := cfg.SASL; a != nil {
+		switch a.Mechanism {
+		case "PLAIN":
+			opts = append(opts, kgo.SASL(plain.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha512Mechanism()))
+		}
+	}
+	p.cl, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
-// size estimates what the writer counts against batch_max_bytes.
+// producerHooks count and log (once per streak) the failures the client
+// retries on its own.
+type producerHooks struct{ p *Producer }
+
+func (h producerHooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		h.p.failed(err)
+	}
+}
+
+func (h producerHooks) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if err != nil && key == int16(kmsg.Produce) {
+		h.p.failed(err)
+	}
+}
+
+func (h producerHooks) OnProduceBatchWritten(kgo.BrokerMetadata, string, int32, kgo.ProduceBatchMetrics) {
+	h.p.failing.Store(false)
+}
+
+func (p *Producer) failed(err error) {
+	p.retries.Inc()
+	if !p.failing.Swap(true) {
+		p.set.Logger.Warn("publish failed; retrying with backoff until it succeeds or the drain deadline passes",
+			"topic", p.cfg.Topic, "error", p.conn.Scrub(err.Error()))
+	}
+}
+
+// size estimates what the producer counts against batch_max_bytes.
 func size(m *kafkago.Message) int {
 	n := len(m.Key) + len(m.Value) + 64
 	for _, h := range m.Headers {
@@ -147,10 +219,8 @@ func size(m *kafkago.Message) int {
 
 // permanent reports whether the broker refused a record for good.
 func permanent(err error) bool {
-	var ke kafkago.Error
-	if errors.As(err, &ke) {
-		switch ke {
-		case kafkago.MessageSizeTooLarge, kafkago.InvalidRecord, kafkago.RecordListTooLarge, kafkago.InvalidTimestamp:
+	for _, e := range []*kerr.Error{kerr.MessageTooLarge, kerr.CorruptMessage, kerr.InvalidRecord, kerr.RecordListTooLarge, kerr.InvalidTimestamp} {
+		if errors.Is(err, e) {
 			return true
 		}
 	}
@@ -158,15 +228,17 @@ func permanent(err error) bool {
 }
 
 // Publish writes msgs[i], the message of recs[i], and waits for the
-// broker's acknowledgement. A write that fails is retried with backoff
-// until it succeeds or ctx ends (the drain deadline): a broker that is down
-// and back loses nothing. Records the broker refuses for good (too large,
-// invalid) go to the dead-letter output. Every record is resolved when
-// Publish returns.
+// broker's acknowledgement. The client retries what fails (a broker down,
+// a leader moving) with backoff until it succeeds or ctx ends (the drain
+// deadline): a broker that is down and back loses nothing, and the
+// idempotent producer writes nothing twice. Records the broker refuses for
+// good (too large, invalid) go to the dead-letter output. Every record is
+// resolved when Publish returns.
 func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafkago.Message) error {
 	var dead []agent.Record
 	var deadErr []string
-	keepRecs, keepMsgs := recs[:0:0], msgs[:0:0]
+	keepRecs := recs[:0:0]
+	var krecs []*kgo.Record
 	for i := range msgs {
 		if msgs[i].Key == nil {
 			p.noKey.Inc()
@@ -177,63 +249,48 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 			continue
 		}
 		keepRecs = append(keepRecs, recs[i])
-		keepMsgs = append(keepMsgs, msgs[i])
+		krecs = append(krecs, record(&msgs[i]))
 	}
-	recs, msgs = keepRecs, keepMsgs
+	recs = keepRecs
 	p.deadLetter(ctx, dead, deadErr, "too_large")
 	backoff := p.cfg.backoffMin
-	warned := false
-	for len(msgs) > 0 {
-		err := p.w.WriteMessages(ctx, msgs...)
-		if err == nil {
-			p.deliver(recs)
-			return nil
+	for len(krecs) > 0 {
+		results, err := p.produce(ctx, krecs)
+		if err != nil {
+			// The drain deadline: what the client still holds may yet be
+			// written (an idempotent producer cannot drop a request it
+			// sent); the source reads these records again, same ids.
+			p.fail(recs)
+			return err
 		}
-		var werrs kafkago.WriteErrors
-		var tooLarge kafkago.MessageTooLargeError
-		switch {
-		case errors.As(err, &werrs) && len(werrs) == len(msgs):
-			var okRecs, keepRecs, badRecs []agent.Record
-			var keepMsgs []kafkago.Message
-			var badErr []string
-			for i, e := range werrs {
-				switch {
-				case e == nil:
-					okRecs = append(okRecs, recs[i])
-				case permanent(e):
-					badRecs = append(badRecs, recs[i])
-					badErr = append(badErr, e.Error())
-				default:
-					keepRecs = append(keepRecs, recs[i])
-					keepMsgs = append(keepMsgs, msgs[i])
-					err = e
-				}
-			}
-			p.deliver(okRecs)
-			p.deadLetter(ctx, badRecs, badErr, "rejected")
-			recs, msgs = keepRecs, keepMsgs
-		case errors.As(err, &tooLarge):
-			i := len(msgs) - len(tooLarge.Remaining) - 1
-			if i >= 0 && i < len(msgs) {
-				p.deadLetter(ctx, recs[i:i+1], []string{"message too large for the writer's batch_max_bytes"}, "too_large")
-				recs = append(recs[:i:i], recs[i+1:]...)
-				msgs = append(msgs[:i:i], msgs[i+1:]...)
-				continue
+		var okRecs, keepRecs, badRecs []agent.Record
+		var keep []*kgo.Record
+		var badErr []string
+		var lastErr error
+		for i, r := range results {
+			switch {
+			case r.Err == nil:
+				okRecs = append(okRecs, recs[i])
+			case permanent(r.Err):
+				badRecs = append(badRecs, recs[i])
+				badErr = append(badErr, r.Err.Error())
+			default:
+				keepRecs = append(keepRecs, recs[i])
+				keep = append(keep, rebuild(r.Record))
+				lastErr = r.Err
 			}
 		}
-		if len(msgs) == 0 {
+		p.deliver(okRecs)
+		p.deadLetter(ctx, badRecs, badErr, "rejected")
+		recs, krecs = keepRecs, keep
+		if len(krecs) == 0 {
 			return nil
 		}
 		if ctx.Err() != nil {
 			p.fail(recs)
 			return ctx.Err()
 		}
-		p.retries.Inc()
-		if !warned {
-			p.set.Logger.Warn("publish failed; retrying with backoff until it succeeds or the drain deadline passes",
-				"topic", p.cfg.Topic, "records", len(msgs), "error", p.conn.Scrub(err.Error()))
-			warned = true
-		}
+		p.failed(lastErr)
 		select {
 		case <-ctx.Done():
 			p.fail(recs)
@@ -243,6 +300,36 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 		backoff = min(backoff*2, p.cfg.backoffMax)
 	}
 	return nil
+}
+
+// produce runs ProduceSync, but returns at ctx's end even if the client
+// still waits for the answer to a request it sent.
+func (p *Producer) produce(ctx context.Context, krecs []*kgo.Record) (kgo.ProduceResults, error) {
+	done := make(chan kgo.ProduceResults, 1)
+	go func() { done <- p.cl.ProduceSync(ctx, krecs...) }()
+	select {
+	case rs := <-done:
+		return rs, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// record is the kgo record of a message.
+func record(m *kafkago.Message) *kgo.Record {
+	r := &kgo.Record{Key: m.Key, Value: m.Value}
+	if len(m.Headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(m.Headers))
+		for i, h := range m.Headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+	}
+	return r
+}
+
+// rebuild makes a fresh record of a failed one, to produce it again.
+func rebuild(r *kgo.Record) *kgo.Record {
+	return &kgo.Record{Key: r.Key, Value: r.Value, Headers: r.Headers}
 }
 
 func (p *Producer) deliver(recs []agent.Record) {
@@ -276,5 +363,9 @@ func (p *Producer) deadLetter(ctx context.Context, recs []agent.Record, errs []s
 	_ = p.set.DeadLetter.Emit(ctx, out)
 }
 
-// Close closes the writer's connections.
-func (p *Producer) Close() error { return p.w.Close() }
+// Close closes the client's connections; records it still holds are
+// failed (their source reads them again).
+func (p *Producer) Close() error {
+	p.cl.Close()
+	return nil
+}

@@ -32,6 +32,9 @@ func (c *collector) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
+// testLogs receives the test sinks' logs (a test that reads them sets it).
+var testLogs io.Writer = io.Discard
+
 func newTestSink(t *testing.T, addr, topic string, edit func(*Config)) (*Sink, *collector) {
 	t.Helper()
 	cfg := defaultConfig()
@@ -49,7 +52,7 @@ func newTestSink(t *testing.T, addr, topic string, edit func(*Config)) (*Sink, *
 	dead := &collector{}
 	m := agent.NewMetrics(nil)
 	set := agent.Settings{ID: "sink.kafka.t", Kind: agent.KindSink, Type: "kafka", Name: "t",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: m.For("sink.kafka.t"),
+		Logger: slog.New(slog.NewTextHandler(testLogs, &slog.HandlerOptions{Level: slog.LevelDebug})), Metrics: m.For("sink.kafka.t"),
 		Out: dead, DeadLetter: dead}
 	s, err := newSink(set, cfg)
 	if err != nil {

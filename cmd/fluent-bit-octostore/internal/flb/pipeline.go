@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -56,8 +58,21 @@ func (s Status) String() string {
 	return "FLB_ERROR"
 }
 
-// DefaultTimeout bounds one flush.
-const DefaultTimeout = 30 * time.Second
+// DefaultTimeout bounds one flush: the time it may wait for its chunk to
+// be durable in the disk buffer before it answers FLB_RETRY.
+const DefaultTimeout = 100 * time.Millisecond
+
+// DefaultBufferMaxBytes bounds an instance's disk buffer.
+const DefaultBufferMaxBytes = 256 << 20
+
+// maxDrain bounds the pipeline's drain at exit (the config's
+// shutdown_timeout, if shorter): what it does not deliver in time stays in
+// the disk buffer for the next start, so waiting longer only delays
+// Fluent Bit's exit.
+const maxDrain = 3 * time.Second
+
+// exitBound bounds Close as a whole, whatever a component does.
+const exitBound = 8 * time.Second
 
 // Registry lists what the plugin links: the transform and the sinks, not
 // the sources of octoagent (no client-go, no Kafka).
@@ -74,20 +89,37 @@ func Registry() *agent.Registry {
 
 // Options configure one plugin instance (one [OUTPUT] section).
 type Options struct {
-	Config    string        // path of the HCL file (or directory of *.hcl)
-	Transform string        // the transform the records enter
-	Timeout   time.Duration // bound on one flush; DefaultTimeout if 0
-	Logger    *slog.Logger
+	Config    string // path of the HCL file (or directory of *.hcl)
+	Transform string // the transform the records enter
+	// Name names the instance in log lines, metrics and the default
+	// buffer path; the Transform if empty.
+	Name string
+	// BufferPath is the instance's directory: its disk buffer and lock.
+	// Default: $TMPDIR/fluent-bit-octostore/NAME.
+	BufferPath string
+	// BufferMaxBytes bounds the disk buffer; a flush answers FLB_RETRY
+	// when the chunk does not fit. DefaultBufferMaxBytes if 0.
+	BufferMaxBytes int64
+	// MetricsAddr, if set, serves /metrics, /healthz and /readyz there.
+	MetricsAddr string
+	// Timeout bounds one flush; DefaultTimeout if 0.
+	Timeout time.Duration
+	Logger  *slog.Logger
 }
 
 // Instance is one running pipeline.
 type Instance struct {
-	opt     Options
-	rt      *agent.Runtime
-	src     *source
-	cancel  context.CancelFunc
-	done    chan struct{}
-	dataDir string
+	opt    Options
+	log    *slog.Logger
+	rt     *agent.Runtime
+	src    *source
+	cancel context.CancelFunc
+	done   chan struct{}
+	lock   *os.File
+	q      *queue
+	m      flushMetrics
+
+	closeOnce sync.Once
 }
 
 // ConfigError is a config that does not load; Error() holds the
@@ -104,12 +136,22 @@ func Open(opt Options) (*Instance, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
 	}
+	if opt.BufferMaxBytes <= 0 {
+		opt.BufferMaxBytes = DefaultBufferMaxBytes
+	}
 	if opt.Config == "" {
 		return nil, &ConfigError{Diagnostics: "the Config key is required: the path of an HCL file with the transforms, schemas and sinks"}
 	}
 	if opt.Transform == "" {
 		return nil, &ConfigError{Diagnostics: "the Transform key is required: the name of the transform the records enter"}
 	}
+	if opt.Name == "" {
+		opt.Name = opt.Transform
+	}
+	if opt.BufferPath == "" {
+		opt.BufferPath = filepath.Join(os.TempDir(), "fluent-bit-octostore", opt.Name)
+	}
+	log := opt.Logger.With("instance", opt.Name)
 	paths, diags := config.ExpandPaths([]string{opt.Config})
 	srcs := []config.Source{{Name: builtinName, Data: []byte(builtin)}}
 	for _, p := range paths {
@@ -137,7 +179,7 @@ func Open(opt Options) (*Instance, error) {
 	if len(diags) > 0 {
 		var buf bytes.Buffer
 		config.WriteDiagnostics(&buf, res.Files, diags)
-		opt.Logger.Warn("config warnings", "config", opt.Config, "diagnostics", strings.TrimSpace(buf.String()))
+		log.Warn("config warnings", "config", opt.Config, "diagnostics", strings.TrimSpace(buf.String()))
 	}
 	tid := "transform." + opt.Transform
 	var found, reads bool
@@ -162,67 +204,82 @@ func Open(opt Options) (*Instance, error) {
 	if !reads {
 		return nil, &ConfigError{Diagnostics: fmt.Sprintf("%s: transform %q does not read the Fluent Bit records: add %s to its inputs", opt.Config, opt.Transform, SourceID)}
 	}
-	// Fluent Bit owns the process: no metrics server (instances would
-	// fight over the port), and a private data dir (the source keeps no
-	// checkpoints: Fluent Bit keeps the chunks until a flush says OK).
-	dir, err := os.MkdirTemp("", "fluent-bit-octostore-")
+	// The instance's directory holds its disk buffer; a lock keeps a
+	// second instance (in this Fluent Bit or another) out of it.
+	lock, err := lockDir(opt.BufferPath)
 	if err != nil {
-		return nil, err
+		return nil, &ConfigError{Diagnostics: fmt.Sprintf("Buffer_Path %s: %v", opt.BufferPath, err)}
 	}
+	// Fluent Bit owns the process: no metrics server unless the instance
+	// asks for one on its own port (instances would fight over one).
 	g := res.Graph
-	g.Agent.HTTPAddr = ""
-	g.Agent.DataDir = dir
-	rt, err := agent.New(g, agent.Options{Logger: opt.Logger})
+	g.Agent.HTTPAddr = opt.MetricsAddr
+	g.Agent.AdminAddr = agent.AdminOff
+	g.Agent.DataDir = opt.BufferPath
+	if g.Agent.ShutdownTimeout <= 0 || g.Agent.ShutdownTimeout > maxDrain {
+		g.Agent.ShutdownTimeout = maxDrain
+	}
+	rt, err := agent.New(g, agent.Options{Logger: log})
 	if err != nil {
-		os.RemoveAll(dir)
+		unlockDir(lock)
 		return nil, err
 	}
 	src, _ := rt.Component(SourceID).(*source)
 	if src == nil {
-		os.RemoveAll(dir)
+		unlockDir(lock)
 		return nil, errors.New("the built-in source is missing")
 	}
+	in := &Instance{opt: opt, log: log, rt: rt, src: src, done: make(chan struct{}), lock: lock, m: newFlushMetrics(rt.Metrics(), opt.Name)}
+	if in.q, err = newQueue(in); err != nil {
+		unlockDir(lock)
+		return nil, fmt.Errorf("Buffer_Path %s: %w", opt.BufferPath, err)
+	}
+	if err := rt.Listen(); err != nil {
+		in.q.close()
+		unlockDir(lock)
+		return nil, &ConfigError{Diagnostics: fmt.Sprintf("Metrics_Addr %s: %v", opt.MetricsAddr, err)}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &Instance{opt: opt, rt: rt, src: src, cancel: cancel, done: make(chan struct{}), dataDir: dir}
+	in.cancel = cancel
 	go func() {
 		defer close(in.done)
 		if err := rt.Run(ctx); err != nil {
-			opt.Logger.Error("pipeline stopped with an error", "error", err)
+			log.Error("pipeline stopped with an error", "error", err)
 		}
 	}()
+	log.Info("started", "config", opt.Config, "transform", opt.Transform, "buffer_path", opt.BufferPath, "buffer_max_bytes", opt.BufferMaxBytes)
 	return in, nil
 }
 
-// Flush runs one chunk through the pipeline and waits until every record
-// reached an outcome, for up to the timeout. OK: all delivered or
-// dead-lettered. Retry: some failed or are still unresolved (the store is
-// unavailable); Fluent Bit sends the chunk again, and the same records get
-// the same ids, so the store keeps one copy. Error: the chunk cannot be
-// read, and never will be.
+// Flush hands one chunk to the instance's disk buffer and answers within
+// the timeout (100 ms): OK once the chunk is durable there (a background
+// sender delivers it through the pipeline, with the sinks' retries);
+// Retry when the buffer is full or the write did not finish in time, so
+// Fluent Bit's own retry and storage take over (the records keep their
+// ids, so a chunk written twice is stored once); Error when the chunk
+// cannot be read, and never will be.
 func (in *Instance) Flush(tag string, chunk []byte) Status {
 	events, skipped, err := Decode(chunk)
 	if skipped > 0 {
-		in.opt.Logger.Warn("skipped entries that are not records", "tag", tag, "entries", skipped)
+		in.log.Warn("skipped entries that are not records", "tag", tag, "entries", skipped)
 	}
 	if err != nil && len(events) == 0 {
-		in.opt.Logger.Error("dropping a chunk that is not msgpack", "tag", tag, "error", err)
+		in.log.Error("dropping a chunk that is not msgpack", "tag", tag, "error", err)
+		in.m.count(Error, 0)
 		return Error
 	}
 	if err != nil {
-		in.opt.Logger.Error("chunk damaged; passing on the records before the damage", "tag", tag, "records", len(events), "error", err)
+		in.log.Error("chunk damaged; passing on the records before the damage", "tag", tag, "records", len(events), "error", err)
 	}
-	return in.FlushEvents(tag, events)
+	return in.FlushEvents(tag, events, int64(len(chunk)))
 }
 
-// FlushEvents is Flush over decoded events.
-func (in *Instance) FlushEvents(tag string, events []Event) Status {
+// FlushEvents is Flush over decoded events; size is about the bytes they
+// took in the chunk.
+func (in *Instance) FlushEvents(tag string, events []Event, size int64) Status {
 	if len(events) == 0 {
 		return OK
 	}
-	deadline := time.NewTimer(in.opt.Timeout)
-	defer deadline.Stop()
-	result := make(chan bool, 1)
-	tok := in.src.set.Acks.NewToken(len(events), func(failed bool) { result <- failed })
 	b := make(agent.Batch, len(events))
 	for i, ev := range events {
 		b[i] = agent.Record{
@@ -231,38 +288,47 @@ func (in *Instance) FlushEvents(tag string, events []Event) Status {
 			Origin: Origin(in.src.set.Host, in.src.set.ID, tag, ev),
 		}
 		b[i].SetFields(ev.Fields)
-		b[i].SetToken(tok)
 	}
-	select {
-	case in.src.in <- b:
-	case <-deadline.C:
-		// The pipeline did not take the batch: nothing of it is in flight.
-		agent.AckAll(b, agent.Failed)
-		<-result
-		return Retry
-	case <-in.done:
-		agent.AckAll(b, agent.Failed)
-		<-result
-		return Retry
-	}
-	select {
-	case failed := <-result:
-		if failed {
-			return Retry
-		}
-		return OK
-	case <-deadline.C:
-		in.opt.Logger.Warn("records not final within the flush timeout; Fluent Bit will retry the chunk", "tag", tag, "records", len(events), "timeout", in.opt.Timeout)
-		return Retry
-	}
+	st := in.q.put(b, size)
+	in.m.count(st, len(events))
+	return st
 }
 
-// Close stops the pipeline: it drains what is in flight for up to the
-// config's shutdown_timeout, then returns.
+// Close stops the instance within a few seconds, whatever the store does:
+// it stops taking chunks, lets the pipeline deliver what it holds for up
+// to the config's shutdown_timeout (at most 3 s), and leaves the rest in
+// the disk buffer, which the next start sends on with the same ids.
+// Close may be called more than once, from several goroutines: every call
+// returns once the instance has stopped.
 func (in *Instance) Close() {
-	in.cancel()
-	<-in.done
-	os.RemoveAll(in.dataDir)
+	in.closeOnce.Do(in.close)
+}
+
+func (in *Instance) close() {
+	start := time.Now()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		in.q.stopWriting()
+		in.cancel()
+		<-in.done
+		in.q.close()
+	}()
+	select {
+	case <-finished:
+		defer unlockDir(in.lock)
+	case <-time.After(exitBound):
+		in.log.Error("exit took too long; leaving what is in flight in the disk buffer", "waited", exitBound)
+		// The buffer is still in use: a new instance on this directory
+		// (Fluent Bit's hot reload) must wait until it is not.
+		go func() { <-finished; unlockDir(in.lock) }()
+	}
+	recs, unread := in.q.left()
+	if recs > 0 || unread > 0 {
+		in.log.Warn("stopped; left in the disk buffer for the next start", "buffer_path", in.opt.BufferPath, "records_in_flight", recs, "unread_bytes", unread, "took", time.Since(start).Round(time.Millisecond))
+	} else {
+		in.log.Info("stopped; everything delivered", "took", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // Origin is the origin of a Fluent Bit record. The ID derives from the
@@ -300,8 +366,9 @@ func ContentHash(fields map[string]any) string {
 type sourceConfig struct{}
 
 type source struct {
-	set agent.Settings
-	in  chan agent.Batch
+	set     agent.Settings
+	in      chan agent.Batch
+	stopped chan struct{} // closed when Run returns
 }
 
 func sourceFactory() *agent.Factory {
@@ -310,13 +377,14 @@ func sourceFactory() *agent.Factory {
 		Description: "The records Fluent Bit flushes to the plugin (declared by the plugin itself).",
 		Example:     builtin,
 		Create: func(set agent.Settings, _ *sourceConfig) (agent.Source, error) {
-			return &source{set: set, in: make(chan agent.Batch)}, nil
+			return &source{set: set, in: make(chan agent.Batch), stopped: make(chan struct{})}, nil
 		},
 	})
 }
 
 // Run emits the batches flushes hand it until ctx ends.
 func (s *source) Run(ctx context.Context) error {
+	defer close(s.stopped)
 	for {
 		select {
 		case <-ctx.Done():
