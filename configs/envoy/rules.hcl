@@ -59,7 +59,7 @@ transform "envoy_json" {
         client_ip: $client.ip, client_port: ($client.port | if . then tonumber else null end),
         server_name: .requested_server_name, route_name: .route_name
       }
-    | with_entries(select(.value != null))
+    | del(.[] | nulls)
   EOT
 
   timestamp {

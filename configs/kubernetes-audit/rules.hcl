@@ -26,7 +26,7 @@ transform "kubernetes_audit" {
       decision: .annotations["authorization.k8s.io/decision"],
       authz_reason: (.annotations["authorization.k8s.io/reason"] | if . == "" then null else . end),
       requested_at: .requestReceivedTimestamp, time: .stageTimestamp
-    } | with_entries(select(.value != null))
+    } | del(.[] | nulls)
   EOT
 
   timestamp {

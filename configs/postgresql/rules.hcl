@@ -137,7 +137,7 @@ transform "postgresql_json" {
       application: .application_name, backend_type: .backend_type, leader_pid: .leader_pid,
       query_id: .query_id,
       duration_ms: ((.message | capture("^duration: (?<d>[0-9.]+) ms")? | .d | tonumber) // null)
-    } | with_entries(select(.value != null))
+    } | del(.[] | nulls)
   EOT
 
   timestamp {

@@ -23,7 +23,7 @@ transform "traefik" {
       tls_version: .TLSVersion, tls_cipher: .TLSCipher,
       user_agent: ."request_User-Agent", request_id: ."request_X-Request-Id",
       forwarded_for: ."request_X-Forwarded-For", trace_id: .TraceId
-    } | with_entries(select(.value != null))
+    } | del(.[] | nulls)
   EOT
 
   timestamp {
