@@ -147,7 +147,7 @@ BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
 bench: build bench-peers
 	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
-	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/...
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).
 bench-peers:

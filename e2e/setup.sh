@@ -113,7 +113,7 @@ run_step() {
 #   uses_NAME      what needs it
 # They run in this order (later builds need earlier ones).
 
-components=(go gcc nginx postgresql etcd kube-apiserver kubectl helm kubeconform kube-score k8s-schemas otelcol mawk fluent-bit)
+components=(go gcc nginx postgresql etcd kube-apiserver kubectl helm kubeconform kube-score k8s-schemas otelcol mawk fluent-bit chromium)
 
 check_go() { local v; v=$("$GO" env GOVERSION 2>/dev/null) || return 1; printf '%s\t%s\n' "$v" "$GO"; }
 install_go() { why="Go is the one prerequisite: install it from go.dev/dl (the go.mod version)"; return 1; }
@@ -253,6 +253,18 @@ install_fluent-bit() {
 }
 how_fluent_bit="xz -dc ../shared/tools/fluent-bit/fluent-bit.xz into the cache; apt-get install -y libyaml-0-2 libsqlite3-0 libssl3"
 uses_fluent_bit="TestFluentBitRealStoreDown (the plugin in a real Fluent Bit), TestComponentsRun/fluent-bit"
+
+# Headless Chromium, driven by github.com/chromedp/chromedp in the
+# playground's browser test.
+check_chromium() {
+	local p; p=$(path_of chromium /usr/bin /usr/lib/chromium) || return 1
+	local v; v=$("$p" --version 2>/dev/null | first_line) || return 1
+	[ -n "$v" ] || return 1
+	printf '%s\t%s\n' "$v" "$p"
+}
+install_chromium() { apt_install chromium; }
+how_chromium="apt-get install -y chromium"
+uses_chromium="TestPlaygroundInBrowser (octoagent playground in headless Chromium)"
 
 # how_/uses_ variables cannot hold a '-': kube-score is kube_score.
 var() { local v="$1_${2//-/_}"; printf '%s' "${!v:-}"; }

@@ -60,3 +60,27 @@ func evalContext(filename string) *hcl.EvalContext {
 		},
 	}
 }
+
+// untrustedContext is evalContext for text from someone who may not read
+// the host's environment or files (the rule playground's page): env() and
+// file() are there, so a config written for a host still loads, but fail
+// with the reason.
+func untrustedContext() *hcl.EvalContext {
+	refuse := func(name string, params ...function.Parameter) function.Function {
+		return function.New(&function.Spec{
+			Params:   params[:1],
+			VarParam: &function.Parameter{Name: "more", Type: cty.String},
+			Type:     function.StaticReturnType(cty.String),
+			Impl: func([]cty.Value, cty.Type) (cty.Value, error) {
+				return cty.NilVal, fmt.Errorf("%s() cannot read the host here (the rule playground's editor): write the value itself", name)
+			},
+		})
+	}
+	return &hcl.EvalContext{
+		Variables: map[string]cty.Value{"config_dir": cty.StringVal(".")},
+		Functions: map[string]function.Function{
+			"env":  refuse("env", function.Parameter{Name: "name", Type: cty.String}),
+			"file": refuse("file", function.Parameter{Name: "path", Type: cty.String}),
+		},
+	}
+}

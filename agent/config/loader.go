@@ -131,6 +131,9 @@ func Load(paths []string, reg *agent.Registry) (*Result, hcl.Diagnostics) {
 type Source struct {
 	Name string
 	Data []byte
+	// Untrusted text (the rule playground's editor) may not read the
+	// host: env() and file() fail, and config_dir is ".".
+	Untrusted bool
 }
 
 // LoadSources is Load over in-memory files.
@@ -151,6 +154,9 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 			continue
 		}
 		ctx := evalContext(src.Name)
+		if src.Untrusted {
+			ctx = untrustedContext()
+		}
 		for _, blk := range rootBlocks(f, &l.diags) {
 			blocks = append(blocks, fileBlock{blk, ctx})
 		}

@@ -199,32 +199,98 @@ func typedRecords(v cty.Value) (agent.Batch, error) {
 	return out, nil
 }
 
-func runOne(t *config.Test, c *config.Component, comps map[string]*config.Component, batch agent.Batch, tb *testBlock, chained bool) ([]string, error) {
+// Fed is what came out of a transform fed by Feed.
+type Fed struct {
+	Out, Dead agent.Batch
+	// Dropped counts the inputs that gave nothing: no record, no dead
+	// letter.
+	Dropped int
+}
+
+// Feed creates the transform of c with its factory, as octoagent run
+// does, hands it batch as one batch of the source stream "test.STREAM"
+// (record i at offset i), flushes and closes it, and returns what came
+// out. trace, when not nil, is given every step's work on every record
+// (agent.Traceable): the rule playground uses it. ctx bounds the work of
+// the steps that take one (jq, awk).
+func Feed(ctx context.Context, c *config.Component, stream string, batch agent.Batch, trace agent.StepTracer) (Fed, error) {
+	out, dead := &collector{}, &collector{}
+	n := startStream(batch, stream)
+	if err := process(ctx, c, batch, trace, out, dead); err != nil {
+		return Fed{}, err
+	}
+	return Fed{Out: out.got, Dead: dead.got, Dropped: dropped(n, out.got, dead.got)}, nil
+}
+
+// startStream gives batch the origins and tokens of a source stream
+// "test.STREAM", record i at offset i, and returns its length.
+func startStream(batch agent.Batch, stream string) int {
 	acks := agent.NewAcks()
-	var droppedN int
-	n := len(batch)
 	for i := range batch {
-		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + t.Name, Stream: t.Name, Offset: int64(i)}
+		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + stream, Stream: stream, Offset: int64(i)}
 		batch[i].SetToken(acks.NewToken(1, nil))
 	}
-	r := &chainRun{comps: comps, test: t, dead: &collector{}, seen: map[string]bool{}}
-	got, err := r.through(c, batch, chained)
-	if err != nil {
-		return nil, err
-	}
-	out := &collector{got: got}
-	dead := r.dead
-	agent.AckAll(out.got, agent.Delivered)
-	agent.AckAll(dead.got, agent.Delivered)
-	// An input is dropped when nothing came out of it (no record, no dead
-	// letter); records carry their input's offset.
+	return len(batch)
+}
+
+// dropped counts the inputs of n that gave nothing (no record, no dead
+// letter); records carry their input's offset.
+func dropped(n int, batches ...agent.Batch) int {
 	seen := map[int64]bool{}
-	for _, b := range []agent.Batch{out.got, dead.got} {
+	for _, b := range batches {
 		for i := range b {
 			seen[b[i].Origin.Offset] = true
 		}
 	}
-	droppedN = n - len(seen)
+	return n - len(seen)
+}
+
+// process creates c afresh and runs batch through it, to the end of the
+// input: a transform that holds records back (a summary waiting for its
+// last parts) hands them on, as at the end of a run.
+func process(ctx context.Context, c *config.Component, batch agent.Batch, trace agent.StepTracer, out, dead agent.Output) error {
+	m := agent.NewMetrics(nil)
+	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
+	comp, err := c.Factory.Create(set, c.Config)
+	if err != nil {
+		return err
+	}
+	tr, ok := comp.(agent.Transform)
+	if !ok {
+		return fmt.Errorf("%s is not a transform", c.ID)
+	}
+	if trace != nil {
+		if t, ok := comp.(agent.Traceable); ok {
+			t.Trace(trace)
+		}
+	}
+	if cl, ok := comp.(agent.Closer); ok {
+		defer cl.Close()
+	}
+	if len(batch) > 0 {
+		if err := tr.Process(ctx, batch); err != nil {
+			return err
+		}
+	}
+	if f, ok := comp.(agent.Flusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runOne(t *config.Test, c *config.Component, comps map[string]*config.Component, batch agent.Batch, tb *testBlock, chained bool) ([]string, error) {
+	n := startStream(batch, t.Name)
+	r := &chainRun{comps: comps, dead: &collector{}, seen: map[string]bool{}}
+	got, err := r.through(c, batch, chained)
+	if err != nil {
+		return nil, err
+	}
+	out, dead := &collector{got: got}, r.dead
+	agent.AckAll(out.got, agent.Delivered)
+	agent.AckAll(dead.got, agent.Delivered)
+	droppedN := dropped(n, out.got, dead.got)
 	var problems []string
 	if len(out.got) != len(tb.Expect) {
 		problems = append(problems, fmt.Sprintf("records: expected %d, got %d", len(tb.Expect), len(out.got)))
@@ -419,7 +485,6 @@ func sortedKeys[V any](m map[string]V) []string {
 // The dead letters of every transform on the way are the test's.
 type chainRun struct {
 	comps map[string]*config.Component
-	test  *config.Test
 	dead  *collector
 	seen  map[string]bool // transforms on the current path: no cycles
 }
@@ -495,30 +560,11 @@ func (r *chainRun) upstream(id string) (*config.Component, string) {
 	return nil, ""
 }
 
-// process creates c afresh and runs batch through it, to the end of the
-// input (a transform that holds records back hands them on).
+// process runs c on batch and keeps what it emits, unacknowledged.
 func (r *chainRun) process(c *config.Component, batch agent.Batch) (agent.Batch, agent.Batch, error) {
 	out, dead := &passOn{}, &passOn{}
-	m := agent.NewMetrics(nil)
-	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
-	comp, err := c.Factory.Create(set, c.Config)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(batch) > 0 {
-		if err := comp.(agent.Transform).Process(context.Background(), batch); err != nil {
-			return nil, nil, err
-		}
-	}
-	if f, ok := comp.(agent.Flusher); ok {
-		if err := f.Flush(context.Background()); err != nil {
-			return nil, nil, err
-		}
-	}
-	if cl, ok := comp.(agent.Closer); ok {
-		cl.Close()
-	}
-	return out.got, dead.got, nil
+	err := process(context.Background(), c, batch, nil, out, dead)
+	return out.got, dead.got, err
 }
 
 // passOn keeps what a transform emits, unacknowledged: the records go on

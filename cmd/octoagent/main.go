@@ -43,6 +43,9 @@ Usage:
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B
                      (compares two records: files of one record, or ids read from standard input)
+  octoagent playground [-c PATH...] [--addr 127.0.0.1:9599] [--timeout 3s] [--max-lines N]
+                     [--max-bytes N] [--max-concurrent N]
+                     (a page to try rules on pasted lines: records, dead letters, each step's work)
   octoagent version
 
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
@@ -73,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runTap(args[1:], stdout, stderr)
 	case "diff":
 		return runDiff(args[1:], os.Stdin, stdout, stderr)
+	case "playground":
+		return runPlayground(args[1:], stdout, stderr)
 	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
@@ -107,7 +112,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	res, diags := config.Load(cfgPaths, components())
 	if cmd == "test" {
-		diags = withoutUnused(diags) // a rule pack tested alone has no sinks
+		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks
 	}
 	if len(diags) > 0 {
 		config.WriteDiagnostics(stderr, res.Files, diags)
@@ -237,15 +242,4 @@ func runTests(res *config.Result, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func withoutUnused(diags hcl.Diagnostics) hcl.Diagnostics {
-	out := diags[:0:0]
-	for _, d := range diags {
-		if d.Severity == hcl.DiagWarning && strings.HasPrefix(d.Summary, "Unused ") {
-			continue
-		}
-		out = append(out, d)
-	}
-	return out
 }

@@ -4,8 +4,8 @@
 #
 #   octoagent run -c configs/schemas -c configs/haproxy -c my-sinks.hcl
 #
-# The accept date has no zone: HAPROXY_TIMEZONE is the zone HAProxy's host
-# logs in (default UTC).
+# The accept date has no zone: set the timestamp step's timezone to the
+# zone HAProxy's host logs in (UTC as shipped).
 transform "haproxy" {
   inputs = [source.file.haproxy]
   schema = schema.proxy_access
@@ -33,6 +33,6 @@ transform "haproxy" {
   timestamp {
     field    = "accept_date"
     layout   = "02/Jan/2006:15:04:05.000"
-    timezone = env("HAPROXY_TIMEZONE", "UTC")
+    timezone = "UTC" # the zone of the HAProxy host
   }
 }

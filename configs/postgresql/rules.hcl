@@ -4,7 +4,7 @@
 #   octoagent run -c configs/postgresql -c my-sinks.hcl
 #
 # The log time is written with log_timezone's abbreviation ("UTC", "CET"):
-# set PG_LOG_TIMEZONE to that zone's IANA name ("Europe/Paris") so that
+# set the timestamp steps' timezone to that zone's IANA name ("Europe/Paris") so that
 # its abbreviations are read with their offsets (another abbreviation is
 # dead-lettered, never read as UTC).
 
@@ -82,7 +82,7 @@ transform "postgresql" {
   timestamp {
     field    = "log_time"
     layout   = "2006-01-02 15:04:05 MST"
-    timezone = env("PG_LOG_TIMEZONE", "UTC")
+    timezone = "UTC" # log_timezone, as an IANA name
   }
 }
 
@@ -115,7 +115,7 @@ transform "postgresql_csv" {
   timestamp {
     field    = "log_time"
     layout   = "2006-01-02 15:04:05 MST"
-    timezone = env("PG_LOG_TIMEZONE", "UTC")
+    timezone = "UTC" # log_timezone, as an IANA name
   }
 }
 
@@ -143,6 +143,6 @@ transform "postgresql_json" {
   timestamp {
     field    = "log_time"
     layout   = "2006-01-02 15:04:05 MST"
-    timezone = env("PG_LOG_TIMEZONE", "UTC")
+    timezone = "UTC" # log_timezone, as an IANA name
   }
 }

@@ -323,7 +323,7 @@ test "postgresql_rds_background" {
 }
 
 # log_timezone = 'Europe/Paris': its abbreviations CET and CEST are read
-# with their offsets (PG_LOG_TIMEZONE in the pack defaults to UTC, so the
+# with their offsets (the pack's timezone is UTC as shipped, so the
 # tests' abbreviation UTC; another zone's is a dead letter).
 test "postgresql_other_zone" {
   transform = transform.postgresql

@@ -11,6 +11,6 @@ transform "syslog" {
   schema = schema.syslog_message
 
   parse "syslog" {
-    timezone = env("SYSLOG_TIMEZONE", "UTC")
+    timezone = "UTC" # the zone the senders write their RFC 3164 times in
   }
 }

@@ -46,6 +46,7 @@ var steps = map[string]string{
 	"k8s-schemas":    "e2e/chart/tools.sh generates the schemas",
 	"otelcol":        "e2e/bench/peers/build.sh builds the OpenTelemetry Collector",
 	"mawk":           "apt-get install -y mawk",
+	"chromium":       "apt-get install -y chromium",
 	"fluent-bit":     "unpacks ../shared/tools/fluent-bit/fluent-bit.xz and apt-get installs libyaml-0-2 libsqlite3-0 libssl3",
 }
 

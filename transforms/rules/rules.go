@@ -106,6 +106,9 @@ type transform struct {
 	// parsed: a parse step read the current record's raw line (so a
 	// message field equal to the line is a capture, and is kept).
 	parsed bool
+	// untraced is the config as loaded, once Trace has wrapped the steps
+	// of cfg (trace.go).
+	untraced *Config
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
