@@ -55,7 +55,11 @@ func explainRegexError(err error) string {
 	case syntax.ErrNestingDepth, syntax.ErrLarge:
 		what = "the pattern is too deeply nested or too large for RE2: simplify it or split it into several patterns"
 	default:
-		what = fmt.Sprintf("%s: `%s`", se.Code, at)
+		what = fmt.Sprintf("`%s`", at)
+	}
+	// RE2's own words first (what a search finds), then the explanation.
+	if se.Code != syntax.ErrInternalError && !strings.HasPrefix(what, string(se.Code)) {
+		what = string(se.Code) + ": " + what
 	}
 	return what + ". Patterns use RE2 syntax (https://github.com/google/re2/wiki/Syntax). " + heredocHint
 }
