@@ -19,7 +19,7 @@ FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesA
 	./transforms/rules:FuzzPostgreSQLCSV ./transforms/rules:FuzzPostgreSQLJSON ./transforms/rules:FuzzHAProxy \
 	./transforms/rules:FuzzEnvoy ./transforms/rules:FuzzEnvoyJSON ./transforms/rules:FuzzTraefik ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
-	./sinks/openlineage:FuzzEvent
+	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport ./internal/replay:FuzzDecode
 
 .PHONY: all build plugin run test test-deps test-pkg test-packs fuzz-short vet bench bench-peers clean chart-tools static
 
@@ -136,7 +136,7 @@ soak: test-deps
 
 .PHONY: test-nightly
 test-nightly:
-	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/ ./transforms/correlate/ ./transforms/assemble/
+	OCTOAGENT_PROPERTY_CASES=10000 $(GO) test -race -count=1 -timeout 60m -v -run 'TestProperty|TestRotationSoak' ./internal/tail/ ./transforms/correlate/ ./transforms/assemble/ ./internal/replay/
 
 # Whole-process benchmarks (octoagent run --once on 1,000,000 generated
 # lines, per scenario, with the peers on the same file), then the Go
@@ -147,7 +147,7 @@ BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
 bench: build bench-peers
 	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
-	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/ ./internal/replay/
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).
 bench-peers:

@@ -55,7 +55,9 @@ FLUENT_BIT_XZ="${OCTOAGENT_FLUENT_BIT_XZ:-$root/../shared/tools/fluent-bit/fluen
 k8s_cache="${OCTOAGENT_K8S_CACHE:-$cache/k8s-$K8S_VERSION}"
 tools_cache="${OCTOAGENT_TOOLS:-$cache/tools}"
 schemas_cache="${OCTOAGENT_K8S_SCHEMAS:-$cache/k8s-schemas-$K8S_VERSION}"
-otelcol_bin="$cache/otelcol-$OTELCOL_VERSION/otelcol-bench"
+# A directory named after the hash of its builder config (its component
+# list): build.sh --print-dir says which.
+otelcol_bin="$("$root/e2e/bench/peers/build.sh" --print-dir)/otelcol-bench"
 fluent_bit_bin="$cache/fluent-bit-$FLUENT_BIT_VERSION/fluent-bit"
 
 is_root=false; [ "$(id -u)" = 0 ] && is_root=true
@@ -208,12 +210,15 @@ uses_k8s_schemas="TestChartKubeconform"
 check_otelcol() {
 	[ -x "$otelcol_bin" ] || return 1
 	# No --version: its components list names the receiver's module version.
-	local v; v=$("$otelcol_bin" components 2>/dev/null | grep -o 'filelogreceiver v[0-9.]*' | first_line) || return 1
+	local comps; comps=$("$otelcol_bin" components 2>/dev/null) || return 1
+	# The OTLP tests need the otlp receiver and exporters.
+	grep -q 'otlpreceiver v' <<<"$comps" && grep -q 'otlpexporter v' <<<"$comps" || return 1
+	local v; v=$(grep -o 'filelogreceiver v[0-9.]*' <<<"$comps" | first_line) || return 1
 	printf '%s\t%s\n' "otelcol-bench ($v)" "$otelcol_bin"
 }
 install_otelcol() { run_step "e2e/bench/peers/build.sh" env OCTOAGENT_SKIP_MAWK=1 "$root/e2e/bench/peers/build.sh"; }
-how_otelcol="e2e/bench/peers/build.sh (the collector builder, $OTELCOL_VERSION, filelog receiver + file exporter)"
-uses_otelcol="TestComponentsRun/otelcol; make bench (the OpenTelemetry Collector peer)"
+how_otelcol="e2e/bench/peers/build.sh (the collector builder, $OTELCOL_VERSION, filelog and otlp receivers, file, otlp and otlphttp exporters)"
+uses_otelcol="TestComponentsRun/otelcol; TestOTLP* (e2e/otlp_test.go); make bench (the OpenTelemetry Collector peers)"
 
 check_mawk() {
 	local p; p=$(path_of mawk) || return 1

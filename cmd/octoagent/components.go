@@ -5,6 +5,7 @@ import (
 	"github.com/octostore/agent/adapters/kafkasource"
 	"github.com/octostore/agent/adapters/kubernetesevents"
 	"github.com/octostore/agent/adapters/kuberneteslogs"
+	"github.com/octostore/agent/adapters/otlpsource"
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/sinks/filesink"
@@ -12,6 +13,7 @@ import (
 	"github.com/octostore/agent/sinks/kafkasink"
 	"github.com/octostore/agent/sinks/octostore"
 	"github.com/octostore/agent/sinks/openlineage"
+	"github.com/octostore/agent/sinks/otlpsink"
 	"github.com/octostore/agent/sinks/stdout"
 	"github.com/octostore/agent/transforms/assemble"
 	"github.com/octostore/agent/transforms/correlate"
@@ -27,6 +29,7 @@ func components() *agent.Registry {
 		kubernetesevents.NewFactory(),
 		stdin.NewFactory(),
 		kafkasource.NewFactory(),
+		otlpsource.NewFactory(),
 		rules.NewFactory(),
 		correlate.NewFactory(),
 		assemble.NewFactory(),
@@ -36,5 +39,6 @@ func components() *agent.Registry {
 		httpsink.NewFactory(),
 		kafkasink.NewFactory(),
 		openlineage.NewFactory(),
+		otlpsink.NewFactory(),
 	)
 }

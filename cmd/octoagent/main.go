@@ -16,8 +16,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/diskbuffer"
@@ -46,6 +44,10 @@ Usage:
   octoagent playground [-c PATH...] [--addr 127.0.0.1:9599] [--timeout 3s] [--max-lines N]
                      [--max-bytes N] [--max-concurrent N]
                      (a page to try rules on pasted lines: records, dead letters, each step's work)
+  octoagent replay   -c PATH... [FILE|-] [--kafka-brokers ADDRS --kafka-topic TOPIC [--kafka-group G]] [--from SOURCE]
+                     [--transform NAME] [--dry-run] [--json] [--data-dir DIR]
+                     (runs dead letters again through today's rules; the records get the ids
+                     they would have had; octoagent replay -h says more)
   octoagent version
 
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
@@ -78,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDiff(args[1:], os.Stdin, stdout, stderr)
 	case "playground":
 		return runPlayground(args[1:], stdout, stderr)
+	case "replay":
+		return runReplay(args[1:], os.Stdin, stdout, stderr)
 	case "run", "validate", "test":
 	default:
 		fmt.Fprintf(stderr, "octoagent: unknown command %q\n\n%s", args[0], usage)
@@ -114,16 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cmd == "test" {
 		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks
 	}
-	if len(diags) > 0 {
-		config.WriteDiagnostics(stderr, res.Files, diags)
-	}
-	if diags.HasErrors() {
-		n := 0
-		for _, d := range diags {
-			if d.Severity == hcl.DiagError {
-				n++
-			}
-		}
+	if n := reportDiagnostics(stderr, res, diags); n > 0 {
 		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
 		return 1
 	}

@@ -54,6 +54,13 @@ type scenario struct {
 	// K8s reads the input from the CRI files of a simulated /var/log/pods,
 	// with an API serving the node's pods (k8s.go).
 	K8s bool
+	// Replay runs `octoagent replay` over the dead letters a rule that
+	// reads no line made of the input (made once, replay.go), instead of
+	// `run` over the input.
+	Replay bool
+	// OTLP sends the input as OTLP export requests and receives what comes
+	// out over OTLP (otlp.go); the OTLP scenarios' runs are interleaved.
+	OTLP bool
 }
 
 var scenarios = []scenario{
@@ -64,10 +71,13 @@ var scenarios = []scenario{
 	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/grok.hcl"}},
 	{Name: "nginx_regex_jq", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex_jq.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
 	{Name: "nginx_octostore", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_octostore.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Store: true},
+	{Name: "nginx_replay", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Replay: true},
 	{Name: "k8s_logs_meta_off", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_off.hcl"}, K8s: true},
 	{Name: "k8s_logs_meta_on", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_on.hcl"}, K8s: true},
+	{Name: "otlp_rules", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_rules.hcl", "configs/schemas"}, OTLP: true},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},
+	{Name: "peer_otelcol_otlp", Program: "otelcol", Configs: []string{"e2e/bench/peers/otelcol-otlp.yaml"}, OTLP: true},
 }
 
 // Result is one scenario's medians, as written to the JSONL file.
@@ -99,7 +109,7 @@ func main() {
 	bin := flag.String("bin", "bin/octoagent", "the octoagent binary")
 	work := flag.String("work", "bin/bench", "work directory (input, outputs)")
 	results := flag.String("results", "bench/results", "directory for the JSONL results")
-	otelcol := flag.String("otelcol", filepath.Join(cacheDir(), "otelcol-0.160.0", "otelcol-bench"), "the OpenTelemetry Collector peer binary")
+	otelcol := flag.String("otelcol", otelcolPath(), "the OpenTelemetry Collector peer binary (default: where e2e/bench/peers/build.sh builds it)")
 	flag.Parse()
 	stopOnSignal()
 
@@ -118,8 +128,13 @@ func main() {
 	machine := machineInfo()
 	rev := strings.TrimSpace(output("git", "describe", "--always", "--dirty"))
 	var out []Result
+	var otlpScenarios []scenario
 	for _, sc := range scenarios {
 		if *only != "" && !slices.Contains(strings.Split(*only, ","), sc.Name) {
+			continue
+		}
+		if sc.OTLP {
+			otlpScenarios = append(otlpScenarios, sc)
 			continue
 		}
 		res := Result{Time: time.Now().UTC(), Rev: rev, Machine: machine, Scenario: sc.Name, Program: sc.Program, Lines: *lines, Runs: *runs}
@@ -161,6 +176,7 @@ func main() {
 		}
 		out = append(out, res)
 	}
+	out = append(out, runOTLPScenarios(otlpScenarios, *runs, *bin, *otelcol, input, *work, rev, machine)...)
 	printTable(os.Stdout, out)
 	must(os.MkdirAll(*results, 0o755))
 	p := filepath.Join(*results, time.Now().UTC().Format("20060102T150405Z")+".jsonl")
@@ -185,6 +201,13 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st *bench
 	switch sc.Program {
 	case "octoagent":
 		args := []string{"run", "--once", "--data-dir", filepath.Join(dir, "data"), "--http-addr", "off", "--log-level", "warn"}
+		if sc.Replay {
+			dead, err := deadLetters(bin, input, work)
+			if err != nil {
+				return run{}, "", err
+			}
+			args = []string{"replay", "--data-dir", filepath.Join(dir, "data"), dead}
+		}
 		for _, c := range sc.Configs {
 			args = append(args, "-c", c)
 		}
@@ -534,6 +557,16 @@ func printTable(w io.Writer, rs []Result) {
 	ratio("nginx_regex", "peer_otelcol_regex")
 	ratio("nginx_split", "peer_mawk_split")
 	ratio("nginx_regex", "nginx_octostore")
+	ratio("nginx_regex", "nginx_replay")
+	if a, b := byName["nginx_regex"], byName["nginx_replay"]; a.Skipped == "" && b.Skipped == "" && a.CPUUsLine > 0 && b.CPUUsLine > 0 {
+		verdict := "met"
+		if b.CPUUsLine/a.CPUUsLine > 1.5 {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "- target replayed records per CPU-second within 1.5× of the first read (nginx_replay vs nginx_regex): %.0f vs %.0f (%.2f×), %s\n",
+			1e6/b.CPUUsLine, 1e6/a.CPUUsLine, b.CPUUsLine/a.CPUUsLine, verdict)
+	}
+	ratio("otlp_rules", "peer_otelcol_otlp")
 	if r, ok := byName["nginx_octostore"]; ok && r.Skipped == "" {
 		fmt.Fprintf(w, "- nginx_octostore: records go to the test Octostore (e2e/store, in the bench process) over HTTP on localhost, into PostgreSQL on the same machine; CPU and RSS are octoagent's alone (the child's rusage and VmHWM): the store's and PostgreSQL's CPU is not counted, but wall time and lines/s include waiting for them\n")
 	}
@@ -564,6 +597,16 @@ func printTable(w io.Writer, rs []Result) {
 	target("nginx_regex", "regex peak RSS", 32, func(r Result) float64 { return r.PeakRSSMiB }, "MiB")
 	target("nginx_split", "split CPU", 1.0, cpu, "µs/line")
 	target("passthrough", "passthrough CPU", 0.6, cpu, "µs/line")
+	if a, ok := byName["otlp_rules"]; ok && a.Skipped == "" {
+		if c, ok := byName["peer_otelcol_otlp"]; ok && c.Skipped == "" && c.CPUUsLine > 0 {
+			verdict := "met"
+			if a.CPUUsLine > c.CPUUsLine/2 {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(w, "- target OTLP in → rules → OTLP out CPU ≤ half the Collector's otlp → otlp: %.2f vs %.2f µs/record (%.2f×), %s; peak RSS %.1f vs %.1f MiB\n",
+				a.CPUUsLine, c.CPUUsLine, a.CPUUsLine/c.CPUUsLine, verdict, a.PeakRSSMiB, c.PeakRSSMiB)
+		}
+	}
 	off, okOff := byName["k8s_logs_meta_off"]
 	on, okOn := byName["k8s_logs_meta_on"]
 	if okOff && okOn && off.Skipped == "" && on.Skipped == "" && off.CPUUsLine > 0 {
@@ -628,11 +671,14 @@ func machineInfo() string {
 	return fmt.Sprintf("%d cores, %s, %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
-func cacheDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "octoagent")
+// otelcolPath is where e2e/bench/peers/build.sh builds the Collector (a
+// directory named after its builder config's hash).
+func otelcolPath() string {
+	dir := strings.TrimSpace(output("e2e/bench/peers/build.sh", "--print-dir"))
+	if dir == "" {
+		return "otelcol-bench (e2e/bench/peers/build.sh --print-dir failed: run the bench from the repository's root)"
 	}
-	return filepath.Join(os.TempDir(), "octoagent-cache")
+	return filepath.Join(dir, "otelcol-bench")
 }
 
 func output(name string, args ...string) string {

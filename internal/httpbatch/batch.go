@@ -34,6 +34,7 @@ type batch struct {
 	ids     []string     // the records' ids, for Results
 	lent    bool         // the transport may still read body: do not reuse it
 	started time.Time
+	bld     Builder // a BatchEncoder's builder (kept with the batch when it is reused)
 }
 
 // add puts r in the open batch of its key, encoding it once, straight
@@ -47,6 +48,17 @@ func (s *Sink) add(r *agent.Record, full []*batch) []*batch {
 	if bt == nil {
 		bt = s.newBatch(key)
 		s.open[key] = bt
+	}
+	if bt.bld != nil {
+		// One message built from every record: the record that reaches
+		// batch_max_bytes is the batch's last.
+		bt.size += bt.bld.Add(r)
+		bt.recs = append(bt.recs, *r)
+		if len(bt.recs) >= s.opt.MaxRecords || bt.size >= s.opt.MaxBytes {
+			full = append(full, bt)
+			delete(s.open, key)
+		}
+		return full
 	}
 	before := len(bt.buf)
 	if len(bt.recs) > 0 {
@@ -110,6 +122,9 @@ func (s *Sink) newBatch(key string) *batch {
 		b = &batch{}
 	}
 	b.key, b.started = key, time.Now()
+	if s.batchEnc != nil && b.bld == nil {
+		b.bld = s.batchEnc.NewBuilder()
+	}
 	select {
 	case b.buf = <-s.freeBufs:
 	default:
@@ -128,7 +143,10 @@ func (s *Sink) release(b *batch) {
 	s.putBuf(b.buf)
 	clear(b.recs)
 	clear(b.ids)
-	*b = batch{recs: b.recs[:0], z: b.z, ids: b.ids[:0]}
+	if b.bld != nil {
+		b.bld.Reset()
+	}
+	*b = batch{recs: b.recs[:0], z: b.z, ids: b.ids[:0], bld: b.bld}
 	b.z.Reset()
 	if cap(b.recs) > 2*s.opt.MaxRecords+1 {
 		b.recs = nil
@@ -158,8 +176,11 @@ func (s *Sink) putBuf(buf []byte) {
 // seal finishes the body: the framing's close, then gzip (the uncompressed
 // buffer is given back at once).
 func (s *Sink) seal(b *batch) {
+	if b.bld != nil {
+		b.buf = b.bld.AppendBody(b.buf)
+	}
 	b.buf = append(b.buf, s.fClose...)
-	if !s.opt.Gzip {
+	if !s.zip {
 		b.body = b.buf
 		return
 	}
@@ -200,6 +221,11 @@ func (s *Sink) subset(b *batch, idx []int) *batch {
 	n.started = b.started
 	var enc agent.Encoder
 	for j, i := range idx {
+		if n.bld != nil {
+			n.recs = append(n.recs, b.recs[i])
+			n.size += n.bld.Add(&n.recs[j])
+			continue
+		}
 		if j > 0 {
 			n.buf = append(n.buf, s.fSep...)
 		}

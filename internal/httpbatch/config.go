@@ -3,6 +3,8 @@ package httpbatch
 import (
 	"crypto/tls"
 	"errors"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/octostore/agent/agent"
@@ -153,4 +155,16 @@ func (o *Options) TLSClientConfig() (*tls.Config, error) {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// RedactURL hides the user information of a URL, if any, for messages
+// about an endpoint.
+func RedactURL(s string) string {
+	if u, err := url.Parse(s); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.Index(s, "@"); i >= 0 {
+		return agent.Redacted + s[i:]
+	}
+	return s
 }

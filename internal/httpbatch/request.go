@@ -24,7 +24,10 @@ import (
 // what comes back.
 
 // attempt sends one request and classifies the answer.
-func (s *Sink) attempt(b *batch) outcome {
+func (s *Sink) attempt(b *batch) Attempt {
+	if s.sender != nil {
+		return s.send1(b)
+	}
 	method, url := s.proto.Target(b.key)
 	ctx, cancel := context.WithTimeout(s.ctx, s.opt.Timeout)
 	var l lender
@@ -43,13 +46,13 @@ func (s *Sink) attempt(b *batch) outcome {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		// A URL that does not parse will not parse next time either.
-		return outcome{kind: "reject", errKind: "bad_url", msg: s.scrub(err.Error())}
+		return Attempt{Kind: AttemptReject, ErrKind: "bad_url", Msg: s.scrub(err.Error())}
 	}
 	req.Body, req.ContentLength = l.body(body), int64(len(body))
 	req.GetBody = func() (io.ReadCloser, error) { return l.body(body), nil }
 	req.Header.Set("Content-Type", s.ctype)
 	req.Header.Set("User-Agent", "octoagent")
-	if s.opt.Gzip {
+	if s.zip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
 	if err := s.authorize(req); err != nil {
@@ -63,7 +66,7 @@ func (s *Sink) attempt(b *batch) outcome {
 		if s.ctx.Err() != nil {
 			kind, msg = "shutdown", "the sink is stopping"
 		}
-		return outcome{kind: "retry", errKind: kind, msg: s.scrub(msg)}
+		return Attempt{Kind: AttemptRetry, ErrKind: kind, Msg: s.scrub(msg)}
 	}
 	defer resp.Body.Close()
 	var data []byte
@@ -86,32 +89,58 @@ func (s *Sink) attempt(b *batch) outcome {
 	switch {
 	case code/100 == 2:
 		if rerr != nil {
-			return outcome{kind: "retry", errKind: "network", msg: "reading the answer: " + s.scrub(rerr.Error()), status: code}
+			return Attempt{Kind: AttemptRetry, ErrKind: "network", Msg: "reading the answer: " + s.scrub(rerr.Error()), Status: code}
 		}
-		b.ids = b.ids[:0]
-		for i := range b.recs {
-			b.ids = append(b.ids, b.recs[i].ID)
-		}
-		res, err := s.proto.Results(data, b.ids)
+		res, err := s.proto.Results(data, b.idsOf())
 		if err != nil {
-			return outcome{kind: "retry", errKind: "bad_answer", msg: s.scrub(err.Error()), status: code}
+			return Attempt{Kind: AttemptRetry, ErrKind: "bad_answer", Msg: s.scrub(err.Error()), Status: code}
 		}
-		return outcome{kind: "ok", results: res, status: code}
+		return Attempt{Kind: AttemptOK, Results: res, Status: code}
 	case code == http.StatusRequestEntityTooLarge:
-		return outcome{kind: "split", status: code}
+		return Attempt{Kind: AttemptSplit, Status: code}
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		s.tok.Invalidate()
-		return outcome{kind: "retry", errKind: "auth", status: code, retryAfter: retryAfter(resp.Header.Get("Retry-After")),
-			msg: fmt.Sprintf("HTTP %d: the destination refused the credentials (check token, token_file or the client certificate): %s", code, s.excerpt(data))}
+		return Attempt{Kind: AttemptRetry, ErrKind: "auth", Status: code, RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+			Msg: fmt.Sprintf("HTTP %d: the destination refused the credentials (check token, token_file or the client certificate): %s", code, s.excerpt(data))}
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code/100 == 5:
-		return outcome{kind: "retry", errKind: "http_" + strconv.Itoa(code), status: code, retryAfter: retryAfter(resp.Header.Get("Retry-After")),
-			msg: fmt.Sprintf("HTTP %d: %s", code, s.excerpt(data))}
+		return Attempt{Kind: AttemptRetry, ErrKind: "http_" + strconv.Itoa(code), Status: code, RetryAfter: retryAfter(resp.Header.Get("Retry-After")),
+			Msg: fmt.Sprintf("HTTP %d: %s", code, s.excerpt(data))}
 	case code/100 == 4:
-		return outcome{kind: "reject", errKind: "http_" + strconv.Itoa(code), status: code,
-			msg: fmt.Sprintf("HTTP %d: %s", code, s.excerpt(data))}
+		return Attempt{Kind: AttemptReject, ErrKind: "http_" + strconv.Itoa(code), Status: code,
+			Msg: fmt.Sprintf("HTTP %d: %s", code, s.excerpt(data))}
 	}
 	// 1xx and 3xx: the request did not land anywhere we know.
-	return outcome{kind: "retry", errKind: "http_" + strconv.Itoa(code), status: code, msg: fmt.Sprintf("unexpected HTTP %d (redirects are not followed)", code)}
+	return Attempt{Kind: AttemptRetry, ErrKind: "http_" + strconv.Itoa(code), Status: code, Msg: fmt.Sprintf("unexpected HTTP %d (redirects are not followed)", code)}
+}
+
+// send1 makes one attempt through the protocol's Sender.
+func (s *Sink) send1(b *batch) Attempt {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opt.Timeout)
+	defer cancel()
+	tok, err := s.tok.Get()
+	if err != nil {
+		s.log.Debug("token file", "error", s.scrub(err.Error()))
+	}
+	s.m.requests.Inc()
+	s.m.sentBytes.Add(float64(len(b.body)))
+	out := s.sender.Send(ctx, b.body, b.idsOf(), tok)
+	if out.Kind == AttemptRetry && s.ctx.Err() != nil {
+		out.ErrKind, out.Msg = "shutdown", "the sink is stopping"
+	}
+	if out.ErrKind == "auth" {
+		s.tok.Invalidate()
+	}
+	out.Msg = s.scrub(out.Msg)
+	return out
+}
+
+// idsOf returns the ids of b's records, in order.
+func (b *batch) idsOf() []string {
+	b.ids = b.ids[:0]
+	for i := range b.recs {
+		b.ids = append(b.ids, b.recs[i].ID)
+	}
+	return b.ids
 }
 
 func (s *Sink) authorize(req *http.Request) error {
@@ -250,7 +279,12 @@ func retryAfter(v string) time.Duration {
 }
 
 func (s *Sink) excerpt(data []byte) string {
-	t := strings.TrimSpace(string(data))
+	var t string
+	if s.errText != nil {
+		t = strings.TrimSpace(s.errText.ErrorText(data))
+	} else {
+		t = strings.TrimSpace(string(data))
+	}
 	if len(t) > 512 {
 		t = t[:512] + "…"
 	}

@@ -38,14 +38,22 @@ func (s *Sink) dispatch(bt *batch) {
 	}()
 }
 
-// outcome classifies one attempt.
-type outcome struct {
-	kind       string // "ok", "split", "reject", "retry"
-	results    []Result
-	retryAfter time.Duration
-	errKind    string // for retries and rejects: "http_503", "network", "tls", "auth"...
-	msg        string
-	status     int
+// The kinds of Attempt.
+const (
+	AttemptOK     = "ok"     // the destination answered; Results say how each record fared
+	AttemptSplit  = "split"  // too large: send each half on its own
+	AttemptReject = "reject" // refused for good: dead-letter the batch with Msg
+	AttemptRetry  = "retry"  // send it again after a backoff (at least RetryAfter)
+)
+
+// Attempt is what one attempt to send a batch came to.
+type Attempt struct {
+	Kind       string   // AttemptOK, AttemptSplit, AttemptReject, AttemptRetry
+	Results    []Result // AttemptOK: per record, in the batch's order (nil: all accepted)
+	RetryAfter time.Duration
+	ErrKind    string // for retries and rejects: "http_503", "network", "tls", "auth"... (the errors_total kind)
+	Msg        string
+	Status     int
 }
 
 // send sends one batch until it is resolved, then releases it. It returns
@@ -60,28 +68,32 @@ func (s *Sink) send(b *batch) []*batch {
 			return nil
 		}
 		out := s.attempt(b)
-		switch out.kind {
-		case "ok":
+		switch out.Kind {
+		case AttemptOK:
 			s.recovered()
-			if allAccepted(out.results, len(b.recs)) {
+			if allAccepted(out.Results, len(b.recs)) {
 				s.deliver(b.recs)
 				s.release(b)
 				return nil
 			}
 			var ok, again []int
-			var rej []agent.Record
-			var rejErrs [][]agent.FieldError
+			rej := map[string][]agent.Record{}
+			rejErrs := map[string][][]agent.FieldError{}
 			for i := range b.recs {
 				r := Result{Status: Unknown}
-				if i < len(out.results) {
-					r = out.results[i]
+				if i < len(out.Results) {
+					r = out.Results[i]
 				}
 				switch r.Status {
 				case Accepted:
 					ok = append(ok, i)
 				case Rejected:
-					rej = append(rej, b.recs[i])
-					rejErrs = append(rejErrs, s.scrubErrors(r.Errors))
+					reason := r.Reason
+					if reason == "" {
+						reason = "rejected"
+					}
+					rej[reason] = append(rej[reason], b.recs[i])
+					rejErrs[reason] = append(rejErrs[reason], s.scrubErrors(r.Errors))
 				default:
 					again = append(again, i)
 				}
@@ -91,7 +103,9 @@ func (s *Sink) send(b *batch) []*batch {
 				acc[j] = b.recs[i]
 			}
 			s.deliver(acc)
-			s.deadLetter(rej, "rejected", rejErrs)
+			for reason, recs := range rej {
+				s.deadLetter(recs, reason, rejErrs[reason])
+			}
 			if len(again) == 0 {
 				s.release(b)
 				return nil
@@ -99,8 +113,8 @@ func (s *Sink) send(b *batch) []*batch {
 			next := s.subset(b, again)
 			s.release(b)
 			b = next
-			out = outcome{kind: "retry", errKind: "incomplete", msg: fmt.Sprintf("the answer did not mention %d records", len(again))}
-		case "split":
+			out = Attempt{Kind: AttemptRetry, ErrKind: "incomplete", Msg: fmt.Sprintf("the answer did not mention %d records", len(again))}
+		case AttemptSplit:
 			s.recovered()
 			if len(b.recs) > 1 {
 				s.m.splits.Inc()
@@ -119,34 +133,34 @@ func (s *Sink) send(b *batch) []*batch {
 			s.deadLetter(b.recs, "too_large", [][]agent.FieldError{{{Error: fmt.Sprintf("the destination refused a request holding only this record as too large (HTTP 413, %d bytes)", b.size)}}})
 			s.release(b)
 			return nil
-		case "reject":
+		case AttemptReject:
 			s.recovered()
 			errs := make([][]agent.FieldError, len(b.recs))
 			for i := range errs {
-				errs[i] = []agent.FieldError{{Error: out.msg}}
+				errs[i] = []agent.FieldError{{Error: out.Msg}}
 			}
 			s.deadLetter(b.recs, "rejected", errs)
 			s.release(b)
 			return nil
 		}
 		// Retry.
-		if out.errKind == "shutdown" {
+		if out.ErrKind == "shutdown" {
 			continue
 		}
 		attempt++
 		s.m.retries.Inc()
-		s.set.Metrics.Error(out.errKind)
+		s.set.Metrics.Error(out.ErrKind)
 		s.warnRetry(out, attempt, len(b.recs))
 		if s.opt.GiveUpAfter > 0 && time.Since(start) >= s.opt.GiveUpAfter {
 			s.log.Error("giving up on a batch after retry_give_up_after; its records are marked failed, so their source does not commit past them and reads them again at the next start",
-				"records", len(b.recs), "attempts", attempt, "last_error", out.msg)
+				"records", len(b.recs), "attempts", attempt, "last_error", out.Msg)
 			s.fail(b.recs)
 			s.release(b)
 			return nil
 		}
 		wait := s.backoff(attempt)
-		if out.retryAfter > 0 {
-			wait = max(wait, min(out.retryAfter, s.opt.MaxRetryAfter))
+		if out.RetryAfter > 0 {
+			wait = max(wait, min(out.RetryAfter, s.opt.MaxRetryAfter))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -170,21 +184,21 @@ func (s *Sink) backoff(attempt int) time.Duration {
 	return half + rand.N(half+1)
 }
 
-func (s *Sink) warnRetry(out outcome, attempt, records int) {
+func (s *Sink) warnRetry(out Attempt, attempt, records int) {
 	// The first failure of a streak is a warning (an error for TLS and
 	// auth problems), then at most one every 30 s; the rest are debug.
 	started := !s.failing.Swap(true)
 	now := time.Now().UnixNano()
 	last := s.lastWarn.Load()
 	if !started && now-last < int64(30*time.Second) || !s.lastWarn.CompareAndSwap(last, now) {
-		s.log.Debug("request failed; will retry", "kind", out.errKind, "status", out.status, "error", out.msg, "attempt", attempt, "records", records)
+		s.log.Debug("request failed; will retry", "kind", out.ErrKind, "status", out.Status, "error", out.Msg, "attempt", attempt, "records", records)
 		return
 	}
 	lvl := slog.LevelWarn
-	if out.errKind == "tls" || out.errKind == "auth" {
+	if out.ErrKind == "tls" || out.ErrKind == "auth" {
 		lvl = slog.LevelError
 	}
-	s.log.Log(context.Background(), lvl, "request failed; the records are kept and retried", "kind", out.errKind, "status", out.status, "error", out.msg, "attempt", attempt, "records", records)
+	s.log.Log(context.Background(), lvl, "request failed; the records are kept and retried", "kind", out.ErrKind, "status", out.Status, "error", out.Msg, "attempt", attempt, "records", records)
 }
 
 func (s *Sink) recovered() {

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/internal/credentials"
 )
 
 // Status is what the destination said about one record of a 2xx answer.
@@ -38,6 +39,9 @@ const (
 type Result struct {
 	Status Status
 	Errors []agent.FieldError
+	// Reason is the dead letter's reason for a Rejected record (the
+	// metric's label); "" is "rejected".
+	Reason string
 }
 
 // Protocol is what differs between HTTP sinks.
@@ -69,6 +73,47 @@ type Encoder interface {
 	AppendRecord(dst []byte, r *agent.Record) []byte
 }
 
+// BatchEncoder is implemented by a Protocol whose body is not the records'
+// encodings one after another but one message built from them all (OTLP:
+// one protobuf message, records grouped by resource and scope). Framing is
+// then ignored but for its Content-Type.
+type BatchEncoder interface {
+	NewBuilder() Builder
+}
+
+// Builder builds the body of one request. Each open batch has its own,
+// reused from batch to batch.
+type Builder interface {
+	// Add converts a record into the body being built (it must not keep
+	// r) and returns the record's size in it: what batch_max_bytes counts.
+	Add(r *agent.Record) int
+	// AppendBody appends the body of the records added since the last
+	// AppendBody or Reset to dst, and starts afresh.
+	AppendBody(dst []byte) []byte
+	// Reset drops the records added.
+	Reset()
+}
+
+// Sender is implemented by a Protocol that sends requests itself instead
+// of as HTTP requests (OTLP over gRPC). Batching, bodies, retries and
+// backoff, splitting, tokens and dead letters stay the engine's; Send makes
+// one attempt and says how it went. The body is not compressed by the
+// engine: the sender compresses as its transport does.
+type Sender interface {
+	// Send sends body, holding the records with the given ids, once, with
+	// the bearer token (none when zero) and the protocol's Headers. An
+	// Attempt with ErrKind "auth" makes the engine read the token file
+	// again before the next attempt.
+	Send(ctx context.Context, body []byte, ids []string, token agent.Secret) Attempt
+}
+
+// ErrorReader is implemented by a Protocol whose error answers are not
+// text (OTLP/HTTP answers a protobuf google.rpc.Status): ErrorText turns
+// the body of a non-2xx answer into a message.
+type ErrorReader interface {
+	ErrorText(body []byte) string
+}
+
 // Sink is an agent.Sink that sends batches over HTTP.
 type Sink struct {
 	set    agent.Settings
@@ -76,11 +121,17 @@ type Sink struct {
 	opt    Options
 	proto  Protocol
 	client *http.Client
-	tok    *tokenSource
+	tok    *credentials.TokenSource
 	log    *slog.Logger
 
-	// encoder is proto's Encoder, or nil for the wire form.
-	encoder Encoder
+	// encoder is proto's Encoder, or nil for the wire form; batchEnc its
+	// BatchEncoder and sender its Sender, when it is one.
+	encoder  Encoder
+	batchEnc BatchEncoder
+	sender   Sender
+	errText  ErrorReader
+	// zip: the engine gzips bodies (compression = "gzip", and not a Sender).
+	zip bool
 
 	// The protocol's framing (Framing is called once).
 	fOpen, fSep, fClose, ctype string
@@ -148,7 +199,7 @@ func New(set agent.Settings, opt Options, proto Protocol, healthURL string) (*Si
 		freeAnswers: make(chan []byte, 2),
 		keepBytes:   max(2*opt.MaxBytes, 64<<10),
 		client:      &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		tok:         &tokenSource{static: opt.Token, path: opt.TokenFile},
+		tok:         credentials.NewTokenSource(opt.Token, opt.TokenFile),
 		open:        map[string]*batch{},
 		sem:         make(chan struct{}, opt.InFlight),
 		tickStop:    make(chan struct{}),
@@ -159,6 +210,10 @@ func New(set agent.Settings, opt Options, proto Protocol, healthURL string) (*Si
 	}
 	s.fOpen, s.fSep, s.fClose, s.ctype = proto.Framing()
 	s.encoder, _ = proto.(Encoder)
+	s.batchEnc, _ = proto.(BatchEncoder)
+	s.sender, _ = proto.(Sender)
+	s.errText, _ = proto.(ErrorReader)
+	s.zip = opt.Gzip && s.sender == nil
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	cm := set.Metrics
 	s.m = metrics{

@@ -3,16 +3,9 @@ package httpbatch
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -20,56 +13,19 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 )
-
-type pki struct {
-	caCert *x509.Certificate
-	caKey  *ecdsa.PrivateKey
-	caPEM  []byte
-}
-
-func newPKI(t *testing.T) *pki {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return &pki{caCert: c, caKey: key, caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-func (p *pki) issue(t *testing.T, cn string, usage x509.ExtKeyUsage) (certPEM, keyPEM []byte, pair tls.Certificate) {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, p.caCert, &key.PublicKey, p.caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, _ := x509.MarshalECPrivateKey(key)
-	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-	pair, err = tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return
-}
 
 // TestMutualTLS: a client certificate from tls.cert_file/key_file is
 // presented; without it the server refuses the handshake. The server's
 // certificate is verified against tls.ca_file, with TLS 1.2 at least.
 func TestMutualTLS(t *testing.T) {
-	p := newPKI(t)
-	_, _, serverPair := p.issue(t, "127.0.0.1", x509.ExtKeyUsageServerAuth)
-	clientCert, clientKey, _ := p.issue(t, "agent", x509.ExtKeyUsageClientAuth)
-	pool := x509.NewCertPool()
-	pool.AddCert(p.caCert)
+	p := agenttest.NewPKI(t)
+	_, _, serverPair := p.Issue(t, "127.0.0.1", x509.ExtKeyUsageServerAuth)
+	clientCert, clientKey, _ := p.Issue(t, "agent", x509.ExtKeyUsageClientAuth)
+	pool := p.CertPool()
 	var hits atomic.Int64
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
@@ -90,7 +46,7 @@ func TestMutualTLS(t *testing.T) {
 		return path
 	}
 	o := testOptions()
-	o.TLS = &TLSConfig{CAFile: write("ca.pem", p.caPEM), CertFile: write("c.pem", clientCert), KeyFile: write("k.pem", clientKey)}
+	o.TLS = &TLSConfig{CAFile: write("ca.pem", p.CAPEM), CertFile: write("c.pem", clientCert), KeyFile: write("k.pem", clientKey)}
 	s, _ := newSinkTLS(t, o, srv.URL, nil)
 	var failed, done atomic.Int64
 	s.Consume(context.Background(), batchOf(0, 5, &failed, &done))

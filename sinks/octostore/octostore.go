@@ -53,23 +53,12 @@ func (c *Config) Validate() error {
 func baseURL(s string) (string, error) {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%q is not an http:// or https:// URL", redactURL(s))
+		return "", fmt.Errorf("%q is not an http:// or https:// URL", httpbatch.RedactURL(s))
 	}
 	if u.User != nil {
-		return "", fmt.Errorf("%q carries credentials; use token or token_file instead", redactURL(s))
+		return "", fmt.Errorf("%q carries credentials; use token or token_file instead", httpbatch.RedactURL(s))
 	}
 	return strings.TrimRight(s, "/"), nil
-}
-
-// redactURL hides the user information of a URL, if any.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil {
-		return u.Redacted()
-	}
-	if i := strings.Index(s, "@"); i >= 0 {
-		return agent.Redacted + s[i:]
-	}
-	return s
 }
 
 // NewFactory returns the factory of `sink "octostore"`.

@@ -136,6 +136,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 	var dead agent.Batch
 	for i := range b {
 		r := &b[i]
+		readTime, readEntity := r.Time, r.Entity
 		recs, one, err := t.run(ctx, r)
 		switch {
 		case err == errDrop:
@@ -143,6 +144,11 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 			r.Ack(agent.Dropped)
 			continue
 		case err != nil:
+			// The dead letter carries the time and entity the record came
+			// in with, not what a step set before the failure: with its
+			// raw line and origin, that is the input itself, which
+			// `octoagent replay` rebuilds.
+			r.Time, r.Entity = readTime, readEntity
 			dead = append(dead, t.deadLetter(r, err))
 			continue
 		case one:
