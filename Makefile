@@ -14,7 +14,11 @@ BIN      := bin/octoagent
 # spurious "context deadline exceeded" failure at the deadline
 # (golang/go#75804, fixed in Go 1.27). A duration ("3s") still works.
 FUZZTIME ?= 20000x
-FUZZ_TARGETS := ./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk ./transforms/rules:FuzzAwkFast \
+FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesAudit ./transforms/rules:FuzzKlog \
+	./transforms/rules:FuzzContainerd ./transforms/rules:FuzzCoreDNS ./transforms/rules:FuzzPostgreSQL \
+	./transforms/rules:FuzzPostgreSQLCSV ./transforms/rules:FuzzPostgreSQLJSON ./transforms/rules:FuzzHAProxy \
+	./transforms/rules:FuzzEnvoy ./transforms/rules:FuzzEnvoyJSON ./transforms/rules:FuzzTraefik \
+	./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk ./transforms/rules:FuzzAwkFast \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad \
 	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport ./internal/replay:FuzzDecode
 
@@ -53,8 +57,10 @@ QUICKSTART := -c configs/quickstart.hcl -c configs/schemas -c configs/nginx/rule
 run: build
 	@d=$$(mktemp -d); ./$(BIN) run --once $(QUICKSTART) --data-dir $$d --http-addr off --log-level warn; rc=$$?; rm -rf $$d; exit $$rc
 
-# The rule packs' own tests (test blocks beside the rules).
-PACKS := nginx apache json-app kafka-ci-events kubernetes-events
+# The rule packs' own tests (test blocks beside the rules): every
+# directory of configs/ with a tests.hcl (TestEveryPack in cmd/octoagent
+# runs the same list under go test).
+PACKS := $(patsubst configs/%/tests.hcl,%,$(sort $(wildcard configs/*/tests.hcl)))
 test-packs: build
 	@for p in $(PACKS); do echo "== configs/$$p"; ./$(BIN) test -c configs/schemas -c configs/$$p || exit 1; done
 

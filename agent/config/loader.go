@@ -152,7 +152,7 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	var blocks []fileBlock
 	for _, src := range srcs {
 		f, d := l.parser.ParseHCL(src.Data, src.Name)
-		l.diags = append(l.diags, d...)
+		l.diags = append(l.diags, explainSyntax(src.Data, d)...)
 		if f == nil {
 			continue
 		}

@@ -16,7 +16,7 @@ import (
 //	file.hcl:3:8: error: Unknown source type "fiel"
 //	    3 | source "fiel" "nginx" {
 //	      |        ^^^^^^
-//	  hint: Did you mean "file"? Known source types: file, stdin.
+//	  hint: Did you mean "file"? Known source types: file, kafka, kubernetes_events, kubernetes_logs, stdin.
 //
 // with the position first, so editors and CI logs link to it.
 func WriteDiagnostics(w io.Writer, files map[string]*hcl.File, diags hcl.Diagnostics) {

@@ -43,6 +43,7 @@ type testBlock struct {
 
 type expectBlock struct {
 	Kind      *string   `hcl:"kind,optional"`
+	Time      *string   `hcl:"time,optional"`
 	Condition *string   `hcl:"condition,optional"`
 	Fields    cty.Value `hcl:"fields,optional"`
 	Entity    cty.Value `hcl:"entity,optional"`
@@ -52,6 +53,10 @@ type deadBlock struct {
 	Reason *string `hcl:"reason,optional"`
 	Step   *string `hcl:"step,optional"`
 	Error  *string `hcl:"error,optional"`
+	// Errors maps a field to a text its error contains: { status = "above the maximum" }.
+	Errors map[string]string `hcl:"errors,optional"`
+	// Component is the transform that dead-lettered it, in a chain.
+	Component *string `hcl:"component,optional"`
 }
 
 // Report is the outcome of Run.
@@ -102,7 +107,8 @@ func Run(res *config.Result, w io.Writer) (Report, hcl.Diagnostics) {
 				Detail: `A test gives input = "a line", inputs = ["line 1", "line 2"], or typed records = [{ kind = "k", fields = { a = 1 } }].`, Subject: t.DefRange.Ptr()})
 			continue
 		}
-		problems, err := runOne(t, c, batch, &tb)
+		chained := len(inputs) > 0 && tb.Records.IsNull()
+		problems, err := runOne(t, c, comps, batch, &tb, chained)
 		if err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid test " + t.Name, Detail: err.Error(), Subject: t.DefRange.Ptr()})
 			continue
@@ -209,58 +215,82 @@ type Fed struct {
 // the steps that take one (jq, awk).
 func Feed(ctx context.Context, c *config.Component, stream string, batch agent.Batch, trace agent.StepTracer) (Fed, error) {
 	out, dead := &collector{}, &collector{}
+	n := startStream(batch, stream)
+	if err := process(ctx, c, batch, trace, out, dead); err != nil {
+		return Fed{}, err
+	}
+	return Fed{Out: out.got, Dead: dead.got, Dropped: dropped(n, out.got, dead.got)}, nil
+}
+
+// startStream gives batch the origins and tokens of a source stream
+// "test.STREAM", record i at offset i, and returns its length.
+func startStream(batch agent.Batch, stream string) int {
+	acks := agent.NewAcks()
+	for i := range batch {
+		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + stream, Stream: stream, Offset: int64(i)}
+		batch[i].SetToken(acks.NewToken(1, nil))
+	}
+	return len(batch)
+}
+
+// dropped counts the inputs of n that gave nothing (no record, no dead
+// letter); records carry their input's offset.
+func dropped(n int, batches ...agent.Batch) int {
+	seen := map[int64]bool{}
+	for _, b := range batches {
+		for i := range b {
+			seen[b[i].Origin.Offset] = true
+		}
+	}
+	return n - len(seen)
+}
+
+// process creates c afresh and runs batch through it, to the end of the
+// input: a transform that holds records back (a summary waiting for its
+// last parts) hands them on, as at the end of a run.
+func process(ctx context.Context, c *config.Component, batch agent.Batch, trace agent.StepTracer, out, dead agent.Output) error {
 	m := agent.NewMetrics(nil)
 	set := agent.Settings{ID: c.ID, Kind: c.Kind, Name: c.Name, Metrics: m.For(c.ID), Host: "test", Out: out, DeadLetter: dead}
 	comp, err := c.Factory.Create(set, c.Config)
 	if err != nil {
-		return Fed{}, err
+		return err
 	}
 	tr, ok := comp.(agent.Transform)
 	if !ok {
-		return Fed{}, fmt.Errorf("%s is not a transform", c.ID)
+		return fmt.Errorf("%s is not a transform", c.ID)
 	}
 	if trace != nil {
 		if t, ok := comp.(agent.Traceable); ok {
 			t.Trace(trace)
 		}
 	}
-	if c, ok := comp.(agent.Closer); ok {
-		defer c.Close()
+	if cl, ok := comp.(agent.Closer); ok {
+		defer cl.Close()
 	}
-	acks := agent.NewAcks()
-	n := len(batch)
-	for i := range batch {
-		batch[i].Origin = agent.Origin{Host: "test", Component: "test." + stream, Stream: stream, Offset: int64(i)}
-		batch[i].SetToken(acks.NewToken(1, nil))
+	if len(batch) > 0 {
+		if err := tr.Process(ctx, batch); err != nil {
+			return err
+		}
 	}
-	if err := tr.Process(ctx, batch); err != nil {
-		return Fed{}, err
-	}
-	// The input ends here: a transform that holds records back (a summary
-	// waiting for its last parts) hands them on now, as at the end of a
-	// run.
 	if f, ok := comp.(agent.Flusher); ok {
 		if err := f.Flush(ctx); err != nil {
-			return Fed{}, err
+			return err
 		}
 	}
-	// An input is dropped when nothing came out of it (no record, no dead
-	// letter); records carry their input's offset.
-	seen := map[int64]bool{}
-	for _, b := range []agent.Batch{out.got, dead.got} {
-		for i := range b {
-			seen[b[i].Origin.Offset] = true
-		}
-	}
-	return Fed{Out: out.got, Dead: dead.got, Dropped: n - len(seen)}, nil
+	return nil
 }
 
-func runOne(t *config.Test, c *config.Component, batch agent.Batch, tb *testBlock) ([]string, error) {
-	fed, err := Feed(context.Background(), c, t.Name, batch, nil)
+func runOne(t *config.Test, c *config.Component, comps map[string]*config.Component, batch agent.Batch, tb *testBlock, chained bool) ([]string, error) {
+	n := startStream(batch, t.Name)
+	r := &chainRun{comps: comps, dead: &collector{}, seen: map[string]bool{}}
+	got, err := r.through(c, batch, chained)
 	if err != nil {
 		return nil, err
 	}
-	out, dead, droppedN := &collector{got: fed.Out}, &collector{got: fed.Dead}, fed.Dropped
+	out, dead := &collector{got: got}, r.dead
+	agent.AckAll(out.got, agent.Delivered)
+	agent.AckAll(dead.got, agent.Delivered)
+	droppedN := dropped(n, out.got, dead.got)
 	var problems []string
 	if len(out.got) != len(tb.Expect) {
 		problems = append(problems, fmt.Sprintf("records: expected %d, got %d", len(tb.Expect), len(out.got)))
@@ -315,6 +345,15 @@ func checkRecord(e *expectBlock, r *agent.Record) []string {
 	if e.Kind != nil && r.Kind != *e.Kind {
 		problems = append(problems, fmt.Sprintf("kind: expected %q, got %q", *e.Kind, r.Kind))
 	}
+	if e.Time != nil {
+		want, err := time.Parse(time.RFC3339Nano, *e.Time)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("time: the expectation %q is not RFC 3339, such as \"2026-11-21T04:41:35Z\"", *e.Time))
+		case !want.Equal(r.Time):
+			problems = append(problems, fmt.Sprintf("time: expected %s, got %s", want.UTC().Format(time.RFC3339Nano), r.Time.UTC().Format(time.RFC3339Nano)))
+		}
+	}
 	fields := r.MaterializeFields()
 	if !e.Fields.IsNull() {
 		want, err := ctyWire(e.Fields)
@@ -323,12 +362,7 @@ func checkRecord(e *expectBlock, r *agent.Record) []string {
 			return append(problems, "fields: the expectation must be an object, such as { status = 200 }")
 		}
 		got := wire(fields).(map[string]any)
-		keys := make([]string, 0, len(wm))
-		for k := range wm {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range sortedKeys(wm) {
 			gv, present := got[k]
 			switch {
 			case !present:
@@ -369,6 +403,21 @@ func checkDead(e *deadBlock, r *agent.Record) []string {
 	if e.Step != nil && f["step"] != *e.Step {
 		problems = append(problems, fmt.Sprintf("step: expected %q, got %q", *e.Step, f["step"]))
 	}
+	if e.Component != nil && f["component"] != *e.Component {
+		problems = append(problems, fmt.Sprintf("component: expected %q, got %q", *e.Component, f["component"]))
+	}
+	if len(e.Errors) > 0 {
+		byField := fieldErrors(r)
+		for _, k := range sortedKeys(e.Errors) {
+			got, ok := byField[k]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("errors.%s: expected an error containing %q, the field has none (errors on %s)", k, e.Errors[k], js(sortedKeys(byField))))
+			case !strings.Contains(strings.Join(got, "; "), e.Errors[k]):
+				problems = append(problems, fmt.Sprintf("errors.%s: expected one containing %q, got %s", k, e.Errors[k], js(got)))
+			}
+		}
+	}
 	if e.Error != nil {
 		errs := deadErrors(r)
 		found := false
@@ -405,4 +454,132 @@ func deadSummary(r *agent.Record) string {
 func js(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// fieldErrors groups a dead letter's errors by field ("" for the errors
+// about no one field).
+func fieldErrors(r *agent.Record) map[string][]string {
+	out := map[string][]string{}
+	list, _ := r.MaterializeFields()["errors"].([]any)
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		s, _ := m["error"].(string)
+		f, _ := m["field"].(string)
+		out[f] = append(out[f], s)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chainRun runs a test's lines through the tested transform and, when it
+// reads other transforms rather than a source, through those first, as a
+// run would: a test of the second transform of a chain gives it lines.
+// The dead letters of every transform on the way are the test's.
+type chainRun struct {
+	comps map[string]*config.Component
+	dead  *collector
+	seen  map[string]bool // transforms on the current path: no cycles
+}
+
+// through runs c on what its inputs make of batch, and returns its main
+// output. With chain unset, or when c reads a source (or nothing the
+// config defines), batch goes to c as it is.
+func (r *chainRun) through(c *config.Component, batch agent.Batch, chain bool) (agent.Batch, error) {
+	in := batch
+	if chain && r.readsTransformsOnly(c) {
+		in = nil
+		r.seen[c.ID] = true
+		for i, inp := range c.Inputs {
+			up, port := r.upstream(inp.ID)
+			b := batch
+			if i < len(c.Inputs)-1 {
+				b = cloneBatch(batch)
+			}
+			out, dead, err := r.run(up, b)
+			if err != nil {
+				return nil, err
+			}
+			if port == agent.DeadLetterPort {
+				in = append(in, dead...)
+				agent.AckAll(out, agent.Dropped)
+			} else {
+				in = append(in, out...)
+				r.dead.got = append(r.dead.got, dead...)
+			}
+		}
+		delete(r.seen, c.ID)
+	}
+	out, dead, err := r.process(c, in)
+	if err != nil {
+		return nil, err
+	}
+	r.dead.got = append(r.dead.got, dead...)
+	return out, nil
+}
+
+// run runs an upstream transform (itself chained) on batch, keeping its
+// dead letters apart.
+func (r *chainRun) run(c *config.Component, batch agent.Batch) (agent.Batch, agent.Batch, error) {
+	saved := r.dead
+	r.dead = &collector{}
+	out, err := r.through(c, batch, true)
+	dead := r.dead.got
+	r.dead = saved
+	return out, dead, err
+}
+
+func (r *chainRun) readsTransformsOnly(c *config.Component) bool {
+	if len(c.Inputs) == 0 || r.seen[c.ID] {
+		return false
+	}
+	for _, inp := range c.Inputs {
+		up, _ := r.upstream(inp.ID)
+		if up == nil || up.Kind != agent.KindTransform || r.seen[up.ID] {
+			return false
+		}
+	}
+	return true
+}
+
+// upstream finds the component of an output id, and the port.
+func (r *chainRun) upstream(id string) (*config.Component, string) {
+	if c, ok := r.comps[id]; ok {
+		return c, ""
+	}
+	if base, ok := strings.CutSuffix(id, "."+agent.DeadLetterPort); ok {
+		return r.comps[base], agent.DeadLetterPort
+	}
+	return nil, ""
+}
+
+// process runs c on batch and keeps what it emits, unacknowledged.
+func (r *chainRun) process(c *config.Component, batch agent.Batch) (agent.Batch, agent.Batch, error) {
+	out, dead := &passOn{}, &passOn{}
+	err := process(context.Background(), c, batch, nil, out, dead)
+	return out.got, dead.got, err
+}
+
+// passOn keeps what a transform emits, unacknowledged: the records go on
+// to the next transform, or are acknowledged once the test has them.
+type passOn struct{ got agent.Batch }
+
+func (p *passOn) Emit(_ context.Context, b agent.Batch) error {
+	p.got = append(p.got, b...)
+	return nil
+}
+
+func cloneBatch(b agent.Batch) agent.Batch {
+	out := make(agent.Batch, len(b))
+	for i := range b {
+		out[i] = b[i].Clone()
+	}
+	return out
 }

@@ -92,6 +92,12 @@ func Decode(blk *hcl.Block, ctx *hcl.EvalContext) (*Schema, hcl.Diagnostics) {
 		}
 		if fb.Layout != nil {
 			f.Layout = *fb.Layout
+			if strings.Contains(f.Layout, "MST") && !strings.Contains(f.Layout, "-07") && !strings.Contains(f.Layout, "Z07") {
+				// Go reads an abbreviation it does not know as UTC.
+				diags = append(diags, attrDiag(fblk.Body, "layout", fblk.DefRange, "Zone abbreviation in a schema layout",
+					fmt.Sprintf("The layout %q reads a zone abbreviation (MST), which is ambiguous (CST is US Central, China and Cuba time) and would be read as UTC when unknown. A schema layout has no timezone: declare the field a string and turn it into the record's time with a timestamp step, which takes timezone = \"America/Los_Angeles\"; or use a numeric offset (-0700).", f.Layout)))
+				continue
+			}
 		}
 		if fb.Items != nil {
 			f.Items = Type(*fb.Items)

@@ -14,6 +14,7 @@ import (
 	"github.com/octostore/agent/adapters/filesource"
 	"github.com/octostore/agent/adapters/kafkasource"
 	"github.com/octostore/agent/adapters/kubernetesevents"
+	"github.com/octostore/agent/adapters/kuberneteslogs"
 	"github.com/octostore/agent/adapters/stdin"
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
@@ -34,7 +35,7 @@ type panicky struct{}
 func (panicky) Process(context.Context, agent.Batch) error { panic("boom in process") }
 
 func registry() *agent.Registry {
-	return agent.NewRegistry(rules.NewFactory(), filesource.NewFactory(), stdin.NewFactory(), kafkasource.NewFactory(), kubernetesevents.NewFactory(),
+	return agent.NewRegistry(rules.NewFactory(), filesource.NewFactory(), stdin.NewFactory(), kafkasource.NewFactory(), kubernetesevents.NewFactory(), kuberneteslogs.NewFactory(),
 		correlate.NewFactory(), assemble.NewFactory(), agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{
 			Type: "panicky", Description: "panics", NewConfig: func() *struct{} { return &struct{}{} },
 			Create: func(agent.Settings, *struct{}) (agent.Transform, error) { return panicky{}, nil },

@@ -29,6 +29,8 @@ var parsers = map[string]stepFactory{
 	"json":   newJSONStep,
 	"logfmt": newLogfmtStep,
 	"kv":     newKVStep,
+	"syslog": newSyslogStep,
+	"csv":    newCSVStep,
 }
 
 var blockSteps = map[string]stepFactory{
@@ -92,8 +94,17 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *decode.Env)
 		default:
 			f = blockSteps[blk.Type]
 		}
+		optional := false
+		if blk.Type == "parse" {
+			var d hcl.Diagnostics
+			blk, optional, d = decodeOptional(blk, ctx)
+			diags = append(diags, d...)
+		}
 		s, d := f(blk, ctx, senv)
 		diags = append(diags, d...)
+		if s != nil && optional {
+			s = optionalStep{s}
+		}
 		if s != nil {
 			steps = append(steps, positioned{blk.DefRange.Start, s})
 		}

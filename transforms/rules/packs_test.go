@@ -82,7 +82,14 @@ func TestFourMistakesFourDiagnostics(t *testing.T) {
 
 // A broken expectation fails with a readable diff.
 func TestBrokenExpectationDiff(t *testing.T) {
-	res, diags := load(t, "testdata/broken_expectation.hcl")
+	ruleTestGolden(t, "broken_expectation", 1, 1)
+}
+
+// ruleTestGolden runs the test blocks of testdata/NAME.hcl and compares
+// the output with testdata/NAME.golden.
+func ruleTestGolden(t *testing.T, name string, passed, failed int) {
+	t.Helper()
+	res, diags := load(t, "testdata/"+name+".hcl")
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -91,10 +98,10 @@ func TestBrokenExpectationDiff(t *testing.T) {
 	if d.HasErrors() {
 		t.Fatal(d)
 	}
-	if rep.Passed != 1 || rep.Failed != 1 {
+	if rep.Passed != passed || rep.Failed != failed {
 		t.Fatalf("passed %d, failed %d:\n%s", rep.Passed, rep.Failed, buf.String())
 	}
-	golden(t, "broken_expectation.golden", buf.Bytes())
+	golden(t, name+".golden", buf.Bytes())
 }
 
 // Every shipped rule pack passes its own tests.

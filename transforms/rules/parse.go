@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strings"
 	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
@@ -46,6 +47,14 @@ func newInput(c parseCommon, env *stepEnv) input {
 		in.remove = *c.RemoveField && in.field != "message"
 	}
 	return in
+}
+
+// removed is the field the step removes (remove_field), or "".
+func (in *input) removed() string {
+	if in.remove {
+		return in.field
+	}
+	return ""
 }
 
 // read returns the bytes to parse: the raw line for "message" when no step
@@ -201,8 +210,7 @@ func newRegexStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 	for i, p := range pats {
 		re, err := regexp.Compile(p)
 		if err != nil {
-			diags = append(diags, diag(ranges[i], "Invalid regular expression",
-				"%s. Patterns use RE2 syntax; in HCL strings, backslashes are doubled (\\\\d).", err)...)
+			diags = append(diags, diag(ranges[i], "Invalid regular expression", "%s", explainRegexError(err))...)
 			continue
 		}
 		s.patterns = append(s.patterns, re)
@@ -218,15 +226,25 @@ func patternList(blk *hcl.Block, one *string, many []string) ([]string, []hcl.Ra
 	var pats []string
 	var ranges []hcl.Range
 	if one != nil {
-		pats = append(pats, *one)
+		pats = append(pats, trimHeredoc(*one))
 		ranges = append(ranges, attrRange(blk, "pattern"))
 	}
 	if len(many) > 0 {
 		elems := listElemRanges(blk, "patterns", len(many))
-		pats = append(pats, many...)
+		for _, p := range many {
+			pats = append(pats, trimHeredoc(p))
+		}
 		ranges = append(ranges, elems...)
 	}
 	return pats, ranges
+}
+
+// trimHeredoc removes the line end a heredoc leaves after a pattern: a
+// line never ends in one (sources cut it off), so a pattern anchored with $
+// would never match.
+func trimHeredoc(p string) string {
+	p = strings.TrimSuffix(p, "\n")
+	return strings.TrimSuffix(p, "\r")
 }
 
 // listElemRanges returns the range of each element of a list attribute, or

@@ -105,14 +105,16 @@ type grokField struct {
 }
 
 type grokBlock struct {
-	Field            *string           `hcl:"field,optional"`
-	RemoveField      *bool             `hcl:"remove_field,optional"`
-	Pattern          *string           `hcl:"pattern,optional"`
-	Patterns         []string          `hcl:"patterns,optional"`
-	Definitions      map[string]string `hcl:"definitions,optional"`
-	PatternsDir      []string          `hcl:"patterns_dir,optional"`
-	ECSCompatibility *string           `hcl:"ecs_compatibility,optional"`
-	Timeout          *string           `hcl:"timeout,optional"`
+	Field       *string           `hcl:"field,optional"`
+	RemoveField *bool             `hcl:"remove_field,optional"`
+	Pattern     *string           `hcl:"pattern,optional"`
+	Patterns    []string          `hcl:"patterns,optional"`
+	Definitions map[string]string `hcl:"definitions,optional"`
+	// PatternDefinitions is Logstash's name for definitions.
+	PatternDefinitions map[string]string `hcl:"pattern_definitions,optional"`
+	PatternsDir        []string          `hcl:"patterns_dir,optional"`
+	ECSCompatibility   *string           `hcl:"ecs_compatibility,optional"`
+	Timeout            *string           `hcl:"timeout,optional"`
 }
 
 func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
@@ -144,6 +146,18 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 		}
 		timeout = d
 	}
+	if len(c.PatternDefinitions) > 0 {
+		if c.Definitions == nil {
+			c.Definitions = map[string]string{}
+		}
+		for k, v := range c.PatternDefinitions {
+			if _, dup := c.Definitions[k]; dup {
+				return nil, diag(attrRange(blk, "pattern_definitions"), "Pattern defined twice",
+					"%s is in both definitions and pattern_definitions (two names for one setting): keep one.", k)
+			}
+			c.Definitions[k] = v
+		}
+	}
 	dirDefs, d := readPatternsDirs(blk, c.PatternsDir)
 	if d.HasErrors() {
 		return nil, d
@@ -171,7 +185,7 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 			hint := "%v. Patterns are %%{NAME}, %%{NAME:field} or %%{NAME:[nested][field]}, optionally typed (%%{INT:status:int}); add your own with definitions = { NAME = \"regex\" } or patterns_dir."
 			var unk *grok.UnknownPatternError
 			if errors.As(err, &unk) {
-				hint = "%v." + didYouMean(unk.Name, allPatternNames(set, c.Definitions, dirDefs), "patterns") +
+				hint = "%v. " + nearestHint(unk.Name, allPatternNames(set, c.Definitions, dirDefs)) +
 					" Logstash's patterns (ecs_compatibility = \"" + ecs + "\") and the agent's (" + strings.Join(sortedKeys(Patterns), ", ") + ") are built in; add your own with definitions or patterns_dir."
 			}
 			diags = append(diags, diag(ranges[i], "Invalid grok pattern", hint, err)...)

@@ -52,14 +52,17 @@ func newSplitStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl
 
 func (s *splitStep) Name() string { return "parse.split" }
 
-func (s *splitStep) Produces() ([]string, bool) {
+func (s *splitStep) Produces() ([]string, bool) { return namedFields(s.names), false }
+
+// namedFields are the names a step sets: "" and "-" skip a value.
+func namedFields(names []string) []string {
 	var out []string
-	for _, n := range s.names {
+	for _, n := range names {
 		if n != "" && n != "-" {
 			out = append(out, n)
 		}
 	}
-	return out, false
+	return out
 }
 
 func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {

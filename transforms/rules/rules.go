@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -86,7 +87,7 @@ type Config struct {
 func NewFactory() *agent.Factory {
 	return agent.NewTransformFactory(agent.FactorySpec[Config, agent.Transform]{
 		Type:        "rules",
-		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
+		Description: "Ordered rule steps (regex, grok, split, awk, json, logfmt, kv, csv, syslog, jq, set, where, timestamp) that turn raw lines into typed records checked against a schema; failures go to dead_letter.",
 		Example:     example,
 		NewConfig:   func() *Config { return &Config{} },
 		Create: func(set agent.Settings, cfg *Config) (agent.Transform, error) {
@@ -106,6 +107,9 @@ type transform struct {
 	// program; see guard.go); curStep names the step running.
 	inflight *agent.InFlight
 	curStep  string
+	// parsed: a parse step read the current record's raw line (so a
+	// message field equal to the line is a capture, and is kept).
+	parsed bool
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
@@ -187,6 +191,7 @@ func (t *transform) Process(ctx context.Context, b agent.Batch) error {
 // made, or the error that dead-letters r.
 func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
 	raw := r.IsRaw()
+	t.parsed = false
 	objs, rest, err := t.steps(ctx, r, t.cfg.Steps, true)
 	if err != nil {
 		return nil, false, err
@@ -220,7 +225,12 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 			}
 			return objs, steps[i+1:], nil
 		}
-		if err := s.Apply(ctx, r); err != nil {
+		wasRaw := r.IsRaw()
+		err := s.Apply(ctx, r)
+		if wasRaw && err == nil && !r.IsRaw() && strings.HasPrefix(s.Name(), "parse.") {
+			t.parsed = true
+		}
+		if err != nil {
 			if err == errDrop {
 				return nil, nil, err
 			}
@@ -291,7 +301,7 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
 		}
 	}
-	if m, ok := r.Lookup("message"); ok && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
+	if m, ok := r.Lookup("message"); ok && !t.parsed && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
 		// still the raw line: keep it only if nothing else was parsed
 		if r.NumFields() > 1 {
 			r.Delete("message")

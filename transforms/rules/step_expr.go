@@ -2,6 +2,7 @@ package rules
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"strings"
 
@@ -48,7 +49,8 @@ func (x *exprVM) run(p *vm.Program, env any, reason, field string) (any, error) 
 
 // where drops the records for which its condition is false.
 type whereStep struct {
-	prog *vm.Program
+	prog  *vm.Program
+	reads []string // the fields it reads: where_unset.go
 	exprVM
 }
 
@@ -69,7 +71,7 @@ func newWhere(src string, at hcl.Range, env *stepEnv) (Step, hcl.Diagnostics) {
 	if d.HasErrors() {
 		return nil, d
 	}
-	return &whereStep{prog: p}, nil
+	return &whereStep{prog: p, reads: readFields(p)}, nil
 }
 
 func (s *whereStep) Name() string { return "where" }
@@ -77,6 +79,10 @@ func (s *whereStep) Name() string { return "where" }
 func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
 	v, err := s.run(s.prog, r.MaterializeFields(), "where_error", "")
 	if err != nil {
+		var se *StepError
+		if errors.As(err, &se) && se.Reason != "timeout" && anyUnset(r, s.reads) {
+			return errDrop // a field it reads is not set: false
+		}
 		return err
 	}
 	if keep, _ := v.(bool); !keep {

@@ -18,6 +18,10 @@ type timestampStep struct {
 	layout string
 	unit   time.Duration // for unix layouts
 	loc    *time.Location
+	// zoneNamed: the layout reads a zone abbreviation (MST); one that is
+	// not the timezone's (nor UTC/GMT) dead-letters the record: zones.go.
+	zoneNamed bool
+	tzName    string
 }
 
 type timestampBlock struct {
@@ -57,6 +61,10 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 			return nil, diag(attrRange(blk, "timezone"), "Unknown timezone", "%v. Use an IANA name such as \"Europe/Paris\" or \"UTC\".", err)
 		}
 		s.loc = loc
+		s.tzName = *c.Timezone
+	}
+	if d := s.checkZoneNames(c.Layout, attrRange(blk, "layout")); d.HasErrors() {
+		return nil, d
 	}
 	return s, nil
 }
@@ -99,17 +107,14 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 		if err != nil {
 			return stepErr("timestamp", s.field, "expects time in layout %q, got %q", s.layout, t)
 		}
+		if s.zoneNamed {
+			if err := s.checkZone(tm); err != nil {
+				return err
+			}
+		}
 		if tm.Year() == 0 {
-			// A layout with no year (syslog): the year the line was read,
-			// or the one before for a December line read in January.
-			now := r.Time
-			if now.IsZero() {
-				now = time.Now()
-			}
-			tm = tm.AddDate(now.Year(), 0, 0)
-			if tm.After(now.Add(24 * time.Hour)) {
-				tm = tm.AddDate(-1, 0, 0)
-			}
+			// A layout with no year (syslog): parse_syslog.go's withYear.
+			tm = withYear(tm, r.Time, tm.Location())
 		}
 		r.Time = tm
 		return nil
