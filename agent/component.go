@@ -74,6 +74,10 @@ type Settings struct {
 	// counted, logged, and resolved.
 	Out        Output
 	DeadLetter Output
+	// Conditions reports the state of what the component reads or writes
+	// (a file it may not read), shown by /healthz. May be nil outside a
+	// runtime; its methods accept that.
+	Conditions *ComponentConditions
 }
 
 // Source reads records and emits them to Settings.Out.

@@ -2,9 +2,11 @@ package agent
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -66,8 +68,11 @@ func (rt *Runtime) Listen() error {
 		return nil
 	}
 	a := rt.g.Agent
+	if a.HTTPAddr == AdminOff {
+		a.HTTPAddr = ""
+	}
 	if a.HTTPAddr != "" && rt.httpLn == nil {
-		ln, err := net.Listen("tcp", a.HTTPAddr)
+		ln, err := listen(a.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("agent.http_addr: %w", err)
 		}
@@ -80,7 +85,7 @@ func (rt *Runtime) Listen() error {
 	case a.AdminAddr == a.HTTPAddr:
 		rt.adminOnHTTP = rt.httpLn != nil
 	default:
-		ln, err := net.Listen("tcp", a.AdminAddr)
+		ln, err := listen(a.AdminAddr)
 		if err != nil {
 			if rt.httpLn != nil {
 				_ = rt.httpLn.Close()
@@ -92,6 +97,15 @@ func (rt *Runtime) Listen() error {
 	}
 	rt.listened = true
 	return nil
+}
+
+// listen binds addr once CheckListenAddr, the check `validate` makes too,
+// accepts it.
+func listen(addr string) (net.Listener, error) {
+	if err := CheckListenAddr(addr); err != nil {
+		return nil, err
+	}
+	return net.Listen("tcp", addr)
 }
 
 // isLoopback reports whether a listener's address is a loopback one
@@ -117,7 +131,7 @@ func (rt *Runtime) serve() (stop func(wait time.Duration)) {
 	if rt.adminLn != nil {
 		mux := http.NewServeMux()
 		for pattern, h := range rt.opt.AdminHandlers {
-			mux.Handle(pattern, h)
+			mux.Handle(pattern, rt.adminAuth(rt.adminLn.Addr(), h))
 		}
 		start(rt.adminLn, mux)
 	}
@@ -135,6 +149,74 @@ func (rt *Runtime) serve() (stop func(wait time.Duration)) {
 				_ = srv.Close()
 			}
 		}
+	}
+}
+
+// adminAuth guards an admin route served on addr: with an admin token
+// (Options.AdminToken), a request must carry it (Authorization: Bearer
+// TOKEN), whatever the address; with none, the route is open on a loopback
+// address and refused on any other, since whoever reaches it could read
+// live records and reload the config.
+func (rt *Runtime) adminAuth(addr net.Addr, h http.Handler) http.Handler {
+	loopback := isLoopback(addr)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var tok Secret
+		if rt.opt.AdminToken != nil {
+			t, err := rt.opt.AdminToken()
+			if err != nil {
+				rt.log.Error("cannot read the admin token; refusing admin requests", "error", err)
+				http.Error(w, "the agent cannot read its admin token; see its log\n", http.StatusServiceUnavailable)
+				return
+			}
+			tok = t
+		}
+		if tok.IsZero() {
+			if loopback {
+				h.ServeHTTP(w, r)
+				return
+			}
+			http.Error(w, "the admin endpoints are served on "+addr.String()+", a network address, and the agent has no admin token: "+
+				"set one in the environment ("+AdminTokenEnv+") or in a file ("+AdminTokenFileEnv+", --admin-token-file), or bind agent.admin_addr to 127.0.0.1\n", http.StatusForbidden)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(tok.Reveal())) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="octoagent admin"`)
+			http.Error(w, "the admin endpoints need the agent's admin token: Authorization: Bearer TOKEN (octoagent tap reads it from "+AdminTokenEnv+" or "+AdminTokenFileEnv+")\n", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// The environment variables that hold the admin token, or the file it is
+// in. The token is never read from the config text.
+const (
+	AdminTokenEnv     = "OCTOAGENT_ADMIN_TOKEN"
+	AdminTokenFileEnv = "OCTOAGENT_ADMIN_TOKEN_FILE"
+)
+
+// AdminTokenFrom returns an Options.AdminToken that reads the token from
+// file (read again at each request, so a rotated Secret applies at once)
+// or, with no file, from the environment variable AdminTokenEnv.
+func AdminTokenFrom(file string) func() (Secret, error) {
+	if file == "" {
+		file = os.Getenv(AdminTokenFileEnv)
+	}
+	if file == "" {
+		tok := Secret(strings.TrimSpace(os.Getenv(AdminTokenEnv)))
+		return func() (Secret, error) { return tok, nil }
+	}
+	return func() (Secret, error) {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("admin token file: %w", err)
+		}
+		tok := Secret(strings.TrimSpace(string(b)))
+		if tok.IsZero() {
+			return "", fmt.Errorf("admin token file %s is empty", file)
+		}
+		return tok, nil
 	}
 }
 
@@ -161,7 +243,12 @@ func (rt *Runtime) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(rt.metrics.Registry, promhttp.HandlerOpts{Registry: rt.metrics.Registry}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		// Alive; and below, what components report (an unreadable file),
+		// one line each: COMPONENT: SUBJECT: MESSAGE (since TIME).
 		w.Write([]byte("ok\n"))
+		for _, c := range rt.conditions.List() {
+			fmt.Fprintf(w, "%s: %s: %s (since %s)\n", c.Component, c.Subject, c.Message, c.Since.UTC().Format(time.RFC3339))
+		}
 	})
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !rt.ready.Load() {
@@ -179,7 +266,7 @@ func (rt *Runtime) handler() http.Handler {
 	}
 	if rt.adminOnHTTP {
 		for pattern, h := range rt.opt.AdminHandlers {
-			mux.Handle(pattern, h)
+			mux.Handle(pattern, rt.adminAuth(rt.httpLn.Addr(), h))
 		}
 	}
 	return mux

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -23,12 +24,15 @@ func (idleSource) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 
 // serveAdmin runs an idle pipeline with the given addresses and one admin
 // route, /admin, until the test ends.
-func serveAdmin(t *testing.T, httpAddr, adminAddr string) *agent.Runtime {
+func serveAdmin(t *testing.T, httpAddr, adminAddr string, opts ...func(*agent.Options)) *agent.Runtime {
 	t.Helper()
-	return serveIdle(t, httpAddr, adminAddr, &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }},
-		agent.Options{AdminHandlers: map[string]http.Handler{
-			"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
-		}})
+	opt := agent.Options{AdminHandlers: map[string]http.Handler{
+		"/admin": http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "admin\n") }),
+	}}
+	for _, o := range opts {
+		o(&opt)
+	}
+	return serveIdle(t, httpAddr, adminAddr, &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, opt)
 }
 
 // serveIdle runs an idle source feeding sink, with the given addresses and
@@ -42,6 +46,12 @@ func serveIdle(t *testing.T, httpAddr, adminAddr string, sink agent.Sink, opt ag
 			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return sink })},
 	)
 	g.Agent.HTTPAddr, g.Agent.AdminAddr = httpAddr, adminAddr
+	return serve(t, g, opt)
+}
+
+// serve runs g, its addresses bound, until the test ends.
+func serve(t *testing.T, g agent.Graph, opt agent.Options) *agent.Runtime {
+	t.Helper()
 	rt, err := agent.New(g, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +157,9 @@ func TestAdminAddr(t *testing.T) {
 		if rt.AdminAddr() != rt.HTTPAddr() {
 			t.Errorf("admin %q, http %q", rt.AdminAddr(), rt.HTTPAddr())
 		}
-		wantStatus(t, "127.0.0.1:"+port(addr), "/admin", 200)
+		// A network address and no admin token: refused, with the way out.
+		wantStatus(t, "127.0.0.1:"+port(addr), "/admin", http.StatusForbidden)
+		wantStatus(t, "127.0.0.1:"+port(addr), "/metrics", 200)
 	})
 	t.Run("a taken admin_addr fails Listen", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -211,5 +223,106 @@ func TestReadyzReportsStuckComponent(t *testing.T) {
 	stuck.Store(false)
 	if code, b := body(); code != http.StatusOK {
 		t.Fatalf("after: %d %q", code, b)
+	}
+}
+
+// With an admin token (from a file, read at each request), the admin
+// routes require it, on a network address and on localhost alike; metrics
+// and health stay open.
+func TestAdminToken(t *testing.T) {
+	file := t.TempDir() + "/token"
+	if err := os.WriteFile(file, []byte("s3cret-admin\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withToken := func(o *agent.Options) { o.AdminToken = agent.AdminTokenFrom(file) }
+	do := func(addr, path, auth string) int {
+		req, _ := http.NewRequest("GET", "http://"+addr+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, tc := range []struct{ name, http, admin string }{
+		{"network, shared", "0.0.0.0:0", "http"},
+		{"loopback, shared", "127.0.0.1:0", ""},
+		{"network, own listener", "127.0.0.1:0", "0.0.0.0:0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			admin := tc.admin
+			if admin == "http" {
+				ln, err := net.Listen("tcp", tc.http)
+				if err != nil {
+					t.Fatal(err)
+				}
+				admin = ln.Addr().String()
+				ln.Close()
+				tc.http = admin
+			}
+			rt := serveAdmin(t, tc.http, admin, withToken)
+			a := "127.0.0.1:" + port(rt.AdminAddr())
+			for auth, want := range map[string]int{
+				"":                     http.StatusUnauthorized,
+				"Bearer wrong":         http.StatusUnauthorized,
+				"Basic s3cret-admin":   http.StatusUnauthorized,
+				"Bearer s3cret-admin":  http.StatusOK,
+				"Bearer s3cret-admin ": http.StatusOK,
+			} {
+				if got := do(a, "/admin", auth); got != want {
+					t.Errorf("GET /admin with %q: %d, want %d", auth, got, want)
+				}
+			}
+			h := "127.0.0.1:" + port(rt.HTTPAddr())
+			if got := do(h, "/metrics", ""); got != 200 {
+				t.Errorf("GET /metrics: %d", got)
+			}
+			if got := do(h, "/healthz", ""); got != 200 {
+				t.Errorf("GET /healthz: %d", got)
+			}
+		})
+	}
+	t.Run("rotated", func(t *testing.T) {
+		rt := serveAdmin(t, "127.0.0.1:0", "", withToken)
+		os.WriteFile(file, []byte("rotated"), 0o600)
+		if got := do(rt.AdminAddr(), "/admin", "Bearer s3cret-admin"); got != http.StatusUnauthorized {
+			t.Errorf("the old token after rotation: %d", got)
+		}
+		if got := do(rt.AdminAddr(), "/admin", "Bearer rotated"); got != 200 {
+			t.Errorf("the new token: %d", got)
+		}
+	})
+}
+
+// /healthz stays 200 ("ok") and lists what components report.
+func TestHealthzConditions(t *testing.T) {
+	g := graph(t,
+		agent.NodeSpec{ID: "source.test.c", Kind: agent.KindSource, Type: "test", Name: "c",
+			Factory: sourceFactory(func(set agent.Settings) agent.Source {
+				if !set.Conditions.Set("/var/log/x.log", "skipped: permission denied") || set.Conditions.Set("/var/log/x.log", "skipped: permission denied") {
+					t.Error("Set does not tell a change from a repeat")
+				}
+				set.Conditions.Set("/var/log/y.log", "skipped: is a directory")
+				set.Conditions.Clear("/var/log/y.log")
+				return idleSource{}
+			})},
+		agent.NodeSpec{ID: "sink.null.out", Kind: agent.KindSink, Type: "null", Name: "out", Inputs: []string{"source.test.c"},
+			Factory: sinkFactory("null", func(agent.Settings) agent.Sink { return &funcSink{consume: func(context.Context, agent.Batch) {}} })},
+	)
+	g.Agent.HTTPAddr = "127.0.0.1:0"
+	rt := serve(t, g, agent.Options{})
+	resp, err := http.Get("http://" + rt.HTTPAddr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if resp.StatusCode != 200 || len(lines) != 2 || lines[0] != "ok" ||
+		!strings.HasPrefix(lines[1], "source.test.c: /var/log/x.log: skipped: permission denied (since ") {
+		t.Errorf("GET /healthz: %d %q", resp.StatusCode, b)
 	}
 }

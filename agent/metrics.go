@@ -2,6 +2,7 @@ package agent
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -29,10 +30,15 @@ type Metrics struct {
 
 	mu     sync.Mutex
 	extras map[string]prometheus.Collector
+	acks   atomic.Pointer[Acks] // the running runtime's, for TokensInFlight
 }
 
 // NewMetrics registers the agent's collectors on a new registry. acks may be
 // nil; when set, the tokens in flight are exported as a gauge.
+//
+// One Metrics may serve several runtimes in turn (Options.Metrics: the
+// runtimes a reload replaces), so that counters stay monotonic across
+// reloads, as Prometheus expects of a process that did not restart.
 func NewMetrics(acks *Acks) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -62,14 +68,36 @@ func NewMetrics(acks *Acks) *Metrics {
 		StuckStreams:     c("source_stuck_streams_total", "Streams whose commits froze for the run because a record failed.", "component"),
 		Unconsumed:       c("component_unconsumed_records_total", "Records sent to an output nothing reads: dropped (default output) or counted as dead-lettered (dead_letter).", "component", "output"),
 	}
-	if acks != nil {
-		m.TokensInFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "octoagent", Name: "acks_in_flight_batches",
-			Help: "Source batches not yet resolved at every sink.",
-		}, func() float64 { return float64(acks.InFlight()) })
-		reg.MustRegister(m.TokensInFlight)
-	}
+	m.TokensInFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "octoagent", Name: "acks_in_flight_batches",
+		Help: "Source batches not yet resolved at every sink.",
+	}, func() float64 {
+		if a := m.acks.Load(); a != nil {
+			return float64(a.InFlight())
+		}
+		return 0
+	})
+	reg.MustRegister(m.TokensInFlight)
+	m.acks.Store(acks)
 	return m
+}
+
+// attach hands m to a new runtime: its in-flight gauge follows acks, and
+// the gauges (queue depths, a component's state) start empty, so that a
+// component the new config dropped leaves no stale value. Counters keep
+// counting.
+func (m *Metrics) attach(acks *Acks) {
+	m.acks.Store(acks)
+	m.QueueDepth.Reset()
+	m.QueueBytes.Reset()
+	m.QueueCapacity.Reset()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, c := range m.extras {
+		if g, ok := c.(*prometheus.GaugeVec); ok {
+			g.Reset()
+		}
+	}
 }
 
 // CounterVec returns the counter vector octoagent_<name>, labelled by

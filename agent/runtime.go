@@ -92,6 +92,16 @@ type Options struct {
 	// contents; they are served where AgentSettings.AdminAddr says, never
 	// on a network address unless it says so.
 	AdminHandlers map[string]http.Handler
+	// AdminToken returns the token the admin routes require (a bearer
+	// token: Authorization: Bearer TOKEN), read from a file or the
+	// environment, never from the config. With no token (nil, or an empty
+	// one), the admin routes are open on a loopback address and refused on
+	// any other. See http.go.
+	AdminToken func() (Secret, error)
+	// Metrics, when set, are the collectors the runtime counts on, kept
+	// from a runtime to the next (octoagent's reloads), so that counters
+	// stay monotonic; nil gives the runtime collectors of its own.
+	Metrics *Metrics
 }
 
 // Runtime runs a graph: it builds every component with its outputs wired to
@@ -118,6 +128,7 @@ type Runtime struct {
 	adminOnHTTP bool         // the admin handlers are served on httpLn
 	listened    bool         // Listen succeeded
 	tap         atomic.Pointer[TapFunc]
+	conditions  Conditions
 }
 
 // TapFunc sees every batch a component hands on, on port "" or
@@ -158,7 +169,12 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	}
 	rt := &Runtime{g: g, opt: opt, log: opt.Logger, acks: NewAcks(), byID: map[string]*node{}}
 	rt.drainCtx, rt.cancelDrain = context.WithCancel(context.Background())
-	rt.metrics = NewMetrics(rt.acks)
+	if opt.Metrics != nil {
+		rt.metrics = opt.Metrics
+		rt.metrics.attach(rt.acks)
+	} else {
+		rt.metrics = NewMetrics(rt.acks)
+	}
 	ckpt, err := NewCheckpoints(g.Agent.DataDir, rt.log, rt.metrics)
 	if err != nil {
 		return nil, err
@@ -217,6 +233,7 @@ func New(g Graph, opt Options) (*Runtime, error) {
 			Metrics: rt.metrics.For(n.spec.ID),
 			DataDir: g.Agent.DataDir, Host: g.Agent.Host, Once: opt.Once, Acks: rt.acks,
 			Out: n.outputs[""], DeadLetter: n.outputs[DeadLetterPort],
+			Conditions: rt.conditions.For(n.spec.ID),
 		}
 		if n.spec.Kind == KindSource {
 			set.Checkpoints = rt.ckpt.For(n.spec.ID)
@@ -274,6 +291,20 @@ func (rt *Runtime) Queue(id string) *Queue {
 		return n.queue
 	}
 	return nil
+}
+
+// Conditions returns what the components report about their inputs and
+// outputs (shown by /healthz).
+func (rt *Runtime) Conditions() []Condition { return rt.conditions.List() }
+
+// ComponentIDs returns the IDs of the graph's components, producers before
+// consumers.
+func (rt *Runtime) ComponentIDs() []string {
+	ids := make([]string, len(rt.nodes))
+	for i, n := range rt.nodes {
+		ids[i] = n.spec.ID
+	}
+	return ids
 }
 
 // Component returns a built component, for tests.
@@ -480,6 +511,10 @@ func (rt *Runtime) producerDone(p *node) {
 		}
 	}
 }
+
+// Close releases what New built (open files, connections, listeners) for a
+// runtime that will not Run; Run closes them itself.
+func (rt *Runtime) Close() { rt.closeAll() }
 
 func (rt *Runtime) closeAll() {
 	if rt.closed.Swap(true) {

@@ -3,6 +3,7 @@ package agent
 import (
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 )
 
@@ -57,4 +58,48 @@ func Scrub(text string, secrets ...Secret) string {
 		}
 	}
 	return text
+}
+
+// SecretAttributes lists the HCL attribute names of a component config
+// (and of its nested blocks and embedded parts) that hold secrets: fields
+// of type Secret ([]Secret, map[string]Secret, *Secret), and fields tagged
+// `secret:"true"` (a map of HTTP headers, whose values carry credentials).
+// The config loader never quotes their values in a diagnostic.
+func SecretAttributes(cfg any) []string {
+	var out []string
+	seen := map[reflect.Type]bool{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct || seen[t] {
+			return
+		}
+		seen[t] = true
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("hcl"), ",")
+			if name != "" && (f.Tag.Get("secret") == "true" || holdsSecret(f.Type)) {
+				out = append(out, name)
+				continue
+			}
+			if f.IsExported() || f.Anonymous {
+				walk(f.Type)
+			}
+		}
+	}
+	if cfg != nil {
+		walk(reflect.TypeOf(cfg))
+	}
+	return out
+}
+
+var secretType = reflect.TypeOf(Secret(""))
+
+func holdsSecret(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	return t == secretType
 }

@@ -105,7 +105,7 @@ func TestReloadWhileRecordsFlow(t *testing.T) {
 		writeFile(t, cfg, reloadConfig(dir, "g"+strconv.Itoa(i)))
 		if i%2 == 1 {
 			p.Signal(t, syscall.SIGHUP)
-		} else if code, body := post(); code != http.StatusAccepted {
+		} else if code, body := post(); code != http.StatusOK || !strings.Contains(body, "the new config runs") {
 			t.Fatalf("POST /-/reload: %d %s", code, body)
 		}
 		reloaded(i)

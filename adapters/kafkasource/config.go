@@ -69,6 +69,10 @@ func defaultConfig() *Config {
 	}
 }
 
+// Preflight loads the TLS files, as the source does at start
+// (agent.Preflighter).
+func (c *Config) Preflight() error { return c.security().Preflight() }
+
 func (c *Config) security() *kafkaclient.Security {
 	return &kafkaclient.Security{TLS: c.TLS, SASL: c.SASL}
 }

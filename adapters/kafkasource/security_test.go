@@ -1,7 +1,6 @@
 package kafkasource
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/internal/kafkaclient"
 	"github.com/octostore/agent/internal/kafkatest"
 	"github.com/octostore/agent/internal/testfig"
@@ -31,26 +30,9 @@ import (
 
 const secretPass = "pw-9f3c-very-secret"
 
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // runLogged is run with the agent's logs (debug level, kafka-go's too)
 // captured in buf.
-func runLogged(t *testing.T, cfg *Config, sink agent.Sink, buf *lockedBuf) *runner {
+func runLogged(t *testing.T, cfg *Config, sink agent.Sink, buf *agenttest.LogBuffer) *runner {
 	t.Helper()
 	old := testLoggerOverride
 	testLoggerOverride = slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -72,7 +54,7 @@ func TestSASLAndRedaction(t *testing.T) {
 			}
 			produceWith(t, conn, "events", 50)
 
-			var logs lockedBuf
+			var logs agenttest.LogBuffer
 			good := testConfig(b.Addr, "g-"+mech, "events")
 			good.SASL = &kafkaclient.SASL{Mechanism: strings.ToLower(mech), Username: "octo", Password: secretPass}
 			sink := newCapture()

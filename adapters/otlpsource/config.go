@@ -68,6 +68,31 @@ func defaultConfig() *Config {
 	}
 }
 
+// Preflight checks what the source needs at start (agent.Preflighter): its
+// listen addresses parse, and its TLS files load.
+func (c *Config) Preflight() error {
+	var errs []error
+	for _, a := range [...]struct{ attr, addr string }{{"grpc_address", c.GRPCAddress}, {"http_address", c.HTTPAddress}} {
+		attr, addr := a.attr, a.addr
+		if addr == "" {
+			continue
+		}
+		if err := agent.CheckListenAddr(addr); err != nil {
+			errs = append(errs, agent.AttrErrorf(attr, `Write HOST:PORT, such as "127.0.0.1:4317", or "" to turn it off.`, "%v", err))
+		}
+	}
+	if c.TLS != nil {
+		if _, err := c.TLS.Config(); err != nil {
+			var ae *agent.AttrError
+			if !errors.As(err, &ae) {
+				err = agent.AttrErrorf("tls.cert_file", "cert_file and key_file must be a readable PEM certificate and its private key.", "%v", err)
+			}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Validate checks the config.
 func (c *Config) Validate() error {
 	var errs []error

@@ -31,6 +31,16 @@ func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.Ag
 	}
 	if a.HTTPAddr != nil {
 		out.HTTPAddr = *a.HTTPAddr
+		switch *a.HTTPAddr {
+		case agent.AdminOff, "":
+			// "off", exactly like --http-addr off: no HTTP server.
+			out.HTTPAddr = ""
+		default:
+			if err := agent.CheckListenAddr(*a.HTTPAddr); err != nil {
+				l.errorf(attrRange(blk.Body, "http_addr", blk.DefRange), "Invalid http_addr",
+					"%v. Write HOST:PORT, such as \"127.0.0.1:9598\" (this machine or pod only) or \"0.0.0.0:9598\" (for scrapers on the network), or \"off\" for no HTTP server.", err)
+			}
+		}
 	}
 	if a.AdminAddr != nil {
 		l.adminAddr(attrRange(blk.Body, "admin_addr", blk.DefRange), *a.AdminAddr)
@@ -71,6 +81,9 @@ func (l *loader) adminAddr(r hcl.Range, v string) {
 		return
 	}
 	host, _, err := net.SplitHostPort(v)
+	if err == nil {
+		err = agent.CheckListenAddr(v)
+	}
 	if err != nil {
 		l.errorf(r, "Invalid admin_addr",
 			"%q is not HOST:PORT (%v). Write \"127.0.0.1:9599\" for a listener that only this machine (or this pod) reaches, or \"off\" to serve /tap and /-/reload nowhere.", v, err)
@@ -78,6 +91,6 @@ func (l *loader) adminAddr(r hcl.Range, v string) {
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		l.warnf(r, "admin_addr is reachable from the network",
-			"%q is not a loopback address: whoever reaches it can read live records (GET /tap) and reload the config (POST /-/reload), with no authentication. Bind it to 127.0.0.1 (kubectl exec and kubectl port-forward reach a pod's localhost) unless a firewall or NetworkPolicy keeps everyone else out.", v)
+			"%q is not a loopback address: whoever reaches it could read live records (GET /tap) and reload the config (POST /-/reload), so there they require the admin token (Authorization: Bearer TOKEN, set with %s or %s / --admin-token-file), and are refused without one. Bind it to 127.0.0.1 (kubectl exec and kubectl port-forward reach a pod's localhost) unless they must be reached from the network.", v, agent.AdminTokenEnv, agent.AdminTokenFileEnv)
 	}
 }

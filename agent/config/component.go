@@ -210,8 +210,18 @@ func (l *loader) decodeInputs(a *hcl.Attribute) []Input {
 // validationDiags turns a config's Validate errors into diagnostics at the
 // attributes they concern.
 func (l *loader) validationDiags(blk *hcl.Block, err error) {
+	l.diags = append(l.diags, attrDiags(blk.Body, blk.DefRange, blk.Type, err)...)
+}
+
+// attrDiags turns the errors of a Validate or a Preflight into diagnostics
+// at their attributes (AttrErrors), or at the block.
+func attrDiags(body hcl.Body, def hcl.Range, blockType string, err error) hcl.Diagnostics {
 	if err == nil {
-		return
+		return nil
+	}
+	var diags hcl.Diagnostics
+	add := func(r hcl.Range, summary, detail string) {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: r.Ptr()})
 	}
 	for _, e := range flatten(err, nil) {
 		var ae *agent.AttrError
@@ -220,11 +230,12 @@ func (l *loader) validationDiags(blk *hcl.Block, err error) {
 			if ae.Hint != "" {
 				detail += ". " + ae.Hint
 			}
-			l.errorf(attrRange(blk.Body, ae.Attr, blk.DefRange), "Invalid "+ae.Attr, "%s", detail)
+			add(attrRange(body, ae.Attr, def), "Invalid "+ae.Attr, detail)
 			continue
 		}
-		l.errorf(blk.DefRange, "Invalid "+blk.Type, "%s", e.Error())
+		add(def, "Invalid "+blockType, e.Error())
 	}
+	return diags
 }
 
 // flatten lists the errors of err, going into errors.Join results at any

@@ -80,18 +80,19 @@ func machineIndependent(t *testing.T, s string) string {
 // that updating goldens cannot turn an error into silence. Counts marked
 // "known issue" are today's; known_issues_test.go states the intended ones.
 var goldenCases = map[string]struct{ errors, warnings int }{
-	"six_mistakes":    {6, 0},
-	"unknown_block":   {1, 0},
-	"quoted_input":    {1, 0},
-	"sink_as_input":   {1, 0},
-	"env_unset":       {1, 0},
-	"bad_duration":    {1, 0},
-	"duplicate_agent": {1, 0},
-	"bad_regex":       {1, 0},
-	"unused_source":   {0, 1},
-	"file_missing":    {1, 0},
-	"admin_addr_open": {0, 1},
-	"admin_addr_bad":  {1, 0},
+	"http_addr_no_port": {1, 0},
+	"six_mistakes":      {6, 0},
+	"unknown_block":     {1, 0},
+	"quoted_input":      {1, 0},
+	"sink_as_input":     {1, 0},
+	"env_unset":         {1, 0},
+	"bad_duration":      {1, 0},
+	"duplicate_agent":   {1, 0},
+	"bad_regex":         {1, 0},
+	"unused_source":     {0, 1},
+	"file_missing":      {1, 0},
+	"admin_addr_open":   {0, 1},
+	"admin_addr_bad":    {1, 0},
 }
 
 func TestGoldenDiagnostics(t *testing.T) {

@@ -37,6 +37,9 @@ type Result struct {
 	Schemas map[string]*schema.Schema
 	// Tests holds the test blocks, in the order written.
 	Tests []*Test
+	// agentBlock is the agent block, if there is one (for Preflight's
+	// positions).
+	agentBlock *hcl.Block
 }
 
 // Component is one decoded component block.
@@ -182,6 +185,7 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 				continue
 			}
 			agentSeen = blk.DefRange.Ptr()
+			res.agentBlock = blk
 			l.decodeAgent(blk, ctx, &res.Graph.Agent)
 		default:
 			l.decodeComponent(blk, ctx)
@@ -192,7 +196,9 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	l.checkCycles()
 	l.checkUnused()
 	l.checkClaims()
-	res.Files = l.parser.Files()
+	var secrets []agent.Secret
+	res.Files, secrets = redactFiles(l.parser.Files(), secretNames(reg))
+	scrubDiags(l.diags, secrets)
 	res.Components = l.comps
 	res.Schemas = l.env.Schemas
 	if !l.diags.HasErrors() {

@@ -49,7 +49,6 @@ func writeSnippet(w io.Writer, src []byte, r hcl.Range) {
 	line := strings.TrimRight(lines[r.Start.Line-1], "\r")
 	num := fmt.Sprintf("%d", r.Start.Line)
 	pad := strings.Repeat(" ", len(num))
-	fmt.Fprintf(w, "  %s | %s\n", num, line)
 	// Columns count characters; slice the line with byte offsets.
 	lineStart := 0
 	for _, l := range lines[:r.Start.Line-1] {
@@ -61,6 +60,8 @@ func writeSnippet(w io.Writer, src []byte, r hcl.Range) {
 		end = r.End.Byte - lineStart
 	}
 	end = min(max(end, start), len(line))
+	line, start, end = unmask(line, start, end)
+	fmt.Fprintf(w, "  %s | %s\n", num, line)
 	width := max(utf8.RuneCountInString(line[start:end]), 1)
 	// Keep tabs so the caret lines up under them.
 	prefix := []rune(line[:start])
@@ -99,4 +100,46 @@ func Summary(g agent.Graph) string {
 		}
 	}
 	return out
+}
+
+// unmask prints each masked run of line (a secret's value, see redact.go)
+// as [REDACTED], and moves the byte offsets start and end with the text.
+func unmask(line string, start, end int) (string, int, int) {
+	if !strings.ContainsRune(line, mask) {
+		return line, start, end
+	}
+	var b strings.Builder
+	ns, ne := -1, -1
+	for i := 0; i < len(line); {
+		if i == start {
+			ns = b.Len()
+		}
+		if i == end {
+			ne = b.Len()
+		}
+		if line[i] != mask {
+			b.WriteByte(line[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && line[j] == mask {
+			j++
+		}
+		if start > i && start < j {
+			ns = b.Len()
+		}
+		b.WriteString(agent.Redacted)
+		if end > i && end < j {
+			ne = b.Len()
+		}
+		i = j
+	}
+	if ns < 0 {
+		ns = b.Len()
+	}
+	if ne < 0 {
+		ne = b.Len()
+	}
+	return b.String(), ns, max(ne, ns)
 }

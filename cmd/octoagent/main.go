@@ -32,11 +32,13 @@ func main() {
 const usage = `octoagent: collects metadata from logs, events and topics, and forwards it to Octostore.
 
 Usage:
-  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off]
+  octoagent run      -c PATH... [--once] [--data-dir DIR] [--http-addr ADDR|off] [--admin-addr ADDR|off] [--admin-token-file FILE]
                      [--log-level LEVEL] [--log-format text|json] [--cpuprofile FILE] [--memprofile FILE]
-  octoagent validate -c PATH...
+  octoagent validate -c PATH... [--offline]
+                     (refuses what run would refuse at start; --offline skips the
+                     checks of this machine: data_dir, files to write, TLS files)
   octoagent test     -c PATH...     (runs the test blocks written beside the rules)
-  octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N]
+  octoagent tap      COMPONENT [--addr HOST:PORT] [--sample N] [--limit N] [--admin-token-file FILE]
                      (prints the records a running agent's component hands on;
                      --addr defaults to $OCTOAGENT_ADMIN_ADDR, else 127.0.0.1:9598)
   octoagent diff     [-c PATH...] [--json] [--all] [--ignore PATH] A B
@@ -53,6 +55,9 @@ Usage:
 A running agent reloads its config on SIGHUP and POST /-/reload. GET /tap
 and POST /-/reload are served on agent.admin_addr: by default on the HTTP
 server when agent.http_addr is a loopback address, and nowhere otherwise.
+On a non-loopback address they require the admin token (Authorization:
+Bearer TOKEN), from $OCTOAGENT_ADMIN_TOKEN_FILE (--admin-token-file) or
+$OCTOAGENT_ADMIN_TOKEN; with a token set, they require it everywhere.
 
 PATH is an HCL file or a directory of *.hcl files; several merge into one config.
 `
@@ -101,6 +106,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "text", "text or json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (pprof) of the run to this file")
 	memProfile := fs.String("memprofile", "", "write a heap profile (pprof: live objects, and everything allocated) to this file when the run ends")
+	adminTokenFile := fs.String("admin-token-file", "", "file holding the token /tap and /-/reload require (default $"+agent.AdminTokenFileEnv+", else the token in $"+agent.AdminTokenEnv+"); required when they are served on a non-loopback address")
+	offline := fs.Bool("offline", false, "validate: skip the checks of this machine (data_dir, files to write, TLS files), for a config that will run elsewhere")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -114,23 +121,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	res, diags := config.Load(cfgPaths, components())
-	if cmd == "test" {
-		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks
-	}
-	if n := reportDiagnostics(stderr, res, diags); n > 0 {
-		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
-		return 1
-	}
-	if cmd == "validate" {
-		fmt.Fprintln(stdout, config.Summary(res.Graph))
-		return 0
-	}
-	if cmd == "test" {
-		return runTests(res, stdout, stderr)
-	}
-
-	g := res.Graph
 	overrides := func(g *agent.Graph) {
 		if *dataDir != "" {
 			g.Agent.DataDir = *dataDir
@@ -146,10 +136,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 			g.Agent.AdminAddr = *adminAddr
 		}
 	}
+
+	res, diags := config.Load(cfgPaths, components())
+	if cmd == "test" {
+		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks
+	}
+	g := res.Graph
 	overrides(&g)
+	if !diags.HasErrors() && cmd != "test" {
+		// The checks run makes before it starts: validate makes them too.
+		diags = append(diags, config.Preflight(res, g, cmd == "run" || !*offline)...)
+	}
+	if n := reportDiagnostics(stderr, res, diags); n > 0 {
+		fmt.Fprintf(stderr, "octoagent: config has %d error(s)\n", n)
+		return 1
+	}
+	if cmd == "validate" {
+		fmt.Fprintln(stdout, config.Summary(res.Graph))
+		return 0
+	}
+	if cmd == "test" {
+		return runTests(res, stdout, stderr)
+	}
 	// The supervisor reloads the config on SIGHUP and POST /-/reload
 	// (reload.go) and serves GET /tap (tap.go).
-	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
+	sv := newSupervisor(cfgPaths, overrides, agent.Options{Logger: log, Once: *once, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New},
+		AdminToken: agent.AdminTokenFrom(*adminTokenFile)})
 	rt, err := sv.build(g)
 	if err != nil {
 		log.Error("cannot start", "error", err)

@@ -5,12 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"sync"
 	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
@@ -26,7 +32,9 @@ import (
 // running; a config that loads but cannot start (a component's Create
 // fails) is refused too, and the old config is started again.
 //
-// Metrics restart from zero with each runtime.
+// The runtimes share one set of metrics (Options.Metrics): counters are
+// monotonic across reloads, as Prometheus expects of a process that did not
+// restart.
 type supervisor struct {
 	paths     []string
 	overrides func(*agent.Graph)
@@ -36,6 +44,7 @@ type supervisor struct {
 	tap       *tapHub
 	mu        sync.Mutex
 	reloads   int // successful reloads, for logs
+	limit     *rate.Limiter
 	// The HTTP and admin addresses asked for first, and the ones bound: a
 	// reloaded config that asks for the same address (":0" included) gets
 	// the same port again.
@@ -62,10 +71,32 @@ func (p *pinnedAddr) remember(asked, bound string) {
 type reloadReq struct {
 	graph agent.Graph
 	from  string
+	// done, if set, gets the outcome: nil when the new config runs, else
+	// why it does not (the old config runs again, unless errOldGone).
+	done chan error
 }
 
+// errCannotStart wraps why a new config that loaded could not start; the
+// old config was started again.
+type errCannotStart struct{ err error }
+
+func (e errCannotStart) Error() string {
+	return "the new config cannot start: " + e.err.Error() + "\nthe previous config was started again and runs"
+}
+
+// Reloads over HTTP are rate-limited: each stops and restarts the whole
+// pipeline. A burst of reloadBurst, then one per reloadEvery.
+const (
+	reloadBurst = 3
+	reloadEvery = 5 * time.Second
+)
+
 func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Options) *supervisor {
-	s := &supervisor{paths: paths, overrides: overrides, opt: opt, log: opt.Logger, reqs: make(chan reloadReq, 1), tap: newTapHub()}
+	s := &supervisor{paths: paths, overrides: overrides, opt: opt, log: opt.Logger, reqs: make(chan reloadReq, 1), tap: newTapHub(),
+		limit: rate.NewLimiter(rate.Every(reloadEvery), reloadBurst)}
+	if s.opt.Metrics == nil {
+		s.opt.Metrics = agent.NewMetrics(nil)
+	}
 	// Both change state or show record contents: they are served on
 	// agent.admin_addr, never on a network address by default (agent/http.go).
 	s.opt.AdminHandlers = map[string]http.Handler{
@@ -78,46 +109,114 @@ func newSupervisor(paths []string, overrides func(*agent.Graph), opt agent.Optio
 // load reads the config files again; the error holds the diagnostics.
 func (s *supervisor) load() (agent.Graph, error) {
 	res, diags := config.Load(s.paths, components())
+	g := res.Graph
+	s.overrides(&g)
+	if !diags.HasErrors() {
+		diags = append(diags, config.Preflight(res, g, true)...)
+	}
 	if diags.HasErrors() {
 		var buf bytes.Buffer
 		config.WriteDiagnostics(&buf, res.Files, diags)
 		return agent.Graph{}, fmt.Errorf("the new config has errors; the running config is kept:\n%s", buf.String())
 	}
-	g := res.Graph
-	s.overrides(&g)
 	return g, nil
 }
 
-// request validates the config files and, if they load, queues a reload.
-func (s *supervisor) request(from string) error {
+// errPending: a reload is already queued.
+var errPending = errors.New("a reload is already pending")
+
+// request validates the config files and, if they load and pass the start
+// checks, queues a reload. done, if set, gets the reload's outcome.
+func (s *supervisor) request(from string, done chan error) error {
 	g, err := s.load()
 	if err != nil {
 		s.log.Error("reload refused", "from", from, "error", err)
 		return err
 	}
 	select {
-	case s.reqs <- reloadReq{graph: g, from: from}:
+	case s.reqs <- reloadReq{graph: g, from: from, done: done}:
 	default:
 		// A reload is already queued; it will read the files again anyway.
 		s.log.Info("reload already pending", "from", from)
+		return errPending
 	}
 	return nil
 }
 
-// serveReload is POST /-/reload: 202 when the new config loads and the
-// reload is under way, 400 with the diagnostics when it does not.
+// reloadWait bounds how long POST /-/reload waits for the outcome: the old
+// config drains first (up to its shutdown_timeout).
+const reloadWait = 2 * time.Minute
+
+// serveReload is POST /-/reload. It answers once the reload is done: 200
+// when the new config runs; 400 with the diagnostics when it does not load
+// or fails the start checks (the running config is kept), or with the
+// error when it cannot start (the previous config is started again); 429
+// with Retry-After past the rate limit; 409 when a reload is already
+// pending; 202 if the outcome takes longer than reloadWait.
 func (s *supervisor) serveReload(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "use POST\n", http.StatusMethodNotAllowed)
 		return
 	}
-	if err := s.request("http"); err != nil {
+	if res := s.limit.Reserve(); res.Delay() > 0 {
+		wait := res.Delay()
+		res.Cancel()
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.log.Warn("reload refused: too many reloads", "from", "http", "retry_after", secs)
+		http.Error(w, fmt.Sprintf("too many reloads: at most %d at once, then one every %v; retry in %ds\n", reloadBurst, reloadEvery, secs), http.StatusTooManyRequests)
+		return
+	}
+	done := make(chan error, 1)
+	if err := s.request("http", done); err != nil {
+		if errors.Is(err, errPending) {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "a reload is already pending; it reads the config files again when it starts\n", http.StatusConflict)
+			return
+		}
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	w.WriteHeader(http.StatusAccepted)
-	w.Write([]byte("reloading\n"))
+	// The request came in on the old config's server, which the reload
+	// stops: take the connection from it, so that the answer survives it.
+	reply := func(code int, body string) {
+		if code >= 400 {
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+	var gone <-chan struct{} = r.Context().Done()
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, buf, err := hj.Hijack(); err == nil {
+			defer conn.Close()
+			gone = nil // the server no longer watches the connection
+			reply = func(code int, body string) {
+				fmt.Fprintf(buf, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+					code, http.StatusText(code), len(body), body)
+				buf.Flush()
+			}
+		}
+	}
+	t := time.NewTimer(reloadWait)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		var cs errCannotStart
+		switch {
+		case err == nil:
+			reply(http.StatusOK, "reloaded: the new config runs\n")
+		case errors.As(err, &cs):
+			reply(http.StatusBadRequest, err.Error()+"\n")
+		default:
+			reply(http.StatusInternalServerError, err.Error()+"\n")
+		}
+	case <-t.C:
+		reply(http.StatusAccepted, fmt.Sprintf("reloading: the old config is still draining after %v; the log says when the new one runs\n", reloadWait))
+	case <-gone:
+	}
 }
 
 func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
@@ -133,6 +232,7 @@ func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
 		return nil, err
 	}
 	if err := rt.Listen(); err != nil {
+		rt.Close()
 		return nil, err
 	}
 	s.httpAddr.remember(g.Agent.HTTPAddr, rt.HTTPAddr())
@@ -155,7 +255,7 @@ func (s *supervisor) run(ctx context.Context, g agent.Graph, rt *agent.Runtime) 
 		for {
 			select {
 			case <-hup:
-				_ = s.request("SIGHUP")
+				_ = s.request("SIGHUP", nil)
 			case <-ctx.Done():
 				return
 			}
@@ -180,12 +280,21 @@ func (s *supervisor) run(ctx context.Context, g agent.Graph, rt *agent.Runtime) 
 		if ctx.Err() != nil {
 			return nil
 		}
+		answer := func(err error) {
+			if req.done != nil {
+				req.done <- err
+			}
+		}
 		nrt, err := s.build(req.graph)
 		if err != nil {
 			s.log.Error("reload refused: the new config cannot start; starting the old one again", "error", err)
+			startErr := err
 			if nrt, err = s.build(g); err != nil {
-				return fmt.Errorf("the old config cannot start again after a refused reload: %w", err)
+				err = fmt.Errorf("the old config cannot start again after a refused reload: %w", err)
+				answer(fmt.Errorf("the new config cannot start: %v; and %w: the agent stops", startErr, err))
+				return err
 			}
+			answer(errCannotStart{startErr})
 		} else {
 			g = req.graph
 			s.mu.Lock()
@@ -193,6 +302,7 @@ func (s *supervisor) run(ctx context.Context, g agent.Graph, rt *agent.Runtime) 
 			n := s.reloads
 			s.mu.Unlock()
 			s.log.Info("reloaded", "reload", n, "components", len(g.Nodes))
+			answer(nil)
 		}
 		rt = nrt
 	}

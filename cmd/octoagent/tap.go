@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type tapHub struct {
 	active atomic.Int32 // len(subs): emit costs one atomic load when nobody taps
 	mu     sync.Mutex
 	subs   map[*tapSub]struct{}
+	known  []string // the running config's component ids, sorted
 }
 
 type tapSub struct {
@@ -49,7 +51,23 @@ type tapSub struct {
 
 func newTapHub() *tapHub { return &tapHub{subs: map[*tapSub]struct{}{}} }
 
-func (h *tapHub) attach(rt *agent.Runtime) { rt.SetTap(h.emit) }
+func (h *tapHub) attach(rt *agent.Runtime) {
+	ids := rt.ComponentIDs()
+	slices.Sort(ids)
+	h.mu.Lock()
+	h.known = ids
+	h.mu.Unlock()
+	rt.SetTap(h.emit)
+}
+
+// knows reports whether the running config has the component id, and
+// returns the ids it has.
+func (h *tapHub) knows(id string) (bool, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, found := slices.BinarySearch(h.known, id)
+	return found, h.known
+}
 
 func (h *tapHub) emit(component, port string, b agent.Batch) {
 	if h.active.Load() == 0 {
@@ -132,6 +150,11 @@ func (h *tapHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, ok := strings.CutSuffix(id, "."+agent.DeadLetterPort); ok {
 		comp, port = c, agent.DeadLetterPort
 	}
+	if ok, known := h.knows(comp); !ok {
+		http.Error(w, fmt.Sprintf("unknown component %q; the running config has: %s (add .%s for a component's dead letters)\n",
+			id, strings.Join(known, ", "), agent.DeadLetterPort), http.StatusNotFound)
+		return
+	}
 	s := h.subscribe(comp, port, sample, limit)
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
@@ -203,6 +226,7 @@ func runTap(args []string, stdout, stderr io.Writer) int {
 	addr := fs.String("addr", defaultTapAddr(), "where the agent serves /tap: its agent.admin_addr (default $"+adminAddrEnv+", else 127.0.0.1:9598)")
 	sample := fs.Int("sample", 1, "print every Nth record")
 	limit := fs.Int("limit", 0, "stop after N records (0: until interrupted)")
+	tokenFile := fs.String("admin-token-file", "", "file holding the agent's admin token (default $"+agent.AdminTokenFileEnv+", else $"+agent.AdminTokenEnv+")")
 	// COMPONENT may come before or after the flags.
 	var comp string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -225,6 +249,14 @@ func runTap(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "octoagent tap: %v\n", err)
 		return 2
+	}
+	tok, err := agent.AdminTokenFrom(*tokenFile)()
+	if err != nil {
+		fmt.Fprintf(stderr, "octoagent tap: %v\n", err)
+		return 2
+	}
+	if !tok.IsZero() {
+		req.Header.Set("Authorization", "Bearer "+tok.Reveal())
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

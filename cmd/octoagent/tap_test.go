@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/octostore/agent/agent"
@@ -53,5 +56,34 @@ func TestTapHub(t *testing.T) {
 	h.emit("transform.t", agent.DeadLetterPort, tapBatch(0, 2000))
 	if len(dl.ch) != cap(dl.ch) || h.unsubscribe(dl) != 2000-cap(dl.ch) {
 		t.Errorf("a full subscriber: %d buffered, %d dropped", len(dl.ch), dl.dropped)
+	}
+}
+
+// GET /tap on a component the running config does not have answers 404
+// with the ones it has, at once.
+func TestTapUnknownComponent(t *testing.T) {
+	e := startReloadEnv(t)
+	for _, id := range []string{"transform.nope", "sink.file.nope.dead_letter", "source.file"} {
+		w := httptest.NewRecorder()
+		e.sv.tap.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/tap?component="+id, nil))
+		body := w.Body.String()
+		if w.Code != http.StatusNotFound || !strings.Contains(body, "unknown component \""+id+"\"") ||
+			!strings.Contains(body, "the running config has: sink.file.out, source.file.in") {
+			t.Errorf("tap %s: %d %s", id, w.Code, body)
+		}
+	}
+	// A known one streams (and ends at its limit).
+	waitUntil(t, "3 records delivered", func() bool { return e.delivered() == 3 })
+	w := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.sv.tap.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/tap?component=source.file.in&limit=1", nil))
+	}()
+	waitUntil(t, "the tap to subscribe", func() bool { return e.sv.tap.active.Load() == 1 })
+	appendLine(t, e.in, "five")
+	<-done
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "five") {
+		t.Errorf("tap source.file.in: %d %s", w.Code, w.Body.String())
 	}
 }

@@ -87,6 +87,13 @@ func (c *Common) Validate() error {
 	return err
 }
 
+// Preflight loads the TLS files, as the sink does at start (agent.Preflighter).
+func (c *Common) Preflight() error {
+	o := Options{TLS: c.TLS}
+	_, err := o.TLSClientConfig()
+	return err
+}
+
 // Options parses the shared attributes.
 func (c *Common) Options() (Options, error) {
 	o := Options{MaxRecords: c.BatchMaxRecords, InFlight: c.InFlight, GzipLevel: c.CompressionLevel, Token: c.Token, TokenFile: c.TokenFile, TLS: c.TLS}

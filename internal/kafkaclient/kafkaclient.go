@@ -102,6 +102,13 @@ func (s *Security) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Preflight loads the TLS files, as the client does at start
+// (agent.Preflighter).
+func (s *Security) Preflight() error {
+	_, err := s.TLSConfig()
+	return err
+}
+
 // TLSConfig builds the *tls.Config, or nil when TLS is off.
 func (s *Security) TLSConfig() (*tls.Config, error) {
 	t := s.TLS

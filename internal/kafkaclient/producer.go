@@ -64,6 +64,12 @@ var compressions = map[string]kgo.CompressionCodec{
 	"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
 }
 
+// Preflight loads the TLS files, as the producer does at start
+// (agent.Preflighter).
+func (c *ProducerConfig) Preflight() error {
+	return (&Security{TLS: c.TLS, SASL: c.SASL}).Preflight()
+}
+
 // Validate checks the config and parses its durations; the errors are
 // agent.AttrErrors.
 func (c *ProducerConfig) Validate() error {

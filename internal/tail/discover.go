@@ -20,9 +20,12 @@ import (
 func (s *Tailer) scan(initial bool) {
 	now := time.Now()
 	seen := map[string]bool{}
+	matched := map[string]bool{}
+	s.checkGlobDirs(matched)
 	for _, p := range s.matches() {
+		matched[p] = true
 		st, err := os.Stat(p)
-		if err != nil || !st.Mode().IsRegular() {
+		if !s.checkMatch(p, st, err) {
 			continue
 		}
 		s.watch.addDir(filepath.Dir(p))
@@ -49,6 +52,7 @@ func (s *Tailer) scan(initial bool) {
 	for _, g := range s.cfg.Paths {
 		s.watch.addGlobDirs(g)
 	}
+	s.forgetSkipped(matched)
 	for key, t := range s.files {
 		if t.f != nil || seen[key] {
 			t.lost = time.Time{}

@@ -29,11 +29,15 @@ func (s *Tailer) openAt(t *tailed) (*os.File, os.FileInfo, bool) {
 	fh, err := os.Open(t.path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
-			s.readErrors.Inc()
-			s.log.Warn("cannot open file", "path", t.path, "error", err)
+			if _, known := s.skipped[t.path]; !known {
+				s.readErrors.Inc()
+			}
+			// Logged and counted once, and shown in /healthz, until it opens.
+			s.skip(t.path, skipUnreadable, agent.ExplainPermission(err, t.path, "read").Error())
 		}
 		return nil, nil, false
 	}
+	s.unskip(t.path, skipUnreadable)
 	st, err := fh.Stat()
 	if err != nil {
 		fh.Close()

@@ -69,6 +69,9 @@ type Tailer struct {
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
 	mlTruncated prometheus.Counter
+	// skipped: matched paths that cannot be followed, and why (skip.go).
+	skipped      map[string]skipState
+	skippedTotal *prometheus.CounterVec
 }
 
 type tailed struct {
@@ -120,20 +123,21 @@ func NewTailer(set agent.Settings, cfg *Config, hooks Hooks) *Tailer {
 	return &Tailer{
 		cfg: cfg, set: set, log: set.Logger, hooks: hooks,
 		files: map[string]*tailed{}, orphans: map[string]time.Time{},
-		truncations: m.Counter("file_truncations_total", "Files found shorter than the read position, or with other first bytes (copytruncate); reading restarted at 0."),
-		cutLines:    m.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output."),
-		inodeReuse:  m.Counter("file_inode_reuse_total", "Checkpoints ignored because the file at that inode has a different fingerprint."),
-		invalidUTF8: m.Counter("lines_invalid_utf8_total", "Records whose bytes were not valid UTF-8; invalid bytes were replaced by U+FFFD and fields.invalid_utf8 set."),
-		expired:     m.Counter("file_checkpoints_expired_total", "Checkpoints of files not seen for checkpoint_ttl, deleted."),
-		rotations:   m.Counter("file_rotations_total", "Files whose path stopped leading to them (renamed away or deleted), read to their end and closed."),
-		parked:      m.Counter("file_parked_total", "Idle files whose handle was closed to stay within max_open_files."),
-		partials:    m.Counter("lines_idle_flushed_total", "Last lines without a newline emitted after line_idle_timeout."),
-		copies:      m.Counter("file_copies_continued_total", "New files found to be copies of a followed file (copytruncate), read from where that file was."),
-		openFiles:   m.Gauge("file_open_files", "Files held open."),
-		readBuffers: m.Gauge("file_read_buffer_bytes", "Bytes in the read buffers of followed files. A buffer grows while a file has much to read or a long line, and is dropped once the file has been idle for line_idle_timeout."),
-		knownFiles:  m.Gauge("file_known_files", "Files followed, open or waiting for a handle."),
-		readErrors:  m.Counter("file_read_errors_total", "Errors opening, reading or stating files."),
-		mlTruncated: MultilineTruncated(m),
+		truncations:  m.Counter("file_truncations_total", "Files found shorter than the read position, or with other first bytes (copytruncate); reading restarted at 0."),
+		cutLines:     m.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output."),
+		inodeReuse:   m.Counter("file_inode_reuse_total", "Checkpoints ignored because the file at that inode has a different fingerprint."),
+		invalidUTF8:  m.Counter("lines_invalid_utf8_total", "Records whose bytes were not valid UTF-8; invalid bytes were replaced by U+FFFD and fields.invalid_utf8 set."),
+		expired:      m.Counter("file_checkpoints_expired_total", "Checkpoints of files not seen for checkpoint_ttl, deleted."),
+		rotations:    m.Counter("file_rotations_total", "Files whose path stopped leading to them (renamed away or deleted), read to their end and closed."),
+		parked:       m.Counter("file_parked_total", "Idle files whose handle was closed to stay within max_open_files."),
+		partials:     m.Counter("lines_idle_flushed_total", "Last lines without a newline emitted after line_idle_timeout."),
+		copies:       m.Counter("file_copies_continued_total", "New files found to be copies of a followed file (copytruncate), read from where that file was."),
+		openFiles:    m.Gauge("file_open_files", "Files held open."),
+		readBuffers:  m.Gauge("file_read_buffer_bytes", "Bytes in the read buffers of followed files. A buffer grows while a file has much to read or a long line, and is dropped once the file has been idle for line_idle_timeout."),
+		knownFiles:   m.Gauge("file_known_files", "Files followed, open or waiting for a handle."),
+		readErrors:   m.Counter("file_read_errors_total", "Errors opening, reading or stating files."),
+		mlTruncated:  MultilineTruncated(m),
+		skippedTotal: m.CounterVec("file_skipped_total", "Paths the globs match that cannot be followed, per reason (directory, not_regular, unreadable): counted once per path and change of state; /healthz lists them.", "reason"),
 	}
 }
 

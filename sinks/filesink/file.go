@@ -30,6 +30,15 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Preflight checks that the file can be appended to, or created, without
+// creating it (agent.Preflighter).
+func (c *Config) Preflight() error {
+	if err := agent.CheckWritableFile(c.Path); err != nil {
+		return agent.AttrErrorf("path", "Give a file in a directory the agent can write to (and mount one in a container).", "%v", err)
+	}
+	return nil
+}
+
 // NewFactory returns the factory of `sink "file"`.
 func NewFactory() *agent.Factory {
 	return agent.NewSinkFactory(agent.FactorySpec[Config, agent.Sink]{

@@ -26,7 +26,7 @@ type Config struct {
 	// {{stream}} and {{fields.NAME}}.
 	URL     string            `hcl:"url"`
 	Method  string            `hcl:"method,optional"`
-	Headers map[string]string `hcl:"headers,optional"`
+	Headers map[string]string `hcl:"headers,optional" secret:"true"`
 	// Encoding is "ndjson" (one record per line) or "json_array".
 	Encoding       string   `hcl:"encoding,optional"`
 	HealthCheckURL string   `hcl:"healthcheck_url,optional"`
@@ -40,6 +40,10 @@ type Config struct {
 func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *decode.Env) hcl.Diagnostics {
 	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
+
+// Preflight loads the TLS files, as the sink does at start
+// (agent.Preflighter).
+func (c *Config) Preflight() error { return c.Common.Preflight() }
 
 // Validate checks the config.
 func (c *Config) Validate() error {

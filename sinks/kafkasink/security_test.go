@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,21 +11,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/agenttest"
 	"github.com/octostore/agent/internal/kafkaclient"
 	"github.com/octostore/agent/internal/kafkatest"
 )
-
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // SASL PLAIN and SCRAM reach a broker that requires them; a wrong
 // password delivers nothing (the records fail at the deadline), and no log
@@ -36,7 +24,7 @@ func TestSASL(t *testing.T) {
 	for _, mech := range kafkaclient.Mechanisms {
 		t.Run(mech, func(t *testing.T) {
 			b := kafkatest.Start(t, 0, 1, []string{"changes"}, kfake.EnableSASL(), kfake.Superuser(mech, "octo", pass))
-			var logs lockedBuf
+			var logs agenttest.LogBuffer
 			publish := func(password agent.Secret, deadline time.Duration) int64 {
 				testLogs = &logs
 				defer func() { testLogs = io.Discard }()

@@ -37,6 +37,10 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *decode.Env) h
 	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
 
+// Preflight loads the TLS files, as the sink does at start
+// (agent.Preflighter).
+func (c *Config) Preflight() error { return c.Common.Preflight() }
+
 // Validate checks the config.
 func (c *Config) Validate() error {
 	var errs []error

@@ -52,7 +52,7 @@ type Config struct {
 type HTTPTransport struct {
 	URL      string            `hcl:"url"`
 	Endpoint string            `hcl:"endpoint,optional"`
-	Headers  map[string]string `hcl:"headers,optional"`
+	Headers  map[string]string `hcl:"headers,optional" secret:"true"`
 	Remain   hcl.Body          `hcl:",remain"`
 	// Common holds batching, retries, token and TLS, as every HTTP sink.
 	Common httpbatch.Common
@@ -227,6 +227,22 @@ func (c *Config) Validate() error {
 		errs = append(errs, agent.AttrErrorf("record_facet", `Name it after your organisation, such as "octoagent_record" (the default).`, "%q is a standard facet's name", c.RecordFacet))
 	}
 	return errors.Join(errs...)
+}
+
+// Preflight loads the transport's TLS files, or checks that its file can
+// be written, as the sink does at start (agent.Preflighter).
+func (c *Config) Preflight() error {
+	switch {
+	case c.HTTP != nil:
+		return errors.Join(inTransport(c.HTTP.Common.Preflight())...)
+	case c.Kafka != nil:
+		return errors.Join(inTransport(c.Kafka.Preflight())...)
+	case c.File != nil:
+		if err := agent.CheckWritableFile(c.File.Path); err != nil {
+			return agent.AttrErrorf("transport.path", "Give a file in a directory the agent can write to.", "%v", err)
+		}
+	}
+	return nil
 }
 
 // Kinds lists the kinds the sink has a mapping for, sorted.

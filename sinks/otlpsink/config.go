@@ -34,7 +34,7 @@ type Config struct {
 	Encoding string `hcl:"encoding,optional"`
 	// Headers are sent with every request (gRPC metadata); their values
 	// are treated as secrets.
-	Headers map[string]string `hcl:"headers,optional"`
+	Headers map[string]string `hcl:"headers,optional" secret:"true"`
 	// IncludeOrigin adds the whole origin as octoagent.origin.*
 	// attributes; default false (log.record.uid identifies a record, and
 	// log.file.path and messaging.destination.* are always added).
@@ -48,6 +48,10 @@ type Config struct {
 func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, _ *decode.Env) hcl.Diagnostics {
 	return httpbatch.Decode(body, ctx, c, &c.Remain, &c.Common)
 }
+
+// Preflight loads the TLS files, as the sink does at start
+// (agent.Preflighter).
+func (c *Config) Preflight() error { return c.Common.Preflight() }
 
 // Validate checks the config.
 func (c *Config) Validate() error {
