@@ -81,7 +81,12 @@ func (s *Tailer) idle(ctx context.Context, now time.Time) {
 			continue
 		}
 		t.ents = t.ents[:0]
-		if t.split.Pending() > 0 && now.Sub(t.data) >= s.cfg.idle {
+		// A line without its newline is flushed only at the end of the
+		// file: a read that stopped at a chunk boundary, with more to
+		// read, holds the head of a line whose rest is already written
+		// (a file not read for line_idle_timeout while others keep the
+		// reader busy must not have its line cut in two).
+		if t.eof && t.split.Pending() > 0 && now.Sub(t.data) >= s.cfg.idle {
 			t.out = t.split.Flush(t.out[:0])
 			s.partials.Add(float64(len(t.out)))
 			for _, l := range t.out {
