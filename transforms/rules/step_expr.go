@@ -2,7 +2,6 @@ package rules
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 
@@ -35,7 +34,7 @@ const exprBudget = 100_000
 type exprVM struct{ vm vm.VM }
 
 // run evaluates p over env; a run over budget fails with reason timeout.
-func (x *exprVM) run(p *vm.Program, env any, reason, field string) (any, error) {
+func (x *exprVM) run(p *vm.Program, env any, reason, field string) (any, *StepError) {
 	x.vm.MemoryBudget = exprBudget
 	v, err := x.vm.Run(p, env)
 	if err != nil {
@@ -79,8 +78,7 @@ func (s *whereStep) Name() string { return "where" }
 func (s *whereStep) Apply(_ context.Context, r *agent.Record) error {
 	v, err := s.run(s.prog, r.MaterializeFields(), "where_error", "")
 	if err != nil {
-		var se *StepError
-		if errors.As(err, &se) && se.Reason != "timeout" && anyUnset(r, s.reads) {
+		if err.Reason != "timeout" && anyUnset(r, s.reads) {
 			return errDrop // a field it reads is not set: false
 		}
 		return err
