@@ -243,8 +243,8 @@ func permanent(err error) bool {
 func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafkago.Message) error {
 	var dead []agent.Record
 	var deadErr []string
-	keepRecs := recs[:0:0]
-	var krecs []*kgo.Record
+	sized := make([]agent.Record, 0, len(recs))
+	krecs := make([]*kgo.Record, 0, len(msgs))
 	for i := range msgs {
 		if msgs[i].Key == nil {
 			p.noKey.Inc()
@@ -254,10 +254,10 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 			deadErr = append(deadErr, fmt.Sprintf("message of %d bytes is larger than batch_max_bytes %d", n, p.cfg.BatchMaxBytes))
 			continue
 		}
-		keepRecs = append(keepRecs, recs[i])
+		sized = append(sized, recs[i])
 		krecs = append(krecs, record(&msgs[i]))
 	}
-	recs = keepRecs
+	recs = sized
 	p.deadLetter(ctx, dead, deadErr, "too_large")
 	backoff := p.cfg.backoffMin
 	for len(krecs) > 0 {
