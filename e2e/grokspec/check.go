@@ -90,8 +90,9 @@ func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at nod
 		if len(m.args) != 1 {
 			fail(at, "%s with %d arguments", m.name, len(m.args))
 		}
-		if ref, ok := actual.(*fieldRef); ok && positive && m.args[0] != nil {
-			in.leaves(ref.c, ref.path, m.args[0], ref.v, true, at)
+		// the event's own message (the line) is not a capture
+		if ref, ok := actual.(*fieldRef); ok && positive && m.args[0] != nil && !(len(ref.path) == 1 && ref.path[0] == "message" && m.args[0] == ref.c.line) {
+			in.leaves(ref.c, ref.path, m.args[0], ref.v, ref.v != nil, at)
 			return
 		}
 		in.tally.other(c, equal(m.args[0], actual) == positive)

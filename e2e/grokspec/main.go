@@ -70,7 +70,7 @@ func main() {
 func measure(names []string, files map[string]string, r *runner) *tally {
 	t := newTally()
 	for _, name := range names {
-		in := &interp{file: name, tally: t, consts: &scope{vars: map[string]any{}}}
+		in := &interp{file: name, tally: t, consts: &scope{vars: map[string]any{"Array": "Array", "Hash": "Hash", "String": "String", "Integer": "Integer", "Float": "Float"}}}
 		in.run = func(expr, mode, line string) *caseResult { return r.run(name, expr, mode, line, t) }
 		in.evalErr = func(ex *example, err error) {
 			mode, _ := ex.g.getMode()
@@ -252,7 +252,7 @@ func (r *runner) run(file, expr, mode, line string, t *tally) *caseResult {
 	c := &caseResult{file: file, set: setOf(mode), mode: mode, expr: expr, line: line}
 	r.cases[key] = c
 	t.cases = append(t.cases, c)
-	c.fields = map[string]any{"message": line}
+	c.fields = map[string]any{"message": line, "@version": "1"}
 	fail := func(tag, why string) {
 		c.fields["tags"] = []any{tag}
 		c.err = why

@@ -168,6 +168,49 @@ func lex(src string) ([]token, error) {
 			l.toks = append(l.toks, token{kind: k, text: text, line: start, space: space})
 			continue
 		}
+		if c == '%' && (l.peek(1) == 'w' || l.peek(1) == 'q' || l.peek(1) == 'Q') && strings.ContainsRune("{([<|!/", l.peek(2)) && space {
+			kind := l.peek(1)
+			open := l.peek(2)
+			close := map[rune]rune{'{': '}', '(': ')', '[': ']', '<': '>'}[open]
+			if close == 0 {
+				close = open
+			}
+			l.pos += 3
+			s, depth := l.pos, 0
+			for l.pos < len(l.src) && (l.src[l.pos] != close || depth > 0) {
+				if l.src[l.pos] == open && open != close {
+					depth++
+				} else if l.src[l.pos] == close {
+					depth--
+				}
+				if l.src[l.pos] == '\\' {
+					l.pos++
+				}
+				l.pos++
+			}
+			body := string(l.src[s:l.pos])
+			l.pos++
+			if kind == 'w' {
+				l.toks = append(l.toks, token{kind: tOp, text: "[", line: start, space: space})
+				for i, w := range strings.Fields(body) {
+					if i > 0 {
+						l.toks = append(l.toks, token{kind: tOp, text: ",", line: start})
+					}
+					l.toks = append(l.toks, token{kind: tStr, parts: []strPart{{lit: w}}, line: start, space: true})
+				}
+				l.toks = append(l.toks, token{kind: tOp, text: "]", line: start})
+				continue
+			}
+			parts := []strPart{{lit: singleQuoted([]rune(body))}}
+			if kind == 'Q' {
+				var err error
+				if parts, err = interpolate([]rune(body), true); err != nil {
+					return nil, err
+				}
+			}
+			l.toks = append(l.toks, token{kind: tStr, parts: parts, line: start, space: space})
+			continue
+		}
 		for _, op := range []string{"...", "**", "=>", "->", "==", "!=", "||", "&&", "..", "::", "<<", "+=", "||=", "=~"} {
 			if l.has(op) {
 				l.pos += len([]rune(op))
@@ -607,7 +650,18 @@ func (p *parser) assign() node {
 			return &assignNode{line: t.line, name: t.text, x: x}
 		}
 	}
-	return p.binary(0)
+	n := p.binary(0)
+	if t := p.cur(); t.kind == tOp && t.text == "?" && t.space {
+		p.i++
+		p.skipNL()
+		a := p.assign()
+		p.skipNL()
+		p.expectOp(":")
+		p.skipNL()
+		b := p.assign()
+		return &ifNode{line: t.line, cond: n, then: []node{a}, els: []node{b}}
+	}
+	return n
 }
 
 var precedence = []map[string]bool{
