@@ -33,6 +33,7 @@ type tally struct {
 	cases    []*caseResult
 	other    func(c *caseResult, ok bool)
 	otherN   map[string][2]int // set -> ok, total
+	failed   []string
 	examples int
 	pending  int
 	unread   []unread
@@ -71,7 +72,7 @@ func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at nod
 		if !ok || ev.c == nil {
 			fail(at, "pass on a %T", actual)
 		}
-		in.matchCheck(ev.c, positive)
+		in.matchCheck(ev.c, positive, at)
 		return
 	case "match":
 		label, ok := unwrap(actual).(string)
@@ -79,7 +80,7 @@ func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at nod
 			fail(at, "match on a %T", actual)
 		}
 		ev := in.grokMatch(label, m.args[0], false, ex, at)
-		in.matchCheck(ev.c, positive)
+		in.matchCheck(ev.c, positive, at)
 		return
 	case "include":
 		for _, a := range m.args {
@@ -95,13 +96,13 @@ func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at nod
 			in.leaves(ref.c, ref.path, m.args[0], ref.v, ref.v != nil, at)
 			return
 		}
-		in.tally.other(c, equal(m.args[0], actual) == positive)
+		in.other(c, equal(m.args[0], actual) == positive, at)
 		return
 	case "be_nil":
-		in.tally.other(c, (unwrap(actual) == nil) == positive)
+		in.other(c, (unwrap(actual) == nil) == positive, at)
 		return
 	case "be_truthy", "be_falsey":
-		in.tally.other(c, truthy(actual) == (positive == (m.name == "be_truthy")))
+		in.other(c, truthy(actual) == (positive == (m.name == "be_truthy")), at)
 		return
 	case "start_with", "end_with":
 		s, _ := unwrap(actual).(string)
@@ -110,11 +111,33 @@ func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at nod
 		if m.name == "end_with" {
 			ok = strings.HasSuffix(s, w)
 		}
-		in.tally.other(c, ok == positive)
+		in.other(c, ok == positive, at)
+		return
+	case "be_a", "be_an", "be_kind_of":
+		want := toS(m.args[0])
+		is := map[string]bool{"Array": false, "Hash": false, "String": false, "Integer": false, "Float": false}
+		switch unwrap(actual).(type) {
+		case []any:
+			is["Array"] = true
+		case map[string]any, *rhash:
+			is["Hash"] = true
+		case string:
+			is["String"] = true
+		case int64:
+			is["Integer"] = true
+		case float64:
+			is["Float"] = true
+		}
+		if ref, ok := actual.(*fieldRef); ok && positive && want != "Hash" && want != "Array" {
+			// a typed capture: its type is what is expected of it
+			in.leaves(ref.c, ref.path, typeOf(want), typeName(ref.v), ref.v != nil, at)
+			return
+		}
+		in.other(c, is[want] == positive, at)
 		return
 	case "have_key":
 		_, ok := lookup(actual, toS(m.args[0]))
-		in.tally.other(c, ok == positive)
+		in.other(c, ok == positive, at)
 		return
 	}
 	fail(at, "matcher %s", m.name)
@@ -146,13 +169,13 @@ func lookup(actual any, k string) (any, bool) {
 	return nil, false
 }
 
-func (in *interp) matchCheck(c *caseResult, positive bool) {
+func (in *interp) matchCheck(c *caseResult, positive bool, at node) {
 	if positive {
 		c.shouldMatch = true
 	} else {
 		c.shouldNot = true
 	}
-	in.tally.other(c, c.matched == positive)
+	in.other(c, c.matched == positive, at)
 }
 
 // include is RSpec's include matcher.
@@ -180,11 +203,11 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 			}
 			got, present := lookup(v, ks)
 			if !positive {
-				in.tally.other(c, !(present && equal(w.vals[k], got)))
+				in.other(c, !(present && equal(w.vals[k], got)), at)
 				continue
 			}
 			if c == nil {
-				in.tally.other(nil, present && equal(w.vals[k], got))
+				in.other(nil, present && equal(w.vals[k], got), at)
 				continue
 			}
 			in.leaves(c, append(append([]string{}, base...), ks), w.vals[k], got, present, at)
@@ -197,7 +220,7 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 			_, ok = a[toS(ws)]
 			if c != nil && len(base) == 0 && ws == "tags" && !positive {
 				// to_not include("tags"): no _grokparsefailure, a match
-				in.matchCheck(c, true)
+				in.matchCheck(c, true, at)
 				return
 			}
 		case []any:
@@ -207,7 +230,7 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 				}
 			}
 			if c != nil && len(base) == 1 && base[0] == "tags" && ws == "_grokparsefailure" {
-				in.matchCheck(c, !positive)
+				in.matchCheck(c, !positive, at)
 				return
 			}
 		case string:
@@ -217,7 +240,7 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 		default:
 			fail(at, "include on a %T", a)
 		}
-		in.tally.other(c, ok == positive)
+		in.other(c, ok == positive, at)
 	}
 }
 
@@ -226,7 +249,7 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 // there.
 func (in *interp) leaves(c *caseResult, path []string, expected, got any, present bool, at node) {
 	if len(path) == 1 && path[0] == "tags" {
-		in.matchCheck(c, false)
+		in.matchCheck(c, false, at)
 		return
 	}
 	var h *rhash
@@ -245,7 +268,7 @@ func (in *interp) leaves(c *caseResult, path []string, expected, got any, presen
 			in.leaves(c, append(append([]string{}, path...), ks), h.vals[k], gv, ok, at)
 		}
 		if exact && m != nil {
-			in.tally.other(c, len(m) == len(h.keys))
+			in.other(c, len(m) == len(h.keys), at)
 		}
 		return
 	}
@@ -259,6 +282,23 @@ func (in *interp) leaves(c *caseResult, path []string, expected, got any, presen
 		return
 	}
 	c.leaves[key] = &leaf{path: p, expected: expected, got: unwrap(got), present: present, equal: present && equal(expected, got), specLine: at.pos()}
+}
+
+// other counts a check that is not a capture; a failed one is listed
+// with -v.
+func (in *interp) other(c *caseResult, ok bool, at node) {
+	in.tally.other(c, ok)
+	if !ok {
+		line := 0
+		if at != nil {
+			line = at.pos()
+		}
+		set, expr, text := "", "", ""
+		if c != nil {
+			set, expr, text = c.set, c.expr, c.line
+		}
+		in.tally.failed = append(in.tally.failed, fmt.Sprintf("CHECK FAILED %s:%d (%s) %s %q", in.file, line, set, expr, text))
+	}
 }
 
 // Summaries.
@@ -355,4 +395,18 @@ func (t *tally) print(w *strings.Builder, perFile bool) {
 			fmt.Fprintf(w, "| %s | %d | %d | %d of %d (%s) | %d | %d | %d |\n", f, r.shouldMatch, r.matched, r.equal, r.captures, pct(r.equal, r.captures), r.shouldNot, r.notMatched, r.unreadRows)
 		}
 	}
+}
+
+type typeOf string
+
+func typeName(v any) typeOf {
+	switch unwrap(v).(type) {
+	case string:
+		return "String"
+	case int64:
+		return "Integer"
+	case float64:
+		return "Float"
+	}
+	return "?"
 }

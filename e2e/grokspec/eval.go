@@ -279,7 +279,7 @@ func (in *interp) topLevelNamespaces(e *example, ex *exCtx) {
 		}
 		okAll = okAll && found
 	}
-	in.tally.other(ev.c, okAll)
+	in.other(ev.c, okAll, &numNode{line: e.line})
 }
 
 func (in *interp) eval(n node, sc *scope, ex *exCtx, g *group) any {
@@ -907,6 +907,8 @@ func (in *interp) callSelf(n *callNode, sc *scope, ex *exCtx, g *group) any {
 			return true
 		case "false":
 			return false
+		case "pending":
+			panic(errPending)
 		case "pass", "be_nil", "be_truthy", "be_falsey", "be_empty":
 			return &matcher{name: n.name}
 		case "ecs_compatibility?":
@@ -1033,7 +1035,7 @@ func (in *interp) callSelf(n *callNode, sc *scope, ex *exCtx, g *group) any {
 		}
 		in.check(subj, m, n.name == "should", ex, n)
 		return nil
-	case "include", "match", "eq", "eql", "equal", "be", "start_with", "end_with", "have_key", "a_hash_including":
+	case "include", "match", "eq", "eql", "equal", "be", "be_a", "be_an", "be_kind_of", "start_with", "end_with", "have_key", "a_hash_including":
 		if n.name == "a_hash_including" {
 			return &hashIncluding{h: args[0].(*rhash)}
 		}
@@ -1237,8 +1239,19 @@ func (in *interp) method(recv any, name string, args []any, blk *proc, ex *exCtx
 	case "nil?":
 		return v == nil
 	case "to_i":
-		i, _ := strconv.ParseInt(toS(v), 10, 64)
-		return i
+		var x any
+		switch n := v.(type) {
+		case int64:
+			x = n
+		case float64:
+			x = int64(n)
+		default:
+			x, _ = strconv.ParseInt(toS(v), 10, 64)
+		}
+		if isRef && v != nil {
+			return &fieldRef{c: ref.c, path: ref.path, v: x}
+		}
+		return x
 	case "dup", "freeze", "to_a":
 		return v
 	}

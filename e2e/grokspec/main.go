@@ -121,6 +121,9 @@ func (t *tally) printUnread(w *strings.Builder, verbose bool) {
 }
 
 func (t *tally) printDiffs(w *strings.Builder) {
+	for _, f := range t.failed {
+		fmt.Fprintln(w, f)
+	}
 	for _, c := range t.cases {
 		if c.shouldMatch && !c.matched {
 			fmt.Fprintf(w, "NO MATCH %s (%s) %s %q %s\n", c.file, c.set, c.expr, c.line, c.err)
