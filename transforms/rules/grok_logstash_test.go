@@ -59,6 +59,27 @@ func TestGrokConversionsReadTheLeadingNumber(t *testing.T) {
 	}
 }
 
+// Captures into [@metadata] are Logstash's pipeline-only fields, never
+// output: grok does not set them. A Cisco ASA 106023 message (Cisco's
+// syslog message guide: "Deny protocol src [interface_name:source_address/
+// source_port] dst interface_name:dest_address/dest_port by access-group
+// acl_ID [0xhash, 0xhash]").
+func TestGrokDoesNotOutputMetadata(t *testing.T) {
+	fields, ok := runGrokCase(t, "v1", "%{CISCOFW106023}", `Deny udp src dmz:203.0.113.9/5353 dst outside:192.0.2.77/53 by access-group "dmz_in" [0x5e1f7a2b, 0x0]`)
+	if !ok {
+		return
+	}
+	if _, ok := fields["@metadata"]; ok {
+		t.Errorf("@metadata set: %v", fields)
+	}
+	if v, _ := lookupPath(fields, "cisco.asa.rule_name"); v != "dmz_in" {
+		t.Errorf("rule_name = %#v in %v", v, fields)
+	}
+	if v, _ := lookupPath(fields, "destination.port"); v != int64(53) {
+		t.Errorf("destination.port = %#v", v)
+	}
+}
+
 func runGrokCase(t *testing.T, ecs, pattern, line string) (map[string]any, bool) {
 	t.Helper()
 	tr, out, dl := build(t, fmt.Sprintf("parse \"grok\" {\n  pattern = %s\n  ecs_compatibility = %q\n}\n", hclString(pattern), ecs))

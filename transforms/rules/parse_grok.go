@@ -196,7 +196,7 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 		s.pats = append(s.pats, gp)
 		s.notes = append(s.notes, fmt.Sprintf("%s:%d:%d: parse.grok pattern %d: %s engine (%s)", ranges[i].Filename, ranges[i].Start.Line, ranges[i].Start.Column, i+1, p.Engine, p.Reason))
 		for _, cp := range p.Captures {
-			if !seen[cp.Path[0]] {
+			if !seen[cp.Path[0]] && cp.Path[0] != metadataField {
 				seen[cp.Path[0]] = true
 				s.names = append(s.names, cp.Path[0])
 			}
@@ -252,6 +252,11 @@ func readPatternsDirs(blk *hcl.Block, dirs []string) (map[string]string, hcl.Dia
 	return out, nil
 }
 
+// metadataField is Logstash's [@metadata]: fields for the pipeline that
+// never reach an output. The agent has no such side channel, so grok does
+// not set them (ecs-v1 CISCOFW* keep ACL hash codes there).
+const metadataField = "@metadata"
+
 // grokFields plans how a pattern's captures become fields: a capture plan
 // (typed straight into the schema, as parse "regex" does) when every
 // capture is a flat, untyped name set once; else a field list.
@@ -268,7 +273,7 @@ func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
 		}
 		byField[key] = len(fields)
 		fields = append(fields, grokField{path: c.Path, typ: c.Type, caps: []int{i}})
-		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" {
+		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" || c.Path[0] == metadataField {
 			simple = false
 		}
 	}
@@ -347,7 +352,7 @@ func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 			}
 			vals = append(vals, v)
 		}
-		if len(vals) == 0 || f.path[0] == "-" {
+		if len(vals) == 0 || f.path[0] == "-" || f.path[0] == metadataField {
 			continue
 		}
 		if !started {
