@@ -193,7 +193,7 @@ func (in *interp) include(actual, want any, positive bool, at node) {
 	}
 	switch w := want.(type) {
 	case *rhash:
-		if _, ok := v.(map[string]any); !ok && c != nil {
+		if _, ok := v.(map[string]any); !ok && c != nil && v != nil {
 			fail(at, "include of a hash in a %T", v)
 		}
 		for _, k := range w.keys {
