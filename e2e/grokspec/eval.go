@@ -388,6 +388,12 @@ func (in *interp) binary(n *binNode, sc *scope, ex *exCtx, g *group) any {
 		return !equal(lu, ru)
 	case "..":
 		return &rangeVal{lu, ru}
+	case "<", ">", "<=", ">=":
+		a, ok1 := lu.(int64)
+		b, ok2 := ru.(int64)
+		if ok1 && ok2 {
+			return map[string]bool{"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[n.op]
+		}
 	case "+":
 		switch a := lu.(type) {
 		case string:

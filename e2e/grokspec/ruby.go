@@ -211,7 +211,7 @@ func lex(src string) ([]token, error) {
 			l.toks = append(l.toks, token{kind: tStr, parts: parts, line: start, space: space})
 			continue
 		}
-		for _, op := range []string{"...", "**", "=>", "->", "==", "!=", "||", "&&", "..", "::", "<<", "+=", "||=", "=~"} {
+		for _, op := range []string{"...", "**", "||=", "=>", "->", "==", "!=", "||", "&&", "..", "::", "<<", "+=", "=~", "<=", ">="} {
 			if l.has(op) {
 				l.pos += len([]rune(op))
 				l.toks = append(l.toks, token{kind: tOp, text: op, line: start, space: space})
@@ -668,6 +668,7 @@ var precedence = []map[string]bool{
 	{"||": true},
 	{"&&": true},
 	{"==": true, "!=": true, "=~": true},
+	{"<": true, ">": true, "<=": true, ">=": true},
 	{"..": true, "...": true},
 	{"+": true, "-": true},
 	{"*": true, "/": true, "%": true},
@@ -693,7 +694,7 @@ func (p *parser) unary() node {
 	t := p.cur()
 	if t.kind == tOp && t.text == "*" {
 		p.i++
-		return &unNode{line: t.line, op: t.text, x: p.binary(3)}
+		return &unNode{line: t.line, op: t.text, x: p.binary(4)}
 	}
 	if t.kind == tOp && (t.text == "!" || t.text == "-") {
 		p.i++
