@@ -299,15 +299,7 @@ func (in *interp) eval(n node, sc *scope, ex *exCtx, g *group) any {
 	case *symNode:
 		return sym(n.name)
 	case *arrayNode:
-		out := []any{}
-		for _, e := range n.elems {
-			if u, ok := e.(*unNode); ok && u.op == "*" {
-				out = append(out, toList(in.eval(u.x, sc, ex, g), u)...)
-				continue
-			}
-			out = append(out, in.eval(e, sc, ex, g))
-		}
-		return out
+		return in.values(n.elems, sc, ex, g)
 	case *hashNode:
 		h := newHash()
 		for _, p := range n.pairs {
@@ -467,18 +459,8 @@ func index(recv any, args []any, n node) any {
 			ks, _ := k.(string)
 			return &fieldRef{c: r.c, path: append(append([]string{}, r.path...), ks), v: v[ks]}
 		case []any:
-			i, ok := k.(int64)
-			if !ok {
-				fail(n, "array index %T", k)
-			}
-			if i < 0 {
-				i += int64(len(v))
-			}
-			var x any
-			if i >= 0 && int(i) < len(v) {
-				x = v[i]
-			}
-			return &fieldRef{c: r.c, path: append(append([]string{}, r.path...), strconv.Itoa(int(i))), v: x}
+			i, x := at(v, k, n)
+			return &fieldRef{c: r.c, path: append(append([]string{}, r.path...), strconv.Itoa(i)), v: x}
 		case nil:
 			fail(n, "undefined method `[]' for nil")
 		}
@@ -490,17 +472,8 @@ func index(recv any, args []any, n node) any {
 		ks, _ := k.(string)
 		return r[ks]
 	case []any:
-		i, ok := k.(int64)
-		if !ok {
-			fail(n, "array index %T", k)
-		}
-		if i < 0 {
-			i += int64(len(r))
-		}
-		if i >= 0 && int(i) < len(r) {
-			return r[i]
-		}
-		return nil
+		_, x := at(r, k, n)
+		return x
 	case string:
 		if i, ok := k.(int64); ok && int(i) < len(r) {
 			return r[i : i+1]
@@ -510,6 +483,21 @@ func index(recv any, args []any, n node) any {
 	}
 	fail(n, "cannot index %T", recv)
 	return nil
+}
+
+// at is Ruby's array[k]: negative from the end, nil past it.
+func at(l []any, k any, n node) (int, any) {
+	i, ok := k.(int64)
+	if !ok {
+		fail(n, "array index %T", k)
+	}
+	if i < 0 {
+		i += int64(len(l))
+	}
+	if i >= 0 && int(i) < len(l) {
+		return int(i), l[i]
+	}
+	return int(i), nil
 }
 
 func unwrap(v any) any {
@@ -844,8 +832,14 @@ func isGrokClass(c *callNode) bool {
 }
 
 func (in *interp) args(n *callNode, sc *scope, ex *exCtx, g *group) []any {
-	out := make([]any, 0, len(n.args))
-	for _, a := range n.args {
+	return in.values(n.args, sc, ex, g)
+}
+
+// values evaluates a list (arguments, an array's elements), splats
+// (*list) spread.
+func (in *interp) values(nodes []node, sc *scope, ex *exCtx, g *group) []any {
+	out := make([]any, 0, len(nodes))
+	for _, a := range nodes {
 		if u, ok := a.(*unNode); ok && u.op == "*" {
 			out = append(out, toList(in.eval(u.x, sc, ex, g), u)...)
 			continue

@@ -766,15 +766,7 @@ func (p *parser) list(closer string) []node {
 	var args []node
 	var h *hashNode
 	for !p.isOp(closer) {
-		if k, v, ok := p.pair(); ok {
-			if h == nil {
-				h = &hashNode{line: k.pos()}
-				args = append(args, h)
-			}
-			h.pairs = append(h.pairs, pairNode{k, v})
-		} else {
-			args = append(args, v)
-		}
+		args, h = p.arg(args, h)
 		p.skipNL()
 		if p.isOp(",") {
 			p.i++
@@ -787,6 +779,21 @@ func (p *parser) list(closer string) []node {
 	}
 	p.i++
 	return args
+}
+
+// arg reads one argument: a value, or a key => value pair that goes into
+// the trailing hash h (created at the first pair).
+func (p *parser) arg(args []node, h *hashNode) ([]node, *hashNode) {
+	k, v, ok := p.pair()
+	if !ok {
+		return append(args, v), h
+	}
+	if h == nil {
+		h = &hashNode{line: k.pos()}
+		args = append(args, h)
+	}
+	h.pairs = append(h.pairs, pairNode{k, v})
+	return args, h
 }
 
 // pair reads `key => value`, `key: value`, or a lone value (ok false).
@@ -839,15 +846,7 @@ func (p *parser) commandArgs() []node {
 	var args []node
 	var h *hashNode
 	for {
-		if k, v, ok := p.pair(); ok {
-			if h == nil {
-				h = &hashNode{line: k.pos()}
-				args = append(args, h)
-			}
-			h.pairs = append(h.pairs, pairNode{k, v})
-		} else {
-			args = append(args, v)
-		}
+		args, h = p.arg(args, h)
 		if !p.isOp(",") {
 			return args
 		}
