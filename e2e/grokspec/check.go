@@ -36,8 +36,10 @@ type tally struct {
 	failed   []string
 	examples int
 	pending  int
-	unread   []unread
-	fileLine string
+	// expectations counts the expect/should statements run
+	expectations int
+	unread       []unread
+	fileLine     string
 }
 
 type unread struct {
@@ -65,6 +67,7 @@ func newTally() *tally {
 }
 
 func (in *interp) check(actual any, m *matcher, positive bool, ex *exCtx, at node) {
+	in.tally.expectations++
 	c := caseOf(actual)
 	switch m.name {
 	case "pass":

@@ -56,7 +56,7 @@ func main() {
 	r := newRunner()
 	t := measure(names, files, r)
 	var out strings.Builder
-	fmt.Fprintf(&out, "%d spec files, %d examples run (%d pending in the spec), %d cases\n\n", len(names), t.examples, t.pending, len(t.cases))
+	fmt.Fprintf(&out, "%d spec files, %d examples run (%d pending in the spec), %d expectations, %d cases\n\n", len(names), t.examples, t.pending, t.expectations, len(t.cases))
 	t.print(&out, true)
 	out.WriteString("\n")
 	t.printUnread(&out, *verbose)
