@@ -168,7 +168,7 @@ check_kube-apiserver() {
 	printf '%s\t%s\n' "$("$k8s_cache/kube-apiserver" --version 2>/dev/null | first_line) (+ kube-controller-manager)" "$k8s_cache"
 }
 install_kube-apiserver() { run_step "e2e/k8s/build.sh" env OCTOAGENT_K8S_CACHE="$k8s_cache" "$root/e2e/k8s/build.sh"; }
-how_kube_apiserver="e2e/k8s/build.sh (go build from k8s.io/kubernetes $K8S_VERSION, 3 to 10 minutes)"
+how_kube_apiserver="e2e/k8s/build.sh (go build from k8s.io/kubernetes $K8S_VERSION, 15 minutes or more on 2 cores)"
 uses_kube_apiserver="the Kubernetes tests (TestK8s*, TestChartOnAPIServer, TestChartNodePod)"
 
 check_kubectl() {

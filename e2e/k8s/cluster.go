@@ -73,7 +73,7 @@ func Binaries(t testing.TB) string {
 			return
 		}
 		if budget <= 0 {
-			binErr = fmt.Errorf("kube-apiserver %s is not built and go test -timeout leaves no time to build it: run e2e/k8s/build.sh once (3 to 10 minutes)", Version)
+			binErr = fmt.Errorf("kube-apiserver %s is not built and go test -timeout leaves no time to build it: run e2e/k8s/build.sh once (15 minutes or more on 2 cores)", Version)
 			return
 		}
 		_, file, _, _ := runtime.Caller(0)
