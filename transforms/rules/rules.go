@@ -32,7 +32,7 @@ type Step interface {
 // multiStep is a step that can turn one record into several (jq).
 type multiStep interface {
 	Step
-	ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error)
+	ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error)
 }
 
 // producer is a step that knows the fields it sets; all=true when it may
@@ -212,7 +212,7 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 // steps applies steps to r in order. When a step makes several records
 // (the first jq step, when multi is set), it stops there and returns their
 // fields and the steps left. Later jq steps must give one object each.
-func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]map[string]any, []Step, error) {
+func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]jqObject, []Step, error) {
 	for i, s := range steps {
 		t.curStep = s.Name()
 		if ms, ok := s.(multiStep); ok && multi {
@@ -221,7 +221,7 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 				return nil, nil, &stepFailure{step: s.Name(), err: err}
 			}
 			if objs == nil {
-				objs = []map[string]any{}
+				objs = []jqObject{}
 			}
 			return objs, steps[i+1:], nil
 		}
@@ -247,11 +247,11 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 
 // fanOut continues the remaining steps for each object a jq step made.
 // The extra records share r's token; a failing one dead-letters r whole.
-func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[string]any, rest []Step) ([]agent.Record, error) {
+func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject, rest []Step) ([]agent.Record, error) {
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
-		c.SetFields(obj)
+		obj.setOn(&c)
 		c.SetToken(nil)
 		_, _, err := t.steps(ctx, &c, rest, false)
 		switch {
