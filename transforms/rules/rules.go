@@ -197,8 +197,22 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		return nil, false, err
 	}
 	if objs != nil {
-		if len(objs) == 0 {
+		switch len(objs) {
+		case 0:
 			t.jqEmpty.Inc()
+		case 1:
+			// One object (the common case): it becomes r itself, as fanOut
+			// would make it, without a slice of records.
+			c := *r
+			objs[0].setOn(&c)
+			if _, _, err := t.steps(ctx, &c, rest, false); err != nil {
+				return nil, false, err
+			}
+			if err := t.finish(&c, 0, false); err != nil {
+				return nil, false, err
+			}
+			*r = c
+			return nil, true, nil
 		}
 		recs, err = t.fanOut(ctx, r, objs, rest)
 		return recs, false, err

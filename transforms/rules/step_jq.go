@@ -28,6 +28,7 @@ const defaultJQTimeout = defaultBudget
 type jqStep struct {
 	code     *gojq.Code
 	reads    jqReads
+	fast     *jqFast // nil: every record runs on gojq
 	timeout  time.Duration
 	deadline *deadline
 }
@@ -63,7 +64,7 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, reads: analyseJQ(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
+	return &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
 }
 
 func (s *jqStep) Name() string { return "jq" }
@@ -116,6 +117,14 @@ func (o jqObject) Map() map[string]any {
 
 // ApplyMulti runs the query and returns each object it outputs.
 func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error) {
+	if s.fast != nil && r.Typed() {
+		if obj, out, ok := s.fast.run(r.TypedFields()); ok {
+			if !out {
+				return nil, nil
+			}
+			return []jqObject{obj}, nil
+		}
+	}
 	ctx = s.deadline.start(ctx)
 	defer s.deadline.stop()
 	in := s.input(r)
@@ -169,7 +178,12 @@ func jqWhole(r *agent.Record) jqObject {
 	if !r.Typed() {
 		return jqObjectOf(agent.Normalize(toJQ(r.MaterializeFields())).(map[string]any))
 	}
-	fs := slices.Clone(r.TypedFields())
+	return jqTypedWhole(r.TypedFields())
+}
+
+// jqTypedWhole is jqWhole of typed fields.
+func jqTypedWhole(in agent.TypedFields) jqObject {
+	fs := slices.Clone(in)
 	for i := range fs {
 		if fs[i].Kind() == agent.KindTime {
 			fs[i].Value = agent.StringValue(fs[i].Time().Format(time.RFC3339Nano))
