@@ -33,11 +33,18 @@ type jqFast struct {
 	keys     []string
 	vals     []jqExpr
 	identity bool
+	// names are the fields the query reads, by slot; order lists the
+	// slots by name; vs holds their values while a record runs.
+	names []string
+	order []int
+	vs    []agent.Value
+	slab  fieldSlab
 }
 
-// jqExpr evaluates to a value on the record's fields; ok is false when
-// the record must run on gojq instead.
-type jqExpr func(fs agent.TypedFields) (v agent.Value, ok bool)
+// jqExpr evaluates to a value on the values of the fields the query
+// reads (by slot, see jqFast.field); ok is false when the record must run
+// on gojq instead.
+type jqExpr func(vs []agent.Value) (v agent.Value, ok bool)
 
 // compileJQFast returns the fast path of q, or nil when q is not of its
 // shape.
@@ -46,6 +53,12 @@ func compileJQFast(q *gojq.Query) *jqFast {
 	if !f.pipeline(q) {
 		return nil
 	}
+	f.order = make([]int, len(f.names))
+	for i := range f.order {
+		f.order[i] = i
+	}
+	slices.SortFunc(f.order, func(a, b int) int { return strings.Compare(f.names[a], f.names[b]) })
+	f.vs = make([]agent.Value, len(f.names))
 	return f
 }
 
@@ -55,7 +68,7 @@ func (f *jqFast) pipeline(q *gojq.Query) bool {
 		return false
 	}
 	if q.Op == gojq.OpPipe && len(q.Patterns) == 0 {
-		c := selectCond(q.Left)
+		c := f.selectCond(q.Left)
 		if c == nil {
 			return false
 		}
@@ -73,7 +86,7 @@ func (f *jqFast) pipeline(q *gojq.Query) bool {
 		f.identity = true
 		return true
 	case gojq.TermTypeFunc:
-		c := selectCond(q)
+		c := f.selectCond(q)
 		if c == nil {
 			return false
 		}
@@ -92,7 +105,7 @@ func plainQuery(q *gojq.Query) bool {
 }
 
 // selectCond returns the condition of select(C), or nil.
-func selectCond(q *gojq.Query) jqExpr {
+func (f *jqFast) selectCond(q *gojq.Query) jqExpr {
 	if !plainQuery(q) || q.Term == nil || q.Term.Type != gojq.TermTypeFunc || len(q.Term.SuffixList) > 0 {
 		return nil
 	}
@@ -100,7 +113,7 @@ func selectCond(q *gojq.Query) jqExpr {
 	if fn.Name != "select" || len(fn.Args) != 1 {
 		return nil
 	}
-	return fastExpr(fn.Args[0])
+	return f.fastExpr(fn.Args[0])
 }
 
 func (f *jqFast) object(o *gojq.Object) bool {
@@ -125,8 +138,8 @@ func (f *jqFast) object(o *gojq.Object) bool {
 			return false
 		}
 		if kv.Val == nil {
-			e.val = fastField(e.key)
-		} else if e.val = fastExpr(kv.Val); e.val == nil {
+			e.val = f.fastField(e.key)
+		} else if e.val = f.fastExpr(kv.Val); e.val == nil {
 			return false
 		}
 		es = append(es, e)
@@ -143,12 +156,12 @@ func (f *jqFast) object(o *gojq.Object) bool {
 }
 
 // fastExpr compiles a value or condition, or returns nil.
-func fastExpr(q *gojq.Query) jqExpr {
+func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 	if !plainQuery(q) {
 		return nil
 	}
 	if q.Term != nil {
-		return fastTerm(q.Term)
+		return f.fastTerm(q.Term)
 	}
 	if len(q.Patterns) > 0 {
 		return nil
@@ -157,54 +170,54 @@ func fastExpr(q *gojq.Query) jqExpr {
 		// E | not
 		if t := q.Right.Term; plainQuery(q.Right) && t != nil && t.Type == gojq.TermTypeFunc &&
 			len(t.SuffixList) == 0 && t.Func.Name == "not" && len(t.Func.Args) == 0 {
-			if e := fastExpr(q.Left); e != nil {
-				return func(fs agent.TypedFields) (agent.Value, bool) {
-					v, ok := e(fs)
+			if e := f.fastExpr(q.Left); e != nil {
+				return func(vs []agent.Value) (agent.Value, bool) {
+					v, ok := e(vs)
 					return agent.BoolValue(!jqTruthy(v)), ok
 				}
 			}
 		}
 		return nil
 	}
-	l, r := fastExpr(q.Left), fastExpr(q.Right)
+	l, r := f.fastExpr(q.Left), f.fastExpr(q.Right)
 	if l == nil || r == nil {
 		return nil
 	}
 	switch q.Op {
 	case gojq.OpAnd:
-		return func(fs agent.TypedFields) (agent.Value, bool) {
-			v, ok := l(fs)
+		return func(vs []agent.Value) (agent.Value, bool) {
+			v, ok := l(vs)
 			if !ok || !jqTruthy(v) {
 				return agent.BoolValue(false), ok
 			}
-			v, ok = r(fs)
+			v, ok = r(vs)
 			return agent.BoolValue(jqTruthy(v)), ok
 		}
 	case gojq.OpOr:
-		return func(fs agent.TypedFields) (agent.Value, bool) {
-			v, ok := l(fs)
+		return func(vs []agent.Value) (agent.Value, bool) {
+			v, ok := l(vs)
 			if !ok || jqTruthy(v) {
 				return agent.BoolValue(true), ok
 			}
-			v, ok = r(fs)
+			v, ok = r(vs)
 			return agent.BoolValue(jqTruthy(v)), ok
 		}
 	case gojq.OpAlt:
-		return func(fs agent.TypedFields) (agent.Value, bool) {
-			v, ok := l(fs)
+		return func(vs []agent.Value) (agent.Value, bool) {
+			v, ok := l(vs)
 			if !ok || jqTruthy(v) {
 				return v, ok
 			}
-			return r(fs)
+			return r(vs)
 		}
 	case gojq.OpEq, gojq.OpNe, gojq.OpGt, gojq.OpLt, gojq.OpGe, gojq.OpLe:
 		test := jqCompareOps[q.Op]
-		return func(fs agent.TypedFields) (agent.Value, bool) {
-			a, ok := l(fs)
+		return func(vs []agent.Value) (agent.Value, bool) {
+			a, ok := l(vs)
 			if !ok {
 				return a, false
 			}
-			b, ok := r(fs)
+			b, ok := r(vs)
 			return agent.BoolValue(test(jqCompare(a, b))), ok
 		}
 	}
@@ -220,17 +233,17 @@ var jqCompareOps = map[gojq.Operator]func(int) bool{
 	gojq.OpLe: func(c int) bool { return c <= 0 },
 }
 
-func fastTerm(t *gojq.Term) jqExpr {
+func (f *jqFast) fastTerm(t *gojq.Term) jqExpr {
 	if len(t.SuffixList) > 0 {
 		return nil
 	}
 	switch t.Type {
 	case gojq.TermTypeIndex:
 		if k, ok := constKey(t.Index); ok {
-			return fastField(k)
+			return f.fastField(k)
 		}
 	case gojq.TermTypeQuery:
-		return fastExpr(t.Query)
+		return f.fastExpr(t.Query)
 	case gojq.TermTypeNull:
 		return fastConst(agent.Value{})
 	case gojq.TermTypeTrue:
@@ -259,22 +272,39 @@ func fastTerm(t *gojq.Term) jqExpr {
 }
 
 func fastConst(c agent.Value) jqExpr {
-	return func(agent.TypedFields) (agent.Value, bool) { return c, true }
+	return func([]agent.Value) (agent.Value, bool) { return c, true }
 }
 
-// fastField reads a field as gojq would see it: null when missing, a time
-// as its RFC 3339 string.
-func fastField(key string) jqExpr {
-	return func(fs agent.TypedFields) (agent.Value, bool) {
-		v, ok := fs.Lookup(key)
-		if !ok {
-			return agent.Value{}, true
-		}
-		if v.Kind() == agent.KindTime {
-			return agent.StringValue(v.Time().Format(time.RFC3339Nano)), true
-		}
-		return v, true
+// fastField reads a field: its value is in the slot of its name, which
+// resolve fills.
+func (f *jqFast) fastField(key string) jqExpr {
+	slot := slices.Index(f.names, key)
+	if slot < 0 {
+		slot = len(f.names)
+		f.names = append(f.names, key)
 	}
+	return func(vs []agent.Value) (agent.Value, bool) { return vs[slot], true }
+}
+
+// resolve fills f.vs with the value of each field the query reads, as
+// gojq would see it (null when missing, a time as its RFC 3339 string),
+// in one walk over the sorted fields and names.
+func (f *jqFast) resolve(fs agent.TypedFields) []agent.Value {
+	i := 0
+	for _, slot := range f.order {
+		k := f.names[slot]
+		for i < len(fs) && fs[i].Key < k {
+			i++
+		}
+		v := agent.Value{}
+		if i < len(fs) && fs[i].Key == k {
+			if v = fs[i].Value; v.Kind() == agent.KindTime {
+				v = agent.StringValue(v.Time().Format(time.RFC3339Nano))
+			}
+		}
+		f.vs[slot] = v
+	}
+	return f.vs
 }
 
 // jqTruthy is jq's truth: everything but null and false.
@@ -333,8 +363,9 @@ func jqCompare(l, r agent.Value) int {
 // fields and out=false when the selects drop the record), or ok=false
 // when the record must run on gojq.
 func (f *jqFast) run(fs agent.TypedFields) (obj jqObject, out, ok bool) {
+	vs := f.resolve(fs)
 	for _, c := range f.selects {
-		v, ok := c(fs)
+		v, ok := c(vs)
 		if !ok {
 			return jqObject{}, false, false
 		}
@@ -345,9 +376,9 @@ func (f *jqFast) run(fs agent.TypedFields) (obj jqObject, out, ok bool) {
 	if f.identity {
 		return jqTypedWhole(fs), true, true
 	}
-	made := make(agent.TypedFields, len(f.keys))
+	made := f.slab.take(len(f.keys) + 2)[:len(f.keys)] // room for later steps
 	for i, k := range f.keys {
-		v, ok := f.vals[i](fs)
+		v, ok := f.vals[i](vs)
 		if !ok || v.Kind() == agent.KindNone {
 			// A null value makes a fields map on gojq's path.
 			return jqObject{}, false, false

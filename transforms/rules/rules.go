@@ -113,6 +113,10 @@ type transform struct {
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
+	// one is where run makes the record of a jq step's one output.
+	one agent.Record
+	// ruleIn and ruleOut: see derive.
+	ruleIn, ruleOut string
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
@@ -202,16 +206,19 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 			t.jqEmpty.Inc()
 		case 1:
 			// One object (the common case): it becomes r itself, as fanOut
-			// would make it, without a slice of records.
-			c := *r
-			objs[0].setOn(&c)
-			if _, _, err := t.steps(ctx, &c, rest, false); err != nil {
+			// would make it, without a slice of records. It is made in
+			// t.one, so that r stays as it came for a dead letter.
+			c := &t.one
+			*c = *r
+			defer func() { *c = agent.Record{} }()
+			objs[0].setOn(c)
+			if _, _, err := t.steps(ctx, c, rest, false); err != nil {
 				return nil, false, err
 			}
-			if err := t.finish(&c, 0, false); err != nil {
+			if err := t.finish(c, 0, false); err != nil {
 				return nil, false, err
 			}
-			*r = c
+			*r = *c
 			return nil, true, nil
 		}
 		recs, err = t.fanOut(ctx, r, objs, rest)
@@ -322,8 +329,23 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 		}
 	}
 	r.Kind = t.kind
-	r.Origin.Derive(t.set.ID, index)
+	t.derive(&r.Origin, index)
 	return nil
+}
+
+// derive is o.Derive(t.set.ID, index), remembering the chain of rules made
+// for the last input that came through another transform: the records of
+// a stream come with the same one, and then share the string.
+func (t *transform) derive(o *agent.Origin, index int) {
+	if o.Index == 0 && o.Rule != "" && o.Rule == t.ruleIn {
+		o.Rule, o.Index = t.ruleOut, index
+		return
+	}
+	in, inIndex := o.Rule, o.Index
+	o.Derive(t.set.ID, index)
+	if inIndex == 0 && in != "" {
+		t.ruleIn, t.ruleOut = in, o.Rule
+	}
 }
 
 type stepFailure struct {

@@ -29,6 +29,9 @@ type jqStep struct {
 	code     *gojq.Code
 	reads    jqReads
 	fast     *jqFast // nil: every record runs on gojq
+	// one holds the fast path's output: the caller uses it before the
+	// next record (steps run on their transform's goroutine only).
+	one [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
 }
@@ -122,7 +125,8 @@ func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, e
 			if !out {
 				return nil, nil
 			}
-			return []jqObject{obj}, nil
+			s.one[0] = obj
+			return s.one[:], nil
 		}
 	}
 	ctx = s.deadline.start(ctx)
