@@ -26,12 +26,12 @@ const defaultJQTimeout = defaultBudget
 // The query gets only the fields it reads (see jqReads), and an object it
 // outputs whose values are all scalars becomes typed fields again.
 type jqStep struct {
-	code     *gojq.Code
-	reads    jqReads
-	fast     *jqFast // nil: every record runs on gojq
+	code  *gojq.Code
+	reads jqReads
+	fast  *jqFast // nil: every record runs on gojq
 	// one holds the fast path's output: the caller uses it before the
 	// next record (steps run on their transform's goroutine only).
-	one [1]jqObject
+	one      [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
 }
