@@ -13,7 +13,7 @@ import (
 )
 
 // jqFast runs the commonest shape of jq query straight on a record's
-// typed fields, without gojq and without boxing a value: leading
+// fields (typed ones without boxing a value), without gojq: leading
 // select(COND)s, then an object of constant keys, or the input itself,
 //
 //	select(.status >= 500) | {client_ip, path, slow: (.bytes > 100000)}
@@ -287,9 +287,22 @@ func (f *jqFast) fastField(key string) jqExpr {
 }
 
 // resolve fills f.vs with the value of each field the query reads, as
-// gojq would see it (null when missing, a time as its RFC 3339 string),
-// in one walk over the sorted fields and names.
-func (f *jqFast) resolve(fs agent.TypedFields) []agent.Value {
+// gojq would see it (null when missing, a time as its RFC 3339 string):
+// from typed fields in one walk over them and the sorted names. ok is
+// false when a field is not a scalar (a list, an object).
+func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
+	if !r.Typed() {
+		for slot, k := range f.names {
+			x, present := r.Get(k)
+			v, ok := agent.ValueOf(x)
+			if !ok && present && x != nil {
+				return nil, false
+			}
+			f.vs[slot] = jqSeen(v)
+		}
+		return f.vs, true
+	}
+	fs := r.TypedFields()
 	i := 0
 	for _, slot := range f.order {
 		k := f.names[slot]
@@ -298,13 +311,19 @@ func (f *jqFast) resolve(fs agent.TypedFields) []agent.Value {
 		}
 		v := agent.Value{}
 		if i < len(fs) && fs[i].Key == k {
-			if v = fs[i].Value; v.Kind() == agent.KindTime {
-				v = agent.StringValue(v.Time().Format(time.RFC3339Nano))
-			}
+			v = fs[i].Value
 		}
-		f.vs[slot] = v
+		f.vs[slot] = jqSeen(v)
 	}
-	return f.vs
+	return f.vs, true
+}
+
+// jqSeen is a value as a query sees it: a time as its RFC 3339 string.
+func jqSeen(v agent.Value) agent.Value {
+	if v.Kind() == agent.KindTime {
+		return agent.StringValue(v.Time().Format(time.RFC3339Nano))
+	}
+	return v
 }
 
 // jqTruthy is jq's truth: everything but null and false.
@@ -359,11 +378,14 @@ func jqCompare(l, r agent.Value) int {
 	return 1
 }
 
-// run evaluates the query on fs. It returns the object made (nil typed
-// fields and out=false when the selects drop the record), or ok=false
-// when the record must run on gojq.
-func (f *jqFast) run(fs agent.TypedFields) (obj jqObject, out, ok bool) {
-	vs := f.resolve(fs)
+// run evaluates the query on r's fields. It returns the object made
+// (out=false when the selects drop the record), or ok=false when the
+// record must run on gojq.
+func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
+	vs, ok := f.resolve(r)
+	if !ok {
+		return jqObject{}, false, false
+	}
 	for _, c := range f.selects {
 		v, ok := c(vs)
 		if !ok {
@@ -374,7 +396,7 @@ func (f *jqFast) run(fs agent.TypedFields) (obj jqObject, out, ok bool) {
 		}
 	}
 	if f.identity {
-		return jqTypedWhole(fs), true, true
+		return jqWhole(r), true, true
 	}
 	made := f.slab.take(len(f.keys) + 2)[:len(f.keys)] // room for later steps
 	for i, k := range f.keys {

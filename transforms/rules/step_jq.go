@@ -120,8 +120,8 @@ func (o jqObject) Map() map[string]any {
 
 // ApplyMulti runs the query and returns each object it outputs.
 func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error) {
-	if s.fast != nil && r.Typed() {
-		if obj, out, ok := s.fast.run(r.TypedFields()); ok {
+	if s.fast != nil {
+		if obj, out, ok := s.fast.run(r); ok {
 			if !out {
 				return nil, nil
 			}
@@ -182,16 +182,9 @@ func jqWhole(r *agent.Record) jqObject {
 	if !r.Typed() {
 		return jqObjectOf(agent.Normalize(toJQ(r.MaterializeFields())).(map[string]any))
 	}
-	return jqTypedWhole(r.TypedFields())
-}
-
-// jqTypedWhole is jqWhole of typed fields.
-func jqTypedWhole(in agent.TypedFields) jqObject {
-	fs := slices.Clone(in)
+	fs := slices.Clone(r.TypedFields())
 	for i := range fs {
-		if fs[i].Kind() == agent.KindTime {
-			fs[i].Value = agent.StringValue(fs[i].Time().Format(time.RFC3339Nano))
-		}
+		fs[i].Value = jqSeen(fs[i].Value)
 	}
 	return jqObject{typed: fs}
 }
