@@ -184,20 +184,14 @@ func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 		return nil
 	}
 	switch q.Op {
-	case gojq.OpAnd:
+	case gojq.OpAnd, gojq.OpOr:
+		// The left side decides alone when its truth is this: false for
+		// and, true for or.
+		decides := q.Op == gojq.OpOr
 		return func(vs []agent.Value) (agent.Value, bool) {
 			v, ok := l(vs)
-			if !ok || !jqTruthy(v) {
-				return agent.BoolValue(false), ok
-			}
-			v, ok = r(vs)
-			return agent.BoolValue(jqTruthy(v)), ok
-		}
-	case gojq.OpOr:
-		return func(vs []agent.Value) (agent.Value, bool) {
-			v, ok := l(vs)
-			if !ok || jqTruthy(v) {
-				return agent.BoolValue(true), ok
+			if !ok || jqTruthy(v) == decides {
+				return agent.BoolValue(decides), ok
 			}
 			v, ok = r(vs)
 			return agent.BoolValue(jqTruthy(v)), ok
