@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/itchyny/gojq"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/octostore/agent/agent"
 )
@@ -377,4 +378,67 @@ func (g *jqGen) record() agent.Record {
 		r.MaterializeFields() // the same fields, as a map
 	}
 	return r
+}
+
+// TestJQOneOutputMadeInPlace runs typed records through the jq step and
+// the steps after it, on the fast path and on gojq: the record a query
+// makes is sent in its input's place with the input's token, a select or a
+// where drops it (acknowledged and counted), and a later step that fails
+// dead-letters the input as it came, not the query's output.
+func TestJQOneOutputMadeInPlace(t *testing.T) {
+	for _, query := range []string{
+		`select(.s != "drop") | {n, s, big: (.n > "5")}`,                    // the fast path
+		`select(.s != "drop") | {n, s, big: (.n > "5"), x: ([1] | length)}`, // gojq, given n and s
+	} {
+		tr, out, dl := build(t, `
+parse "regex" { pattern = "^(?P<n>\\d+) (?P<s>\\S+)$" }
+jq = "`+strings.ReplaceAll(query, `"`, `\"`)+`"
+where = "s != 'skip'"
+set {
+  y = "s == 'boom' ? int('zz') : 1"
+}
+`)
+		acks := agent.NewAcks()
+		done, failed := 0, false
+		lines := []string{"1 a", "7 b", "2 drop", "3 skip", "4 boom", "9 c"}
+		tok := acks.NewToken(len(lines), func(f bool) { done++; failed = f })
+		b := make(agent.Batch, len(lines))
+		for i, l := range lines {
+			b[i] = agent.Record{Raw: []byte(l), Origin: agent.Origin{Component: "source.x", Offset: int64(i)}}
+			b[i].SetToken(tok)
+		}
+		if err := tr.Process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range out.got {
+			if r.Origin.Rule != "transform.t" || r.Origin.Index != 0 || r.Token() != tok {
+				t.Fatalf("%s: record %s: origin %+v", query, fieldsJSON(&r), r.Origin)
+			}
+			got = append(got, fieldsJSON(&r))
+		}
+		want := `{"big":false,"n":"1","s":"a","y":1} {"big":true,"n":"7","s":"b","y":1} {"big":true,"n":"9","s":"c","y":1}`
+		if strings.Contains(query, "length") {
+			want = strings.ReplaceAll(want, `,"y":1}`, `,"x":1,"y":1}`)
+		}
+		if strings.Join(got, " ") != want {
+			t.Fatalf("%s: records\n  %s\nwant\n  %s", query, strings.Join(got, " "), want)
+		}
+		if len(dl.got) != 1 {
+			t.Fatalf("%s: %d dead letters", query, len(dl.got))
+		}
+		d := dl.got[0].MaterializeFields()
+		if d["step"] != "set" || fmt.Sprint(d["fields"]) != "map[n:4 s:boom]" {
+			t.Fatalf("%s: dead letter %v", query, d)
+		}
+		if n := testutil.ToFloat64(tr.drops); n != 1 {
+			t.Fatalf("%s: %v dropped by where, want 1", query, n)
+		}
+		if n := testutil.ToFloat64(tr.jqEmpty); n != 1 {
+			t.Fatalf("%s: %v made nothing, want 1", query, n)
+		}
+		if done != 1 || failed || acks.InFlight() != 0 {
+			t.Fatalf("%s: token done %d times (failed %v), in flight %d", query, done, failed, acks.InFlight())
+		}
+	}
 }
