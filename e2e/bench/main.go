@@ -118,6 +118,9 @@ type Result struct {
 	// record in the output topic to the end, leaving out the start and
 	// the consumer group's join.
 	FlowingPerSec float64 `json:"flowing_records_per_s,omitempty"`
+	// BrokerCPUUs (kafka_rules): the bench process's CPU per record during
+	// the run, mostly the in-process broker's, on the same 2 cores.
+	BrokerCPUUs float64 `json:"broker_cpu_us_per_record,omitempty"`
 	Skipped       string  `json:"skipped,omitempty"`
 }
 
@@ -144,6 +147,9 @@ type run struct {
 	rssKiB    int64
 	fds       int64
 	flowing   time.Duration // kafka_rules: first output record to the end
+	// self: this process's CPU during the run (kafka_rules: mostly the
+	// in-process broker's).
+	self time.Duration
 }
 
 // maxOpenFiles is e2e/bench/scenarios/nginx_files.hcl's.
@@ -164,6 +170,7 @@ func main() {
 	scaleLines := flag.String("scale-lines", "0,10000,100000,1000000,10000000", "input sizes of the lines_* scenarios (nginx pack; 0 is the fixed cost of a start on an empty file); \"\" for none")
 	scaleFiles := flag.String("scale-files", "1,100,1000", "file counts of the files_* scenarios (the -lines input split); \"\" for none")
 	bigRuns := flag.Int("big-runs", 1, "runs of the lines_* scenarios above 1,000,000 lines")
+	flag.StringVar(&profileDir, "cpuprofile-dir", "", "write a CPU profile of each octoagent run (run --cpuprofile) to this directory, as SCENARIO-RUN.pprof")
 	flag.Parse()
 	stopOnSignal()
 
@@ -322,6 +329,7 @@ func summarize(res *Result, rs []run) {
 	}
 	if rs[0].flowing > 0 {
 		res.FlowingPerSec = float64(res.Lines) / median(rs, func(r run) float64 { return r.flowing.Seconds() })
+		res.BrokerCPUUs = median(rs, func(r run) float64 { return r.self.Seconds() }) * 1e6 / float64(res.Lines)
 	}
 }
 
@@ -376,6 +384,10 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 		}
 		for _, c := range sc.Configs {
 			args = append(args, "-c", c)
+		}
+		if profileDir != "" && !sc.Replay {
+			profiles++
+			args = append(args, "--cpuprofile", filepath.Join(profileDir, fmt.Sprintf("%s-%d.pprof", sc.Name, profiles)))
 		}
 		cmd = exec.Command(bin, args...)
 	case "mawk":
@@ -441,6 +453,7 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	self0 := selfCPU()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return run{}, "", err
@@ -480,7 +493,7 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	hwm, fds := peaks()
-	r := run{wall: wall, cpu: cpu, rssKiB: peakRSS(ru.Maxrss, hwm), fds: fds}
+	r := run{wall: wall, cpu: cpu, rssKiB: peakRSS(ru.Maxrss, hwm), fds: fds, self: selfCPU() - self0}
 	switch {
 	case st != nil:
 		if err := st.Check(lines, countLines(outPath), countLines(rejectedPath)); err != nil {
@@ -507,8 +520,22 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 	return r, "", nil
 }
 
-// fluentBit is the Fluent Bit peer binary (-fluent-bit).
-var fluentBit string
+var (
+	// fluentBit is the Fluent Bit peer binary (-fluent-bit).
+	fluentBit string
+	// profileDir is -cpuprofile-dir; profiles counts the profiles written.
+	profileDir string
+	profiles   int
+)
+
+// selfCPU is this process's CPU time so far (user + system).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 // fluentBitPath is where make test-deps (e2e/setup.sh) caches the
 // prebuilt Fluent Bit 4.2.8.

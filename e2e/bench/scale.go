@@ -448,8 +448,8 @@ func printScale(w io.Writer, byName map[string]Result) {
 	// Kafka.
 	if r, found := ok("kafka_rules"); found {
 		perSec := float64(r.Lines) / r.WallSec
-		fmt.Fprintf(w, "\n- kafka_rules (topic → the nginx pack → topic, in-process kfake broker, %d partitions): %.0f records/s over the whole run (start and group join included), %.0f records/s once records flow, %.2f CPU µs/record, peak RSS %.1f MiB\n",
-			kafkaPartitions, perSec, r.FlowingPerSec, r.CPUUsLine, r.PeakRSSMiB)
+		fmt.Fprintf(w, "\n- kafka_rules (topic → the nginx pack → topic, in-process kfake broker, %d partitions): %.0f records/s over the whole run (start and group join included), %.0f records/s once records flow, %.2f CPU µs/record (the broker, in the bench process: %.2f), peak RSS %.1f MiB\n",
+			kafkaPartitions, perSec, r.FlowingPerSec, r.CPUUsLine, r.BrokerCPUUs, r.PeakRSSMiB)
 		fmt.Fprintf(w, "- target Kafka → rules → Kafka ≥ 300,000 records/s on 2 cores (the broker on the same cores): whole run %.0f, %s; once flowing %.0f, %s\n",
 			perSec, verdict(perSec >= 300000), r.FlowingPerSec, verdict(r.FlowingPerSec >= 300000))
 	}
