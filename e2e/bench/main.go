@@ -121,7 +121,7 @@ type Result struct {
 	// BrokerCPUUs (kafka_rules): the bench process's CPU per record during
 	// the run, mostly the in-process broker's, on the same 2 cores.
 	BrokerCPUUs float64 `json:"broker_cpu_us_per_record,omitempty"`
-	Skipped       string  `json:"skipped,omitempty"`
+	Skipped     string  `json:"skipped,omitempty"`
 }
 
 // Ratio is one comparison of two scenarios run in the same invocation,
