@@ -1,13 +1,24 @@
 // Command bench runs `octoagent run --once` as a whole process on a
 // generated nginx log, scenario by scenario, and the peers on the same
-// file, and reports the median of N runs: wall time, CPU time (user+sys,
-// from the child's rusage), peak RSS (the child's own VmHWM, see watchHWM),
-// lines/s and CPU µs per line.
+// file (mawk, the OpenTelemetry Collector, Fluent Bit), and reports the
+// median of N runs: wall time, CPU time (user+sys, from the child's
+// rusage), peak RSS (the child's own VmHWM, see watchProc), lines/s and
+// CPU µs per line. The runs are interleaved round by round (one run of
+// every scenario, then the next round), so that every scenario sees the
+// same machine load, and the ratios between scenarios (peers included)
+// are the medians of the run-by-run ratios.
 //
 //	go run ./e2e/bench -lines 1000000 -runs 5
 //
-// Results go to standard output as a Markdown table and to
-// bench/results/<time>.jsonl for tracking.
+// The scale curves (scale.go) are scenarios too: lines_* (the nginx pack
+// on -scale-lines sizes), files_* (the input split into -scale-files
+// files, with the open descriptors polled), kafka_rules (Kafka topic →
+// rules → Kafka topic on an in-process broker) and nginx_octostore_noop
+// (the octostore sink against a no-op receiver).
+//
+// Results go to standard output as Markdown tables and to
+// bench/results/<time>.jsonl for tracking: one line per scenario, then one
+// per ratio.
 //
 // The nginx_octostore scenario posts to the test Octostore (e2e/store),
 // served from this process on a throwaway PostgreSQL cluster started for
@@ -91,7 +102,8 @@ var scenarios = []scenario{
 	{Name: "otlp_rules", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_rules.hcl", "configs/schemas"}, OTLP: true},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},
-	{Name: "peer_fluentbit_regex", Program: "fluent-bit"},
+	{Name: "peer_fluentbit_regex", Program: "fluent-bit", Configs: []string{"e2e/bench/peers/fluent-bit.conf"}},
+	{Name: "peer_fluentbit_raw", Program: "fluent-bit", Configs: []string{"e2e/bench/peers/fluent-bit-raw.conf"}},
 	{Name: "peer_otelcol_otlp", Program: "otelcol", Configs: []string{"e2e/bench/peers/otelcol-otlp.yaml"}, OTLP: true},
 }
 
@@ -414,7 +426,7 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 		if _, err := os.Stat(fluentBit); err != nil {
 			return run{}, "Fluent Bit is not installed (make test-deps caches the prebuilt 4.2.8)", nil
 		}
-		cmd = exec.Command(fluentBit, "-c", "e2e/bench/peers/fluent-bit.conf")
+		cmd = exec.Command(fluentBit, "-c", sc.Configs[0])
 		waitFor = []byte{'\n'}
 	}
 	peers, err := filepath.Abs("e2e/bench/peers")
@@ -842,6 +854,7 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	fmt.Fprintf(w, "Ratios, B / A (each the median of the run-by-run ratios; the runs of a round are interleaved):\n\n")
 	ratio("nginx_regex", "peer_fluentbit_regex")
 	ratio("nginx_regex", "peer_otelcol_regex")
+	ratio("passthrough", "peer_fluentbit_raw")
 	ratio("nginx_split", "peer_mawk_split")
 	ratio("passthrough", "nginx_regex")
 	ratio("nginx_regex", "nginx_octostore")
@@ -869,7 +882,7 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		fmt.Fprintf(w, "- nginx_octostore: records go to the test Octostore (e2e/store, in the bench process) over HTTP on localhost, into PostgreSQL on the same machine; CPU and RSS are octoagent's alone (the child's rusage and VmHWM): the store's and PostgreSQL's CPU is not counted, but wall time and lines/s include waiting for them\n")
 	}
 	if r, ok := byName["peer_fluentbit_regex"]; ok && r.Skipped == "" {
-		fmt.Fprintf(w, "- peer_fluentbit_regex is the prebuilt Fluent Bit 4.2.8 release binary cached by make test-deps, not one built here with -DFLB_RELEASE=On (its source cannot be fetched on this machine): tail → the nginx pack's regex (e2e/bench/peers/fluent-bit-parsers.conf) → file\n")
+		fmt.Fprintf(w, "- peer_fluentbit_regex is the prebuilt Fluent Bit 4.2.8 release binary cached by make test-deps, not one built here with -DFLB_RELEASE=On (its source cannot be fetched on this machine): tail → the nginx pack's regex (e2e/bench/peers/fluent-bit-parsers.conf) → file; peer_fluentbit_raw: tail → file\n")
 	}
 	target := func(name, what string, bound float64, got func(Result) float64, unit string) {
 		r, ok := byName[name]
