@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/octostore/agent/e2e/store"
 	"github.com/octostore/agent/internal/kafkatest"
 )
 
@@ -188,21 +188,16 @@ func (s *noopStore) ingest(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
 		return
 	}
-	var body io.Reader = r.Body
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			http.Error(w, `{"error":"bad gzip"}`, http.StatusBadRequest)
-			return
-		}
-		body = zr
-	}
 	var req struct {
 		Records []struct {
 			ID string `json:"id"`
 		} `json:"records"`
 	}
-	if err := json.NewDecoder(body).Decode(&req); err != nil {
+	body, err := store.IngestBody(r.Body, r.Header.Get("Content-Encoding"))
+	if err == nil {
+		err = json.NewDecoder(body).Decode(&req)
+	}
+	if err != nil {
 		http.Error(w, `{"error":"not an ingest request"}`, http.StatusBadRequest)
 		return
 	}
