@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/config"
 )
 
 // The jq step of `make bench`'s nginx_regex_jq scenario, on the nginx
@@ -16,16 +15,7 @@ import (
 // bytes as gojq given the whole record (a query that binds the record to a
 // variable gets it whole).
 func TestJQOnNginxPackRecordsMatchesWholeRecord(t *testing.T) {
-	res, diags := config.Load([]string{"../../configs/schemas", "testdata/nginx_source.hcl", "../../configs/nginx/rules.hcl"}, fullRegistry())
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	var c *config.Component
-	for _, comp := range res.Components {
-		if comp.ID == "transform.nginx_access" {
-			c = comp
-		}
-	}
+	c := loadComponent(t, "transform.nginx_access", "../../configs/schemas", "testdata/nginx_source.hcl", "../../configs/nginx/rules.hcl")
 	data, err := os.ReadFile("testdata/nginx_gen.log")
 	if err != nil {
 		t.Fatal(err)
@@ -41,27 +31,13 @@ func TestJQOnNginxPackRecordsMatchesWholeRecord(t *testing.T) {
 		if err := os.WriteFile(dir+"/jq.hcl", []byte(hcl), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		res, diags := config.Load([]string{"../../configs/schemas", "testdata/nginx_source.hcl", "../../configs/nginx/rules.hcl", dir}, fullRegistry())
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		var c *config.Component
-		for _, comp := range res.Components {
-			if comp.ID == "transform.reshape" {
-				c = comp
-			}
-		}
-		out, dead := &collect{}, &collect{}
-		m := agent.NewMetrics(nil)
-		tr, err := c.Factory.Create(agent.Settings{ID: c.ID, Name: c.Name, Metrics: m.For(c.ID), Out: out, DeadLetter: dead}, c.Config)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := loadComponent(t, "transform.reshape", "../../configs/schemas", "testdata/nginx_source.hcl", "../../configs/nginx/rules.hcl", dir)
+		tr, out, dead := createTransform(t, c)
 		b := make(agent.Batch, len(recs))
 		for i := range recs {
 			b[i] = recs[i].Clone()
 		}
-		if err := tr.(agent.Transform).Process(context.Background(), b); err != nil {
+		if err := tr.Process(context.Background(), b); err != nil {
 			t.Fatal(err)
 		}
 		var lines []string
