@@ -52,8 +52,7 @@ func Rebuild(dl *agent.Record) (agent.Record, string, error) {
 	w := wireDeadLetter{Time: dl.Time, Kind: dl.Kind, Origin: dl.Origin, ID: dl.EnsureID()}
 	w.Fields.Component, _ = fieldString(dl, "component")
 	if s, ok := fieldString(dl, "raw"); ok {
-		raw := []byte(s)
-		w.Fields.Raw = &raw
+		w.Fields.Raw, w.Fields.HasRaw = []byte(s), true
 	}
 	if s, ok := fieldString(dl, "kind"); ok {
 		w.Fields.Kind = &s
@@ -79,9 +78,13 @@ func Decode(line []byte) (agent.Record, string, error) {
 type Decoder struct {
 	host, component, stream, rule, path, topic, comp, kind string
 	key, str                                               []byte // reused
+	slab                                                   []byte // of the raw lines
 	timeText                                               []byte
 	time                                                   time.Time
 }
+
+// slabSize is the size of the slabs the raw lines are unescaped into.
+const slabSize = 32 << 10
 
 // Decode reads one dead letter and rebuilds its input (see Rebuild).
 func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
@@ -133,11 +136,23 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 					w.Fields.Component = intern(&d.comp, str())
 				case "raw":
 					q := s.quoted()
-					raw, ok := unquote(make([]byte, 0, len(q)), q)
+					if s.err != nil {
+						return
+					}
+					// Unescaped into a slab shared with the next lines':
+					// one allocation per 32 KiB, not per line. The line's
+					// capacity ends with it, so an append copies.
+					if cap(d.slab)-len(d.slab) < len(q) {
+						d.slab = make([]byte, 0, max(len(q), slabSize))
+					}
+					start := len(d.slab)
+					out, ok := unquote(d.slab, q)
 					if !ok {
 						s.fail("bad escape in a string")
+						return
 					}
-					w.Fields.Raw = &raw
+					d.slab = out
+					w.Fields.Raw, w.Fields.HasRaw = out[start:len(out):len(out)], true
 				case "kind":
 					k := string(str())
 					w.Fields.Kind = &k
@@ -543,7 +558,8 @@ type wireDeadLetter struct {
 	Time   time.Time
 	Kind   string
 	Fields struct {
-		Raw       *[]byte
+		Raw       []byte
+		HasRaw    bool
 		Component string
 		Kind      *string
 	}
@@ -573,7 +589,7 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 		}
 		return agent.Record{}, "", errorf(ReasonNotTransform, "dead letter %s was made by %s, not by a transform: there is no rule to run it through", w.id(), comp)
 	}
-	if w.Fields.Raw == nil {
+	if !w.Fields.HasRaw {
 		return agent.Record{}, "", errorf(ReasonNoRaw, `dead letter %s of %s has no "raw" line to run again`, w.id(), comp)
 	}
 	if k := w.Fields.Kind; k != nil && *k != agent.KindRaw {
@@ -588,7 +604,7 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a record made by %s, not a raw line: replay the dead letters of that transform", w.id(), comp, rule)
 	}
 	o.Rule, o.Index = rule, index
-	return agent.Record{Time: w.Time, Raw: *w.Fields.Raw, Entity: entity, Origin: o}, comp, nil
+	return agent.Record{Time: w.Time, Raw: w.Fields.Raw, Entity: entity, Origin: o}, comp, nil
 }
 
 // inputRule inverts agent.Origin.Derive: the rule and index the input of
