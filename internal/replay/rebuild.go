@@ -92,7 +92,11 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 	var ent []agent.KV
 	s := &scanner{b: line}
 	str := func() []byte { // the next string value, unescaped, valid until the next call
-		d.str = s.unquoted(d.str[:0])
+		q := s.quoted()
+		if bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+			return q // as written: no copy
+		}
+		d.str = s.unquoted(d.str[:0], q)
 		return d.str
 	}
 	isString := func() bool { s.ws(); return s.i < len(s.b) && s.b[s.i] == '"' }
@@ -263,9 +267,9 @@ func (s *scanner) quoted() []byte {
 	}
 }
 
-// unquoted appends the next string, unescaped, to dst.
-func (s *scanner) unquoted(dst []byte) []byte {
-	q := s.quoted()
+// unquoted appends string q (as written, the scanner's last), unescaped,
+// to dst.
+func (s *scanner) unquoted(dst, q []byte) []byte {
 	if s.err != nil {
 		return dst
 	}
@@ -610,10 +614,12 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 // inputRule inverts agent.Origin.Derive: the rule and index the input of
 // component comp had, from the rule of the dead letter comp made of it.
 func inputRule(rule, comp string) (string, int, error) {
-	suffix := comp + ".dead_letter"
-	prefix, ok := strings.CutSuffix(rule, suffix)
+	prefix, ok := strings.CutSuffix(rule, ".dead_letter")
+	if ok {
+		prefix, ok = strings.CutSuffix(prefix, comp)
+	}
 	if !ok {
-		return "", 0, errorf(ReasonBadOrigin, "origin.rule %q does not end in %q: the dead letter was edited or not made by %s", rule, suffix, comp)
+		return "", 0, errorf(ReasonBadOrigin, "origin.rule %q does not end in %q: the dead letter was edited or not made by %s", rule, comp+".dead_letter", comp)
 	}
 	if prefix == "" {
 		return "", 0, nil
