@@ -8,8 +8,10 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -142,21 +144,35 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 				case "component":
 					w.Fields.Component = intern(&d.comp, str())
 				case "raw":
-					q := s.quoted()
-					if s.err != nil {
-						return
-					}
 					// Unescaped into a slab shared with the next lines':
 					// one allocation per 32 KiB, not per line. The line's
 					// capacity ends with it, so an append copies.
-					if cap(d.slab)-len(d.slab) < len(q) {
-						d.slab = make([]byte, 0, max(len(q), slabSize))
-					}
-					start := len(d.slab)
-					out, ok := unquote(d.slab, q)
-					if !ok {
-						s.fail("bad escape in a string")
-						return
+					var out []byte
+					start := 0
+					if most := 3 * (len(s.b) - s.i); most <= slabSize {
+						// In one pass, into room for the most it can make.
+						if cap(d.slab)-len(d.slab) < most {
+							d.slab = make([]byte, 0, slabSize)
+						}
+						start = len(d.slab)
+						if out = s.unquoteTo(d.slab); s.err != nil {
+							return
+						}
+					} else {
+						// A long line: its end first, for the room it needs.
+						q := s.quoted()
+						if s.err != nil {
+							return
+						}
+						if cap(d.slab)-len(d.slab) < len(q) {
+							d.slab = make([]byte, 0, max(len(q), slabSize))
+						}
+						start = len(d.slab)
+						var ok bool
+						if out, ok = unquote(d.slab, q); !ok {
+							s.fail("bad escape in a string")
+							return
+						}
 					}
 					d.slab = out
 					w.Fields.Raw, w.Fields.HasRaw = out[start:len(out):len(out)], true
@@ -510,47 +526,120 @@ func unquote(dst, q []byte) ([]byte, bool) {
 			return dst, true
 		}
 		dst = append(dst, q[:i]...)
-		if i+1 >= len(q) {
+		var n int
+		var ok bool
+		if dst, n, ok = unescape(dst, q[i:]); !ok {
 			return dst, false
 		}
-		c := q[i+1]
-		q = q[i+2:]
-		switch c {
-		case '"', '\\', '/':
-			dst = append(dst, c)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(q)
-			if !ok {
-				return dst, false
+		q = q[i+n:]
+	}
+}
+
+// unescape appends the escape at the start of q (a backslash) to dst,
+// unescaped as encoding/json does, and returns how many bytes of q it
+// took. An escape makes ASCII or whole UTF-8 runes, never a byte that
+// would continue a rune begun before it: what is around it can be checked
+// as UTF-8 apart.
+func unescape(dst, q []byte) ([]byte, int, bool) {
+	if len(q) < 2 {
+		return dst, 0, false
+	}
+	switch c := q[1]; c {
+	case '"', '\\', '/':
+		return append(dst, c), 2, true
+	case 'b':
+		return append(dst, '\b'), 2, true
+	case 'f':
+		return append(dst, '\f'), 2, true
+	case 'n':
+		return append(dst, '\n'), 2, true
+	case 'r':
+		return append(dst, '\r'), 2, true
+	case 't':
+		return append(dst, '\t'), 2, true
+	case 'u':
+		r, ok := hex4(q[2:])
+		if !ok {
+			return dst, 0, false
+		}
+		n := 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if len(q) >= 12 && q[6] == '\\' && q[7] == 'u' {
+				r2, _ = hex4(q[8:])
 			}
-			q = q[4:]
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if len(q) >= 6 && q[0] == '\\' && q[1] == 'u' {
-					r2, _ = hex4(q[2:])
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					q = q[6:]
-					r = dec
-				} else {
-					r = utf8.RuneError
-				}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				n, r = 12, dec
+			} else {
+				r = utf8.RuneError
 			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, false
+		}
+		return utf8.AppendRune(dst, r), n, true
+	}
+	return dst, 0, false
+}
+
+// unquoteTo reads the next string and appends it to dst, unescaped as
+// unquote does, in one pass that finds its end as it goes: eight bytes at
+// a time while they hold no quote, backslash or byte past ASCII. It is how
+// the raw line, the one long string of a dead letter, is read. What it
+// appends is at most three times what it reads (a byte that is not UTF-8
+// becomes the three of U+FFFD).
+func (s *scanner) unquoteTo(dst []byte) []byte {
+	if !s.next('"') {
+		s.fail("expects a string")
+		return dst
+	}
+	b, i := s.b, s.i
+	for {
+		j := i
+		for ; j+8 <= len(b); j += 8 {
+			if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, b[i:j]...)
+		i = j
+		if i >= len(b) {
+			s.fail("unterminated string")
+			return dst
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return dst
+		case c == '\\':
+			var n int
+			var ok bool
+			if dst, n, ok = unescape(dst, b[i:]); !ok {
+				s.i = i
+				s.fail("bad escape in a string")
+				return dst
+			}
+			i += n
+		default: // past ASCII: a rune, or a byte that is not UTF-8
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, b[i:i+n]...)
+			}
+			i += n
 		}
 	}
+}
+
+// special has the top bit set in each byte of w (little-endian) that is a
+// quote, a backslash or past ASCII; the lowest is exact, the others may
+// not be (a zero byte's borrow).
+func special(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - lo) &^ x & hi }
+	return zero(w^(lo*'"')) | zero(w^(lo*'\\')) | w&hi
 }
 
 // validUTF8 replaces each byte of b that is not part of valid UTF-8 with
