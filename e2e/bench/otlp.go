@@ -321,14 +321,7 @@ func runOTLPScenarios(scs []scenario, runs int, bin, otelcol, input, work, rev, 
 		}
 	}
 	for i := range scs {
-		if len(rs[i]) == 0 {
-			continue
-		}
-		res[i].WallSec = median(rs[i], func(r run) float64 { return r.wall.Seconds() })
-		res[i].CPUSec = median(rs[i], func(r run) float64 { return r.cpu.Seconds() })
-		res[i].PeakRSSMiB = median(rs[i], func(r run) float64 { return float64(r.rssKiB) / 1024 })
-		res[i].LinesPerSec = float64(in.records) / res[i].WallSec
-		res[i].CPUUsLine = res[i].CPUSec * 1e6 / float64(in.records)
+		summarize(&res[i], rs[i])
 	}
 	return res
 }
