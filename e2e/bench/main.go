@@ -75,6 +75,7 @@ var scenarios = []scenario{
 	{Name: "k8s_logs_meta_off", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_off.hcl"}, K8s: true},
 	{Name: "k8s_logs_meta_on", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_on.hcl"}, K8s: true},
 	{Name: "otlp_rules", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_rules.hcl", "configs/schemas"}, OTLP: true},
+	{Name: "otlp_passthrough", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_passthrough.hcl"}, OTLP: true},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},
 	{Name: "peer_otelcol_otlp", Program: "otelcol", Configs: []string{"e2e/bench/peers/otelcol-otlp.yaml"}, OTLP: true},
@@ -94,12 +95,16 @@ type Result struct {
 	PeakRSSMiB  float64   `json:"peak_rss_mib"`
 	LinesPerSec float64   `json:"lines_per_s"`
 	CPUUsLine   float64   `json:"cpu_us_per_line"`
+	// OutBytes is, for the OTLP scenarios, the protobuf bytes per record
+	// that came out (uncompressed): how much each side sends.
+	OutBytes float64 `json:"out_bytes_per_record,omitempty"`
 	Skipped     string    `json:"skipped,omitempty"`
 }
 
 type run struct {
 	wall, cpu time.Duration
 	rssKiB    int64
+	outBytes  int64 // OTLP: the protobuf bytes that came out
 }
 
 func main() {
@@ -567,6 +572,12 @@ func printTable(w io.Writer, rs []Result) {
 			1e6/b.CPUUsLine, 1e6/a.CPUUsLine, b.CPUUsLine/a.CPUUsLine, verdict)
 	}
 	ratio("otlp_rules", "peer_otelcol_otlp")
+	ratio("otlp_passthrough", "peer_otelcol_otlp")
+	for _, r := range rs {
+		if r.OutBytes > 0 {
+			fmt.Fprintf(w, "- %s sends %.0f protobuf bytes per record (before gzip)\n", r.Scenario, r.OutBytes)
+		}
+	}
 	if r, ok := byName["nginx_octostore"]; ok && r.Skipped == "" {
 		fmt.Fprintf(w, "- nginx_octostore: records go to the test Octostore (e2e/store, in the bench process) over HTTP on localhost, into PostgreSQL on the same machine; CPU and RSS are octoagent's alone (the child's rusage and VmHWM): the store's and PostgreSQL's CPU is not counted, but wall time and lines/s include waiting for them\n")
 	}
@@ -604,6 +615,16 @@ func printTable(w io.Writer, rs []Result) {
 				verdict = "NOT met"
 			}
 			fmt.Fprintf(w, "- target OTLP in → rules → OTLP out CPU ≤ half the Collector's otlp → otlp: %.2f vs %.2f µs/record (%.2f×), %s; peak RSS %.1f vs %.1f MiB\n",
+				a.CPUUsLine, c.CPUUsLine, a.CPUUsLine/c.CPUUsLine, verdict, a.PeakRSSMiB, c.PeakRSSMiB)
+		}
+	}
+	if a, ok := byName["otlp_passthrough"]; ok && a.Skipped == "" {
+		if c, ok := byName["peer_otelcol_otlp"]; ok && c.Skipped == "" && c.CPUUsLine > 0 {
+			verdict := "met"
+			if a.CPUUsLine > c.CPUUsLine/2 {
+				verdict = "NOT met"
+			}
+			fmt.Fprintf(w, "- like for like (no rules on either side) OTLP in → OTLP out CPU ≤ half the Collector's otlp → otlp: %.2f vs %.2f µs/record (%.2f×), %s; peak RSS %.1f vs %.1f MiB\n",
 				a.CPUUsLine, c.CPUUsLine, a.CPUUsLine/c.CPUUsLine, verdict, a.PeakRSSMiB, c.PeakRSSMiB)
 		}
 	}
