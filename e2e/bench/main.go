@@ -76,9 +76,11 @@ var scenarios = []scenario{
 	{Name: "k8s_logs_meta_on", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/k8s_logs_meta_on.hcl"}, K8s: true},
 	{Name: "otlp_rules", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_rules.hcl", "configs/schemas"}, OTLP: true},
 	{Name: "otlp_passthrough", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_passthrough.hcl"}, OTLP: true},
+	{Name: "otlp_passthrough_plain", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/otlp_passthrough_plain.hcl"}, OTLP: true},
 	{Name: "peer_mawk_split", Program: "mawk"},
 	{Name: "peer_otelcol_regex", Program: "otelcol"},
 	{Name: "peer_otelcol_otlp", Program: "otelcol", Configs: []string{"e2e/bench/peers/otelcol-otlp.yaml"}, OTLP: true},
+	{Name: "peer_otelcol_otlp_plain", Program: "otelcol", Configs: []string{"e2e/bench/peers/otelcol-otlp-plain.yaml"}, OTLP: true},
 }
 
 // Result is one scenario's medians, as written to the JSONL file.
@@ -573,6 +575,7 @@ func printTable(w io.Writer, rs []Result) {
 	}
 	ratio("otlp_rules", "peer_otelcol_otlp")
 	ratio("otlp_passthrough", "peer_otelcol_otlp")
+	ratio("otlp_passthrough_plain", "peer_otelcol_otlp_plain")
 	for _, r := range rs {
 		if r.OutBytes > 0 {
 			fmt.Fprintf(w, "- %s sends %.0f protobuf bytes per record (before gzip)\n", r.Scenario, r.OutBytes)

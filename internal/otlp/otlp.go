@@ -85,14 +85,20 @@ const (
 	ScopeNameDefault = "octoagent"
 )
 
-// reserved are the fields that sink "otlp" maps to a place of their own
-// rather than to an attribute of the same name (when they have the type it
-// expects: a "resource" that is a string is an attribute like any other).
-var reserved = map[string]bool{
-	FieldMessage: true, FieldBody: true, FieldAttributes: true, FieldResource: true,
-	FieldResourceSchemaURL: true, FieldScope: true, FieldSeverityText: true,
-	FieldSeverityNumber: true, FieldTraceID: true, FieldSpanID: true, FieldFlags: true,
-	FieldEventName: true, FieldObservedTime: true, FieldDroppedAttributes: true,
+// isReserved reports whether a field is one that sink "otlp" maps to a
+// place of its own rather than to an attribute of the same name (when it
+// has the type it expects: a "resource" that is a string is an attribute
+// like any other). A switch, not a map: it runs for every field of every
+// record the sink sends.
+func isReserved(k string) bool {
+	switch k {
+	case FieldMessage, FieldBody, FieldAttributes, FieldResource,
+		FieldResourceSchemaURL, FieldScope, FieldSeverityText,
+		FieldSeverityNumber, FieldTraceID, FieldSpanID, FieldFlags,
+		FieldEventName, FieldObservedTime, FieldDroppedAttributes:
+		return true
+	}
+	return false
 }
 
 // Value returns an OTLP value as a record holds it: string, int64,
