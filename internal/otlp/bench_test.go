@@ -124,3 +124,35 @@ func benchBuild(b *testing.B, rules bool) {
 
 func BenchmarkBuildPassthrough(b *testing.B) { benchBuild(b, false) }
 func BenchmarkBuildRules(b *testing.B)       { benchBuild(b, true) }
+
+func BenchmarkBuildRulesTyped(b *testing.B) {
+	batch, err := benchRecords(benchRequest(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range batch {
+		r := &batch[i]
+		r.StartTyped(12)
+		r.Set("bytes", int64(227496))
+		r.Set("client_ip", "141.209.71.132")
+		r.Set("method", "POST")
+		r.Set("path", "/static/js/app.dbd9.js?utm_source=news&utm_medium=email")
+		r.Set("protocol", "HTTP/1.1")
+		r.Set("referer", "https://www.google.com/search?q=octostore")
+		r.Set("status", int64(404))
+		r.Set("time", time.Date(2026, 11, 21, 5, 0, 9, 0, time.UTC))
+		r.Set("user", "ci-bot")
+		r.Set("user_agent", "python-requests/2.32.3")
+		r.Kind = "http_request"
+	}
+	bld := NewBuilder(BuildOptions{Host: "node-1"})
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range batch {
+			bld.Add(&batch[i])
+		}
+		if _, err := plogotlp.NewExportRequestFromLogs(bld.Take()).MarshalProto(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

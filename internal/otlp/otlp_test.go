@@ -260,3 +260,24 @@ func TestFillSharesSameAttributes(t *testing.T) {
 		t.Fatalf("shared maps: 0-1 %v, 4-5 %v (want true); 1-2 %v, 2-3 %v, 3-4 %v (want false)", same(0, 1), same(4, 5), same(1, 2), same(2, 3), same(3, 4))
 	}
 }
+
+// Times become the strings time.RFC3339Nano makes of them, in UTC.
+func TestTimeString(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 21, 5, 0, 9, 0, time.UTC),
+		time.Date(2026, 11, 21, 5, 0, 9, 120000000, time.FixedZone("x", 3600)),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Unix(0, 1),
+	} {
+		want := tm.UTC().Format(time.RFC3339Nano)
+		if got := timeString(agent.TimeValue(tm)); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
+		v := pcommon.NewValueEmpty()
+		PutValue(v, tm)
+		if v.Str() != want {
+			t.Errorf("PutValue %v: %q, want %q", tm, v.Str(), want)
+		}
+	}
+}
