@@ -103,7 +103,7 @@ type otlpCounter struct {
 	srv     *grpc.Server
 	addr    string
 	records atomic.Int64
-	bytes   atomic.Int64 // the requests' protobuf bytes (after gzip), to compare what each side sends
+	bytes   atomic.Int64 // the requests' protobuf bytes (uncompressed), to compare what each side sends
 	dumped  atomic.Bool
 }
 
@@ -330,15 +330,7 @@ func runOTLPScenarios(scs []scenario, runs int, bin, otelcol, input, work, rev, 
 		}
 	}
 	for i := range scs {
-		if len(rs[i]) == 0 {
-			continue
-		}
-		res[i].WallSec = median(rs[i], func(r run) float64 { return r.wall.Seconds() })
-		res[i].CPUSec = median(rs[i], func(r run) float64 { return r.cpu.Seconds() })
-		res[i].PeakRSSMiB = median(rs[i], func(r run) float64 { return float64(r.rssKiB) / 1024 })
-		res[i].LinesPerSec = float64(in.records) / res[i].WallSec
-		res[i].CPUUsLine = res[i].CPUSec * 1e6 / float64(in.records)
-		res[i].OutBytes = median(rs[i], func(r run) float64 { return float64(r.outBytes) / float64(in.records) })
+		summarize(&res[i], rs[i])
 	}
 	return res
 }
