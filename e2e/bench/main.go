@@ -879,12 +879,15 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	ratio("lines_1m", "lines_10k")
 	fmt.Fprintln(w)
 	if a, b := byName["nginx_regex"], byName["nginx_replay"]; a.Skipped == "" && b.Skipped == "" && a.CPUUsLine > 0 && b.CPUUsLine > 0 {
+		// The ratio of the interleaved pairs, as the ratios above: the
+		// medians' ratio drifts with the machine's load.
+		q := pairRatios(rev, a, b)
 		verdict := "met"
-		if b.CPUUsLine/a.CPUUsLine > 1.5 {
+		if q.CPU > 1.5 {
 			verdict = "NOT met"
 		}
-		fmt.Fprintf(w, "- target replayed records per CPU-second within 1.5× of the first read (nginx_replay vs nginx_regex): %.0f vs %.0f (%.2f×), %s\n",
-			1e6/b.CPUUsLine, 1e6/a.CPUUsLine, b.CPUUsLine/a.CPUUsLine, verdict)
+		fmt.Fprintf(w, "- target replayed records per CPU-second within 1.5× of the first read (nginx_replay vs nginx_regex): %.0f vs %.0f, %.2f× (median of %d pairs; %.2f vs %.2f µs/record; peak RSS %.1f vs %.1f MiB), %s\n",
+			1e6/b.CPUUsLine, 1e6/a.CPUUsLine, q.CPU, q.Pairs, b.CPUUsLine, a.CPUUsLine, b.PeakRSSMiB, a.PeakRSSMiB, verdict)
 	}
 	ratio("otlp_rules", "peer_otelcol_otlp")
 	ratio("otlp_passthrough", "peer_otelcol_otlp")
