@@ -1,6 +1,9 @@
 package grok
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // The segment engine: the common shape of a log pattern, literal separators
 // between fields, matched the way agent/scan matches parse "regex": one
@@ -57,12 +60,19 @@ type segItem struct {
 	// disjoint: a repeat's class cannot start what follows, so it ends
 	// where its run ends.
 	disjoint bool
+	// any: a repeat's class holds every character of the lines the engine
+	// runs on (ASCII but a newline), so its run is not checked.
+	any bool
 	// A span: node, compiled as [any] node [any] \z over the span and one
 	// character each side (lead/trail false at the line's start/end); caps
 	// are the capture numbers inside it.
 	node        *node
 	sub         *prog
 	pre         *prog // when the span may hold its separator: its prefixes
+	// trigger: the characters one of which the span must take before it
+	// can take its separator (IPORHOST: an IPv6 zone's %): a window
+	// without any cannot go on past the separator, and pre is not run.
+	trigger *[128]bool
 	lead, trail bool
 	caps        []int
 }
@@ -138,6 +148,7 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 					return nil, "too large"
 				}
 				it.pre = pre
+				it.trigger = stopTrigger(pre, it.stopByte, it.lead)
 			}
 		default:
 			return nil, "a field not followed by a literal separator"
@@ -230,11 +241,11 @@ func flatten(n *node, out *[]segItem) bool {
 			}
 			return true
 		}
-		*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.set), min: 1, max: 1, greedy: true})
+		*out = append(*out, repeatItem(n.set, 1, 1, true))
 		return true
 	case kRepeat:
 		if n.subs[0].kind == kClass && !n.possessive {
-			*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.subs[0].set), min: n.min, max: n.max, greedy: n.greedy})
+			*out = append(*out, repeatItem(n.subs[0].set, n.min, n.max, n.greedy))
 			return true
 		}
 		return appendSpan(n, out)
@@ -254,6 +265,106 @@ func appendSpan(n *node, out *[]segItem) bool {
 	}
 	*out = append(*out, segItem{kind: segSpan, node: n})
 	return true
+}
+
+// stopTrigger returns a set of ASCII characters such that the prefix
+// program p (a span's prefixes, after one lead character when lead) cannot
+// take stop, on ASCII text, unless it took one of them first. It starts
+// from every character and gives back those without which stop stays out
+// of reach (assertions are ignored: reach is over-estimated, so the set is
+// safe).
+func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
+	var start []int
+	for _, w := range p.first {
+		if w.to >= 0 {
+			start = append(start, w.to)
+		}
+	}
+	if lead { // the lead character is any: start after it
+		var next []int
+		for _, q := range start {
+			for _, w := range p.ways[q] {
+				if w.to >= 0 {
+					next = append(next, w.to)
+				}
+			}
+		}
+		start = next
+	}
+	stopCl := p.ascii[stop]
+	trig := make([]bool, p.ncls) // by class
+	for b := 0; b < 128; b++ {
+		trig[p.ascii[b]] = true
+	}
+	reach := func() bool { // can stop be taken with only the classes not in trig?
+		seen := make([]bool, len(p.insts))
+		stack := append([]int(nil), start...)
+		for len(stack) > 0 {
+			q := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[q] {
+				continue
+			}
+			seen[q] = true
+			if p.accept[q][stopCl] {
+				return true
+			}
+			for cl, ok := range p.accept[q] {
+				if !ok || trig[cl] {
+					continue
+				}
+				for _, w := range p.ways[q] {
+					if w.to >= 0 && !seen[w.to] {
+						stack = append(stack, w.to)
+					}
+				}
+				break
+			}
+		}
+		return false
+	}
+	if reach() {
+		// stop right at the start: always run the prefix program
+		var all [128]bool
+		for b := range all {
+			all[b] = true
+		}
+		return &all
+	}
+	for cl := range trig {
+		if !trig[cl] || uint16(cl) == stopCl {
+			continue
+		}
+		trig[cl] = false
+		if reach() {
+			trig[cl] = true
+		}
+	}
+	var out [128]bool
+	for b := range out {
+		out[b] = trig[p.ascii[b]]
+	}
+	return &out
+}
+
+// holdsAny reports whether text has a character of set.
+func holdsAny(set *[128]bool, text []byte) bool {
+	for _, b := range text {
+		if set[b] {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatItem is a repeat of a class.
+func repeatItem(set runeSet, lo, hi int, greedy bool) segItem {
+	c := asciiClass(set)
+	all := true
+	for b, in := range c {
+		all = all && (in || b == '\n')
+	}
+	return segItem{kind: segRepeat, class: c, min: lo, max: hi, greedy: greedy, any: all}
 }
 
 // asciiClass is set's ASCII part (the engine runs on ASCII lines only).
@@ -327,10 +438,8 @@ func newSegMatcher(s *segments) *segMatcher {
 // engine must decide (another choice might match, or the line is not of
 // that kind); when decided, ok says whether it matched, with slots set.
 func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
-	for _, b := range in {
-		if b >= 0x80 || b == '\n' {
-			return false, false
-		}
+	if !plainLine(in) {
+		return false, false
 	}
 	for i := range slots {
 		slots[i] = -1
@@ -413,7 +522,7 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 			} else if !m.spans[i].match(in[lo:hi], m.sub) {
 				return false, false
 			}
-			if m.pres[i] != nil && m.pres[i].accepts(in[lo:hi]) {
+			if m.pres[i] != nil && holdsAny(it.trigger, in[pos:end]) && m.pres[i].accepts(in[lo:hi]) {
 				return false, false // it could go on past the separator
 			}
 			for _, c := range it.caps {
@@ -428,13 +537,56 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	return true, true
 }
 
+// plainLine reports whether in is ASCII with no newline (the lines the
+// segment engine runs on), eight bytes at a time.
+func plainLine(in []byte) bool {
+	const high, ones, nl = 0x8080808080808080, 0x0101010101010101, 0x0a0a0a0a0a0a0a0a
+	i := 0
+	for ; i+8 <= len(in); i += 8 {
+		w := binary.LittleEndian.Uint64(in[i:])
+		x := w ^ nl // a zero byte where in has a newline
+		if (w|(x-ones)&^x)&high != 0 {
+			return false
+		}
+	}
+	for ; i < len(in); i++ {
+		if in[i] >= 0x80 || in[i] == '\n' {
+			return false
+		}
+	}
+	return true
+}
+
 // repeatEnd is where a repeat's first choice ends.
 func repeatEnd(it *segItem, in []byte, pos int) (int, bool) {
 	limit := len(in)
 	if it.max >= 0 && pos+it.max < limit {
 		limit = pos + it.max
 	}
+	if !it.greedy && it.hasStop && !it.disjoint {
+		// Lazy, before a literal its class may hold: the first place of
+		// that literal's first byte at or past min, if the run reaches it.
+		from := pos + it.min
+		if from > limit {
+			return 0, false
+		}
+		k := bytes.IndexByte(in[from:min(limit+1, len(in))], it.stopByte)
+		if k < 0 {
+			return 0, false
+		}
+		if !it.any {
+			for _, b := range in[pos : from+k] {
+				if !it.class[b] {
+					return 0, false
+				}
+			}
+		}
+		return from + k, true
+	}
 	run := pos
+	if it.any {
+		run = limit
+	}
 	for run < limit && it.class[in[run]] {
 		run++
 	}
