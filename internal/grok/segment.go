@@ -66,13 +66,13 @@ type segItem struct {
 	// A span: node, compiled as [any] node [any] \z over the span and one
 	// character each side (lead/trail false at the line's start/end); caps
 	// are the capture numbers inside it.
-	node        *node
-	sub         *prog
-	pre         *prog // when the span may hold its separator: its prefixes
+	node *node
+	sub  *prog
+	pre  *prog // when the span may hold its separator: its prefixes
 	// trigger: the characters one of which the span must take before it
 	// can take its separator (IPORHOST: an IPv6 zone's %): a window
 	// without any cannot go on past the separator, and pre is not run.
-	trigger *[128]bool
+	trigger     *[128]bool
 	lead, trail bool
 	caps        []int
 }
