@@ -23,6 +23,12 @@ import (
 //   - a span whose characters exclude the next literal's first byte ends
 //     there (its only possible end); a last span before $ ends at the end.
 //
+// Alternatives (X|Y, X?) whose alternatives are literals, repeats and
+// assertions are walked in place, tried in order; the walk goes back to
+// the next alternative only when every item since the choice was forced
+// (its first choice was its only one), which is exactly where a
+// backtracking engine would go next.
+//
 // If any item fails on that first choice, or the line holds a newline or a
 // non-ASCII byte, the line goes to the linear engine, which explores every
 // choice: so a match here is the match a backtracking engine finds first at
