@@ -13,20 +13,21 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	RecordsIn        *prometheus.CounterVec
-	RecordsOut       *prometheus.CounterVec
-	Delivered        *prometheus.CounterVec
-	DeadLettered     *prometheus.CounterVec
-	Dropped          *prometheus.CounterVec
-	Failed           *prometheus.CounterVec
-	Errors           *prometheus.CounterVec
-	QueueDepth       *prometheus.GaugeVec
-	QueueBytes       *prometheus.GaugeVec
-	QueueCapacity    *prometheus.GaugeVec
-	CheckpointErrors *prometheus.CounterVec
-	StuckStreams     *prometheus.CounterVec
-	Unconsumed       *prometheus.CounterVec
-	TokensInFlight   prometheus.GaugeFunc
+	RecordsIn          *prometheus.CounterVec
+	RecordsOut         *prometheus.CounterVec
+	Delivered          *prometheus.CounterVec
+	DeadLettered       *prometheus.CounterVec
+	Dropped            *prometheus.CounterVec
+	Failed             *prometheus.CounterVec
+	Errors             *prometheus.CounterVec
+	QueueDepth         *prometheus.GaugeVec
+	QueueBytes         *prometheus.GaugeVec
+	QueueCapacity      *prometheus.GaugeVec
+	QueueCapacityBytes *prometheus.GaugeVec
+	CheckpointErrors   *prometheus.CounterVec
+	StuckStreams       *prometheus.CounterVec
+	Unconsumed         *prometheus.CounterVec
+	TokensInFlight     prometheus.GaugeFunc
 
 	mu     sync.Mutex
 	extras map[string]prometheus.Collector
@@ -53,20 +54,21 @@ func NewMetrics(acks *Acks) *Metrics {
 		return v
 	}
 	m := &Metrics{
-		Registry:         reg,
-		RecordsIn:        c("component_received_records_total", "Records a component received.", "component"),
-		RecordsOut:       c("component_sent_records_total", "Records a component passed on, per output.", "component", "output"),
-		Delivered:        c("component_delivered_records_total", "Records a sink delivered.", "component"),
-		DeadLettered:     c("component_dead_lettered_records_total", "Records a component sent to its dead-letter output, per reason.", "component", "reason"),
-		Dropped:          c("component_dropped_records_total", "Records a component dropped on purpose, per reason.", "component", "reason"),
-		Failed:           c("component_failed_records_total", "Records a sink could not deliver; their source does not commit past them.", "component"),
-		Errors:           c("component_errors_total", "Errors per component and kind.", "component", "kind"),
-		QueueDepth:       g("component_queue_records", "Records waiting in a component's input queue.", "component"),
-		QueueBytes:       g("component_queue_bytes", "Approximate bytes held in a component's input queue.", "component"),
-		QueueCapacity:    g("component_queue_capacity_records", "Capacity of a component's input queue, in records.", "component"),
-		CheckpointErrors: c("checkpoint_errors_total", "Checkpoint files or entries that could not be read or written.", "component", "kind"),
-		StuckStreams:     c("source_stuck_streams_total", "Streams whose commits froze for the run because a record failed.", "component"),
-		Unconsumed:       c("component_unconsumed_records_total", "Records sent to an output nothing reads: dropped (default output) or counted as dead-lettered (dead_letter).", "component", "output"),
+		Registry:           reg,
+		RecordsIn:          c("component_received_records_total", "Records a component received.", "component"),
+		RecordsOut:         c("component_sent_records_total", "Records a component passed on, per output.", "component", "output"),
+		Delivered:          c("component_delivered_records_total", "Records a sink delivered.", "component"),
+		DeadLettered:       c("component_dead_lettered_records_total", "Records a component sent to its dead-letter output, per reason.", "component", "reason"),
+		Dropped:            c("component_dropped_records_total", "Records a component dropped on purpose, per reason.", "component", "reason"),
+		Failed:             c("component_failed_records_total", "Records a sink could not deliver; their source does not commit past them.", "component"),
+		Errors:             c("component_errors_total", "Errors per component and kind.", "component", "kind"),
+		QueueDepth:         g("component_queue_records", "Records waiting in a component's input queue.", "component"),
+		QueueBytes:         g("component_queue_bytes", "Approximate bytes held in a component's input queue.", "component"),
+		QueueCapacity:      g("component_queue_capacity_records", "Capacity of a component's input queue, in records.", "component"),
+		QueueCapacityBytes: g("component_queue_capacity_bytes", "Capacity of a component's input queue, in bytes (0: records only).", "component"),
+		CheckpointErrors:   c("checkpoint_errors_total", "Checkpoint files or entries that could not be read or written.", "component", "kind"),
+		StuckStreams:       c("source_stuck_streams_total", "Streams whose commits froze for the run because a record failed.", "component"),
+		Unconsumed:         c("component_unconsumed_records_total", "Records sent to an output nothing reads: dropped (default output) or counted as dead-lettered (dead_letter).", "component", "output"),
 	}
 	m.TokensInFlight = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "octoagent", Name: "acks_in_flight_batches",
@@ -91,6 +93,7 @@ func (m *Metrics) attach(acks *Acks) {
 	m.QueueDepth.Reset()
 	m.QueueBytes.Reset()
 	m.QueueCapacity.Reset()
+	m.QueueCapacityBytes.Reset()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, c := range m.extras {

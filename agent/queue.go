@@ -6,24 +6,42 @@ import (
 	"sync"
 )
 
+// DefaultQueueBytes is agent.queue_bytes' default: far above what 2,048
+// ordinary records hold (about 1.6 MiB for the nginx pack's), so it binds
+// only when records are large.
+const DefaultQueueBytes = 8 << 20
+
 // ErrQueueClosed is returned by Push on a closed queue.
 var ErrQueueClosed = errors.New("queue closed")
 
-// Queue is a bounded FIFO of batches, sized in records. Push blocks while
-// the queue is full: that is the backpressure that slows a source down to
-// the pace of its slowest consumer. A batch larger than the whole capacity
-// is split, so the depth never exceeds the capacity.
+// Queue is a bounded FIFO of batches, sized in records and in bytes. Push
+// blocks while the queue is full: that is the backpressure that slows a
+// source down to the pace of its slowest consumer. A batch larger than
+// either bound is split, so the depth never exceeds the capacity and the
+// bytes exceed the byte bound only by one record larger than the bound on
+// its own (it is let in when the queue is empty, so a long line never
+// wedges the pipeline).
+//
+// The byte bound is what keeps memory flat when records are large: 2,048
+// records of a 64 KiB stack trace would hold 128 MiB, but under a 4 MiB
+// bound the queue holds 64 of them. The bytes are Batch.Bytes' estimate.
 type Queue struct {
 	mu       sync.Mutex
 	notEmpty *sync.Cond
 	notFull  *sync.Cond
-	items    []Batch
+	items    []queued
 	depth    int
 	bytes    int
 	capacity int
+	maxBytes int // 0: no byte bound
 	maxDepth int
 	closed   bool
 	onChange func(depth, bytes int)
+}
+
+type queued struct {
+	b     Batch
+	bytes int // as counted at Push, so Pop takes back exactly that
 }
 
 // NewQueue returns a queue that holds at most capacity records. onChange,
@@ -38,32 +56,63 @@ func NewQueue(capacity int, onChange func(depth, bytes int)) *Queue {
 	return q
 }
 
+// LimitBytes bounds the queue's bytes too (n <= 0: records only). Call it
+// before the queue is used.
+func (q *Queue) LimitBytes(n int) *Queue {
+	q.maxBytes = max(n, 0)
+	return q
+}
+
 // Capacity returns the queue's capacity in records.
 func (q *Queue) Capacity() int { return q.capacity }
+
+// MaxBytes returns the queue's byte bound, 0 for none.
+func (q *Queue) MaxBytes() int { return q.maxBytes }
 
 // Push appends b, blocking while there is no room for it. It returns
 // ctx.Err() if ctx ends first, with the records that were not queued: they
 // remain the caller's to resolve.
 func (q *Queue) Push(ctx context.Context, b Batch) (Batch, error) {
-	for len(b) > q.capacity {
-		if err := q.push(ctx, b[:q.capacity:q.capacity]); err != nil {
+	for len(b) > 0 {
+		n, bytes := q.chunk(b)
+		if err := q.push(ctx, b[:n:n], bytes); err != nil {
 			return b, err
 		}
-		b = b[q.capacity:]
-	}
-	if len(b) == 0 {
-		return nil, nil
-	}
-	if err := q.push(ctx, b); err != nil {
-		return b, err
+		b = b[n:]
 	}
 	return nil, nil
 }
 
-func (q *Queue) push(ctx context.Context, b Batch) error {
+// chunk returns how many of b's first records fit the queue's bounds (at
+// least one), and their bytes.
+func (q *Queue) chunk(b Batch) (n, bytes int) {
+	n = min(len(b), q.capacity)
+	if q.maxBytes == 0 {
+		return n, b[:n].Bytes()
+	}
+	for i := 0; i < n; i++ {
+		rb := b[i].memBytes()
+		if i > 0 && bytes+rb > q.maxBytes {
+			return i, bytes
+		}
+		bytes += rb
+	}
+	return n, bytes
+}
+
+// full reports whether a batch of n records and bytes must wait. An empty
+// queue takes any batch that chunk made.
+func (q *Queue) full(n, bytes int) bool {
+	if q.closed {
+		return false
+	}
+	return q.depth+n > q.capacity || (q.maxBytes > 0 && q.depth > 0 && q.bytes+bytes > q.maxBytes)
+}
+
+func (q *Queue) push(ctx context.Context, b Batch, bytes int) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.depth+len(b) > q.capacity && !q.closed {
+	if q.full(len(b), bytes) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -73,7 +122,7 @@ func (q *Queue) push(ctx context.Context, b Batch) error {
 			q.mu.Unlock()
 		})
 		defer stop()
-		for q.depth+len(b) > q.capacity && !q.closed {
+		for q.full(len(b), bytes) {
 			q.notFull.Wait()
 			if err := ctx.Err(); err != nil {
 				return err
@@ -83,9 +132,9 @@ func (q *Queue) push(ctx context.Context, b Batch) error {
 	if q.closed {
 		return ErrQueueClosed
 	}
-	q.items = append(q.items, b)
+	q.items = append(q.items, queued{b, bytes})
 	q.depth += len(b)
-	q.bytes += b.Bytes()
+	q.bytes += bytes
 	if q.depth > q.maxDepth {
 		q.maxDepth = q.depth
 	}
@@ -105,18 +154,17 @@ func (q *Queue) Pop() (b Batch, ok bool) {
 		}
 		q.notEmpty.Wait()
 	}
-	b = q.items[0]
-	q.items[0] = nil
+	it := q.items[0]
+	q.items[0] = queued{}
 	q.items = q.items[1:]
-	q.depth -= len(b)
-	q.bytes -= b.Bytes()
+	q.depth -= len(it.b)
+	q.bytes -= it.bytes
 	if len(q.items) == 0 {
 		q.items = q.items[:0:0]
-		q.bytes = 0
 	}
 	q.changed()
 	q.notFull.Broadcast()
-	return b, true
+	return it.b, true
 }
 
 // Close makes Pop return false once the queue is drained, and Push fail.

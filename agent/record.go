@@ -238,9 +238,15 @@ type Batch []Record
 func (b Batch) Bytes() int {
 	n := 0
 	for i := range b {
-		n += len(b[i].Raw) + 16*len(b[i].fields) + 48*len(b[i].typed) + 128
+		n += b[i].memBytes()
 	}
 	return n
+}
+
+// memBytes estimates the memory one record holds: its raw line, its fields
+// and a fixed overhead for the struct and its origin.
+func (r *Record) memBytes() int {
+	return len(r.Raw) + 16*len(r.fields) + 48*len(r.typed) + 128
 }
 
 // AckAll resolves every record in b with outcome o, touching each distinct

@@ -28,6 +28,7 @@ type AgentSettings struct {
 	AdminAddr          string
 	ShutdownTimeout    time.Duration
 	QueueCapacity      int // default input queue capacity of transforms and sinks, in records
+	QueueBytes         int // and in bytes (Batch.Bytes' estimate); <= 0 after defaults: no byte bound
 	CheckpointInterval time.Duration
 	Host               string // node name used in record IDs; default NODE_NAME or the host name
 }
@@ -39,6 +40,7 @@ func DefaultAgentSettings() AgentSettings {
 		HTTPAddr:           "127.0.0.1:9598",
 		ShutdownTimeout:    30 * time.Second,
 		QueueCapacity:      2048,
+		QueueBytes:         DefaultQueueBytes,
 		CheckpointInterval: time.Second,
 	}
 }
@@ -52,6 +54,7 @@ type NodeSpec struct {
 	Factory       *Factory
 	Config        any
 	QueueCapacity int // 0: the agent's default
+	QueueBytes    int // 0: the agent's default
 	// Buffer is the sink's buffer block; Type "" or "memory" is the input
 	// queue alone, any other type is built by Options.Buffers.
 	Buffer BufferSpec
@@ -158,6 +161,9 @@ func New(g Graph, opt Options) (*Runtime, error) {
 	if g.Agent.QueueCapacity <= 0 {
 		g.Agent.QueueCapacity = DefaultAgentSettings().QueueCapacity
 	}
+	if g.Agent.QueueBytes == 0 {
+		g.Agent.QueueBytes = DefaultQueueBytes
+	}
 	if g.Agent.CheckpointInterval <= 0 {
 		g.Agent.CheckpointInterval = time.Second
 	}
@@ -195,8 +201,13 @@ func New(g Graph, opt Options) (*Runtime, error) {
 			}
 			depth := rt.metrics.QueueDepth.WithLabelValues(spec.ID)
 			bytes := rt.metrics.QueueBytes.WithLabelValues(spec.ID)
+			maxBytes := spec.QueueBytes
+			if maxBytes == 0 {
+				maxBytes = g.Agent.QueueBytes
+			}
 			rt.metrics.QueueCapacity.WithLabelValues(spec.ID).Set(float64(capacity))
-			n.queue = NewQueue(capacity, func(d, b int) { depth.Set(float64(d)); bytes.Set(float64(b)) })
+			rt.metrics.QueueCapacityBytes.WithLabelValues(spec.ID).Set(float64(max(maxBytes, 0)))
+			n.queue = NewQueue(capacity, func(d, b int) { depth.Set(float64(d)); bytes.Set(float64(b)) }).LimitBytes(maxBytes)
 		}
 		rt.nodes = append(rt.nodes, n)
 		rt.byID[spec.ID] = n

@@ -17,6 +17,7 @@ type agentBlock struct {
 	ShutdownTimeout    *string `hcl:"shutdown_timeout,optional"`
 	CheckpointInterval *string `hcl:"checkpoint_interval,optional"`
 	QueueCapacity      *int    `hcl:"queue_capacity,optional"`
+	QueueBytes         *string `hcl:"queue_bytes,optional"`
 	Host               *string `hcl:"host,optional"`
 }
 
@@ -55,6 +56,18 @@ func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.Ag
 				"queue_capacity must be at least 1 record; the default is %d.", agent.DefaultAgentSettings().QueueCapacity)
 		}
 		out.QueueCapacity = *a.QueueCapacity
+	}
+	if a.QueueBytes != nil {
+		n, err := agent.ParseBytes(*a.QueueBytes)
+		switch {
+		case *a.QueueBytes == "off":
+			out.QueueBytes = -1
+		case err != nil || n < 64<<10:
+			l.errorf(attrRange(blk.Body, "queue_bytes", blk.DefRange), "Invalid queue_bytes",
+				"%q is not a size of at least 64KiB. Write it as a number with a unit, such as \"8MiB\" (the default), or \"off\" to bound the queues in records only.", *a.QueueBytes)
+		default:
+			out.QueueBytes = int(n)
+		}
 	}
 	l.duration(blk, "shutdown_timeout", a.ShutdownTimeout, &out.ShutdownTimeout)
 	l.duration(blk, "checkpoint_interval", a.CheckpointInterval, &out.CheckpointInterval)

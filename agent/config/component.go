@@ -77,6 +77,9 @@ func (l *loader) decodeComponent(blk *hcl.Block, ctx *hcl.EvalContext) {
 		}
 		c.Buffer = l.decodeBuffer(b, ctx, kind)
 		c.Queue = c.Buffer.MaxRecords
+		if c.Buffer.Type == "memory" {
+			c.QueueBytes = int(c.Buffer.MaxBytes)
+		}
 	}
 
 	cfg := f.NewConfig()

@@ -44,18 +44,19 @@ type Result struct {
 
 // Component is one decoded component block.
 type Component struct {
-	ID       string
-	Kind     agent.Kind
-	Type     string
-	Name     string
-	Factory  *agent.Factory
-	Config   any
-	Inputs   []Input
-	Queue    int
-	Buffer   agent.BufferSpec
-	DefRange hcl.Range
-	Body     hcl.Body
-	inputsAt *hcl.Range
+	ID         string
+	Kind       agent.Kind
+	Type       string
+	Name       string
+	Factory    *agent.Factory
+	Config     any
+	Inputs     []Input
+	Queue      int
+	QueueBytes int // a memory buffer's max_bytes
+	Buffer     agent.BufferSpec
+	DefRange   hcl.Range
+	Body       hcl.Body
+	inputsAt   *hcl.Range
 }
 
 // Input is one resolved reference in an inputs list.
@@ -203,7 +204,7 @@ func LoadSources(srcs []Source, reg *agent.Registry) (*Result, hcl.Diagnostics) 
 	res.Schemas = l.env.Schemas
 	if !l.diags.HasErrors() {
 		for _, c := range l.comps {
-			spec := agent.NodeSpec{ID: c.ID, Type: c.Type, Name: c.Name, Kind: c.Kind, Factory: c.Factory, Config: c.Config, QueueCapacity: c.Queue, Buffer: c.Buffer}
+			spec := agent.NodeSpec{ID: c.ID, Type: c.Type, Name: c.Name, Kind: c.Kind, Factory: c.Factory, Config: c.Config, QueueCapacity: c.Queue, QueueBytes: c.QueueBytes, Buffer: c.Buffer}
 			for _, in := range c.Inputs {
 				spec.Inputs = append(spec.Inputs, in.ID)
 			}

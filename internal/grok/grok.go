@@ -157,6 +157,11 @@ func expand(pattern string, lookup func(string) (string, bool)) (string, []Captu
 			if c := strings.IndexByte(ref, ':'); c >= 0 {
 				name, sub = ref[:c], ref[c+1:]
 			}
+			if sp := strings.IndexAny(name, " \t"); sp > 0 && sub == "" && !strings.ContainsRune(name, '=') {
+				// As Logstash reads %{NAME ...}: text after the name and a
+				// space is skipped ("%{NAGIOSLOGLINE - SERVICE ALERT}").
+				name = name[:sp]
+			}
 			if strings.ContainsRune(name, '=') {
 				return fmt.Errorf("%%{%s}: inline definitions are not supported; add it to definitions", ref)
 			}

@@ -205,7 +205,7 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 		s.pats = append(s.pats, gp)
 		s.notes = append(s.notes, fmt.Sprintf("%s:%d:%d: parse.grok pattern %d: %s engine (%s)", ranges[i].Filename, ranges[i].Start.Line, ranges[i].Start.Column, i+1, p.Engine, p.Reason))
 		for _, cp := range p.Captures {
-			if !seen[cp.Path[0]] {
+			if !seen[cp.Path[0]] && cp.Path[0] != metadataField {
 				seen[cp.Path[0]] = true
 				s.names = append(s.names, cp.Path[0])
 			}
@@ -261,6 +261,11 @@ func readPatternsDirs(blk *hcl.Block, dirs []string) (map[string]string, hcl.Dia
 	return out, nil
 }
 
+// metadataField is Logstash's [@metadata]: fields for the pipeline that
+// never reach an output. The agent has no such side channel, so grok does
+// not set them (ecs-v1 CISCOFW* keep ACL hash codes there).
+const metadataField = "@metadata"
+
 // grokFields plans how a pattern's captures become fields: a capture plan
 // (typed straight into the schema, as parse "regex" does) when every
 // capture is a flat, untyped name set once; else a field list.
@@ -277,7 +282,7 @@ func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
 		}
 		byField[key] = len(fields)
 		fields = append(fields, grokField{path: c.Path, typ: c.Type, caps: []int{i}})
-		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" {
+		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" || c.Path[0] == metadataField {
 			simple = false
 		}
 	}
@@ -356,7 +361,7 @@ func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 			}
 			vals = append(vals, v)
 		}
-		if len(vals) == 0 || f.path[0] == "-" {
+		if len(vals) == 0 || f.path[0] == "-" || f.path[0] == metadataField {
 			continue
 		}
 		if !started {
@@ -400,19 +405,20 @@ func setNested(r *agent.Record, p []string, v any) {
 }
 
 // convertGrok applies a :int, :float or :bool suffix. As Logstash's :int
-// does, a number with a fraction keeps its integer part.
+// and :float do (Ruby's to_i and to_f), the number at the start of the
+// capture is taken and the rest ignored ("0.25 ms" is 0.25, "12.7" as an
+// int is 12). A capture with no number at its start is an error (Logstash
+// would give 0).
 func convertGrok(s, typ string) (any, error) {
 	switch typ {
 	case "int":
-		if n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64); err == nil {
+		num := numberPrefix(s, false)
+		if n, err := strconv.ParseInt(num, 10, 64); err == nil {
 			return n, nil
-		}
-		if f, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && f > -9.2e18 && f < 9.2e18 {
-			return int64(f), nil
 		}
 		return nil, fmt.Errorf("cannot convert %q to int", s)
 	case "float":
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		f, err := strconv.ParseFloat(numberPrefix(s, true), 64)
 		if err != nil {
 			return nil, fmt.Errorf("cannot convert %q to float", s)
 		}
@@ -425,6 +431,57 @@ func convertGrok(s, typ string) (any, error) {
 		return b, nil
 	}
 	return s, nil
+}
+
+// numberPrefix returns the number Ruby's to_i (or to_f) reads at the start
+// of s: leading whitespace skipped, a sign, digits with single underscores
+// between them, and for a float a fraction and an exponent; "" if none.
+func numberPrefix(s string, float bool) string {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	var b strings.Builder
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		b.WriteByte(s[i])
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) {
+			if s[i] >= '0' && s[i] <= '9' {
+				b.WriteByte(s[i])
+				i++
+				n++
+			} else if s[i] == '_' && n > 0 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
+				i++
+			} else {
+				break
+			}
+		}
+		return n
+	}
+	if digits() == 0 {
+		return ""
+	}
+	if !float {
+		return b.String()
+	}
+	if i+1 < len(s) && s[i] == '.' && s[i+1] >= '0' && s[i+1] <= '9' {
+		b.WriteByte('.')
+		i++
+		digits()
+	}
+	if i+1 < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		j := i + 1
+		if j < len(s) && (s[j] == '+' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && s[j] >= '0' && s[j] <= '9' {
+			b.WriteString(s[i:j])
+			i = j
+			digits()
+		}
+	}
+	return b.String()
 }
 
 func sortedKeys(m map[string]string) []string {
