@@ -144,10 +144,17 @@ test-nightly:
 # micro-benchmarks. BENCH_RUNS runs per scenario; the median is reported.
 # nginx_octostore also starts the test store on a throwaway PostgreSQL
 # (skipped, with the reason, when PostgreSQL cannot be started).
+# The scale curves (issue 23): the nginx pack on BENCH_SCALE_LINES lines
+# (10M: one run) and on the input split into BENCH_SCALE_FILES files, plus
+# Kafka → rules → Kafka and the octostore sink against a no-op receiver;
+# every scenario's runs, the peers' included (mawk, the Collector, the
+# Fluent Bit cached by make test-deps), are interleaved round by round.
 BENCH_LINES ?= 1000000
 BENCH_RUNS  ?= 5
+BENCH_SCALE_LINES ?= 0,10000,100000,1000000,10000000
+BENCH_SCALE_FILES ?= 1,100,1000
 bench: build bench-peers
-	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS)
+	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS) -scale-lines '$(BENCH_SCALE_LINES)' -scale-files '$(BENCH_SCALE_FILES)'
 	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/ ./internal/replay/
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).

@@ -209,14 +209,10 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
 		return
 	}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, 64<<20)
-	if r.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad gzip: " + err.Error()})
-			return
-		}
-		body = zr
+	body, err := IngestBody(http.MaxBytesReader(w, r.Body, 64<<20), r.Header.Get("Content-Encoding"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
 	}
 	var req ingestRequest
 	if err := json.NewDecoder(body).Decode(&req); err != nil {
@@ -366,6 +362,19 @@ func resetConn(w http.ResponseWriter) {
 		_ = tc.SetLinger(0)
 	}
 	conn.Close()
+}
+
+// IngestBody is the JSON of an ingest request's body, read through gzip
+// when its Content-Encoding (encoding) says so.
+func IngestBody(body io.Reader, encoding string) (io.Reader, error) {
+	if encoding != "gzip" {
+		return body, nil
+	}
+	zr, err := gzip.NewReader(body)
+	if err != nil {
+		return nil, fmt.Errorf("bad gzip: %w", err)
+	}
+	return zr, nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
