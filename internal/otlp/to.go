@@ -226,7 +226,7 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 		for i := range tf {
 			w.typed(tf[i].Key, tf[i].Value)
 		}
-	case !r.IsRaw():
+	case !r.IsRaw() || r.HasRawFields():
 		attrs.EnsureCapacity(r.NumFields() + 4)
 		for k, v := range r.All() {
 			w.field(k, v)
