@@ -74,9 +74,9 @@ type Sink struct {
 	cfg *Config
 	set agent.Settings
 	enc agent.Encoder // Consume's (one goroutine)
-	// sizeHint is the bytes per record of the last batch, to size the
-	// next batch's buffer.
-	sizeHint int
+	// buf is the last batch's buffer, reused once Publish returned with
+	// every record answered (the client then holds no reference to it).
+	buf []byte
 	p   *kafkaclient.Producer
 }
 
@@ -133,7 +133,8 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 	}
 	// ends[4i:4i+4]: where record i's key, value, id and kind end in buf.
 	ends := make([]int, 4*len(b))
-	buf := make([]byte, 0, s.sizeHint*len(b)+len(b)*64)
+	buf := s.buf[:0]
+	s.buf = nil
 	for i := range recs {
 		r := &recs[i]
 		buf = s.appendKey(buf, r)
@@ -152,9 +153,6 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 		}
 		ends[4*i+3] = len(buf)
 	}
-	if len(b) > 0 {
-		s.sizeHint = len(buf) / len(b)
-	}
 	start := 0
 	for i := range msgs {
 		e := ends[4*i : 4*i+4]
@@ -170,7 +168,11 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 		}
 		start = e[3]
 	}
-	return s.p.Publish(ctx, recs, msgs)
+	err := s.p.Publish(ctx, recs, msgs)
+	if err == nil {
+		s.buf = buf // else the client may still read it (an abandoned request)
+	}
+	return err
 }
 
 // appendKey appends the message key of r (nothing when it has none).
