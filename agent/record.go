@@ -204,6 +204,22 @@ func (r *Record) MaterializeFields() map[string]any {
 	return r.fields
 }
 
+// GrowFields makes room for n more fields in a record's fields map, so
+// that a step about to set them grows it once rather than field by field.
+// A map of up to 8 fields (one group: what a source that builds maps
+// makes) that would outgrow it is copied into one sized for them all;
+// typed fields, a raw record and a larger map are left as they are.
+func (r *Record) GrowFields(n int) {
+	if r.fields == nil || len(r.fields) > 8 || len(r.fields)+n <= 8 {
+		return
+	}
+	m := make(map[string]any, len(r.fields)+n)
+	for k, v := range r.fields {
+		m[k] = v
+	}
+	r.fields = m
+}
+
 // Token returns the acknowledgement token the record belongs to, or nil.
 func (r *Record) Token() *Token { return r.token }
 

@@ -194,12 +194,38 @@ func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError 
 			errs = append(errs, agent.FieldError{Field: f.Name, Error: err.Error()})
 			continue
 		}
-		r.Set(f.Name, cv)
+		if !sameScalar(v, cv) {
+			r.Set(f.Name, cv)
+		}
 	}
 	if s.UnknownFields != UnknownAllow {
 		errs = append(errs, s.unknown(r)...)
 	}
 	return errs
+}
+
+// sameScalar reports whether a and b are the same scalar of the same type:
+// a field whose value the schema left as it was need not be set again
+// (setting a field of a map boxes its value and writes the map).
+func sameScalar(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		y, ok := b.(int64)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case time.Time:
+		y, ok := b.(time.Time)
+		return ok && x == y
+	}
+	return false
 }
 
 // unknown applies the unknown-field policy (drop or reject) to r.
@@ -327,6 +353,9 @@ func (f *Field) coerce(v any) (any, error) {
 
 func coerceTo(t Type, layout string, v any) (any, error) {
 	if x, ok := v.(string); ok && t != List && t != Map {
+		if t == String || t == Enum {
+			return v, nil // as it is, not boxed again
+		}
 		if t == Time {
 			tm, err := parseTime(layout, x)
 			if err != nil {

@@ -133,6 +133,8 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
+	stats := replay.NewStats(replayErrorLog(stderr))
+	stage := replay.TransformFactory(stats, target)
 	// The input.
 	var input agent.NodeSpec
 	var progress *progressLine
@@ -174,18 +176,19 @@ func runReplay(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 		progress = newProgressLine(stderr, size)
-		f := replay.ReaderFactory(rd, progress.update)
+		// The reader decodes and routes the dead letters itself: no stage.
+		f := replay.ReaderFactory(rd, progress.update, stats, target)
 		input = agent.NodeSpec{ID: replay.InputID, Type: "replay_input", Name: "input", Kind: agent.KindSource, Factory: f, Config: f.NewConfig()}
+		stage = nil
 	}
 
-	stats := replay.NewStats(replayErrorLog(stderr))
 	var tally *replay.Tally
 	var tallyFactory *agent.Factory
 	if *dry {
 		tally = replay.NewTally()
 		tallyFactory = tally.Factory()
 	}
-	rg := replay.Graph(g, input, replay.TransformFactory(stats, target), tallyFactory)
+	rg := replay.Graph(g, input, stage, tallyFactory)
 	var inputErr error
 	rt, err := agent.New(rg, agent.Options{Logger: log, Once: true, Buffers: map[string]agent.BufferFactory{"disk": diskbuffer.New}})
 	if err != nil {

@@ -103,6 +103,8 @@ type otlpCounter struct {
 	srv     *grpc.Server
 	addr    string
 	records atomic.Int64
+	bytes   atomic.Int64 // the requests' protobuf bytes (uncompressed), to compare what each side sends
+	dumped  atomic.Bool
 }
 
 func startOTLPCounter() (*otlpCounter, error) {
@@ -125,6 +127,13 @@ func startOTLPCounter() (*otlpCounter, error) {
 				return nil, status.Error(codes.InvalidArgument, err.Error())
 			}
 			c.records.Add(int64(req.Logs().LogRecordCount()))
+			c.bytes.Add(int64(len(f.B)))
+			if p := os.Getenv("BENCH_OTLP_DUMP"); p != "" && c.dumped.CompareAndSwap(false, true) {
+				// The first request, as OTLP/JSON, to see what a side sends.
+				if b, err := req.MarshalJSON(); err == nil {
+					os.WriteFile(p, b, 0o644)
+				}
+			}
 			return &otlp.Frame{}, nil
 		}}},
 	}, c)
@@ -265,7 +274,7 @@ func runOTLP(sc scenario, bin, otelcol, work string, in *otlpInput) (run, string
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return run{wall: wall, cpu: cpu, rssKiB: peakRSS(ru.Maxrss, hwm())}, "", nil
+	return run{wall: wall, cpu: cpu, rssKiB: peakRSS(ru.Maxrss, hwm()), outBytes: counter.bytes.Load()}, "", nil
 }
 
 // syncBuf is a bytes buffer the child's stderr copier writes to while the
@@ -317,7 +326,7 @@ func runOTLPScenarios(scs []scenario, runs int, bin, otelcol, input, work, rev, 
 				exit(1)
 			}
 			rs[i] = append(rs[i], out)
-			fmt.Fprintf(os.Stderr, "%-20s run %d: wall %.2fs cpu %.2fs rss %.1f MiB\n", sc.Name, r+1, out.wall.Seconds(), out.cpu.Seconds(), float64(out.rssKiB)/1024)
+			fmt.Fprintf(os.Stderr, "%-20s run %d: wall %.2fs cpu %.2fs rss %.1f MiB, %.0f bytes/record out\n", sc.Name, r+1, out.wall.Seconds(), out.cpu.Seconds(), float64(out.rssKiB)/1024, float64(out.outBytes)/float64(in.records))
 		}
 	}
 	for i := range scs {

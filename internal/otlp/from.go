@@ -3,6 +3,7 @@ package otlp
 import (
 	"encoding/hex"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -19,6 +20,40 @@ import (
 type Resource struct {
 	Attributes map[string]any // nil when there are none
 	SchemaURL  string
+
+	// The last log record's attributes (in order) and their map: the
+	// records of one ResourceLogs often carry the same attributes (the
+	// file, the stream), and then share one map, as they share the
+	// resource's.
+	lastKeys []string
+	lastVals []pcommon.Value
+	lastMap  map[string]any
+}
+
+// attributes returns a log record's attributes as a map: the previous
+// record's map when they are the same keys and values in the same order
+// (so that Map would make the same map of them).
+func (r *Resource) attributes(a pcommon.Map) map[string]any {
+	if r.lastMap != nil && a.Len() == len(r.lastKeys) {
+		i, same := 0, true
+		for k, v := range a.All() {
+			if k != r.lastKeys[i] || !v.Equal(r.lastVals[i]) {
+				same = false
+				break
+			}
+			i++
+		}
+		if same {
+			return r.lastMap
+		}
+	}
+	r.lastKeys, r.lastVals = r.lastKeys[:0], r.lastVals[:0]
+	for k, v := range a.All() {
+		r.lastKeys = append(r.lastKeys, k)
+		r.lastVals = append(r.lastVals, v)
+	}
+	r.lastMap = Map(a)
+	return r.lastMap
 }
 
 // NewResource converts the resource of rl.
@@ -74,13 +109,20 @@ func Fill(r *agent.Record, lr plog.LogRecord, res *Resource, scope map[string]an
 	case pcommon.ValueTypeStr:
 		s := body.Str()
 		f[FieldMessage] = s
-		r.Raw = []byte(s)
+		// Raw views the body's bytes: pdata copied them out of the
+		// request into a string of their own, which nothing writes to,
+		// and a record's Raw is never written to either.
+		if s == "" {
+			r.Raw = []byte{} // an empty body is a message still
+		} else {
+			r.Raw = unsafe.Slice(unsafe.StringData(s), len(s))
+		}
 	default:
 		f[FieldBody] = Value(body)
 		r.Raw = []byte(body.AsString())
 	}
 	if a := lr.Attributes(); a.Len() > 0 {
-		f[FieldAttributes] = Map(a)
+		f[FieldAttributes] = res.attributes(a)
 	}
 	if res.Attributes != nil {
 		f[FieldResource] = res.Attributes

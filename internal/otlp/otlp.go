@@ -85,14 +85,20 @@ const (
 	ScopeNameDefault = "octoagent"
 )
 
-// reserved are the fields that sink "otlp" maps to a place of their own
-// rather than to an attribute of the same name (when they have the type it
-// expects: a "resource" that is a string is an attribute like any other).
-var reserved = map[string]bool{
-	FieldMessage: true, FieldBody: true, FieldAttributes: true, FieldResource: true,
-	FieldResourceSchemaURL: true, FieldScope: true, FieldSeverityText: true,
-	FieldSeverityNumber: true, FieldTraceID: true, FieldSpanID: true, FieldFlags: true,
-	FieldEventName: true, FieldObservedTime: true, FieldDroppedAttributes: true,
+// isReserved reports whether a field is one that sink "otlp" maps to a
+// place of its own rather than to an attribute of the same name (when it
+// has the type it expects: a "resource" that is a string is an attribute
+// like any other). A switch, not a map: it runs for every field of every
+// record the sink sends.
+func isReserved(k string) bool {
+	switch k {
+	case FieldMessage, FieldBody, FieldAttributes, FieldResource,
+		FieldResourceSchemaURL, FieldScope, FieldSeverityText,
+		FieldSeverityNumber, FieldTraceID, FieldSpanID, FieldFlags,
+		FieldEventName, FieldObservedTime, FieldDroppedAttributes:
+		return true
+	}
+	return false
 }
 
 // Value returns an OTLP value as a record holds it: string, int64,
@@ -163,7 +169,7 @@ func PutValue(dst pcommon.Value, v any) {
 	case float32:
 		dst.SetDouble(float64(t))
 	case time.Time:
-		dst.SetStr(t.UTC().Format(time.RFC3339Nano))
+		dst.SetStr(timeString(agent.TimeValue(t)))
 	case []byte:
 		dst.SetEmptyBytes().FromRaw(t)
 	case []any:
@@ -199,8 +205,17 @@ func putTyped(dst pcommon.Value, v agent.Value) {
 	case agent.KindBool:
 		dst.SetBool(v.Bool())
 	case agent.KindTime:
-		dst.SetStr(v.Time().Format(time.RFC3339Nano))
+		dst.SetStr(timeString(v))
 	}
+}
+
+// timeString writes a time value as time.RFC3339Nano does, in UTC, with
+// the agent's formatter (the one the wire form uses), which is faster
+// than time.Format's general one.
+func timeString(v agent.Value) string {
+	var buf [48]byte
+	b := v.AppendJSON(buf[:0]) // "2006-01-02T15:04:05.999999999Z", quoted
+	return string(b[1 : len(b)-1])
 }
 
 // Depth returns how deeply v nests maps and lists: 0 for a scalar, 1 for

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -209,6 +210,74 @@ func sortValue(v pcommon.Value) {
 	case pcommon.ValueTypeSlice:
 		for _, e := range v.Slice().All() {
 			sortValue(e)
+		}
+	}
+}
+
+// Records of one resource with the same attributes share one map; any
+// difference (a value, a key, the order) gets a map of its own, with what
+// the record carries.
+func TestFillSharesSameAttributes(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	lrs := rl.ScopeLogs().AppendEmpty().LogRecords()
+	want := [][]string{
+		{"log.file.name", "a.log", "log.iostream", "stdout"},
+		{"log.file.name", "a.log", "log.iostream", "stdout"},
+		{"log.file.name", "b.log", "log.iostream", "stdout"},
+		{"log.iostream", "stdout", "log.file.name", "b.log"},
+		{"log.file.name", "b.log"},
+		{"log.file.name", "b.log"},
+	}
+	for _, kv := range want {
+		a := lrs.AppendEmpty().Attributes()
+		for i := 0; i < len(kv); i += 2 {
+			a.PutStr(kv[i], kv[i+1])
+		}
+	}
+	res := NewResource(rl)
+	recs := make([]agent.Record, lrs.Len())
+	for i := range recs {
+		Fill(&recs[i], lrs.At(i), &res, nil, time.Now())
+	}
+	attrs := func(i int) map[string]any {
+		v, _ := recs[i].Get(FieldAttributes)
+		return v.(map[string]any)
+	}
+	for i, kv := range want {
+		got := attrs(i)
+		if len(got) != len(kv)/2 {
+			t.Fatalf("record %d: attributes %v, want %v", i, got, kv)
+		}
+		for j := 0; j < len(kv); j += 2 {
+			if got[kv[j]] != kv[j+1] {
+				t.Fatalf("record %d: attributes %v, want %v", i, got, kv)
+			}
+		}
+	}
+	same := func(i, j int) bool { return reflect.ValueOf(attrs(i)).Pointer() == reflect.ValueOf(attrs(j)).Pointer() }
+	if !same(0, 1) || !same(4, 5) || same(1, 2) || same(2, 3) || same(3, 4) {
+		t.Fatalf("shared maps: 0-1 %v, 4-5 %v (want true); 1-2 %v, 2-3 %v, 3-4 %v (want false)", same(0, 1), same(4, 5), same(1, 2), same(2, 3), same(3, 4))
+	}
+}
+
+// Times become the strings time.RFC3339Nano makes of them, in UTC.
+func TestTimeString(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 21, 5, 0, 9, 0, time.UTC),
+		time.Date(2026, 11, 21, 5, 0, 9, 120000000, time.FixedZone("x", 3600)),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(9999, 1, 2, 3, 4, 5, 6, time.UTC),
+		time.Unix(0, 1),
+	} {
+		want := tm.UTC().Format(time.RFC3339Nano)
+		if got := timeString(agent.TimeValue(tm)); got != want {
+			t.Errorf("%v: %q, want %q", tm, got, want)
+		}
+		v := pcommon.NewValueEmpty()
+		PutValue(v, tm)
+		if v.Str() != want {
+			t.Errorf("PutValue %v: %q, want %q", tm, v.Str(), want)
 		}
 	}
 }

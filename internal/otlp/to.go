@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -219,15 +220,26 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(r.Time))
 	attrs := lr.Attributes()
 	w := recordWriter{lr: lr, attrs: attrs}
+	// Room for every attribute at once: the fields, the OTLP attributes,
+	// the entity's log.* keys, the id, the kind and the origin's.
+	room := 4 + len(r.Entity)
+	if b.opt.Origin {
+		room += 8
+	}
 	switch {
 	case r.Typed():
 		tf := r.TypedFields()
-		attrs.EnsureCapacity(len(tf) + 4)
+		attrs.EnsureCapacity(len(tf) + room)
 		for i := range tf {
 			w.typed(tf[i].Key, tf[i].Value)
 		}
 	case !r.IsRaw() || r.HasRawFields():
-		attrs.EnsureCapacity(r.NumFields() + 4)
+		if m, ok := r.Get(FieldAttributes); ok {
+			if m, ok := m.(map[string]any); ok {
+				room += len(m)
+			}
+		}
+		attrs.EnsureCapacity(r.NumFields() + room)
 		for k, v := range r.All() {
 			w.field(k, v)
 		}
@@ -244,7 +256,10 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 	if !w.body {
 		switch {
 		case r.Raw != nil:
-			lr.Body().SetStr(string(r.Raw))
+			// The line's bytes as they are: a record's Raw never changes
+			// once its source emitted it, and the record outlives this
+			// log record (it is acked after the request is sent).
+			lr.Body().SetStr(unsafe.String(unsafe.SliceData(r.Raw), len(r.Raw)))
 		case r.Kind == agent.KindDeadLetter:
 			// A dead letter's line is its raw field (it stays an
 			// attribute too, as every field does).
@@ -316,14 +331,14 @@ type recordWriter struct {
 // field places one field (boxed, from a record's map). A reserved field
 // of the wrong type is an attribute like any other.
 func (w *recordWriter) field(k string, v any) {
-	if !reserved[k] || !w.reserved(k, v) {
+	if !isReserved(k) || !w.reserved(k, v) {
 		PutValue(w.attrs.PutEmpty(k), v)
 	}
 }
 
 // typed places one typed field without boxing it, unless it is reserved.
 func (w *recordWriter) typed(k string, v agent.Value) {
-	if reserved[k] && w.reserved(k, v.Any()) {
+	if isReserved(k) && w.reserved(k, v.Any()) {
 		return
 	}
 	putTyped(w.attrs.PutEmpty(k), v)

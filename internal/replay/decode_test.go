@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/octostore/agent/agent"
@@ -58,4 +59,36 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("Decode %+v %q\nRebuild %+v %q\ninput %q", got, target, want, wantTarget, data)
 		}
 	})
+}
+
+// TestDecodeRaw: raw lines with escapes, runes and bytes that are not
+// UTF-8 at every place of the eight-byte words the decoder reads them by
+// come out as the reference path (agent.ParseJSON, then Rebuild) reads
+// them.
+func TestDecodeRaw(t *testing.T) {
+	pieces := []string{`\"`, `\\`, `\u00e9`, `\ud83d\ude00`, `\ud800x`, `\/`, `\n`, "é", "\xff", "\xe2\x82", "😀", `\u0000`}
+	for _, p := range pieces {
+		for pad := 0; pad < 17; pad++ {
+			for _, tail := range []string{"", "abc", "0123456789abcdef0123"} {
+				raw := strings.Repeat("x", pad) + p + tail
+				line := []byte(`{"kind":"dead_letter","time":"2026-12-06T00:00:00Z","fields":{"component":"transform.x","raw":"` + raw +
+					`"},"origin":{"host":"h","component":"c","stream":"s","offset":3,"rule":"transform.x.dead_letter"}}`)
+				got, _, err := replay.Decode(line)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				ref, err := agent.ParseJSON(line)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				want, _, err := replay.Rebuild(&ref)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got.Raw) != string(want.Raw) {
+					t.Errorf("raw %q: got %q, want %q", raw, got.Raw, want.Raw)
+				}
+			}
+		}
+	}
 }

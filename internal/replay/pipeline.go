@@ -7,9 +7,9 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/decode"
@@ -116,76 +116,36 @@ func sortGroups(m map[string]*Group) []Group {
 	return out
 }
 
-// transform is the replay stage: it reads each dead letter (a JSON line,
-// whatever source read it), rebuilds the record its transform was given,
-// and hands it to that transform alone, with the dead letter's place in its
-// token: the input position is committed once the replayed record (or its
-// new dead letter) reached its outcome.
-type transform struct {
-	set   agent.Settings
+// router rebuilds dead letters and hands each rebuilt record to the
+// transform it names (or to into, a renamed rule), with the place of its
+// dead letter in its token: the input position is committed once the
+// replayed record (or its new dead letter) reached its outcome. The replay
+// stage (TransformFactory) is one, for dead letters any source read; the
+// reader of a file or standard input (ReaderFactory) is one itself, so its
+// lines are decoded where they are read, with no copy of each dead letter
+// and no stage between it and the transforms.
+type router struct {
 	out   agent.Router
 	into  string
 	known []string
 	stats *Stats
 	dec   Decoder
+	// targets is the target of each record of the batch being built.
+	targets []string
 }
 
-// TransformFactory returns the factory of the replay stage. into, if not
-// empty, is the transform every dead letter goes to (a renamed rule).
-func TransformFactory(stats *Stats, into string) *agent.Factory {
-	type config struct{}
-	return agent.NewTransformFactory(agent.FactorySpec[config, agent.Transform]{
-		Type:      "replay",
-		NewConfig: func() *config { return &config{} },
-		Create: func(set agent.Settings, _ *config) (agent.Transform, error) {
-			rt, ok := set.Out.(agent.Router)
-			if !ok {
-				return nil, fmt.Errorf("replay: the output cannot route")
-			}
-			return &transform{set: set, out: rt, into: into, known: rt.Consumers(), stats: stats}, nil
-		},
-	})
+func newRouter(set agent.Settings, stats *Stats, into string) (*router, error) {
+	rt, ok := set.Out.(agent.Router)
+	if !ok {
+		return nil, fmt.Errorf("replay: the output cannot route")
+	}
+	return &router{out: rt, into: into, known: rt.Consumers(), stats: stats}, nil
 }
 
-func (t *transform) Process(ctx context.Context, b agent.Batch) error {
-	var order []string
-	groups := map[string]agent.Batch{}
-	for i := range b {
-		r := &b[i]
-		t.stats.Read.Add(1)
-		in, target, err := t.rebuild(r)
-		if err != nil {
-			e, ok := err.(*Error)
-			if !ok {
-				e = &Error{Reason: ReasonNotDeadLetter, Msg: err.Error()}
-			}
-			t.stats.fail(position(r), e)
-			r.Ack(agent.Dropped)
-			continue
-		}
-		in.SetToken(r.Token())
-		r.SetToken(nil)
-		if _, ok := groups[target]; !ok {
-			order = append(order, target)
-		}
-		groups[target] = append(groups[target], in)
-	}
-	t.stats.mu.Lock()
-	for _, target := range order {
-		t.stats.targets[target] += int64(len(groups[target]))
-	}
-	t.stats.mu.Unlock()
-	var first error
-	for _, target := range order {
-		if err := t.out.EmitTo(ctx, []string{target}, groups[target]); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-func (t *transform) rebuild(r *agent.Record) (agent.Record, string, error) {
-	in, comp, err := t.dec.Decode(r.Message())
+// rebuild reads dead letter line and returns the record its transform was
+// given and the transform to replay it into.
+func (t *router) rebuild(line []byte) (agent.Record, string, error) {
+	in, comp, err := t.dec.Decode(line)
 	if err != nil {
 		return agent.Record{}, "", err
 	}
@@ -200,6 +160,99 @@ func (t *transform) rebuild(r *agent.Record) (agent.Record, string, error) {
 	return in, target, nil
 }
 
+// fail counts the dead letter at pos that cannot be replayed.
+func (t *router) fail(pos string, err error) {
+	e, ok := err.(*Error)
+	if !ok {
+		e = &Error{Reason: ReasonNotDeadLetter, Msg: err.Error()}
+	}
+	t.stats.fail(pos, e)
+}
+
+// emit hands each record of b to its target (t.targets, one per record),
+// in order: the whole batch when they all have the same, as they mostly
+// do, else a batch per target. It leaves t.targets empty.
+func (t *router) emit(ctx context.Context, b agent.Batch) error {
+	targets := t.targets
+	defer func() { t.targets = targets[:0] }()
+	if len(b) == 0 {
+		return nil
+	}
+	first := targets[0]
+	if !slices.ContainsFunc(targets[1:], func(s string) bool { return s != first }) {
+		t.stats.mu.Lock()
+		t.stats.targets[first] += int64(len(b))
+		t.stats.mu.Unlock()
+		return t.out.EmitTo(ctx, targets[:1], b)
+	}
+	var order []string
+	groups := map[string]agent.Batch{}
+	for i, target := range targets {
+		if _, ok := groups[target]; !ok {
+			order = append(order, target)
+		}
+		groups[target] = append(groups[target], b[i])
+	}
+	t.stats.mu.Lock()
+	for _, target := range order {
+		t.stats.targets[target] += int64(len(groups[target]))
+	}
+	t.stats.mu.Unlock()
+	var err error
+	for _, target := range order {
+		if e := t.out.EmitTo(ctx, []string{target}, groups[target]); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// transform is the replay stage: it reads each dead letter (a JSON line,
+// whatever source read it) and routes what it rebuilds (see router).
+type transform struct {
+	*router
+}
+
+// TransformFactory returns the factory of the replay stage. into, if not
+// empty, is the transform every dead letter goes to (a renamed rule).
+func TransformFactory(stats *Stats, into string) *agent.Factory {
+	type config struct{}
+	return agent.NewTransformFactory(agent.FactorySpec[config, agent.Transform]{
+		Type:      "replay",
+		NewConfig: func() *config { return &config{} },
+		Create: func(set agent.Settings, _ *config) (agent.Transform, error) {
+			r, err := newRouter(set, stats, into)
+			if err != nil {
+				return nil, err
+			}
+			return transform{r}, nil
+		},
+	})
+}
+
+// Process rebuilds the records of b in place: the batch goes on with the
+// rebuilt records, without those that could not be replayed (resolved as
+// Dropped).
+func (t transform) Process(ctx context.Context, b agent.Batch) error {
+	t.stats.Read.Add(int64(len(b)))
+	n := 0
+	for i := range b {
+		r := &b[i]
+		in, target, err := t.rebuild(r.Message())
+		if err != nil {
+			t.fail(position(r), err)
+			r.Ack(agent.Dropped)
+			continue
+		}
+		in.SetToken(r.Token())
+		b[n] = in
+		t.targets = append(t.targets, target)
+		n++
+	}
+	clear(b[n:])
+	return t.emit(ctx, b[:n])
+}
+
 // deadLetterID is the id of the dead letter comp made of a record from o.
 func deadLetterID(o agent.Origin, comp string) string {
 	o.Derive(comp+".dead_letter", 0)
@@ -212,26 +265,36 @@ func position(r *agent.Record) string {
 	if r.Origin.Topic != "" {
 		return fmt.Sprintf("%s/%d@%d", r.Origin.Topic, r.Origin.Partition, r.Origin.Offset)
 	}
-	return "line " + fmt.Sprint(r.Origin.Offset+1)
+	return linePosition(r.Origin.Offset)
 }
 
+// linePosition names line n (from 0) of the input.
+func linePosition(n int64) string { return "line " + strconv.FormatInt(n+1, 10) }
+
 // ReaderFactory returns the factory of a source that reads dead letters, one
-// JSON object a line, from rd until its end. Each record's offset is its
-// line number from 0; progress, if set, is told the bytes read so far.
-// It keeps no checkpoint: replaying the same input again gives the same
-// ids, so the store keeps one copy.
-func ReaderFactory(rd io.Reader, progress func(bytes int64)) *agent.Factory {
+// JSON object a line, from rd until its end, and routes what it rebuilds
+// of them itself (see router: stats and into as for TransformFactory; in
+// the graph, the transforms read it, with no stage between, see Graph).
+// Each record's token holds its line number from 0; progress, if set, is
+// told the bytes read so far. It keeps no checkpoint: replaying the same
+// input again gives the same ids, so the store keeps one copy.
+func ReaderFactory(rd io.Reader, progress func(bytes int64), stats *Stats, into string) *agent.Factory {
 	type config struct{}
 	return agent.NewSourceFactory(agent.FactorySpec[config, agent.Source]{
 		Type:      "replay_input",
 		NewConfig: func() *config { return &config{} },
 		Create: func(set agent.Settings, _ *config) (agent.Source, error) {
-			return &reader{set: set, rd: rd, progress: progress}, nil
+			r, err := newRouter(set, stats, into)
+			if err != nil {
+				return nil, err
+			}
+			return &reader{router: r, set: set, rd: rd, progress: progress}, nil
 		},
 	})
 }
 
 type reader struct {
+	*router
 	set      agent.Settings
 	rd       io.Reader
 	progress func(int64)
@@ -245,29 +308,27 @@ func (s *reader) Run(ctx context.Context) error {
 	sc.Buffer(make([]byte, 0, 256<<10), MaxLine)
 	const batch = 512
 	var (
-		recs  agent.Batch
+		recs  = make(agent.Batch, 0, batch)
+		read  int // lines of the batch
 		line  int64
 		bytes int64
 	)
 	tracker := agent.NewTracker(s.set.Acks, func(int64) {}, func() { s.set.Metrics.StuckStream() })
-	// The lines of a batch are copied into slabs: one allocation per 256
-	// KiB, not per line (the scanner reuses its buffer).
-	var slab []byte
 	emit := func() {
-		if len(recs) == 0 {
-			return
+		s.stats.Read.Add(int64(read))
+		read = 0
+		if len(recs) > 0 {
+			tok := tracker.Track(len(recs), line)
+			for i := range recs {
+				recs[i].SetToken(tok)
+			}
+			_ = s.emit(ctx, recs)
+			recs = make(agent.Batch, 0, batch)
 		}
-		tok := tracker.Track(len(recs), line)
-		for i := range recs {
-			recs[i].SetToken(tok)
-		}
-		_ = s.set.Out.Emit(ctx, recs)
-		recs = nil
 		if s.progress != nil {
 			s.progress(bytes)
 		}
 	}
-	now := time.Now()
 	for sc.Scan() {
 		b := sc.Bytes()
 		bytes += int64(len(b)) + 1
@@ -278,14 +339,17 @@ func (s *reader) Run(ctx context.Context) error {
 			line++
 			continue
 		}
-		if cap(slab)-len(slab) < len(b) {
-			slab = make([]byte, 0, max(len(b), 256<<10))
+		// The record rebuilt owns what it holds: b is the scanner's, for
+		// this line only.
+		in, target, err := s.rebuild(b)
+		if err != nil {
+			s.fail(linePosition(line), err)
+		} else {
+			recs = append(recs, in)
+			s.targets = append(s.targets, target)
 		}
-		slab = append(slab, b...)
-		recs = append(recs, agent.Record{Time: now, Raw: slab[len(slab)-len(b) : len(slab) : len(slab)],
-			Origin: agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: "input", Offset: line}})
 		line++
-		if len(recs) == batch {
+		if read++; read == batch {
 			emit()
 			if ctx.Err() != nil {
 				return nil
@@ -397,11 +461,12 @@ func lastRule(rule string) string {
 // (TransformFactory), and the stage feeds every transform of the config, so
 // each dead letter reaches the transform it names and, from there, that
 // transform's consumers as in `run`: disk buffers, acknowledgements and
-// retries included. A sink left reading nothing (it read a source only)
-// goes too.
+// retries included. With stage nil, the input routes the dead letters
+// itself (ReaderFactory) and feeds the transforms. A sink left reading
+// nothing (it read a source only) goes too.
 //
 // With tally (a dry run) every sink goes: each transform reads the stage
-// alone, and the tally reads every transform's two outputs.
+// (or the input) alone, and the tally reads every transform's two outputs.
 func Graph(g agent.Graph, input agent.NodeSpec, stage *agent.Factory, tally *agent.Factory) agent.Graph {
 	sources := map[string]bool{}
 	for _, n := range g.Nodes {
@@ -411,16 +476,20 @@ func Graph(g agent.Graph, input agent.NodeSpec, stage *agent.Factory, tally *age
 	}
 	out := agent.Graph{Agent: g.Agent}
 	input.Inputs = nil
-	out.Nodes = append(out.Nodes, input,
-		agent.NodeSpec{ID: TransformID, Type: "replay", Name: "octoagent.replay", Kind: agent.KindTransform,
+	out.Nodes = append(out.Nodes, input)
+	feed := input.ID
+	if stage != nil {
+		out.Nodes = append(out.Nodes, agent.NodeSpec{ID: TransformID, Type: "replay", Name: "octoagent.replay", Kind: agent.KindTransform,
 			Inputs: []string{input.ID}, Factory: stage, Config: stage.NewConfig()})
+		feed = TransformID
+	}
 	var tallyInputs []string
 	for _, n := range g.Nodes {
 		switch {
 		case n.Kind == agent.KindSource:
 			continue
 		case n.Kind == agent.KindTransform:
-			ins := []string{TransformID}
+			ins := []string{feed}
 			if tally == nil {
 				for _, in := range n.Inputs {
 					if id, _ := agent.SplitOutputID(in); !sources[id] {

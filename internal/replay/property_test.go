@@ -42,7 +42,9 @@ func genRule(rng *rand.Rand) string {
 		b.WriteString("  parse \"json\" {}\n")
 	}
 	if rng.IntN(3) == 0 {
-		b.WriteString("  jq = \"if .path == \\\"/two\\\" then (., .) else . end\"\n")
+		// A minute per line: the property is about records, and a loaded
+		// machine must not turn a first read into a timeout dead letter.
+		b.WriteString("  jq {\n    query   = \"if .path == \\\"/two\\\" then (., .) else . end\"\n    timeout = \"1m\"\n  }\n")
 	}
 	if rng.IntN(2) == 0 {
 		b.WriteString("  timestamp {\n    field  = \"ts\"\n    layout = \"rfc3339\"\n  }\n")
@@ -51,7 +53,7 @@ func genRule(rng *rand.Rand) string {
 		b.WriteString("  where = \"path != \\\"/drop\\\"\"\n")
 	}
 	if rng.IntN(3) == 0 { // fails after the timestamp step set the time
-		b.WriteString("  jq {\n    query = \"if .path == \\\"/boom\\\" then error(\\\"boom\\\") else . end\"\n  }\n")
+		b.WriteString("  jq {\n    query = \"if .path == \\\"/boom\\\" then error(\\\"boom\\\") else . end\"\n    timeout = \"1m\"\n  }\n")
 	}
 	switch rng.IntN(4) {
 	case 0:

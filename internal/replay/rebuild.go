@@ -8,8 +8,10 @@ package replay
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -52,8 +54,7 @@ func Rebuild(dl *agent.Record) (agent.Record, string, error) {
 	w := wireDeadLetter{Time: dl.Time, Kind: dl.Kind, Origin: dl.Origin, ID: dl.EnsureID()}
 	w.Fields.Component, _ = fieldString(dl, "component")
 	if s, ok := fieldString(dl, "raw"); ok {
-		raw := []byte(s)
-		w.Fields.Raw = &raw
+		w.Fields.Raw, w.Fields.HasRaw = []byte(s), true
 	}
 	if s, ok := fieldString(dl, "kind"); ok {
 		w.Fields.Kind = &s
@@ -71,17 +72,22 @@ func Decode(line []byte) (agent.Record, string, error) {
 
 // Decoder reads dead letters in the wire form. It reads only what the
 // rebuild needs and skips the rest (the parsed fields, the errors) without
-// building it, finds the end of a string with memchr speed, and reuses the
-// strings that repeat from one dead letter to the next (host, component,
-// stream, path): decoding is most of what a replay costs beyond the rule
-// itself. FuzzDecode holds it to agent.ParseJSON. The zero Decoder is
+// building it; reads a short plain string (most keys and values) in one
+// byte loop, a long one with memchr, and the raw line in one pass eight
+// bytes at a time into slabs; and reuses the strings that repeat from one
+// dead letter to the next (host, component, stream, path): decoding is
+// most of what a replay costs beyond the rule itself. FuzzDecode holds it to agent.ParseJSON. The zero Decoder is
 // ready; it is not safe for concurrent use.
 type Decoder struct {
 	host, component, stream, rule, path, topic, comp, kind string
 	key, str                                               []byte // reused
+	slab                                                   []byte // of the raw lines
 	timeText                                               []byte
 	time                                                   time.Time
 }
+
+// slabSize is the size of the slabs the raw lines are unescaped into.
+const slabSize = 32 << 10
 
 // Decode reads one dead letter and rebuilds its input (see Rebuild).
 func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
@@ -89,7 +95,14 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 	var ent []agent.KV
 	s := &scanner{b: line}
 	str := func() []byte { // the next string value, unescaped, valid until the next call
-		d.str = s.unquoted(d.str[:0])
+		if q, ok := s.short(false); ok {
+			return q
+		}
+		q := s.quoted()
+		if bytes.IndexByte(q, '\\') < 0 && utf8.Valid(q) {
+			return q // as written: no copy
+		}
+		d.str = s.unquoted(d.str[:0], q)
 		return d.str
 	}
 	isString := func() bool { s.ws(); return s.i < len(s.b) && s.b[s.i] == '"' }
@@ -132,12 +145,38 @@ func (d *Decoder) Decode(line []byte) (agent.Record, string, error) {
 				case "component":
 					w.Fields.Component = intern(&d.comp, str())
 				case "raw":
-					q := s.quoted()
-					raw, ok := unquote(make([]byte, 0, len(q)), q)
-					if !ok {
-						s.fail("bad escape in a string")
+					// Unescaped into a slab shared with the next lines':
+					// one allocation per 32 KiB, not per line. The line's
+					// capacity ends with it, so an append copies.
+					var out []byte
+					start := 0
+					if most := 3 * (len(s.b) - s.i); most <= slabSize {
+						// In one pass, into room for the most it can make.
+						if cap(d.slab)-len(d.slab) < most {
+							d.slab = make([]byte, 0, slabSize)
+						}
+						start = len(d.slab)
+						if out = s.unquoteTo(d.slab); s.err != nil {
+							return
+						}
+					} else {
+						// A long line: its end first, for the room it needs.
+						q := s.quoted()
+						if s.err != nil {
+							return
+						}
+						if cap(d.slab)-len(d.slab) < len(q) {
+							d.slab = make([]byte, 0, max(len(q), slabSize))
+						}
+						start = len(d.slab)
+						var ok bool
+						if out, ok = unquote(d.slab, q); !ok {
+							s.fail("bad escape in a string")
+							return
+						}
 					}
-					w.Fields.Raw = &raw
+					d.slab = out
+					w.Fields.Raw, w.Fields.HasRaw = out[start:len(out):len(out)], true
 				case "kind":
 					k := string(str())
 					w.Fields.Kind = &k
@@ -248,9 +287,35 @@ func (s *scanner) quoted() []byte {
 	}
 }
 
-// unquoted appends the next string, unescaped, to dst.
-func (s *scanner) unquoted(dst []byte) []byte {
-	q := s.quoted()
+// shortString is how far short looks for the end of a string.
+const shortString = 64
+
+// short reads the next string if it is short (up to shortString bytes)
+// and needs no unescaping or checking: ASCII, no escape, and with fold no
+// upper-case letter. Found in one pass, without the calls quoted,
+// unquote and plainKey make, it is what most keys and values of a dead
+// letter are. Otherwise it reports false and leaves the string unread.
+func (s *scanner) short(fold bool) ([]byte, bool) {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, false
+	}
+	start := s.i + 1
+	for j := start; j < len(s.b) && j <= start+shortString; j++ {
+		switch c := s.b[j]; {
+		case c == '"':
+			s.i = j + 1
+			return s.b[start:j], true
+		case c == '\\' || c >= utf8.RuneSelf || fold && 'A' <= c && c <= 'Z':
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// unquoted appends string q (as written, the scanner's last), unescaped,
+// to dst.
+func (s *scanner) unquoted(dst, q []byte) []byte {
 	if s.err != nil {
 		return dst
 	}
@@ -279,8 +344,11 @@ func (s *scanner) object(d *Decoder, fold bool, f func(key []byte)) {
 		return
 	}
 	for s.err == nil {
-		k := s.quoted()
-		if d != nil && !plainKey(k, fold) {
+		k, plain := s.short(fold)
+		if !plain {
+			k = s.quoted()
+		}
+		if d != nil && !plain && !plainKey(k, fold) {
 			var ok bool
 			if d.key, ok = unquote(d.key[:0], k); !ok {
 				s.fail("bad escape in a key")
@@ -412,7 +480,9 @@ func (s *scanner) skip(depth int) {
 	}
 	switch s.b[s.i] {
 	case '"':
-		s.quoted()
+		if _, ok := s.short(false); !ok {
+			s.quoted()
+		}
 	case '{':
 		s.object(nil, false, func([]byte) { s.skip(depth + 1) })
 	case '[':
@@ -457,47 +527,120 @@ func unquote(dst, q []byte) ([]byte, bool) {
 			return dst, true
 		}
 		dst = append(dst, q[:i]...)
-		if i+1 >= len(q) {
+		var n int
+		var ok bool
+		if dst, n, ok = unescape(dst, q[i:]); !ok {
 			return dst, false
 		}
-		c := q[i+1]
-		q = q[i+2:]
-		switch c {
-		case '"', '\\', '/':
-			dst = append(dst, c)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(q)
-			if !ok {
-				return dst, false
+		q = q[i+n:]
+	}
+}
+
+// unescape appends the escape at the start of q (a backslash) to dst,
+// unescaped as encoding/json does, and returns how many bytes of q it
+// took. An escape makes ASCII or whole UTF-8 runes, never a byte that
+// would continue a rune begun before it: what is around it can be checked
+// as UTF-8 apart.
+func unescape(dst, q []byte) ([]byte, int, bool) {
+	if len(q) < 2 {
+		return dst, 0, false
+	}
+	switch c := q[1]; c {
+	case '"', '\\', '/':
+		return append(dst, c), 2, true
+	case 'b':
+		return append(dst, '\b'), 2, true
+	case 'f':
+		return append(dst, '\f'), 2, true
+	case 'n':
+		return append(dst, '\n'), 2, true
+	case 'r':
+		return append(dst, '\r'), 2, true
+	case 't':
+		return append(dst, '\t'), 2, true
+	case 'u':
+		r, ok := hex4(q[2:])
+		if !ok {
+			return dst, 0, false
+		}
+		n := 6
+		if utf16.IsSurrogate(r) {
+			r2 := rune(-1)
+			if len(q) >= 12 && q[6] == '\\' && q[7] == 'u' {
+				r2, _ = hex4(q[8:])
 			}
-			q = q[4:]
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if len(q) >= 6 && q[0] == '\\' && q[1] == 'u' {
-					r2, _ = hex4(q[2:])
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					q = q[6:]
-					r = dec
-				} else {
-					r = utf8.RuneError
-				}
+			if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+				n, r = 12, dec
+			} else {
+				r = utf8.RuneError
 			}
-			dst = utf8.AppendRune(dst, r)
-		default:
-			return dst, false
+		}
+		return utf8.AppendRune(dst, r), n, true
+	}
+	return dst, 0, false
+}
+
+// unquoteTo reads the next string and appends it to dst, unescaped as
+// unquote does, in one pass that finds its end as it goes: eight bytes at
+// a time while they hold no quote, backslash or byte past ASCII. It is how
+// the raw line, the one long string of a dead letter, is read. What it
+// appends is at most three times what it reads (a byte that is not UTF-8
+// becomes the three of U+FFFD).
+func (s *scanner) unquoteTo(dst []byte) []byte {
+	if !s.next('"') {
+		s.fail("expects a string")
+		return dst
+	}
+	b, i := s.b, s.i
+	for {
+		j := i
+		for ; j+8 <= len(b); j += 8 {
+			if m := special(binary.LittleEndian.Uint64(b[j:])); m != 0 {
+				j += bits.TrailingZeros64(m) >> 3
+				break
+			}
+		}
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] < utf8.RuneSelf {
+			j++
+		}
+		dst = append(dst, b[i:j]...)
+		i = j
+		if i >= len(b) {
+			s.fail("unterminated string")
+			return dst
+		}
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return dst
+		case c == '\\':
+			var n int
+			var ok bool
+			if dst, n, ok = unescape(dst, b[i:]); !ok {
+				s.i = i
+				s.fail("bad escape in a string")
+				return dst
+			}
+			i += n
+		default: // past ASCII: a rune, or a byte that is not UTF-8
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n == 1 {
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			} else {
+				dst = append(dst, b[i:i+n]...)
+			}
+			i += n
 		}
 	}
+}
+
+// special has the top bit set in each byte of w (little-endian) that is a
+// quote, a backslash or past ASCII; the lowest is exact, the others may
+// not be (a zero byte's borrow).
+func special(w uint64) uint64 {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - lo) &^ x & hi }
+	return zero(w^(lo*'"')) | zero(w^(lo*'\\')) | w&hi
 }
 
 // validUTF8 replaces each byte of b that is not part of valid UTF-8 with
@@ -543,7 +686,8 @@ type wireDeadLetter struct {
 	Time   time.Time
 	Kind   string
 	Fields struct {
-		Raw       *[]byte
+		Raw       []byte
+		HasRaw    bool
 		Component string
 		Kind      *string
 	}
@@ -573,7 +717,7 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 		}
 		return agent.Record{}, "", errorf(ReasonNotTransform, "dead letter %s was made by %s, not by a transform: there is no rule to run it through", w.id(), comp)
 	}
-	if w.Fields.Raw == nil {
+	if !w.Fields.HasRaw {
 		return agent.Record{}, "", errorf(ReasonNoRaw, `dead letter %s of %s has no "raw" line to run again`, w.id(), comp)
 	}
 	if k := w.Fields.Kind; k != nil && *k != agent.KindRaw {
@@ -588,16 +732,18 @@ func (w *wireDeadLetter) rebuild(entity []agent.KV) (agent.Record, string, error
 		return agent.Record{}, "", errorf(ReasonNotRaw, "dead letter %s: %s was given a record made by %s, not a raw line: replay the dead letters of that transform", w.id(), comp, rule)
 	}
 	o.Rule, o.Index = rule, index
-	return agent.Record{Time: w.Time, Raw: *w.Fields.Raw, Entity: entity, Origin: o}, comp, nil
+	return agent.Record{Time: w.Time, Raw: w.Fields.Raw, Entity: entity, Origin: o}, comp, nil
 }
 
 // inputRule inverts agent.Origin.Derive: the rule and index the input of
 // component comp had, from the rule of the dead letter comp made of it.
 func inputRule(rule, comp string) (string, int, error) {
-	suffix := comp + ".dead_letter"
-	prefix, ok := strings.CutSuffix(rule, suffix)
+	prefix, ok := strings.CutSuffix(rule, ".dead_letter")
+	if ok {
+		prefix, ok = strings.CutSuffix(prefix, comp)
+	}
 	if !ok {
-		return "", 0, errorf(ReasonBadOrigin, "origin.rule %q does not end in %q: the dead letter was edited or not made by %s", rule, suffix, comp)
+		return "", 0, errorf(ReasonBadOrigin, "origin.rule %q does not end in %q: the dead letter was edited or not made by %s", rule, comp+".dead_letter", comp)
 	}
 	if prefix == "" {
 		return "", 0, nil

@@ -120,6 +120,9 @@ func (in *input) begin(c *captured, r *agent.Record, n int) {
 	if in.remove {
 		r.Delete(in.field)
 	}
+	if !fresh {
+		r.GrowFields(n)
+	}
 	c.in, c.r, c.fresh = in, r, fresh
 }
 
