@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -310,6 +311,31 @@ func (r *Record) SetFields(m map[string]any) {
 	r.typed = nil
 	r.fields = m
 	r.extra = nil
+}
+
+// SetTyped replaces the record's fields with fs, which must be sorted by
+// key and unique (the record keeps fs: the caller must not change it).
+func (r *Record) SetTyped(fs TypedFields) {
+	if fs == nil {
+		fs = TypedFields{}
+	}
+	r.fields = nil
+	r.typed = fs
+}
+
+// TypedOf returns m's fields as typed fields, sorted by key, when every
+// value is a scalar ValueOf takes; ok is false otherwise.
+func TypedOf(m map[string]any) (fs TypedFields, ok bool) {
+	fs = make(TypedFields, 0, len(m))
+	for k, x := range m {
+		v, ok := ValueOf(x)
+		if !ok {
+			return nil, false
+		}
+		fs = append(fs, Field{Key: k, Value: v})
+	}
+	slices.SortFunc(fs, func(a, b Field) int { return strings.Compare(a.Key, b.Key) })
+	return fs, true
 }
 
 // SetValue sets a field to a typed value: in the typed fields when the

@@ -92,6 +92,10 @@ var scenarios = []scenario{
 	{Name: "nginx_split", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/split.hcl"}},
 	{Name: "nginx_awk", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/awk.hcl"}},
 	{Name: "nginx_grok", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "configs/schemas", "configs/nginx/variants/grok.hcl"}},
+	// Logstash's %{HTTPD_COMBINEDLOG} on the same lines: ECS names (nested
+	// objects, the default) and legacy names (flat), no schema.
+	{Name: "nginx_grok_httpd", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "e2e/bench/scenarios/nginx_grok_httpd.hcl"}},
+	{Name: "nginx_grok_httpd_legacy", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx.hcl", "e2e/bench/scenarios/nginx_grok_httpd_legacy.hcl"}},
 	{Name: "nginx_regex_jq", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_regex_jq.hcl", "configs/schemas", "configs/nginx/rules.hcl"}},
 	{Name: "nginx_octostore", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_octostore.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Store: true},
 	{Name: "nginx_octostore_noop", Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_octostore.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Store: true, Noop: true},

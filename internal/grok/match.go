@@ -1,6 +1,7 @@
 package grok
 
 import (
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -28,6 +29,7 @@ type fastMatcher struct {
 	trans   []int32
 	index   map[string]int32
 	initial []int32 // by prevCtx
+	starts  []int8  // accepts: by state and class, 1 yes, -1 no, 0 not known
 
 	cls  []uint16
 	offs []int
@@ -51,6 +53,7 @@ func (m *fastMatcher) reset() {
 	m.nstates = 0
 	m.bits = m.bits[:0]
 	m.trans = m.trans[:0]
+	m.starts = m.starts[:0]
 	m.index = map[string]int32{}
 	m.initial = make([]int32, m.p.nctx+1)
 	for i := range m.initial {
@@ -86,6 +89,9 @@ func (m *fastMatcher) intern(bits []uint64) int32 {
 	m.bits = append(m.bits, bits...)
 	for i := 0; i < m.stride; i++ {
 		m.trans = append(m.trans, -1)
+	}
+	for i := 0; i < m.p.ncls; i++ {
+		m.starts = append(m.starts, 0)
 	}
 	id := int32(m.nstates)
 	m.nstates++
@@ -146,16 +152,65 @@ func (m *fastMatcher) match(in []byte, slots []int) bool {
 
 // accepts reports whether the prog matches in (for anchored progs that
 // end with \z: whether in is in its language), with the right-to-left
-// pass alone.
+// pass alone. An ASCII text (the segment engine's) is run in one loop that
+// keeps only the current state.
 func (m *fastMatcher) accepts(in []byte) bool {
-	n, _ := m.backward(in)
 	p := m.p
 	edge := p.nctx
-	next := edge
-	if n > 0 {
-		next = int(p.ctxOf[m.cls[0]])
+	n := len(in)
+	if n == 0 || !isASCII(in) {
+		n, _ = m.backward(in)
+		next, vs, cl := edge, int32(-1), uint16(0)
+		if n > 0 {
+			next, vs, cl = int(p.ctxOf[m.cls[0]]), m.vst[1], m.cls[0]
+		}
+		return m.firstViableAt(p.first, n > 0, vs, cl, edge, next) != nil
 	}
-	return m.firstViable(p.first, 0, n, edge, next) != nil
+	if m.nstates > maxStates {
+		m.reset()
+	}
+	c := p.ascii[in[n-1]]
+	s := m.end(int(p.ctxOf[c]))
+	nc := p.nctx + 1
+	for j := n - 1; j >= 1; j-- {
+		cl := c
+		c = p.ascii[in[j-1]]
+		prev := int(p.ctxOf[c])
+		k := int(s)*m.stride + int(cl)*nc + prev
+		t := m.trans[k]
+		if t < 0 {
+			t = m.step(s, cl, prev)
+			m.trans[k] = t
+		}
+		s = t
+	}
+	// whether the text can start there: kept by state and first class
+	k := int(s)*p.ncls + int(c)
+	if v := m.starts[k]; v != 0 {
+		return v > 0
+	}
+	ok := m.firstViableAt(p.first, true, s, c, edge, int(p.ctxOf[c])) != nil
+	m.starts[k] = -1
+	if ok {
+		m.starts[k] = 1
+	}
+	return ok
+}
+
+// isASCII reports whether b holds only ASCII bytes, eight at a time.
+func isASCII(b []byte) bool {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // firstViable returns the first of ways, at position i of n, whose
@@ -163,12 +218,18 @@ func (m *fastMatcher) accepts(in []byte) bool {
 // match or leads to a step from which the rest of the text can complete
 // one (by the right-to-left pass); nil if none does.
 func (m *fastMatcher) firstViable(ways []way, i, n, prev, next int) *way {
+	if i < n {
+		return m.firstViableAt(ways, true, m.vst[i+1], m.cls[i], prev, next)
+	}
+	return m.firstViableAt(ways, false, -1, 0, prev, next)
+}
+
+// firstViableAt is firstViable before a character of class cl (more is
+// true) after which the right-to-left pass's state is vs, or at the end.
+func (m *fastMatcher) firstViableAt(ways []way, more bool, vs int32, cl uint16, prev, next int) *way {
 	p := m.p
 	nc := p.nctx + 1
-	vbase := 0
-	if i < n {
-		vbase = int(m.vst[i+1]) * m.words
-	}
+	vbase := int(vs) * m.words
 	for k := range ways {
 		c := &ways[k]
 		ok := true
@@ -184,7 +245,7 @@ func (m *fastMatcher) firstViable(ways []way, i, n, prev, next int) *way {
 		if c.to < 0 {
 			return c
 		}
-		if i < n && c.acc[m.cls[i]] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
+		if more && c.acc[cl] && m.bits[vbase+c.to>>6]&(1<<(c.to&63)) != 0 {
 			return c
 		}
 	}
@@ -200,13 +261,7 @@ func (m *fastMatcher) backward(in []byte) (int, bool) {
 		m.reset()
 	}
 	// classify
-	ascii := true
-	for _, b := range in {
-		if b >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
+	ascii := isASCII(in)
 	n := 0
 	if ascii {
 		n = len(in)

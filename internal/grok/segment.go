@@ -1,6 +1,9 @@
 package grok
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // The segment engine: the common shape of a log pattern, literal separators
 // between fields, matched the way agent/scan matches parse "regex": one
@@ -20,6 +23,12 @@ import "bytes"
 //   - a span whose characters exclude the next literal's first byte ends
 //     there (its only possible end); a last span before $ ends at the end.
 //
+// Alternatives (X|Y, X?) whose alternatives are literals, repeats and
+// assertions are walked in place, tried in order; the walk goes back to
+// the next alternative only when every item since the choice was forced
+// (its first choice was its only one), which is exactly where a
+// backtracking engine would go next.
+//
 // If any item fails on that first choice, or the line holds a newline or a
 // non-ASCII byte, the line goes to the linear engine, which explores every
 // choice: so a match here is the match a backtracking engine finds first at
@@ -35,6 +44,7 @@ const (
 	segClose                 // capture cap ends here
 	segRepeat                // a run of class, min..max, greedy or lazy
 	segSpan                  // sub, checked by its own linear matcher
+	segAlt                   // alternatives (X|Y, X?), each a list of items, tried in order
 )
 
 type segItem struct {
@@ -57,19 +67,35 @@ type segItem struct {
 	// disjoint: a repeat's class cannot start what follows, so it ends
 	// where its run ends.
 	disjoint bool
+	// any: a repeat's class holds every character of the lines the engine
+	// runs on (ASCII but a newline), so its run is not checked.
+	any bool
 	// A span: node, compiled as [any] node [any] \z over the span and one
 	// character each side (lead/trail false at the line's start/end); caps
 	// are the capture numbers inside it.
-	node        *node
-	sub         *prog
-	pre         *prog // when the span may hold its separator: its prefixes
+	node *node
+	sub  *prog
+	pre  *prog // when the span may hold its separator: its prefixes
+	// trigger: the characters one of which the span must take before it
+	// can take its separator (IPORHOST: an IPv6 zone's %): a window
+	// without any cannot go on past the separator, and pre is not run.
+	trigger     *[128]bool
 	lead, trail bool
 	caps        []int
+	id          int // a span's index in segments.spans
+	// alts: a segAlt's alternatives, in the order a backtracking engine
+	// tries them.
+	alts [][]segItem
+	// forced: the item's first choice is its only possible one (a repeat
+	// that ends where its run ends, a span whose end is its separator), so
+	// a failure after it may go on with the next alternative.
+	forced bool
 }
 
 // segments is the compiled segment engine of a pattern.
 type segments struct {
 	items []segItem
+	spans []*segItem // by id
 	nslot int
 }
 
@@ -80,45 +106,93 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 	if !flatten(n, &items) {
 		return nil, "a part it cannot split (a lookaround, an atomic group, an empty capture)"
 	}
-	isEnd := func(it *segItem) bool {
-		return it.kind == segAssert && (it.at == aEOL || it.at == aEOT || it.at == aEOTZ)
+	sg := &segments{nslot: 2 * (ncap + 1)}
+	if why := sg.resolve(items, nil, false, ncap); why != "" {
+		return nil, why
 	}
-	spans := 0
+	if len(sg.spans) > 16 {
+		return nil, "more than 16 fields that need checking" // each span is a call to the linear engine: past many, the whole line is cheaper there
+	}
+	sg.items = items
+	return sg, ""
+}
+
+func isEnd(it *segItem) bool {
+	return it.kind == segAssert && (it.at == aEOL || it.at == aEOT || it.at == aEOTZ)
+}
+
+func consumes(it *segItem) bool {
+	if it.kind == segAlt {
+		for _, a := range it.alts {
+			for k := range a {
+				if consumes(&a[k]) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return it.kind == segLit || it.kind == segRepeat || it.kind == segSpan
+}
+
+// resolve decides how each repeat and span of items finds its end; follow
+// is what comes after items (the rest of the pattern), consumed whether
+// something before items may have consumed characters.
+func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) string {
 	for i := range items {
 		it := &items[i]
-		if it.kind != segRepeat && it.kind != segSpan {
+		it.forced = true
+		if it.kind != segRepeat && it.kind != segSpan && it.kind != segAlt {
 			continue
 		}
 		// what follows, past captures marks and assertions
-		j := i + 1
-		for j < len(items) && (items[j].kind == segOpen || items[j].kind == segClose || items[j].kind == segAssert) && !isEnd(&items[j]) {
+		after := append(items[i+1:len(items):len(items)], follow...)
+		if it.kind == segAlt {
+			before := consumed
+			for k := 0; k < i && !before; k++ {
+				before = consumes(&items[k])
+			}
+			for _, a := range it.alts {
+				if why := sg.resolve(a, after, before, ncap); why != "" {
+					return why
+				}
+			}
+			continue
+		}
+		j := 0
+		for j < len(after) && (after[j].kind == segOpen || after[j].kind == segClose || after[j].kind == segAssert) && !isEnd(&after[j]) {
 			j++
 		}
-		last := j == len(items)         // nothing follows: the pattern ends here
-		end := last || isEnd(&items[j]) // or $ follows
+		last := j == len(after)         // nothing follows: the pattern ends here
+		end := last || isEnd(&after[j]) // or $ follows
 		if it.kind == segRepeat {
 			switch {
 			case end && it.greedy:
 				it.toEnd, it.disjoint = true, true
 			case end:
-				return nil, "a lazy repeat at the end" // a lazy repeat last: rare, left to the linear engine
-			case items[j].kind == segLit:
-				c := items[j].lit[0]
+				return "a lazy repeat at the end" // a lazy repeat last: rare, left to the linear engine
+			case after[j].kind == segLit:
+				c := after[j].lit[0]
 				it.stopByte, it.hasStop = c, true
 				it.disjoint = !it.class[c]
-			case items[j].kind == segRepeat && items[j].min > 0 && classesDisjoint(it.class, items[j].class):
-				it.disjoint = true
-			case items[j].kind == segSpan && it.greedy && classDisjoint(it.class, spanChars(items[j].node)):
-				it.disjoint = true
 			default:
-				return nil, "a repeat whose end the next part does not decide"
+				fc := firstChars(after[j:])
+				switch {
+				case classesDisjoint(it.class, &fc):
+					it.disjoint = true
+				case !it.greedy:
+					return "a lazy repeat whose end the next part does not decide"
+				}
+				// else greedy: its whole run first, the rest undecided
 			}
+			it.forced = it.disjoint
 			continue
 		}
-		// lead: something before it consumes characters (else it starts
+		// lead: something before it may consume characters (else it starts
 		// the line, and the line's start is its context)
+		it.lead = consumed
 		for k := 0; k < i && !it.lead; k++ {
-			it.lead = items[k].kind == segLit || items[k].kind == segRepeat || items[k].kind == segSpan
+			it.lead = consumes(&items[k])
 		}
 		switch {
 		case end && !last:
@@ -127,22 +201,22 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 			// last, with no $: it ends where its first path does, which its
 			// matcher finds on the rest of the line
 			it.open = true
-		case items[j].kind == segLit:
-			it.stopByte, it.hasStop = items[j].lit[0], true
+		case after[j].kind == segLit:
+			it.stopByte, it.hasStop = after[j].lit[0], true
 			if spanChars(it.node).has(rune(it.stopByte)) {
 				// It could hold the separator (IPORHOST: an IPv6 zone, %.+):
 				// its end at the first one is its only end only if it
 				// cannot go on through it, checked on each line.
 				pre, err := newPrefixProg(it.node, ncap, it.lead)
 				if err != nil {
-					return nil, "too large"
+					return "too large"
 				}
 				it.pre = pre
+				it.trigger = stopTrigger(pre, it.stopByte, it.lead)
 			}
 		default:
-			return nil, "a field not followed by a literal separator"
+			return "a field not followed by a literal separator"
 		}
-		spans++
 		it.trail = !it.toEnd && !it.open
 		body := &node{kind: kConcat}
 		if it.lead {
@@ -157,7 +231,7 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 		}
 		p, err := newProg(body, ncap, true)
 		if err != nil {
-			return nil, "too large"
+			return "too large"
 		}
 		it.sub = p
 		contains(it.node, func(x *node) bool {
@@ -166,11 +240,48 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 			}
 			return false
 		})
+		it.id = len(sg.spans)
+		sg.spans = append(sg.spans, it)
 	}
-	if spans > 16 {
-		return nil, "more than 16 fields that need checking" // each span is a call to the linear engine: past many, the whole line is cheaper there
+	return ""
+}
+
+// firstChars is every ASCII character the items after may start with
+// (more than that where it cannot tell).
+func firstChars(after []segItem) (s [128]bool) {
+	for k := range after {
+		it := &after[k]
+		switch it.kind {
+		case segLit:
+			s[it.lit[0]] = true
+			return s
+		case segAssert:
+			if isEnd(it) {
+				return s
+			}
+		case segRepeat:
+			for b, in := range it.class {
+				s[b] = s[b] || in
+			}
+			if it.min > 0 {
+				return s
+			}
+		case segSpan:
+			cs := spanChars(it.node)
+			for b := range s {
+				s[b] = s[b] || cs.has(rune(b))
+			}
+		case segAlt:
+			for _, a := range it.alts {
+				fc := firstChars(append(a[:len(a):len(a)], after[k+1:]...))
+				for b := range s {
+					s[b] = s[b] || fc[b]
+				}
+			}
+			return s
+		}
 	}
-	return &segments{items: items, nslot: 2 * (ncap + 1)}, ""
+	return s
 }
 
 // flatten appends n's items; false if n has a part the engine cannot
@@ -230,21 +341,50 @@ func flatten(n *node, out *[]segItem) bool {
 			}
 			return true
 		}
-		*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.set), min: 1, max: 1, greedy: true})
+		*out = append(*out, repeatItem(n.set, 1, 1, true))
 		return true
 	case kRepeat:
 		if n.subs[0].kind == kClass && !n.possessive {
-			*out = append(*out, segItem{kind: segRepeat, class: asciiClass(n.subs[0].set), min: n.min, max: n.max, greedy: n.greedy})
+			*out = append(*out, repeatItem(n.subs[0].set, n.min, n.max, n.greedy))
 			return true
+		}
+		if n.min == 0 && n.max == 1 && !n.possessive {
+			// X? is X|(nothing), or (nothing)|X when lazy
+			subs := []*node{n.subs[0], {kind: kEmpty}}
+			if !n.greedy {
+				subs[0], subs[1] = subs[1], subs[0]
+			}
+			return appendAlt(n, subs, out)
 		}
 		return appendSpan(n, out)
 	case kAssert:
 		*out = append(*out, segItem{kind: segAssert, at: n.at, set: n.set})
 		return true
 	case kAlt:
-		return appendSpan(n, out)
+		return appendAlt(n, n.subs, out)
 	}
 	return false // atomic groups, lookarounds, backreferences, failures
+}
+
+// appendAlt makes n, whose alternatives are subs, one segAlt item when
+// each alternative is literals, repeats and assertions (-|%{INT:f},
+// (?: HTTP/%{NUMBER:v})?), else one span.
+func appendAlt(n *node, subs []*node, out *[]segItem) bool {
+	alts := make([][]segItem, 0, len(subs))
+	for _, sub := range subs {
+		var a []segItem
+		if !flatten(sub, &a) {
+			return appendSpan(n, out)
+		}
+		for k := range a {
+			if a[k].kind == segSpan {
+				return appendSpan(n, out)
+			}
+		}
+		alts = append(alts, a)
+	}
+	*out = append(*out, segItem{kind: segAlt, alts: alts})
+	return true
 }
 
 // appendSpan makes n one span, if the linear engine can run it.
@@ -254,6 +394,106 @@ func appendSpan(n *node, out *[]segItem) bool {
 	}
 	*out = append(*out, segItem{kind: segSpan, node: n})
 	return true
+}
+
+// stopTrigger returns a set of ASCII characters such that the prefix
+// program p (a span's prefixes, after one lead character when lead) cannot
+// take stop, on ASCII text, unless it took one of them first. It starts
+// from every character and gives back those without which stop stays out
+// of reach (assertions are ignored: reach is over-estimated, so the set is
+// safe).
+func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
+	var start []int
+	for _, w := range p.first {
+		if w.to >= 0 {
+			start = append(start, w.to)
+		}
+	}
+	if lead { // the lead character is any: start after it
+		var next []int
+		for _, q := range start {
+			for _, w := range p.ways[q] {
+				if w.to >= 0 {
+					next = append(next, w.to)
+				}
+			}
+		}
+		start = next
+	}
+	stopCl := p.ascii[stop]
+	trig := make([]bool, p.ncls) // by class
+	for b := 0; b < 128; b++ {
+		trig[p.ascii[b]] = true
+	}
+	reach := func() bool { // can stop be taken with only the classes not in trig?
+		seen := make([]bool, len(p.insts))
+		stack := append([]int(nil), start...)
+		for len(stack) > 0 {
+			q := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[q] {
+				continue
+			}
+			seen[q] = true
+			if p.accept[q][stopCl] {
+				return true
+			}
+			for cl, ok := range p.accept[q] {
+				if !ok || trig[cl] {
+					continue
+				}
+				for _, w := range p.ways[q] {
+					if w.to >= 0 && !seen[w.to] {
+						stack = append(stack, w.to)
+					}
+				}
+				break
+			}
+		}
+		return false
+	}
+	if reach() {
+		// stop right at the start: always run the prefix program
+		var all [128]bool
+		for b := range all {
+			all[b] = true
+		}
+		return &all
+	}
+	for cl := range trig {
+		if !trig[cl] || uint16(cl) == stopCl {
+			continue
+		}
+		trig[cl] = false
+		if reach() {
+			trig[cl] = true
+		}
+	}
+	var out [128]bool
+	for b := range out {
+		out[b] = trig[p.ascii[b]]
+	}
+	return &out
+}
+
+// holdsAny reports whether text has a character of set.
+func holdsAny(set *[128]bool, text []byte) bool {
+	for _, b := range text {
+		if set[b] {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatItem is a repeat of a class.
+func repeatItem(set runeSet, lo, hi int, greedy bool) segItem {
+	c := asciiClass(set)
+	all := true
+	for b, in := range c {
+		all = all && (in || b == '\n')
+	}
+	return segItem{kind: segRepeat, class: c, min: lo, max: hi, greedy: greedy, any: all}
 }
 
 // asciiClass is set's ASCII part (the engine runs on ASCII lines only).
@@ -298,10 +538,14 @@ func spanChars(n *node) runeSet {
 // segMatcher runs segments; one per goroutine (spans keep DFA caches).
 type segMatcher struct {
 	s     *segments
-	spans []*fastMatcher // by item index (nil for other items)
+	spans []*fastMatcher // by span id
 	pres  []*fastMatcher
 	sub   []int
-	last  []verdict // by item index: a capture-free span's last window
+	last  []verdict // by span id: a capture-free span's last window
+	saved [][]int   // by depth: the slots before an alternative
+	// conts is a stack of continuations, nconts of them in use
+	conts  []*cont
+	nconts int
 }
 
 type verdict struct {
@@ -310,13 +554,11 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.items)), pres: make([]*fastMatcher, len(s.items)), sub: make([]int, s.nslot), last: make([]verdict, len(s.items))}
-	for i := range s.items {
-		if s.items[i].sub != nil {
-			m.spans[i] = newFastMatcher(s.items[i].sub)
-		}
-		if s.items[i].pre != nil {
-			m.pres[i] = newFastMatcher(s.items[i].pre)
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	for i, it := range s.spans {
+		m.spans[i] = newFastMatcher(it.sub)
+		if it.pre != nil {
+			m.pres[i] = newFastMatcher(it.pre)
 		}
 	}
 	return m
@@ -327,105 +569,184 @@ func newSegMatcher(s *segments) *segMatcher {
 // engine must decide (another choice might match, or the line is not of
 // that kind); when decided, ok says whether it matched, with slots set.
 func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
-	for _, b := range in {
-		if b >= 0x80 || b == '\n' {
-			return false, false
-		}
+	if !plainLine(in) {
+		return false, false
 	}
 	for i := range slots {
 		slots[i] = -1
 	}
-	pos := 0
-	items := m.s.items
-	for i := range items {
-		it := &items[i]
-		switch it.kind {
-		case segLit:
-			if len(in)-pos < len(it.lit) || string(in[pos:pos+len(it.lit)]) != string(it.lit) {
-				return false, false
-			}
-			pos += len(it.lit)
-		case segAssert:
-			if !assertAt(it, in, pos) {
-				return false, false
-			}
-		case segOpen:
-			slots[2*it.cap] = pos
-		case segClose:
-			slots[2*it.cap+1] = pos
-		case segRepeat:
-			end, ok := repeatEnd(it, in, pos)
-			if !ok {
-				return false, false
-			}
-			pos = end
-		case segSpan:
-			if it.open {
-				lo := pos
-				if it.lead {
-					if lo == 0 {
-						return false, false
+	m.nconts = 0
+	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots, 1)
+	return ok, ok
+}
+
+// cont returns a continuation from the matcher's stack of them (run gives
+// back what it took when it returns, so a line allocates nothing).
+func (m *segMatcher) cont(items []segItem, next *cont) *cont {
+	if m.nconts == len(m.conts) {
+		m.conts = append(m.conts, new(cont))
+	}
+	c := m.conts[m.nconts]
+	m.nconts++
+	*c = cont{items: items, next: next}
+	return c
+}
+
+// cont is what is left to match: items, then next.
+type cont struct {
+	items []segItem
+	next  *cont
+}
+
+// run matches c from pos, taking each item's first choice, and each
+// alternative in turn while everything since it was forced. On a failure,
+// forced says that every choice since run was called was forced, so the
+// caller's next alternative is what a backtracking engine tries next;
+// else the line is left to the linear engine.
+func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (ok, forced bool) {
+	det := true // every item so far was forced
+	for ; c != nil; c = c.next {
+		items := c.items
+		for i := range items {
+			it := &items[i]
+			switch it.kind {
+			case segLit:
+				if len(in)-pos < len(it.lit) || string(in[pos:pos+len(it.lit)]) != string(it.lit) {
+					return false, det
+				}
+				pos += len(it.lit)
+			case segAssert:
+				if !assertAt(it, in, pos) {
+					return false, det
+				}
+			case segOpen:
+				slots[2*it.cap] = pos
+			case segClose:
+				slots[2*it.cap+1] = pos
+			case segRepeat:
+				end, ok := repeatEnd(it, in, pos)
+				if !ok {
+					return false, det // no choice of it can be followed
+				}
+				pos = end
+				det = det && it.forced
+			case segAlt:
+				mark := m.nconts
+				rest := m.cont(items[i+1:], c.next)
+				for len(m.saved) <= depth { // alternatives one after another nest too
+					m.saved = append(m.saved, make([]int, m.s.nslot))
+				}
+				saved := m.saved[depth]
+				copy(saved, slots)
+				for k := range it.alts {
+					if k > 0 {
+						copy(slots, saved)
 					}
-					lo--
-				}
-				if !m.spans[i].match(in[lo:], m.sub) {
-					return false, false
-				}
-				for _, c := range it.caps {
-					if m.sub[2*c] >= 0 {
-						slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots, depth+1)
+					m.nconts = mark + 1
+					if ok || !f {
+						return ok, false
 					}
 				}
-				pos = m.sub[1] + lo
-				continue
-			}
-			end := len(in)
-			if it.hasStop {
-				k := bytes.IndexByte(in[pos:], it.stopByte)
-				if k < 0 {
-					return false, false
+				return false, det
+			case segSpan:
+				end, ok, f := m.span(it, in, pos, slots)
+				if !ok {
+					return false, det && f
 				}
-				end = pos + k
+				pos = end
 			}
-			lo, hi := pos, end
-			if it.lead {
-				if lo == 0 {
-					return false, false
-				}
-				lo--
-			}
-			if it.trail {
-				hi++
-			}
-			if len(it.caps) == 0 {
-				// Consecutive lines often repeat a field (the same second of
-				// a timestamp): the last window's verdict is kept.
-				w := in[lo:hi]
-				last := &m.last[i]
-				if !last.valid || string(last.text) != string(w) {
-					last.ok = m.spans[i].accepts(w)
-					last.text = append(last.text[:0], w...)
-					last.valid = true
-				}
-				if !last.ok {
-					return false, false
-				}
-			} else if !m.spans[i].match(in[lo:hi], m.sub) {
-				return false, false
-			}
-			if m.pres[i] != nil && m.pres[i].accepts(in[lo:hi]) {
-				return false, false // it could go on past the separator
-			}
-			for _, c := range it.caps {
-				if m.sub[2*c] >= 0 {
-					slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
-				}
-			}
-			pos = end
 		}
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
+}
+
+// span checks a span at pos and returns where it ends; on a failure,
+// forced says that no other end could do.
+func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int, ok, forced bool) {
+	i := it.id
+	if it.open {
+		lo := pos
+		if it.lead {
+			if lo == 0 {
+				return 0, false, false
+			}
+			lo--
+		}
+		if !m.spans[i].match(in[lo:], m.sub) {
+			return 0, false, true
+		}
+		for _, c := range it.caps {
+			if m.sub[2*c] >= 0 {
+				slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+			}
+		}
+		return m.sub[1] + lo, true, true
+	}
+	end = len(in)
+	if it.hasStop {
+		k := bytes.IndexByte(in[pos:], it.stopByte)
+		if k < 0 {
+			return 0, false, it.pre == nil
+		}
+		end = pos + k
+	}
+	lo, hi := pos, end
+	if it.lead {
+		if lo == 0 {
+			return 0, false, false
+		}
+		lo--
+	}
+	if it.trail {
+		hi++
+	}
+	if m.pres[i] != nil && holdsAny(it.trigger, in[pos:end]) && m.pres[i].accepts(in[lo:hi]) {
+		return 0, false, false // it could go on past the separator
+	}
+	if len(it.caps) == 0 {
+		// Consecutive lines often repeat a field (the same second of
+		// a timestamp): the last window's verdict is kept.
+		w := in[lo:hi]
+		last := &m.last[i]
+		if !last.valid || string(last.text) != string(w) {
+			last.ok = m.spans[i].accepts(w)
+			last.text = append(last.text[:0], w...)
+			last.valid = true
+		}
+		if !last.ok {
+			return 0, false, true
+		}
+	} else if !m.spans[i].match(in[lo:hi], m.sub) {
+		return 0, false, true
+	}
+	for _, c := range it.caps {
+		if m.sub[2*c] >= 0 {
+			slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+		}
+	}
+	return end, true, true
+}
+
+// plainLine reports whether in is ASCII with no newline (the lines the
+// segment engine runs on), eight bytes at a time.
+func plainLine(in []byte) bool {
+	const high, ones, nl = 0x8080808080808080, 0x0101010101010101, 0x0a0a0a0a0a0a0a0a
+	i := 0
+	for ; i+8 <= len(in); i += 8 {
+		w := binary.LittleEndian.Uint64(in[i:])
+		x := w ^ nl // a zero byte where in has a newline
+		if (w|(x-ones)&^x)&high != 0 {
+			return false
+		}
+	}
+	for ; i < len(in); i++ {
+		if in[i] >= 0x80 || in[i] == '\n' {
+			return false
+		}
+	}
+	return true
 }
 
 // repeatEnd is where a repeat's first choice ends.
@@ -434,7 +755,30 @@ func repeatEnd(it *segItem, in []byte, pos int) (int, bool) {
 	if it.max >= 0 && pos+it.max < limit {
 		limit = pos + it.max
 	}
+	if !it.greedy && it.hasStop && !it.disjoint {
+		// Lazy, before a literal its class may hold: the first place of
+		// that literal's first byte at or past min, if the run reaches it.
+		from := pos + it.min
+		if from > limit {
+			return 0, false
+		}
+		k := bytes.IndexByte(in[from:min(limit+1, len(in))], it.stopByte)
+		if k < 0 {
+			return 0, false
+		}
+		if !it.any {
+			for _, b := range in[pos : from+k] {
+				if !it.class[b] {
+					return 0, false
+				}
+			}
+		}
+		return from + k, true
+	}
 	run := pos
+	if it.any {
+		run = limit
+	}
 	for run < limit && it.class[in[run]] {
 		run++
 	}

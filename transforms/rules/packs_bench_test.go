@@ -19,12 +19,7 @@ func BenchmarkPacks(b *testing.B) {
 	for _, pc := range packCases {
 		b.Run(pc.transform, func(b *testing.B) {
 			c, lines := packSample(b, pc)
-			out, dead := &collect{}, &collect{}
-			m := agent.NewMetrics(nil)
-			tr, err := c.Factory.Create(agent.Settings{ID: c.ID, Name: c.Name, Metrics: m.For(c.ID), Out: out, DeadLetter: dead}, c.Config)
-			if err != nil {
-				b.Fatal(err)
-			}
+			tr, out, dead := createTransform(b, c)
 			batch := make(agent.Batch, len(lines))
 			b.ReportAllocs()
 			b.ResetTimer()

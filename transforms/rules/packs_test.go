@@ -197,18 +197,43 @@ func (c *collect) Emit(_ context.Context, b agent.Batch) error {
 
 func runTransform(t *testing.T, c *config.Component, lines []string) (agent.Batch, agent.Batch) {
 	t.Helper()
-	out, dead := &collect{}, &collect{}
-	m := agent.NewMetrics(nil)
-	tr, err := c.Factory.Create(agent.Settings{ID: c.ID, Name: c.Name, Metrics: m.For(c.ID), Out: out, DeadLetter: dead}, c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := make(agent.Batch, len(lines))
 	for i, l := range lines {
 		b[i] = agent.Record{Time: ruletest.Time, Raw: []byte(l), Origin: agent.Origin{Offset: int64(i)}}
 	}
-	if err := tr.(agent.Transform).Process(context.Background(), b); err != nil {
+	tr, out, dead := createTransform(t, c)
+	if err := tr.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	return out.got, dead.got
+}
+
+// createTransform builds the transform c configures, with outputs that
+// keep what they are given.
+func createTransform(t testing.TB, c *config.Component) (tr agent.Transform, out, dead *collect) {
+	t.Helper()
+	out, dead = &collect{}, &collect{}
+	m := agent.NewMetrics(nil)
+	x, err := c.Factory.Create(agent.Settings{ID: c.ID, Name: c.Name, Metrics: m.For(c.ID), Out: out, DeadLetter: dead}, c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x.(agent.Transform), out, dead
+}
+
+// loadComponent loads the config files at paths and returns the component
+// id.
+func loadComponent(t testing.TB, id string, paths ...string) *config.Component {
+	t.Helper()
+	res, diags := config.Load(paths, fullRegistry())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, comp := range res.Components {
+		if comp.ID == id {
+			return comp
+		}
+	}
+	t.Fatalf("no %s in %v", id, paths)
+	return nil
 }

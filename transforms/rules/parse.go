@@ -33,9 +33,8 @@ type input struct {
 	remove bool
 	schema *schema.Schema
 	// slab is where the typed fields of the records this step starts are
-	// carved from: one allocation for many records. Steps run on their
-	// transform's goroutine only.
-	slab agent.TypedFields
+	// carved from.
+	slab fieldSlab
 }
 
 func newInput(c parseCommon, env *stepEnv) input {
@@ -87,6 +86,23 @@ func (in *input) read(r *agent.Record) ([]byte, error) {
 // the queues.
 const slabRecords = 64
 
+// fieldSlab hands out the typed fields of records, carved from one
+// allocation for many records. Steps run on their transform's goroutine
+// only, so a step keeps its own.
+type fieldSlab struct{ free agent.TypedFields }
+
+// take returns empty typed fields with room for n, and no more: a record
+// that grows past n moves its fields out instead of into its neighbour's.
+func (s *fieldSlab) take(n int) agent.TypedFields {
+	if cap(s.free)-len(s.free) < n {
+		s.free = make(agent.TypedFields, 0, n*slabRecords)
+	}
+	end := len(s.free) + n
+	fs := s.free[len(s.free):end:end]
+	s.free = s.free[:end]
+	return fs
+}
+
 // captured holds what a parse step found until it is stored: values are
 // typed by the schema as they are captured, and the errors of all fields
 // are reported together.
@@ -108,13 +124,7 @@ type captured struct {
 func (in *input) begin(c *captured, r *agent.Record, n int) {
 	fresh := false
 	if r.IsRaw() {
-		need := n + 4 // room for later steps and schema defaults
-		if cap(in.slab)-len(in.slab) < need {
-			in.slab = make(agent.TypedFields, 0, need*slabRecords)
-		}
-		end := len(in.slab) + need
-		r.StartTypedIn(in.slab[len(in.slab):end:end])
-		in.slab = in.slab[:end]
+		r.StartTypedIn(in.slab.take(n + 4)) // room for later steps and schema defaults
 		fresh = true
 	}
 	if in.remove {

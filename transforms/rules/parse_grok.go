@@ -29,39 +29,48 @@ import (
 //go:embed patterns
 var patternFiles embed.FS
 
-var (
-	setsOnce sync.Once
-	sets     map[string]map[string]string // "v1", "disabled"
-)
+// patternSets holds each of Logstash's sets, read on first use: a config
+// reads only the set its steps name.
+var patternSets = map[string]*patternSet{
+	"v1":       {dir: "patterns/ecs-v1"},
+	"disabled": {dir: "patterns/legacy"},
+}
+
+type patternSet struct {
+	dir  string
+	once sync.Once
+	defs map[string]string
+}
 
 // LogstashPatterns returns Logstash's pattern set for an ecs_compatibility
 // value ("v1" or "disabled").
 func LogstashPatterns(ecs string) map[string]string {
-	setsOnce.Do(func() {
-		sets = map[string]map[string]string{}
-		for ecs, dir := range map[string]string{"v1": "patterns/ecs-v1", "disabled": "patterns/legacy"} {
-			all := map[string]string{}
-			ents, err := fs.ReadDir(patternFiles, dir)
+	ps := patternSets[ecs]
+	if ps == nil {
+		return nil
+	}
+	ps.once.Do(func() {
+		all := map[string]string{}
+		ents, err := fs.ReadDir(patternFiles, ps.dir)
+		if err != nil {
+			panic(err)
+		}
+		for _, e := range ents {
+			b, err := fs.ReadFile(patternFiles, path.Join(ps.dir, e.Name()))
 			if err != nil {
 				panic(err)
 			}
-			for _, e := range ents {
-				b, err := fs.ReadFile(patternFiles, path.Join(dir, e.Name()))
-				if err != nil {
-					panic(err)
-				}
-				defs, err := grok.ParseDefinitions(string(b))
-				if err != nil {
-					panic(fmt.Sprintf("%s/%s: %v", dir, e.Name(), err))
-				}
-				for k, v := range defs {
-					all[k] = v
-				}
+			defs, err := grok.ParseDefinitions(string(b))
+			if err != nil {
+				panic(fmt.Sprintf("%s/%s: %v", ps.dir, e.Name(), err))
 			}
-			sets[ecs] = all
+			for k, v := range defs {
+				all[k] = v
+			}
 		}
+		ps.defs = all
 	})
-	return sets[ecs]
+	return ps.defs
 }
 
 // Patterns is the grok library shipped with the agent, on top of

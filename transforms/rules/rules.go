@@ -32,7 +32,7 @@ type Step interface {
 // multiStep is a step that can turn one record into several (jq).
 type multiStep interface {
 	Step
-	ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error)
+	ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error)
 }
 
 // producer is a step that knows the fields it sets; all=true when it may
@@ -113,6 +113,10 @@ type transform struct {
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
+	// one is where run makes the record of a jq step's one output.
+	one agent.Record
+	// ruleIn and ruleOut: see derive.
+	ruleIn, ruleOut string
 }
 
 func newTransform(set agent.Settings, c *Config) *transform {
@@ -197,8 +201,25 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		return nil, false, err
 	}
 	if objs != nil {
-		if len(objs) == 0 {
+		switch len(objs) {
+		case 0:
 			t.jqEmpty.Inc()
+		case 1:
+			// One object (the common case): it becomes r itself, as fanOut
+			// would make it, without a slice of records. It is made in
+			// t.one, so that r stays as it came for a dead letter.
+			c := &t.one
+			*c = *r
+			defer func() { *c = agent.Record{} }()
+			objs[0].setOn(c)
+			if _, _, err := t.steps(ctx, c, rest, false); err != nil {
+				return nil, false, err
+			}
+			if err := t.finish(c, 0, false); err != nil {
+				return nil, false, err
+			}
+			*r = *c
+			return nil, true, nil
 		}
 		recs, err = t.fanOut(ctx, r, objs, rest)
 		return recs, false, err
@@ -212,7 +233,7 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 // steps applies steps to r in order. When a step makes several records
 // (the first jq step, when multi is set), it stops there and returns their
 // fields and the steps left. Later jq steps must give one object each.
-func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]map[string]any, []Step, error) {
+func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]jqObject, []Step, error) {
 	for i, s := range steps {
 		t.curStep = s.Name()
 		if ms, ok := s.(multiStep); ok && multi {
@@ -221,7 +242,7 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 				return nil, nil, &stepFailure{step: s.Name(), err: err}
 			}
 			if objs == nil {
-				objs = []map[string]any{}
+				objs = []jqObject{}
 			}
 			return objs, steps[i+1:], nil
 		}
@@ -247,11 +268,11 @@ func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, mu
 
 // fanOut continues the remaining steps for each object a jq step made.
 // The extra records share r's token; a failing one dead-letters r whole.
-func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []map[string]any, rest []Step) ([]agent.Record, error) {
+func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject, rest []Step) ([]agent.Record, error) {
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
-		c.SetFields(obj)
+		obj.setOn(&c)
 		c.SetToken(nil)
 		_, _, err := t.steps(ctx, &c, rest, false)
 		switch {
@@ -308,8 +329,23 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 		}
 	}
 	r.Kind = t.kind
-	r.Origin.Derive(t.set.ID, index)
+	t.derive(&r.Origin, index)
 	return nil
+}
+
+// derive is o.Derive(t.set.ID, index), remembering the chain of rules made
+// for the last input that came through another transform: the records of
+// a stream come with the same one, and then share the string.
+func (t *transform) derive(o *agent.Origin, index int) {
+	if o.Index == 0 && o.Rule != "" && o.Rule == t.ruleIn {
+		o.Rule, o.Index = t.ruleOut, index
+		return
+	}
+	in, inIndex := o.Rule, o.Index
+	o.Derive(t.set.ID, index)
+	if inIndex == 0 && in != "" {
+		t.ruleIn, t.ruleOut = in, o.Rule
+	}
 }
 
 type stepFailure struct {

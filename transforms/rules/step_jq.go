@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -20,8 +22,16 @@ const defaultJQTimeout = defaultBudget
 // record's fields, with a timeout per record since a query can loop
 // forever. Each object it outputs becomes a record (usually one); no
 // output drops the record; a non-object output dead-letters it.
+//
+// The query gets only the fields it reads (see jqReads), and an object it
+// outputs whose values are all scalars becomes typed fields again.
 type jqStep struct {
-	code     *gojq.Code
+	code  *gojq.Code
+	reads jqReads
+	fast  *jqFast // nil: every record runs on gojq
+	// one holds the fast path's output: the caller uses it before the
+	// next record (steps run on their transform's goroutine only).
+	one      [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
 }
@@ -57,7 +67,7 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, timeout: timeout, deadline: newDeadline(timeout)}, nil
+	return &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
 }
 
 func (s *jqStep) Name() string { return "jq" }
@@ -76,16 +86,54 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(objs) != 1 {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
-	r.SetFields(objs[0])
+	objs[0].setOn(r)
 	return nil
 }
 
+// jqObject is one object a jq query output: typed fields when its values
+// are all scalars, else a fields map.
+type jqObject struct {
+	typed  agent.TypedFields
+	fields map[string]any
+}
+
+// setOn replaces r's fields with the object.
+func (o jqObject) setOn(r *agent.Record) {
+	if o.fields != nil {
+		r.SetFields(o.fields)
+		return
+	}
+	r.SetTyped(o.typed)
+}
+
+// Map returns the object as a fields map.
+func (o jqObject) Map() map[string]any {
+	if o.fields != nil {
+		return o.fields
+	}
+	m := make(map[string]any, len(o.typed))
+	for _, f := range o.typed {
+		m[f.Key] = f.Any()
+	}
+	return m
+}
+
 // ApplyMulti runs the query and returns each object it outputs.
-func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error) {
+func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error) {
+	if s.fast != nil {
+		if obj, out, ok := s.fast.run(r); ok {
+			if !out {
+				return nil, nil
+			}
+			s.one[0] = obj
+			return s.one[:], nil
+		}
+	}
 	ctx = s.deadline.start(ctx)
 	defer s.deadline.stop()
-	iter := s.code.RunWithContext(ctx, jqInput(r))
-	var out []map[string]any
+	in := s.input(r)
+	iter := s.code.RunWithContext(ctx, in)
+	var out []jqObject
 	for {
 		v, ok := iter.Next()
 		if !ok {
@@ -105,8 +153,40 @@ func (s *jqStep) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]
 		if !isMap {
 			return nil, stepErr("jq", "", "the query output %s, not an object", jqType(v))
 		}
-		out = append(out, agent.Normalize(m).(map[string]any))
+		if s.reads.mayOutput && sameMap(m, in) {
+			// The query output its input unchanged: the record's fields
+			// as the query would have seen them.
+			out = append(out, jqWhole(r))
+			continue
+		}
+		out = append(out, jqObjectOf(agent.Normalize(m).(map[string]any)))
 	}
+}
+
+// sameMap reports whether a and b are the same map (not equal ones).
+func sameMap(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// jqObjectOf holds an output object as typed fields when it can.
+func jqObjectOf(m map[string]any) jqObject {
+	if fs, ok := agent.TypedOf(m); ok {
+		return jqObject{typed: fs}
+	}
+	return jqObject{fields: m}
+}
+
+// jqWhole is the record's fields as a query that outputs its input gives
+// them back: times as RFC 3339 strings, the rest as they are.
+func jqWhole(r *agent.Record) jqObject {
+	if !r.Typed() {
+		return jqObjectOf(agent.Normalize(toJQ(r.MaterializeFields())).(map[string]any))
+	}
+	fs := slices.Clone(r.TypedFields())
+	for i := range fs {
+		fs[i].Value = jqSeen(fs[i].Value)
+	}
+	return jqObject{typed: fs}
 }
 
 func jqType(v any) string {
@@ -123,6 +203,24 @@ func jqType(v any) string {
 	return "a number"
 }
 
+// input is what the query runs on: the fields it reads, or all of them.
+func (s *jqStep) input(r *agent.Record) map[string]any {
+	if s.reads.whole {
+		return jqInput(r)
+	}
+	m := make(map[string]any, len(s.reads.keys))
+	for _, k := range s.reads.keys {
+		if r.Typed() {
+			if v, ok := r.TypedFields().Lookup(k); ok {
+				m[k] = jqValue(v)
+			}
+		} else if v, ok := r.Get(k); ok {
+			m[k] = toJQ(v)
+		}
+	}
+	return m
+}
+
 // jqInput is the record's fields as gojq takes them, built straight from
 // typed fields when the record has them.
 func jqInput(r *agent.Record) map[string]any {
@@ -132,17 +230,20 @@ func jqInput(r *agent.Record) map[string]any {
 	fs := r.TypedFields()
 	m := make(map[string]any, len(fs))
 	for i := range fs {
-		v := fs[i].Value
-		switch v.Kind() {
-		case agent.KindTime:
-			m[fs[i].Key] = v.Time().Format(time.RFC3339Nano)
-		case agent.KindInt:
-			m[fs[i].Key] = toJQ(v.Int())
-		default:
-			m[fs[i].Key] = v.Any()
-		}
+		m[fs[i].Key] = jqValue(fs[i].Value)
 	}
 	return m
+}
+
+// jqValue is a typed value as gojq takes it.
+func jqValue(v agent.Value) any {
+	switch v.Kind() {
+	case agent.KindTime:
+		return v.Time().Format(time.RFC3339Nano)
+	case agent.KindInt:
+		return toJQ(v.Int())
+	}
+	return v.Any()
 }
 
 // toJQ converts JSON-shaped values to the types gojq takes (int, not int64;

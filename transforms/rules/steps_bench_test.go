@@ -23,6 +23,12 @@ const logfmtLine = `ts=2026-11-21T05:00:00Z level=info service=checkout msg="req
 // benchTransform builds a transform from an HCL body (steps only).
 func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform {
 	b.Helper()
+	return benchTransformTo(b, body, s, discard{})
+}
+
+// benchTransformTo is benchTransform with its main output given.
+func benchTransformTo(b *testing.B, body string, s *schema.Schema, out agent.Output) agent.Transform {
+	b.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(body), "bench.hcl", hcl.InitialPos)
 	if d.HasErrors() {
 		b.Fatal(d)
@@ -36,7 +42,7 @@ func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform
 		b.Fatal(d)
 	}
 	m := agent.NewMetrics(nil)
-	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: discard{}, DeadLetter: discard{}}, c)
+	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: out, DeadLetter: discard{}}, c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -180,4 +186,62 @@ func awkVariantBody(b *testing.B) string {
 	s := string(data)
 	s = s[strings.Index(s, "  parse \"awk\""):strings.LastIndex(s, "}")]
 	return s
+}
+
+// BenchmarkNginxJQStep is the jq transform of `make bench`'s nginx_regex_jq
+// scenario alone, given the records the nginx pack makes (typed, the
+// schema applied) of generated lines.
+func BenchmarkNginxJQStep(b *testing.B) {
+	benchNginxJQ(b, "{client_ip, method, path, status, bytes, slow: (.bytes > 100000)}")
+}
+
+// BenchmarkNginxJQStepGojq is the same with a query outside the fast path
+// (arithmetic): it runs on gojq, given the five fields it reads.
+func BenchmarkNginxJQStepGojq(b *testing.B) {
+	benchNginxJQ(b, "{client_ip, method, path, status, bytes, kb: (.bytes / 1024)}")
+}
+
+func benchNginxJQ(b *testing.B, query string) {
+	recs := nginxPackRecords(b)
+	jq := benchTransform(b, "kind = \"http_request\"\njq = \""+query+"\"", nil)
+	const n = 256
+	batch := make(agent.Batch, n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		for j := range batch {
+			batch[j] = recs[(i+j)%len(recs)]
+		}
+		if err := jq.Process(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// nginxPackRecords runs the nginx pack's transform (configs/nginx) over
+// the 256 lines of testdata/nginx_gen.log (e2e/gen, seed 1) and returns the records it makes.
+func nginxPackRecords(b *testing.B) agent.Batch {
+	pack, err := os.ReadFile("../../configs/nginx/rules.hcl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := string(pack)
+	body := s[strings.Index(s, "  schema = "):strings.LastIndex(s, "}")]
+	var got collect
+	nginx := benchTransformTo(b, body, httpSchema(b), &got)
+	lines, err := os.ReadFile("testdata/nginx_gen.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var batch agent.Batch
+	for _, l := range strings.Split(strings.TrimSpace(string(lines)), "\n") {
+		batch = append(batch, agent.Record{Raw: []byte(l)})
+	}
+	if err := nginx.Process(context.Background(), batch); err != nil {
+		b.Fatal(err)
+	}
+	if len(got.got) < len(batch)*9/10 {
+		b.Fatalf("the pack made %d records of %d lines", len(got.got), len(batch))
+	}
+	return got.got
 }

@@ -107,11 +107,14 @@ type tracedMulti struct {
 	multi multiStep
 }
 
-func (s *tracedMulti) ApplyMulti(ctx context.Context, r *agent.Record) ([]map[string]any, error) {
-	var objs []map[string]any
+func (s *tracedMulti) ApplyMulti(ctx context.Context, r *agent.Record) ([]jqObject, error) {
+	var objs []jqObject
 	var err error
 	ev := s.run(r, func() { objs, err = s.multi.ApplyMulti(ctx, r) })
-	ev.Err, ev.Made = err, objs
+	ev.Err = err
+	for _, o := range objs {
+		ev.Made = append(ev.Made, o.Map())
+	}
 	s.tr(ev)
 	return objs, err
 }
