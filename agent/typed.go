@@ -320,6 +320,7 @@ func (r *Record) SetTyped(fs TypedFields) {
 		fs = TypedFields{}
 	}
 	r.fields = nil
+	r.extra = nil
 	r.typed = fs
 }
 
