@@ -53,7 +53,7 @@ func NewDeadLetter(r *Record, d DeadLetter) Record {
 		delete(parsed, "message")
 		f["fields"] = parsed
 	default:
-		f["fields"] = map[string]any{}
+		f["fields"] = r.rawMap(false) // the source's raw fields, if any
 	}
 	if d.Schema != "" {
 		f["schema"] = d.Schema

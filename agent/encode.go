@@ -216,6 +216,8 @@ func (r *Record) AppendFieldsJSON(dst []byte) []byte {
 		return r.typed.appendJSON(dst, nil)
 	case r.fields != nil:
 		return AppendValue(dst, r.fields)
+	case r.extra != nil:
+		return AppendValue(dst, r.rawMap(true))
 	}
 	dst = append(dst, `{"message":`...)
 	dst = appendStringBytes(dst, r.Raw)

@@ -41,7 +41,42 @@ type Record struct {
 	// parse step built them (see StartTyped). At most one of typed and
 	// Fields is set.
 	typed TypedFields
+	// extra holds the fields a source attaches to a raw line next to
+	// message (see RawFields); only read while the record is raw.
+	extra RawFields
 	token *Token
+}
+
+// RawFields are fields a source attaches to the raw lines it reads, next
+// to message: a Kafka message's metadata. They are built only when
+// something reads the fields of the raw record (the wire form, jq, expr, a
+// dead letter); a parse step that reads the line starts the fields afresh
+// without them, so the parse fast path never builds them. Implementations
+// are never modified after the record is emitted (copies share them).
+type RawFields interface {
+	// AddRawFields adds the fields to m.
+	AddRawFields(m map[string]any)
+}
+
+// SetRawFields attaches x to a raw record (nil detaches). It is dropped as
+// soon as the record's fields are set or parsed.
+func (r *Record) SetRawFields(x RawFields) { r.extra = x }
+
+// HasRawFields reports whether a raw record carries a source's RawFields,
+// so that its fields are more than {"message": Raw}.
+func (r *Record) HasRawFields() bool { return r.extra != nil && r.IsRaw() }
+
+// rawMap returns the fields of a raw record as a new map: message (when
+// withMessage) and the source's RawFields.
+func (r *Record) rawMap(withMessage bool) map[string]any {
+	m := make(map[string]any, 8)
+	if withMessage && r.Raw != nil {
+		m["message"] = string(r.Raw)
+	}
+	if r.extra != nil {
+		r.extra.AddRawFields(m)
+	}
+	return m
 }
 
 // KV is one ordered key/value pair of a record's entity: what the metadata
@@ -162,10 +197,8 @@ func (r *Record) MaterializeFields() map[string]any {
 			}
 			r.typed = nil
 		default:
-			r.fields = make(map[string]any, 8)
-			if r.Raw != nil {
-				r.fields["message"] = string(r.Raw)
-			}
+			r.fields = r.rawMap(true)
+			r.extra = nil
 		}
 	}
 	return r.fields

@@ -240,6 +240,7 @@ func (r *Record) StartTyped(n int) {
 // per many records).
 func (r *Record) StartTypedIn(room TypedFields) {
 	r.fields = nil
+	r.extra = nil
 	r.typed = room[:0]
 }
 
@@ -309,6 +310,7 @@ func (r Record) WithFields(m map[string]any) Record {
 func (r *Record) SetFields(m map[string]any) {
 	r.typed = nil
 	r.fields = m
+	r.extra = nil
 }
 
 // SetTyped replaces the record's fields with fs, which must be sorted by
@@ -318,6 +320,7 @@ func (r *Record) SetTyped(fs TypedFields) {
 		fs = TypedFields{}
 	}
 	r.fields = nil
+	r.extra = nil
 	r.typed = fs
 }
 
@@ -384,6 +387,9 @@ func (r *Record) Get(key string) (any, bool) {
 		return v, ok
 	case key == "message" && r.Raw != nil:
 		return string(r.Raw), true
+	case r.extra != nil:
+		v, ok := r.rawMap(false)[key]
+		return v, ok
 	}
 	return nil, false
 }
@@ -422,6 +428,12 @@ func (r *Record) All() iter.Seq2[string, any] {
 					return
 				}
 			}
+		case r.extra != nil:
+			for k, v := range r.rawMap(true) {
+				if !yield(k, v) {
+					return
+				}
+			}
 		case r.Raw != nil:
 			yield("message", string(r.Raw))
 		}
@@ -435,6 +447,8 @@ func (r *Record) NumFields() int {
 		return len(r.typed)
 	case r.fields != nil:
 		return len(r.fields)
+	case r.extra != nil:
+		return len(r.rawMap(true))
 	case r.Raw != nil:
 		return 1
 	}

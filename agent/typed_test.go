@@ -3,6 +3,7 @@ package agent
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -160,5 +161,50 @@ func TestMergeSortedAsSetOneByOne(t *testing.T) {
 		if x, y := string(AppendJSON(nil, &a)), string(AppendJSON(nil, &b)); x != y {
 			t.Fatalf("merge %v:\n%s\n%s", add, x, y)
 		}
+	}
+}
+
+type testRawFields struct{ topic string }
+
+func (x *testRawFields) AddRawFields(m map[string]any) {
+	m["src"] = map[string]any{"topic": x.topic, "offset": int64(7)}
+}
+
+// A raw record with a source's RawFields stays raw (the parse fast path),
+// reads, encodes and dead-letters as if its fields map held message and
+// the source's fields, and drops them once its fields start afresh.
+func TestRawFieldsBuiltOnDemand(t *testing.T) {
+	r := Record{Raw: []byte("GET /"), Origin: Origin{Host: "h", Component: "source.kafka.k", Stream: "t/0", Offset: 7}}
+	r.SetRawFields(&testRawFields{topic: "t"})
+	if !r.IsRaw() || !r.HasRawFields() || r.NumFields() != 2 {
+		t.Fatalf("raw %v, raw fields %v, %d fields", r.IsRaw(), r.HasRawFields(), r.NumFields())
+	}
+	if v, ok := r.Get("src"); !ok || v.(map[string]any)["topic"] != "t" {
+		t.Errorf("Get(src) = %v, %v", v, ok)
+	}
+	if m, _ := r.Get("message"); m != "GET /" {
+		t.Errorf("Get(message) = %v", m)
+	}
+	var enc Encoder
+	want := `"fields":{"message":"GET /","src":{"offset":7,"topic":"t"}}`
+	if got := string(enc.Append(nil, &r)); !strings.Contains(got, want) {
+		t.Errorf("wire form %s, want it to hold %s", got, want)
+	}
+	if !r.IsRaw() {
+		t.Error("reading and encoding built the fields map")
+	}
+	dl := NewDeadLetter(&r, DeadLetter{Component: "transform.x", Step: "parse.regex", Reason: "no_match"})
+	if f, _ := dl.Get("fields"); f.(map[string]any)["src"] == nil || f.(map[string]any)["message"] != nil {
+		t.Errorf("dead letter fields = %v", f)
+	}
+	c := r
+	c.StartTyped(2)
+	c.AppendInOrder("status", IntValue(200))
+	if got := string(c.AppendFieldsJSON(nil)); got != `{"status":200}` {
+		t.Errorf("parsed fields = %s", got)
+	}
+	m := r.MaterializeFields()
+	if len(m) != 2 || m["message"] != "GET /" || m["src"] == nil || r.HasRawFields() {
+		t.Errorf("materialized %v", m)
 	}
 }

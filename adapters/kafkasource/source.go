@@ -599,42 +599,62 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) 
 	now := time.Now()
 	stream := ps.topic + "/" + strconv.Itoa(ps.partition)
 	recs := make(agent.Batch, len(msgs))
+	var metas []meta
+	if s.meta != "" {
+		metas = make([]meta, len(msgs)) // one allocation per batch
+	}
 	for i := range msgs {
 		m := &msgs[i]
 		value := m.Value
 		if value == nil {
 			value = []byte{}
 		}
-		f := make(map[string]any, 2)
-		f["message"] = string(value)
-		if s.meta != "" {
-			md := map[string]any{
-				"topic": m.Topic, "partition": int64(m.Partition), "offset": m.Offset,
-				"timestamp": m.Time.UTC(),
-			}
-			if m.Key != nil {
-				md["key"] = string(m.Key)
-			}
-			if len(m.Headers) > 0 {
-				h := make(map[string]any, len(m.Headers))
-				for _, kv := range m.Headers {
-					h[kv.Key] = string(kv.Value)
-				}
-				md["headers"] = h
-			}
-			f[s.meta] = md
-		}
 		recs[i] = agent.Record{
 			Time: now, Raw: value,
 			Origin: agent.Origin{Host: s.host, Component: s.set.ID, Stream: stream, Offset: m.Offset,
 				Topic: ps.topic, Partition: int32(ps.partition)},
 		}
-		if f != nil {
-			recs[i].SetFields(f)
+		if metas != nil {
+			metas[i] = meta{name: s.meta, key: m.Key, headers: m.Headers, time: m.Time,
+				topic: ps.topic, partition: ps.partition, offset: m.Offset}
+			recs[i].SetRawFields(&metas[i])
 		}
 		recs[i].SetToken(tok)
 	}
 	_ = s.set.Out.Emit(ctx, recs)
+}
+
+// meta is a message's metadata, the record's `kafka` field (metadata_field):
+// the record stays a raw line (parse steps take it as they take a file's
+// line), and the field is built only when something reads the raw
+// record's fields (agent.RawFields).
+type meta struct {
+	name      string
+	key       []byte
+	headers   []kafkago.Header
+	time      time.Time
+	topic     string
+	partition int
+	offset    int64
+}
+
+// AddRawFields adds the metadata field to m.
+func (x *meta) AddRawFields(m map[string]any) {
+	md := map[string]any{
+		"topic": x.topic, "partition": int64(x.partition), "offset": x.offset,
+		"timestamp": x.time.UTC(),
+	}
+	if x.key != nil {
+		md["key"] = string(x.key)
+	}
+	if len(x.headers) > 0 {
+		h := make(map[string]any, len(x.headers))
+		for _, kv := range x.headers {
+			h[kv.Key] = string(kv.Value)
+		}
+		md["headers"] = h
+	}
+	m[x.name] = md
 }
 
 // Close commits what resolved since the last commit, then leaves the group

@@ -2,6 +2,7 @@ package kafkasource
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -207,6 +208,22 @@ func TestConsumeAndCommit(t *testing.T) {
 	sink.mu.Unlock()
 	if last.Origin.Topic != "events" || last.Origin.Stream != "events/"+strconv.Itoa(int(last.Origin.Partition)) {
 		t.Errorf("origin = %+v", last.Origin)
+	}
+	// A raw line (parse steps take the typed fast path), whose wire form
+	// still carries the metadata, built from the message on demand.
+	if !last.IsRaw() || !last.HasRawFields() {
+		t.Errorf("record not raw with raw fields: raw %v, raw fields %v", last.IsRaw(), last.HasRawFields())
+	}
+	var wire struct {
+		Fields struct {
+			Message string         `json:"message"`
+			Kafka   map[string]any `json:"kafka"`
+		} `json:"fields"`
+	}
+	var enc agent.Encoder
+	if err := json.Unmarshal(enc.Append(nil, &last), &wire); err != nil || wire.Fields.Message != string(last.Raw) ||
+		wire.Fields.Kafka["offset"] != float64(last.Origin.Offset) || wire.Fields.Kafka["topic"] != "events" {
+		t.Errorf("wire form fields = %+v (%v)", wire.Fields, err)
 	}
 	md, _ := last.MaterializeFields()["kafka"].(map[string]any)
 	if md == nil || md["offset"] != last.Origin.Offset || md["key"] == nil || md["headers"].(map[string]any)["trace"] == nil {

@@ -94,14 +94,15 @@ func appendRecord(dst []byte, r *agent.Record) []byte {
 	if r.Raw != nil {
 		flags |= flagRaw
 	}
-	if !r.IsRaw() {
+	fields := !r.IsRaw() || r.HasRawFields()
+	if fields {
 		flags |= flagFields
 	}
 	dst = append(dst, flags)
 	if r.Raw != nil {
 		dst = appendBytes(dst, r.Raw)
 	}
-	if !r.IsRaw() {
+	if fields {
 		dst = appendBytes(dst, r.AppendFieldsJSON(nil))
 	}
 	o := &r.Origin

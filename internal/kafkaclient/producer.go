@@ -245,6 +245,12 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 	var deadErr []string
 	sized := make([]agent.Record, 0, len(recs))
 	krecs := make([]*kgo.Record, 0, len(msgs))
+	slab := make([]kgo.Record, len(msgs)) // one allocation per batch
+	nh := 0
+	for i := range msgs {
+		nh += len(msgs[i].Headers)
+	}
+	hslab := make([]kgo.RecordHeader, 0, nh)
 	for i := range msgs {
 		if msgs[i].Key == nil {
 			p.noKey.Inc()
@@ -255,7 +261,16 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 			continue
 		}
 		sized = append(sized, recs[i])
-		krecs = append(krecs, record(&msgs[i]))
+		kr := &slab[i]
+		kr.Key, kr.Value = msgs[i].Key, msgs[i].Value
+		if len(msgs[i].Headers) > 0 {
+			n := len(hslab)
+			for _, h := range msgs[i].Headers {
+				hslab = append(hslab, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+			}
+			kr.Headers = hslab[n:len(hslab):len(hslab)]
+		}
+		krecs = append(krecs, kr)
 	}
 	recs = sized
 	p.deadLetter(ctx, dead, deadErr, "too_large")
@@ -319,18 +334,6 @@ func (p *Producer) produce(ctx context.Context, krecs []*kgo.Record) (kgo.Produc
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// record is the kgo record of a message.
-func record(m *kafkago.Message) *kgo.Record {
-	r := &kgo.Record{Key: m.Key, Value: m.Value}
-	if len(m.Headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(m.Headers))
-		for i, h := range m.Headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-		}
-	}
-	return r
 }
 
 // rebuild makes a fresh record of a failed one, to produce it again.

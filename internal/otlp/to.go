@@ -233,7 +233,7 @@ func (b *Builder) fill(lr plog.LogRecord, r *agent.Record) {
 		for i := range tf {
 			w.typed(tf[i].Key, tf[i].Value)
 		}
-	case !r.IsRaw():
+	case !r.IsRaw() || r.HasRawFields():
 		if m, ok := r.Get(FieldAttributes); ok {
 			if m, ok := m.(map[string]any); ok {
 				room += len(m)

@@ -9,7 +9,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	kafkago "github.com/segmentio/kafka-go"
@@ -75,6 +74,9 @@ type Sink struct {
 	cfg *Config
 	set agent.Settings
 	enc agent.Encoder // Consume's (one goroutine)
+	// buf is the last batch's buffer, reused once Publish returned with
+	// every record answered (the client then holds no reference to it).
+	buf []byte
 	p   *kafkaclient.Producer
 }
 
@@ -86,51 +88,25 @@ func newSink(set agent.Settings, cfg *Config) (*Sink, error) {
 	return &Sink{cfg: cfg, set: set, p: p}, nil
 }
 
-// key returns the message key of r, or nil.
-func (s *Sink) key(r *agent.Record) []byte {
-	if s.cfg.KeyField != "" {
-		v, ok := r.Get(s.cfg.KeyField)
-		if !ok || v == nil {
-			return nil
-		}
-		if str, ok := v.(string); ok {
-			return []byte(str)
-		}
-		return []byte(fmt.Sprint(v))
-	}
-	switch s.cfg.Key {
-	case "id":
-		return []byte(r.EnsureID())
-	case "entity":
-		return EntityKey(r.Entity)
-	}
-	return nil
-}
-
 // EntityKey is the message key of an entity: "k1=v1,k2=v2" in the entity's
 // order, or nil for an empty entity.
 func EntityKey(e []agent.KV) []byte {
 	if len(e) == 0 {
 		return nil
 	}
-	var b strings.Builder
-	for i, kv := range e {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(kv.Key)
-		b.WriteByte('=')
-		b.WriteString(kv.Value)
-	}
-	return []byte(b.String())
+	return appendEntityKey(nil, e)
 }
 
-func (s *Sink) message(r *agent.Record) kafkago.Message {
-	m := kafkago.Message{Key: s.key(r), Value: s.enc.Append(nil, r)}
-	if s.cfg.Headers == nil || *s.cfg.Headers {
-		m.Headers = []kafkago.Header{{Key: "octoagent-id", Value: []byte(r.EnsureID())}, {Key: "octoagent-kind", Value: []byte(kindOf(r))}}
+func appendEntityKey(dst []byte, e []agent.KV) []byte {
+	for i, kv := range e {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, kv.Key...)
+		dst = append(dst, '=')
+		dst = append(dst, kv.Value...)
 	}
-	return m
+	return dst
 }
 
 func kindOf(r *agent.Record) string {
@@ -143,14 +119,97 @@ func kindOf(r *agent.Record) string {
 // Consume publishes b and waits for the broker's acknowledgement
 // (kafkaclient.Producer.Publish: retried with backoff until it succeeds or
 // the drain deadline passes; records refused for good are dead-lettered).
+// The batch's keys, values and header values are encoded into one buffer,
+// and its headers are one slice: a few allocations per batch, not per
+// record.
 func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 	recs := make([]agent.Record, len(b))
+	copy(recs, b)
 	msgs := make([]kafkago.Message, len(b))
-	for i := range b {
-		msgs[i] = s.message(&b[i])
-		recs[i] = b[i]
+	headers := s.cfg.Headers == nil || *s.cfg.Headers
+	var hdrs []kafkago.Header
+	if headers {
+		hdrs = make([]kafkago.Header, 2*len(b))
 	}
-	return s.p.Publish(ctx, recs, msgs)
+	// ends[4i:4i+4]: where record i's key, value, id and kind end in buf.
+	ends := make([]int, 4*len(b))
+	buf := s.buf[:0]
+	s.buf = nil
+	for i := range recs {
+		r := &recs[i]
+		buf = s.appendKey(buf, r)
+		ends[4*i] = len(buf)
+		if headers {
+			r.EnsureID() // before the value: encoded once, not hashed twice
+		}
+		buf = s.enc.Append(buf, r)
+		ends[4*i+1] = len(buf)
+		if headers {
+			buf = append(buf, r.ID...)
+			ends[4*i+2] = len(buf)
+			buf = append(buf, kindOf(r)...)
+		} else {
+			ends[4*i+2] = len(buf)
+		}
+		ends[4*i+3] = len(buf)
+	}
+	start := 0
+	for i := range msgs {
+		e := ends[4*i : 4*i+4]
+		if e[0] > start || s.hasKey(&recs[i]) {
+			msgs[i].Key = buf[start:e[0]:e[0]]
+		}
+		msgs[i].Value = buf[e[0]:e[1]:e[1]]
+		if headers {
+			h := hdrs[2*i : 2*i+2 : 2*i+2]
+			h[0] = kafkago.Header{Key: "octoagent-id", Value: buf[e[1]:e[2]:e[2]]}
+			h[1] = kafkago.Header{Key: "octoagent-kind", Value: buf[e[2]:e[3]:e[3]]}
+			msgs[i].Headers = h
+		}
+		start = e[3]
+	}
+	err := s.p.Publish(ctx, recs, msgs)
+	if err == nil {
+		s.buf = buf // else the client may still read it (an abandoned request)
+	}
+	return err
+}
+
+// appendKey appends the message key of r (nothing when it has none).
+func (s *Sink) appendKey(dst []byte, r *agent.Record) []byte {
+	if s.cfg.KeyField != "" {
+		v, ok := r.Get(s.cfg.KeyField)
+		if !ok || v == nil {
+			return dst
+		}
+		if str, ok := v.(string); ok {
+			return append(dst, str...)
+		}
+		return fmt.Append(dst, v)
+	}
+	switch s.cfg.Key {
+	case "id":
+		return append(dst, r.EnsureID()...)
+	case "entity":
+		return appendEntityKey(dst, r.Entity)
+	}
+	return dst
+}
+
+// hasKey reports whether r has a message key, even an empty one (nil is
+// no key: the record is spread over the partitions).
+func (s *Sink) hasKey(r *agent.Record) bool {
+	if s.cfg.KeyField != "" {
+		v, ok := r.Get(s.cfg.KeyField)
+		return ok && v != nil
+	}
+	switch s.cfg.Key {
+	case "id":
+		return true
+	case "entity":
+		return len(r.Entity) > 0
+	}
+	return false
 }
 
 // Flush has nothing to do: Consume returns only once the broker answered.
