@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	k8senv "github.com/octostore/agent/e2e/k8s"
 	"github.com/octostore/agent/internal/testenv"
 )
 
@@ -19,7 +20,12 @@ import (
 // OpenAPI document. A missing tool skips the checks that need it, with the
 // reason, and fails them in CI (testenv.Missing).
 
-const chartKubeVersion = "1.31.4" // the version e2e/k8s runs
+// chartKubeVersion is the version e2e/k8s runs (1.37.2), and
+// chartPSAVersion its Pod Security Standards version (v1.37).
+var (
+	chartKubeVersion = strings.TrimPrefix(k8senv.Version, "v")
+	chartPSAVersion  = "v" + chartKubeVersion[:strings.LastIndex(chartKubeVersion, ".")]
+)
 
 // chartValueSets are the value sets every check renders: the defaults and
 // the files in charts/octoagent/ci (helm's convention for CI values).

@@ -16,7 +16,7 @@ import (
 )
 
 // TestChartOnAPIServer applies the rendered chart to a real kube-apiserver
-// (v1.31.4, e2e/k8s) in a namespace that enforces the restricted Pod
+// (k8senv.Version, e2e/k8s) in a namespace that enforces the restricted Pod
 // Security Standard:
 //
 //   - the Deployment's pods are admitted (server-side dry-run of a Pod made
@@ -38,9 +38,9 @@ func TestChartOnAPIServer(t *testing.T) {
 	const ns = "octoagent"
 	psa := map[string]string{
 		"pod-security.kubernetes.io/enforce":         "restricted",
-		"pod-security.kubernetes.io/enforce-version": "v1.31",
+		"pod-security.kubernetes.io/enforce-version": chartPSAVersion,
 		"pod-security.kubernetes.io/warn":            "restricted",
-		"pod-security.kubernetes.io/warn-version":    "v1.31",
+		"pod-security.kubernetes.io/warn-version":    chartPSAVersion,
 	}
 	for _, name := range []string{ns, "shop"} {
 		if _, err := c.Client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: psa}}, metav1.CreateOptions{}); err != nil {
@@ -109,7 +109,7 @@ func TestChartOnAPIServer(t *testing.T) {
 		if err == nil {
 			t.Fatalf("the DaemonSet's pod was admitted in a restricted namespace:\n%s", out)
 		}
-		m := regexp.MustCompile(`violates PodSecurity "restricted:v1.31": (.*)`).FindStringSubmatch(out)
+		m := regexp.MustCompile(`violates PodSecurity "restricted:` + regexp.QuoteMeta(chartPSAVersion) + `": (.*)`).FindStringSubmatch(out)
 		if m == nil {
 			t.Fatalf("refused, but not by PodSecurity:\n%s", out)
 		}
@@ -119,7 +119,7 @@ func TestChartOnAPIServer(t *testing.T) {
 		}
 		// The DaemonSet object draws the same warning.
 		warn := mustKube("apply", "--server-side", "--dry-run=server", "-f", writeObj("daemonset.json", ds.Object))
-		if !strings.Contains(warn, `would violate PodSecurity "restricted:v1.31": `+nodePodViolations+"\n") {
+		if !strings.Contains(warn, `would violate PodSecurity "restricted:`+chartPSAVersion+`": `+nodePodViolations+"\n") {
 			t.Errorf("DaemonSet warning:\n%s", warn)
 		}
 		// Without its hostPath volumes and as uid 65532, the same pod is

@@ -26,7 +26,7 @@ func TestChartLint(t *testing.T) {
 }
 
 // TestChartKubeconform validates every rendered object, strictly (unknown
-// fields are errors), against the schemas of Kubernetes 1.31.4 generated
+// fields are errors), against the schemas of Kubernetes chartKubeVersion generated
 // offline from k8s.io/kubernetes's OpenAPI document. ServiceMonitor is a
 // CRD (Prometheus Operator) with no schema there: it is skipped.
 func TestChartKubeconform(t *testing.T) {

@@ -137,7 +137,7 @@ func decode(t *testing.T, r agent.Record) Event {
 // One record per occurrence: the list gives count 5, an update in place
 // gives 6; the ids follow the uid and the occurrence, not the node.
 func TestOccurrencesAndIDs(t *testing.T) {
-	cs := fake.NewSimpleClientset(coreEvent("api-1.backoff", "uid-1", 5, "BackOff"))
+	cs := fake.NewClientset(coreEvent("api-1.backoff", "uid-1", 5, "BackOff"))
 	h := start(t, cs, t.TempDir(), nil)
 	waitUntil(t, "the listed event", func() bool { return len(h.out.snapshot()) == 1 })
 	// The fake's watch starts after the list; give it a moment to register.
@@ -174,7 +174,7 @@ func TestOccurrencesAndIDs(t *testing.T) {
 	}
 
 	// Another replica (another node) replays the same state: same ids.
-	h2 := start(t, fake.NewSimpleClientset(coreEvent("api-1.backoff", "uid-1", 6, "BackOff")), t.TempDir(), nil)
+	h2 := start(t, fake.NewClientset(coreEvent("api-1.backoff", "uid-1", 6, "BackOff")), t.TempDir(), nil)
 	waitUntil(t, "the replay", func() bool { return len(h2.out.snapshot()) == 1 })
 	if a, b := h2.out.snapshot()[0].EnsureID(), recs[1].EnsureID(); a != b {
 		t.Errorf("replayed id %s, want %s", a, b)
@@ -185,7 +185,7 @@ func TestOccurrencesAndIDs(t *testing.T) {
 // acknowledged, and a checkpoint for another filter is ignored.
 func TestCheckpointCommitted(t *testing.T) {
 	dir := t.TempDir()
-	cs := fake.NewSimpleClientset(coreEvent("a", "uid-a", 1, "Pulled"), coreEvent("b", "uid-b", 2, "Pulled"))
+	cs := fake.NewClientset(coreEvent("a", "uid-a", 1, "Pulled"), coreEvent("b", "uid-b", 2, "Pulled"))
 	// The fake's lists carry no resourceVersion; a real server's do.
 	cs.PrependReactor("list", "events", func(a k8stesting.Action) (bool, runtime.Object, error) {
 		obj, err := cs.Tracker().List(corev1.SchemeGroupVersion.WithResource("events"), corev1.SchemeGroupVersion.WithKind("Event"), a.GetNamespace())
@@ -210,7 +210,7 @@ func TestCheckpointCommitted(t *testing.T) {
 }
 
 func TestStartAtEnd(t *testing.T) {
-	cs := fake.NewSimpleClientset(coreEvent("old", "uid-old", 1, "Pulled"))
+	cs := fake.NewClientset(coreEvent("old", "uid-old", 1, "Pulled"))
 	h := start(t, cs, t.TempDir(), func(c *Config) { c.StartAt = "end" })
 	waitUntil(t, "the watch", func() bool { return len(cs.Actions()) >= 2 })
 	time.Sleep(50 * time.Millisecond)
@@ -233,7 +233,7 @@ func TestEnrichOwners(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "shop", UID: "pod-uid",
 		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "api-7f9", UID: "rs-uid", Controller: &tru}}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.example/api:1.4"}}}}
-	cs := fake.NewSimpleClientset(dep, rs, pod, coreEvent("e1", "uid-1", 1, "BackOff"), coreEvent("e2", "uid-2", 1, "Killing"))
+	cs := fake.NewClientset(dep, rs, pod, coreEvent("e1", "uid-1", 1, "BackOff"), coreEvent("e2", "uid-2", 1, "Killing"))
 	h := start(t, cs, t.TempDir(), func(c *Config) { c.EnrichOwners = true })
 	waitUntil(t, "two records", func() bool { return len(h.out.snapshot()) == 2 })
 	for _, r := range h.out.snapshot() {
@@ -270,7 +270,7 @@ func TestEnrichRollout(t *testing.T) {
 	gone := coreEvent("e2", "uid-2", 1, "ScalingReplicaSet")
 	gone.InvolvedObject = ev.InvolvedObject
 	gone.Message = "Scaled down replica set api-old from 1 to 0"
-	cs := fake.NewSimpleClientset(dep, rs, ev, gone)
+	cs := fake.NewClientset(dep, rs, ev, gone)
 	h := start(t, cs, t.TempDir(), func(c *Config) { c.EnrichOwners = true })
 	waitUntil(t, "two records", func() bool { return len(h.out.snapshot()) == 2 })
 	byUID := map[string]Event{}
@@ -335,7 +335,7 @@ func TestValidate(t *testing.T) {
 // A watch that ends with 410 Gone is followed by a re-list; the occurrences
 // the re-list returns again are not emitted twice, and a new one is.
 func TestGoneRelists(t *testing.T) {
-	cs := fake.NewSimpleClientset(coreEvent("a", "uid-a", 1, "Pulled"))
+	cs := fake.NewClientset(coreEvent("a", "uid-a", 1, "Pulled"))
 	var calls int
 	var mu sync.Mutex
 	cs.PrependWatchReactor("events", func(a k8stesting.Action) (bool, watch.Interface, error) {
@@ -376,7 +376,7 @@ func TestGoneRelists(t *testing.T) {
 
 // A list that fails is retried, not given up.
 func TestListRetried(t *testing.T) {
-	cs := fake.NewSimpleClientset(coreEvent("a", "uid-a", 1, "Pulled"))
+	cs := fake.NewClientset(coreEvent("a", "uid-a", 1, "Pulled"))
 	var fails int
 	var mu sync.Mutex
 	cs.PrependReactor("list", "events", func(a k8stesting.Action) (bool, runtime.Object, error) {

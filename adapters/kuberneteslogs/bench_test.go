@@ -35,7 +35,7 @@ func benchStore(b *testing.B) (*k8smeta.Pods, func()) {
 	for i := range objs {
 		objs[i] = k8smetatest.RealisticPod(i, "node-1", 10)
 	}
-	return startPods(b, fake.NewSimpleClientset(objs...))
+	return startPods(b, fake.NewClientset(objs...))
 }
 
 // startPods runs a ready pod metadata store over the API cs.
@@ -118,7 +118,7 @@ func BenchmarkPodMetadataMemory(b *testing.B) {
 		for i := range objs {
 			objs[i] = k8smetatest.RealisticPod(i, "node-1", 10)
 		}
-		cs := fake.NewSimpleClientset(objs...)
+		cs := fake.NewClientset(objs...)
 		before := heap()
 		p, stop := startPods(b, cs)
 		after := heap()

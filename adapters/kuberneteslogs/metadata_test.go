@@ -58,7 +58,7 @@ func cluster(t *testing.T) *fake.Clientset {
 		}),
 		pod("shop", "nightly-2900-abcde", "uid-job", "Job", "nightly-2900", "job-uid", nil),
 	}
-	return fake.NewSimpleClientset(objs...)
+	return fake.NewClientset(objs...)
 }
 
 func pod(ns, name, uid, ownerKind, owner, ownerUID string, ann map[string]string) *corev1.Pod {

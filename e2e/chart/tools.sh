@@ -6,7 +6,7 @@
 # Everything is cached outside the repository:
 #
 #   $OCTOAGENT_TOOLS       (default $OCTOAGENT_CACHE/tools)   helm kubeconform kube-score
-#   $OCTOAGENT_K8S_SCHEMAS (default $OCTOAGENT_CACHE/k8s-schemas-v1.31.4)
+#   $OCTOAGENT_K8S_SCHEMAS (default $OCTOAGENT_CACHE/k8s-schemas-v1.37.2)
 #
 # ($OCTOAGENT_CACHE defaults to $HOME/.cache/octoagent.)
 #
@@ -17,7 +17,7 @@ set -uo pipefail
 HELM_VERSION=v3.16.4
 KUBECONFORM_VERSION=v0.6.7
 KUBE_SCORE_VERSION=v1.20.0
-K8S_VERSION=v1.31.4
+K8S_VERSION=v1.37.2
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,23 +29,29 @@ mkdir -p "$tools"
 exec 9>"$tools/.lock"
 flock 9
 
-install() { # name version package [ldflags]
-	local name=$1 version=$2 pkg=$3 ldflags=${4:-}
-	if [ -x "$tools/$name" ] && [ "$(cat "$tools/.$name.version" 2>/dev/null)" = "$version" ]; then
+install() { # name version package [ldflags [note]]
+	local name=$1 version=$2 pkg=$3 ldflags=${4:-} note=${5:-}
+	# The stamp holds the version and what the ldflags set (note), so a
+	# change of either reinstalls.
+	local stamp="$version${note:+ ($note)}"
+	if [ -x "$tools/$name" ] && [ "$(cat "$tools/.$name.version" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
 	echo "tools.sh: go install $pkg@$version" >&2
 	if GOBIN="$tools" GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 nice -n 10 "$GO" install -trimpath ${ldflags:+-ldflags "$ldflags"} "$pkg@$version" >&2; then
-		echo "$version" >"$tools/.$name.version"
+		echo "$stamp" >"$tools/.$name.version"
 	else
 		echo "tools.sh: could not install $name $version; the checks needing it will be skipped" >&2
 	fi
 }
 
+k8s_minor="${K8S_VERSION#v1.}"
+k8s_minor="${k8s_minor%%.*}"
 # helm: the default --kube-version (Capabilities) is set to the version the
 # e2e control plane runs; the tests pass --kube-version too.
 install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-	"-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=31"
+	"-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor" \
+	"default kube-version 1.$k8s_minor"
 install kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
 install kube-score "$KUBE_SCORE_VERSION" github.com/zegl/kube-score/cmd/kube-score
 

@@ -32,7 +32,7 @@ func counters() (k8smeta.Metrics, map[string]prometheus.Counter) {
 }
 
 func TestResolveChainsAndCache(t *testing.T) {
-	cs := fake.NewSimpleClientset(
+	cs := fake.NewClientset(
 		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop", UID: "d"}},
 		&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "api-1", Namespace: "shop", UID: "rs", OwnerReferences: ctrl("Deployment", "api", "d")}},
 		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "api-1-x", Namespace: "shop", UID: "p", OwnerReferences: ctrl("ReplicaSet", "api-1", "rs")},
@@ -91,7 +91,7 @@ func TestResolveChainsAndCache(t *testing.T) {
 }
 
 func TestCacheBound(t *testing.T) {
-	cs := fake.NewSimpleClientset()
+	cs := fake.NewClientset()
 	for _, n := range []string{"a", "b", "c", "d"} {
 		cs.Tracker().Add(&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n, Namespace: "x"}})
 	}

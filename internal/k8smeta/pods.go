@@ -233,15 +233,19 @@ func NewPods(api PodsAPI, opt PodsOptions) *Pods {
 }
 
 // listWatch counts the failed lists and watches. The reflector retries
-// them with its own backoff (up to 30s) and logs them through klog.
+// them with its own backoff (up to 30s) and logs them through klog. It
+// streams the initial list as a watch (client-go's WatchListClient) unless
+// the API client says it cannot (IsWatchListSemanticsUnSupported, as
+// client-go's fake clientset does); against a server without watch-list
+// streams the reflector falls back to a paged list.
 func (p *Pods) listWatch(list func(context.Context, metav1.ListOptions) (runtime.Object, error),
-	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) *cache.ListWatch {
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
 	count := func(err error) {
 		if err != nil && p.opt.Metrics.APIErrors != nil {
 			p.opt.Metrics.APIErrors.Inc()
 		}
 	}
-	return &cache.ListWatch{
+	return cache.ToListWatcherWithWatchListSemantics(&cache.ListWatch{
 		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
 			// Bounded, and ended by Run's end: a list to an API server that
 			// does not answer must not hold the agent's shutdown.
@@ -256,7 +260,7 @@ func (p *Pods) listWatch(list func(context.Context, metav1.ListOptions) (runtime
 			count(err)
 			return w, err
 		},
-	}
+	}, p.api)
 }
 
 // listTimeout bounds one list of pods or namespaces.

@@ -87,7 +87,7 @@ func value(kv []agent.KV, key string) string {
 // its mirror pod, under another uid, with that one in its
 // kubernetes.io/config.mirror annotation.
 func TestStaticPodFoundThroughItsMirror(t *testing.T) {
-	cs := fake.NewSimpleClientset(&corev1.Pod{
+	cs := fake.NewClientset(&corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "kube-apiserver-node-1", Namespace: "kube-system", UID: "mirror-uid",
 			Annotations: map[string]string{"kubernetes.io/config.mirror": "static-hash", "kubernetes.io/config.hash": "static-hash"},
 			Labels:      map[string]string{"component": "kube-apiserver"}},
@@ -114,7 +114,7 @@ func TestStaticPodFoundThroughItsMirror(t *testing.T) {
 func TestUnchangedUpdateIsNotPublished(t *testing.T) {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "ns", UID: "u", Labels: map[string]string{"v": "1"}},
 		Spec: corev1.PodSpec{NodeName: "node-1"}}
-	cs := fake.NewSimpleClientset(pod)
+	cs := fake.NewClientset(pod)
 	p := run(t, cs, k8smeta.PodsOptions{NodeName: "node-1"})
 	ctx := context.Background()
 	first, gen := p.Lookup("u", "", ""), p.Gen()

@@ -37,7 +37,7 @@ var steps = map[string]string{
 	"gcc":            "apt-get install -y gcc libc6-dev",
 	"nginx":          "apt-get install -y nginx",
 	"postgresql":     "apt-get install -y postgresql",
-	"etcd":           "apt-get install -y etcd-server",
+	"etcd":           "e2e/k8s/build.sh builds etcd (the version k8s.io/kubernetes requires)",
 	"kube-apiserver": "e2e/k8s/build.sh builds kube-apiserver and kube-controller-manager",
 	"kubectl":        "e2e/k8s/build.sh builds kubectl",
 	"helm":           "e2e/chart/tools.sh go-installs helm",

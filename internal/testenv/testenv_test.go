@@ -58,7 +58,7 @@ func TestHelperMissing(t *testing.T) {
 	if os.Getenv("TESTENV_HELPER") != "1" {
 		return
 	}
-	LookPath(t, "etcd", "no-such-etcd-binary", t.TempDir())
+	LookPath(t, "nginx", "no-such-nginx-binary", t.TempDir())
 	t.Log("not reached")
 }
 
@@ -70,8 +70,8 @@ func TestMissing(t *testing.T) {
 		cmd.Env = append(os.Environ(), "TESTENV_HELPER=1", "CI="+ci, "OCTOAGENT_CACHE="+t.TempDir())
 		out, err := cmd.CombinedOutput()
 		s := string(out)
-		if !strings.Contains(s, "missing component etcd: no-such-etcd-binary is not in ") ||
-			!strings.Contains(s, "set-up step: e2e/setup.sh (make test-deps): apt-get install -y etcd-server") ||
+		if !strings.Contains(s, "missing component nginx: no-such-nginx-binary is not in ") ||
+			!strings.Contains(s, "set-up step: e2e/setup.sh (make test-deps): apt-get install -y nginx") ||
 			!strings.Contains(s, "the set-up has not run") || strings.Contains(s, "not reached") {
 			t.Errorf("CI=%q: unexpected output:\n%s", ci, s)
 		}

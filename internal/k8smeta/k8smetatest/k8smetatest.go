@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/watchlist"
 
 	"github.com/octostore/agent/internal/k8smeta"
 )
@@ -30,6 +31,13 @@ var (
 	_ k8smeta.API     = (*API)(nil)
 	_ k8smeta.PodsAPI = (*API)(nil)
 )
+
+// IsWatchListSemanticsUnSupported passes on whether the clientset serves
+// the initial list of a watch as a stream (client-go's fake clientset does
+// not), which client-go's reflector asks of k8smeta.Pods's list-watch.
+func (a *API) IsWatchListSemanticsUnSupported() bool {
+	return watchlist.DoesClientNotSupportWatchListSemantics(a.CS)
+}
 
 // ListPods implements k8smeta.PodsAPI.
 func (a *API) ListPods(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error) {
