@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -331,12 +333,28 @@ service:
 
 // startOTLPAgent runs the agent with source "otlp" on grpcAddr and
 // httpAddr into a file sink at outPath.
+// otlpMetricsAddr holds each test directory's metrics address: chosen once,
+// so an agent restarted while the OTLP ports are free cannot be handed one
+// of them by the kernel for its metrics server (http_addr "127.0.0.1:0" once
+// took the gRPC port, and the source then failed to listen).
+var otlpMetricsAddr sync.Map
+
 func startOTLPAgent(t testing.TB, dir, grpcAddr, httpAddr, outPath, extra string) *agentProc {
 	t.Helper()
+	metricsAddr, ok := otlpMetricsAddr.Load(dir)
+	for !ok || metricsAddr == grpcAddr || metricsAddr == httpAddr {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metricsAddr, ok = l.Addr().String(), true
+		l.Close()
+	}
+	otlpMetricsAddr.Store(dir, metricsAddr)
 	cfg := filepath.Join(dir, "agent.hcl")
 	writeFile(t, cfg, fmt.Sprintf(`agent {
   data_dir         = %s
-  http_addr        = "127.0.0.1:0"
+  http_addr        = %q
   shutdown_timeout = "20s"
 }
 source "otlp" "in" {
@@ -348,7 +366,7 @@ sink "file" "out" {
   inputs = [source.otlp.in, source.otlp.in.dead_letter]
   path   = %s
 }
-`, hclString(filepath.Join(dir, "data")), grpcAddr, httpAddr, extra, hclString(outPath)))
+`, hclString(filepath.Join(dir, "data")), metricsAddr, grpcAddr, httpAddr, extra, hclString(outPath)))
 	p := startAgent(t, "", "run", "-c", cfg, "--log-level", "info")
 	waitListening(t, p, grpcAddr)
 	return p
