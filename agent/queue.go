@@ -87,12 +87,9 @@ func (q *Queue) Push(ctx context.Context, b Batch) (Batch, error) {
 // least one), and their bytes.
 func (q *Queue) chunk(b Batch) (n, bytes int) {
 	n = min(len(b), q.capacity)
-	if q.maxBytes == 0 {
-		return n, b[:n].Bytes()
-	}
 	for i := 0; i < n; i++ {
 		rb := b[i].memBytes()
-		if i > 0 && bytes+rb > q.maxBytes {
+		if q.maxBytes > 0 && i > 0 && bytes+rb > q.maxBytes {
 			return i, bytes
 		}
 		bytes += rb
