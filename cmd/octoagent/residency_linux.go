@@ -28,8 +28,11 @@ import (
 // agent runs are mapped again on their next use, from memory, without I/O.
 // Writable mappings (.data, .bss, the heap) are left alone.
 //
-// Then one collection returns the garbage of startup (decoding the config,
-// compiling rules and schemas) to the kernel.
+// Then one collection frees the garbage of startup (decoding the config,
+// compiling rules and schemas) and hands its pages back to the kernel: at
+// once with GODEBUG=madvdontneed=1 (Go's default); the release build's
+// madvdontneed=0 (MADV_FREE) leaves them counted in the RSS until the
+// kernel needs them.
 func releaseStartupMemory() {
 	if exe, err := os.Executable(); err == nil {
 		if f, err := os.Open("/proc/self/maps"); err == nil {
