@@ -34,13 +34,21 @@ import (
 // madvdontneed=0 (MADV_FREE) leaves them counted in the RSS until the
 // kernel needs them.
 func releaseStartupMemory() {
+	dropBinaryPages()
+	debug.FreeOSMemory()
+}
+
+// dropBinaryPages drops the binary's read-only pages from the resident set.
+// run calls it once the packages are initialised, before it loads the
+// config, so that the peak of starting up is not the pages of package
+// initialisation plus those of loading the config.
+func dropBinaryPages() {
 	if exe, err := os.Executable(); err == nil {
 		if f, err := os.Open("/proc/self/maps"); err == nil {
 			dropFileMappings(f, exe, madvise)
 			f.Close()
 		}
 	}
-	debug.FreeOSMemory()
 }
 
 func madvise(start, length uintptr) error {

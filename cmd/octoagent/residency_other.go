@@ -7,3 +7,5 @@ import "runtime/debug"
 // releaseStartupMemory returns the garbage of startup to the system (see
 // residency_linux.go for what Linux does too).
 func releaseStartupMemory() { debug.FreeOSMemory() }
+
+func dropBinaryPages() {}
