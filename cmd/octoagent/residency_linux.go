@@ -26,7 +26,10 @@ import (
 // mappings drops them from the process: they stay in the page cache (clean,
 // shared with any other process running the binary), and the pages the
 // agent runs are mapped again on their next use, from memory, without I/O.
-// Writable mappings (.data, .bss, the heap) are left alone.
+// Writable mappings (.data, .bss, the heap) are left alone. One caveat: a
+// breakpoint or uprobe set in the binary's code before a drop (a debugger,
+// an eBPF tracer attached before a reload) lives in a private copy of its
+// page, and the drop discards it; attach such tools after the start.
 //
 // Then one collection frees the garbage of startup (decoding the config,
 // compiling rules and schemas) and hands its pages back to the kernel: at
