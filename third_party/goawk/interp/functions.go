@@ -275,11 +275,12 @@ func (p *interp) split(s string, scope resolver.Scope, index int, fs string, mod
 	switch {
 	case mode == CSVMode || mode == TSVMode:
 		// Set up for parsing a CSV/TSV record
+		var csvParts []string // its address is taken: only CSV pays for it
 		splitter := csvSplitter{
 			separator: p.csvInputConfig.Separator,
 			sepLen:    utf8.RuneLen(p.csvInputConfig.Separator),
 			comment:   p.csvInputConfig.Comment,
-			fields:    &parts,
+			fields:    &csvParts,
 		}
 		scanner := bufio.NewScanner(strings.NewReader(s))
 		scanner.Split(splitter.scan)
@@ -291,6 +292,7 @@ func (p *interp) split(s string, scope resolver.Scope, index int, fs string, mod
 		// Parse one record. Errors shouldn't happen, but if there is one,
 		// len(parts) will be 0.
 		scanner.Scan()
+		parts = csvParts
 	case fs == " ":
 		parts = appendFields(p.splitParts[:0], s)
 		p.splitParts = parts
@@ -336,11 +338,7 @@ const maxReusedSplitArray = 256
 
 // appendFields appends the fields of s as strings.Fields splits them.
 func appendFields(parts []string, s string) []string {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return append(parts, strings.Fields(s)...)
-		}
-	}
+	n := len(parts)
 	i := 0
 	for i < len(s) {
 		for i < len(s) && asciiSpace[s[i]] != 0 {
@@ -348,6 +346,9 @@ func appendFields(parts []string, s string) []string {
 		}
 		start := i
 		for i < len(s) && asciiSpace[s[i]] == 0 {
+			if s[i] >= utf8.RuneSelf { // Unicode white space too
+				return append(parts[:n], strings.Fields(s)...)
+			}
 			i++
 		}
 		if i > start {

@@ -88,8 +88,9 @@ type interp struct {
 	csvOutput     *bufio.Writer
 	noArgVars     bool
 	splitBuffer   []byte
-	splitParts    []string // split()'s parts, reused
-	forInDepth    int      // for-in loops running
+	splitParts    []string       // split()'s parts, reused
+	inputScanner  *bufio.Scanner // the main input's scanner, reused
+	forInDepth    int            // for-in loops running
 
 	// Scalars, arrays, and function state
 	globals       []value

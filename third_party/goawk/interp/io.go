@@ -231,7 +231,14 @@ func (p *interp) getInputScannerPipe(name string) (*bufio.Scanner, error) {
 
 // Create a new buffered Scanner for reading input records
 func (p *interp) newScanner(input io.Reader, buffer []byte) *bufio.Scanner {
-	scanner := bufio.NewScanner(input)
+	scanner := new(bufio.Scanner)
+	p.initScanner(scanner, input, buffer)
+	return scanner
+}
+
+// initScanner makes scanner a new scanner of input, as newScanner does.
+func (p *interp) initScanner(scanner *bufio.Scanner, input io.Reader, buffer []byte) {
+	*scanner = *bufio.NewScanner(input)
 	switch {
 	case p.inputMode == CSVMode || p.inputMode == TSVMode:
 		splitter := csvSplitter{
@@ -258,7 +265,6 @@ func (p *interp) newScanner(input io.Reader, buffer []byte) *bufio.Scanner {
 		scanner.Split(splitter.scan)
 	}
 	scanner.Buffer(buffer, maxRecordLength)
-	return scanner
 }
 
 // setFieldNames is called by csvSplitter.scan on the first row (if the
@@ -770,7 +776,13 @@ func (p *interp) nextLine() (string, error) {
 			if p.inputBuffer == nil { // reuse buffer from last input file
 				p.inputBuffer = make([]byte, inputBufSize)
 			}
-			p.scanner = p.newScanner(p.input, p.inputBuffer)
+			// The main input's scanner is made in the same memory each
+			// time (nothing else refers to it once it is dropped).
+			if p.inputScanner == nil {
+				p.inputScanner = new(bufio.Scanner)
+			}
+			p.initScanner(p.inputScanner, p.input, p.inputBuffer)
+			p.scanner = p.inputScanner
 		}
 		p.recordTerminator = p.recordSep // will be overridden if RS is "" or multiple chars
 		if p.scanner.Scan() {
