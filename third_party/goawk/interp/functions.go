@@ -312,24 +312,37 @@ func (p *interp) split(s string, scope resolver.Scope, index int, fs string, mod
 	}
 	// Refill the array's own map when no for-in loop is running (one
 	// could be iterating over it): the map keeps its room for the next
-	// split instead of a new one being allocated for every call.
+	// split instead of a new one being allocated for every call. The
+	// parts are stored over what is there; if the map then holds more
+	// than the parts (keys other than "1".."n"), it is emptied and
+	// filled again. A split of the same shape as the last one into the
+	// same array (the usual case) so costs no clearing.
 	arrayIndex := p.arrayIndex(scope, index)
 	array := p.arrays[arrayIndex]
 	if p.forInDepth == 0 && array != nil && len(array) <= maxReusedSplitArray && len(parts) <= maxReusedSplitArray {
-		for k := range array {
-			delete(array, k)
+		fillSplitArray(array, parts)
+		if len(array) != len(parts) {
+			for k := range array {
+				delete(array, k)
+			}
+			fillSplitArray(array, parts)
 		}
 	} else {
 		array = make(map[string]value, len(parts))
 		p.arrays[arrayIndex] = array
-	}
-	for i, part := range parts {
-		array[strconv.Itoa(i+1)] = numStr(part)
+		fillSplitArray(array, parts)
 	}
 	for i := range p.splitParts {
 		p.splitParts[i] = "" // keep no reference to the split string
 	}
 	return len(array), nil
+}
+
+// fillSplitArray stores parts in array as "1", "2"... (numeric strings).
+func fillSplitArray(array map[string]value, parts []string) {
+	for i, part := range parts {
+		array[strconv.Itoa(i+1)] = numStr(part)
+	}
 }
 
 // maxReusedSplitArray bounds the arrays split() refills in place, so a
