@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,7 +14,7 @@ import (
 // awkStepWith builds an interpreted awk step (no split fast path) storing
 // into sc; planned=false turns the capture plan off, so every set goes
 // through the by-name path.
-func awkStepWith(t *testing.T, prog string, sc *schema.Schema, planned bool) *awkStep {
+func awkStepWith(t testing.TB, prog string, sc *schema.Schema, planned bool) *awkStep {
 	t.Helper()
 	c, d := decodeRules(t, `parse "awk" { program = `+hclQuote(prog)+` }`)
 	if d.HasErrors() {
@@ -133,4 +135,39 @@ function parts(s, arr) { return split(s, arr, ",") }
 			t.Fatalf("run %d: got %s, want %s", i+1, got, want)
 		}
 	}
+}
+
+// FuzzAwkSplit: split() on the patched interpreter splits as
+// strings.Fields (FS " ") and strings.Split (a one-byte separator) do, on
+// any line the interpreter reads as one record.
+func FuzzAwkSplit(f *testing.F) {
+	for _, s := range append(fuzzSeeds, "a b  c", " lead", "x,,y,", "é\u2003ü ß,\u00a0", "\t\v\f", ",") {
+		f.Add(s)
+	}
+	s := awkStepWith(f, `{
+  out = ""; n = split($0, a); for (i = 1; i <= n; i++) out = out "[" a[i] "]"
+  out = out n "/"; n = split($0, b, ","); for (i = 1; i <= n; i++) out = out "[" b[i] "]"
+  set("out", out n)
+}`, nil, true)
+	f.Fuzz(func(t *testing.T, line string) {
+		if line == "" || strings.ContainsAny(line, "\r\n") {
+			return // not one record: $0 is not the line
+		}
+		var want strings.Builder
+		for _, p := range strings.Fields(line) {
+			want.WriteString("[" + p + "]")
+		}
+		fmt.Fprintf(&want, "%d/", len(strings.Fields(line)))
+		for _, p := range strings.Split(line, ",") {
+			want.WriteString("[" + p + "]")
+		}
+		fmt.Fprintf(&want, "%d", len(strings.Split(line, ",")))
+		r := agent.Record{Raw: []byte(line)}
+		if err := s.Apply(context.Background(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.MaterializeFields()["out"]; got != want.String() {
+			t.Fatalf("%q: split gives %q, want %q", line, got, want.String())
+		}
+	})
 }
