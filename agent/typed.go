@@ -249,7 +249,16 @@ func (r *Record) StartTypedIn(room TypedFields) {
 // step storing its captures, sorted and unique, into fields it just
 // started): nothing is compared.
 func (r *Record) AppendInOrder(key string, v Value) {
-	r.typed = append(r.typed, Field{Key: key, Value: v})
+	n := len(r.typed)
+	if n == cap(r.typed) {
+		r.typed = append(r.typed, Field{Key: key, Value: v})
+		return
+	}
+	// Field by field: a Field is too large to be copied without the
+	// collector's bulk barrier while it marks.
+	r.typed = r.typed[:n+1]
+	f := &r.typed[n]
+	f.Key, f.Value = key, v
 }
 
 // MergeSorted sets the fields add, which are sorted by key and unique, in
