@@ -136,6 +136,7 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *decode.Env)
 		c.Steps = append(c.Steps, p.step)
 	}
 	c.sizeRooms()
+	chainSplits(c.Steps)
 	if c.Schema != nil && !diags.HasErrors() {
 		diags = append(diags, c.checkRequired(body)...)
 	}
