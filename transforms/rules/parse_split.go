@@ -213,7 +213,12 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 	if err != nil || len(subToks) != len(b.names) {
 		return false
 	}
-	var vals [maxChained]agent.Value
+	// The values, all checked before any is stored; a value the schema
+	// skips (a null value such as "-") is not stored, as neither step
+	// would store it (the first starts the fields, the second's names are
+	// not among them).
+	var vals [maxChained]agent.Field
+	n := 0
 	for k := range ch.order {
 		p := &ch.order[k]
 		var v []byte
@@ -223,18 +228,22 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 			v = line[toks[p.tok][0]:toks[p.tok][1]]
 		}
 		if p.field == nil {
-			vals[k] = agent.StringValue(bytesString(v))
+			vals[n].Key, vals[n].Value = p.name, agent.StringValue(bytesString(v))
+			n++
 			continue
 		}
 		typed, skip, err := p.field.CaptureString(bytesString(v))
-		if err != nil || skip {
-			return false
+		switch {
+		case err != nil:
+			return false // the steps one by one report it
+		case !skip:
+			vals[n].Key, vals[n].Value = p.name, typed
+			n++
 		}
-		vals[k] = typed
 	}
 	r.StartTypedIn(a.slab.take(len(ch.order) + b.room))
-	for k := range ch.order {
-		r.AppendInOrder(ch.order[k].name, vals[k])
+	for k := range vals[:n] {
+		r.AppendInOrder(vals[k].Key, vals[k].Value)
 	}
 	return true
 }
