@@ -77,9 +77,19 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 func (s *timestampStep) Name() string { return "timestamp" }
 
 func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
-	if tv, ok := r.Lookup(s.field); ok && tv.Kind() == agent.KindTime {
-		r.Time = tv.Time()
-		return nil
+	if tv, ok := r.Lookup(s.field); ok {
+		switch tv.Kind() {
+		case agent.KindTime:
+			r.Time = tv.Time()
+			return nil
+		case agent.KindString:
+			if s.commonUTC {
+				if tm, ok := schema.ParseCommonLogUTC(tv.Str()); ok {
+					r.Time = tm // read without boxing the string
+					return nil
+				}
+			}
+		}
 	}
 	v, ok := r.Get(s.field)
 	if !ok {
