@@ -208,11 +208,5 @@ func TestNestedTypedDeadLetter(t *testing.T) {
 
 func BenchmarkEncoderNestedTyped(b *testing.B) {
 	r := ecsRecord()
-	var e Encoder
-	var buf []byte
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		buf = e.Append(buf[:0], &r)
-	}
-	b.SetBytes(int64(len(buf)))
+	benchEncoder(b, &r)
 }
