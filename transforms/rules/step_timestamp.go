@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // timestamp parses a field into the record's time.
@@ -22,6 +23,9 @@ type timestampStep struct {
 	// not the timezone's (nor UTC/GMT) dead-letters the record: zones.go.
 	zoneNamed bool
 	tzName    string
+	// commonUTC: the layout is common_log, in UTC: most lines (+0000)
+	// are read without time.Parse.
+	commonUTC bool
 }
 
 type timestampBlock struct {
@@ -66,15 +70,26 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 	if d := s.checkZoneNames(c.Layout, attrRange(blk, "layout")); d.HasErrors() {
 		return nil, d
 	}
+	s.commonUTC = s.layout == namedLayouts["common_log"] && s.loc == time.UTC
 	return s, nil
 }
 
 func (s *timestampStep) Name() string { return "timestamp" }
 
 func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
-	if tv, ok := r.Lookup(s.field); ok && tv.Kind() == agent.KindTime {
-		r.Time = tv.Time()
-		return nil
+	if tv, ok := r.Lookup(s.field); ok {
+		switch tv.Kind() {
+		case agent.KindTime:
+			r.Time = tv.Time()
+			return nil
+		case agent.KindString:
+			if s.commonUTC {
+				if tm, ok := schema.ParseCommonLogUTC(tv.Str()); ok {
+					r.Time = tm // read without boxing the string
+					return nil
+				}
+			}
+		}
 	}
 	v, ok := r.Get(s.field)
 	if !ok {
@@ -102,6 +117,12 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 			}
 			r.Time = time.Unix(0, int64(n*float64(s.unit))).UTC()
 			return nil
+		}
+		if s.commonUTC {
+			if tm, ok := schema.ParseCommonLogUTC(t); ok {
+				r.Time = tm
+				return nil
+			}
 		}
 		tm, err := time.ParseInLocation(s.layout, t, s.loc)
 		if err != nil {
