@@ -76,6 +76,10 @@ type segItem struct {
 	node *node
 	sub  *prog
 	pre  *prog // when the span may hold its separator: its prefixes
+	// fwd: a capture-free span that may hold its separator or that ends
+	// the pattern, compiled alone for the forward DFA (forward.go), which
+	// finds all its ends in one pass.
+	fwd *prog
 	// trigger: the characters one of which the span must take before it
 	// can take its separator (IPORHOST: an IPv6 zone's %): a window
 	// without any cannot go on past the separator, and pre is not run.
@@ -240,6 +244,13 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			}
 			return false
 		})
+		if len(it.caps) == 0 && (it.open || it.pre != nil) {
+			// one end from any start (a quoted string): the forward DFA
+			// finds it; else it would mostly find several
+			if fp, err := newProg(it.node, ncap, true); err == nil && fp.prefixFree() {
+				it.fwd = fp
+			}
+		}
 		it.id = len(sg.spans)
 		sg.spans = append(sg.spans, it)
 	}
@@ -540,6 +551,7 @@ type segMatcher struct {
 	s     *segments
 	spans []*fastMatcher // by span id
 	pres  []*fastMatcher
+	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
 	saved [][]int   // by depth: the slots before an alternative
@@ -554,11 +566,14 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
 	for i, it := range s.spans {
 		m.spans[i] = newFastMatcher(it.sub)
 		if it.pre != nil {
 			m.pres[i] = newFastMatcher(it.pre)
+		}
+		if it.fwd != nil {
+			m.fwds[i] = newFwdMatcher(it.fwd)
 		}
 	}
 	return m
@@ -666,6 +681,25 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 // forced says that no other end could do.
 func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int, ok, forced bool) {
 	i := it.id
+	if it.fwd != nil {
+		// A quoted string: its ends, found in one pass, are one at most,
+		// its only choice. (Where it finds more, which first is for the
+		// linear engine to say.)
+		if !it.open {
+			if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
+				goto window // it cannot reach past its first separator
+			}
+		}
+		end, found, more := m.fwds[i].ends(in, pos)
+		switch {
+		case more:
+			return 0, false, false
+		case !found:
+			return 0, false, true
+		}
+		return end, true, true
+	}
+window:
 	if it.open {
 		lo := pos
 		if it.lead {
