@@ -554,7 +554,10 @@ type segMatcher struct {
 	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
-	saved [][]int   // by depth: the slots before an alternative
+	// trail: the slots set since the line's start, each with the value it
+	// had, so that an alternative that fails gives them back (most lines
+	// take their first alternatives: nothing to copy).
+	trail []int
 	// conts is a stack of continuations, nconts of them in use
 	conts  []*cont
 	nconts int
@@ -591,7 +594,8 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 		slots[i] = -1
 	}
 	m.nconts = 0
-	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots, 1)
+	m.trail = m.trail[:0]
+	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots)
 	return ok, ok
 }
 
@@ -618,7 +622,7 @@ type cont struct {
 // forced says that every choice since run was called was forced, so the
 // caller's next alternative is what a backtracking engine tries next;
 // else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (ok, forced bool) {
+func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
 	for ; c != nil; c = c.next {
 		items := c.items
@@ -635,9 +639,9 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 					return false, det
 				}
 			case segOpen:
-				slots[2*it.cap] = pos
+				m.set(slots, 2*it.cap, pos)
 			case segClose:
-				slots[2*it.cap+1] = pos
+				m.set(slots, 2*it.cap+1, pos)
 			case segRepeat:
 				end, ok := repeatEnd(it, in, pos)
 				if !ok {
@@ -648,16 +652,12 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 			case segAlt:
 				mark := m.nconts
 				rest := m.cont(items[i+1:], c.next)
-				for len(m.saved) <= depth { // alternatives one after another nest too
-					m.saved = append(m.saved, make([]int, m.s.nslot))
-				}
-				saved := m.saved[depth]
-				copy(saved, slots)
+				set := len(m.trail)
 				for k := range it.alts {
 					if k > 0 {
-						copy(slots, saved)
+						m.undo(slots, set)
 					}
-					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots, depth+1)
+					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots)
 					m.nconts = mark + 1
 					if ok || !f {
 						return ok, false
@@ -675,6 +675,20 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
+}
+
+// set sets a slot, keeping its value on the trail.
+func (m *segMatcher) set(slots []int, i, v int) {
+	m.trail = append(m.trail, i, slots[i])
+	slots[i] = v
+}
+
+// undo gives back the slots set since the trail was n long.
+func (m *segMatcher) undo(slots []int, n int) {
+	for k := len(m.trail) - 2; k >= n; k -= 2 {
+		slots[m.trail[k]] = m.trail[k+1]
+	}
+	m.trail = m.trail[:n]
 }
 
 // span checks a span at pos and returns where it ends; on a failure,
@@ -713,7 +727,8 @@ window:
 		}
 		for _, c := range it.caps {
 			if m.sub[2*c] >= 0 {
-				slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+				m.set(slots, 2*c, m.sub[2*c]+lo)
+			m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
 			}
 		}
 		return m.sub[1] + lo, true, true
@@ -757,7 +772,8 @@ window:
 	}
 	for _, c := range it.caps {
 		if m.sub[2*c] >= 0 {
-			slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+			m.set(slots, 2*c, m.sub[2*c]+lo)
+			m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
 		}
 	}
 	return end, true, true

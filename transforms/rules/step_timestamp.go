@@ -22,6 +22,11 @@ type timestampStep struct {
 	// not the timezone's (nor UTC/GMT) dead-letters the record: zones.go.
 	zoneNamed bool
 	tzName    string
+	// lastText and lastTime: the last text parsed and its time. Lines
+	// that follow one another often carry the same second; the step runs
+	// on the transform's goroutine only, as the grok step's matcher does.
+	lastText string
+	lastTime time.Time
 }
 
 type timestampBlock struct {
@@ -75,6 +80,9 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 	if tv, ok := r.Lookup(s.field); ok && tv.Kind() == agent.KindTime {
 		r.Time = tv.Time()
 		return nil
+	} else if ok && tv.Kind() == agent.KindString && s.lastText != "" && tv.Str() == s.lastText {
+		r.Time = s.lastTime
+		return nil
 	}
 	v, ok := r.Get(s.field)
 	if !ok {
@@ -115,6 +123,8 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 		if tm.Year() == 0 {
 			// A layout with no year (syslog): parse_syslog.go's withYear.
 			tm = withYear(tm, r.Time, tm.Location())
+		} else if !s.zoneNamed {
+			s.lastText, s.lastTime = strings.Clone(t), tm
 		}
 		r.Time = tm
 		return nil
