@@ -728,7 +728,7 @@ window:
 		for _, c := range it.caps {
 			if m.sub[2*c] >= 0 {
 				m.set(slots, 2*c, m.sub[2*c]+lo)
-			m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
+				m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
 			}
 		}
 		return m.sub[1] + lo, true, true
