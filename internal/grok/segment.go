@@ -780,23 +780,26 @@ window:
 }
 
 // plainLine reports whether in is ASCII with no newline (the lines the
-// segment engine runs on), eight bytes at a time.
+// segment engine runs on): the newline found by bytes.IndexByte, the high
+// bits of 32 bytes or'ed together at a time.
 func plainLine(in []byte) bool {
-	const high, ones, nl = 0x8080808080808080, 0x0101010101010101, 0x0a0a0a0a0a0a0a0a
+	if bytes.IndexByte(in, '\n') >= 0 {
+		return false
+	}
+	const high = 0x8080808080808080
+	var w uint64
 	i := 0
+	for ; i+32 <= len(in); i += 32 {
+		w |= binary.LittleEndian.Uint64(in[i:]) | binary.LittleEndian.Uint64(in[i+8:]) |
+			binary.LittleEndian.Uint64(in[i+16:]) | binary.LittleEndian.Uint64(in[i+24:])
+	}
 	for ; i+8 <= len(in); i += 8 {
-		w := binary.LittleEndian.Uint64(in[i:])
-		x := w ^ nl // a zero byte where in has a newline
-		if (w|(x-ones)&^x)&high != 0 {
-			return false
-		}
+		w |= binary.LittleEndian.Uint64(in[i:])
 	}
 	for ; i < len(in); i++ {
-		if in[i] >= 0x80 || in[i] == '\n' {
-			return false
-		}
+		w |= uint64(in[i])
 	}
-	return true
+	return w&high == 0
 }
 
 // repeatEnd is where a repeat's first choice ends.
