@@ -34,6 +34,9 @@ type fastMatcher struct {
 	cls  []uint16
 	offs []int
 	vst  []int32
+	// by ASCII byte: its class times the contexts (a column of a state's
+	// transitions) and its context
+	bcol, bctx [128]int32
 }
 
 func newFastMatcher(p *prog) *fastMatcher {
@@ -45,6 +48,10 @@ func newFastMatcher(p *prog) *fastMatcher {
 	}
 	m.words = (len(p.insts) + 63) / 64
 	m.stride = p.ncls * (p.nctx + 1)
+	for b, cl := range p.ascii {
+		m.bcol[b] = int32(int(cl) * (p.nctx + 1))
+		m.bctx[b] = int32(p.ctxOf[cl])
+	}
 	m.reset()
 	return m
 }
@@ -169,22 +176,19 @@ func (m *fastMatcher) accepts(in []byte) bool {
 	if m.nstates > maxStates {
 		m.reset()
 	}
-	c := p.ascii[in[n-1]]
-	s := m.end(int(p.ctxOf[c]))
-	nc := p.nctx + 1
+	s := m.end(int(m.bctx[in[n-1]&0x7f]))
 	for j := n - 1; j >= 1; j-- {
-		cl := c
-		c = p.ascii[in[j-1]]
-		prev := int(p.ctxOf[c])
-		k := int(s)*m.stride + int(cl)*nc + prev
+		b, prev := in[j]&0x7f, in[j-1]&0x7f // ASCII: the mask only drops bounds checks
+		k := int(s)*m.stride + int(m.bcol[b]+m.bctx[prev])
 		t := m.trans[k]
 		if t < 0 {
-			t = m.step(s, cl, prev)
+			t = m.step(s, p.ascii[b], int(m.bctx[prev]))
 			m.trans[k] = t
 		}
 		s = t
 	}
 	// whether the text can start there: kept by state and first class
+	c := p.ascii[in[0]]
 	k := int(s)*p.ncls + int(c)
 	if v := m.starts[k]; v != 0 {
 		return v > 0
