@@ -155,7 +155,7 @@ BENCH_SCALE_LINES ?= 0,10000,100000,1000000,10000000
 BENCH_SCALE_FILES ?= 1,100,1000
 bench: build bench-peers
 	$(GO) run ./e2e/bench -lines $(BENCH_LINES) -runs $(BENCH_RUNS) -scale-lines '$(BENCH_SCALE_LINES)' -scale-files '$(BENCH_SCALE_FILES)'
-	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/ ./internal/replay/
+	$(GO) test -run '^$$' -bench . -benchmem ./agent/... ./adapters/... ./transforms/... ./sinks/openlineage/... ./internal/playground/ ./internal/replay/ ./internal/otlp/
 
 # Builds and caches the peers (mawk, the OpenTelemetry Collector).
 bench-peers:

@@ -108,3 +108,43 @@ func TestIdleStreamAllocatesNothing(t *testing.T) {
 		t.Fatalf("reading an empty stream allocated %.0f times and holds %d bytes", allocs, s.Held())
 	}
 }
+
+// Limit holds a busy stream's reads below chunkSize (a tailer sharing its
+// memory among many files), still lets a long line grow a chunk of its
+// own, and raised again lets reads grow back to chunkSize.
+func TestLimitBoundsABusyStream(t *testing.T) {
+	const chunk, limit = 256 << 10, 16 << 10
+	s := New(0, chunk, 100<<10)
+	s.Limit(limit)
+	line := strings.Repeat("x", 99) + "\n"
+	r := &appendReader{data: []byte(strings.Repeat(line, 5000))} // 500 KB
+	most, n := 0, 0
+	var out []Line
+	for {
+		var err error
+		out, _, err = s.Read(r, out[:0])
+		n += len(out)
+		most = max(most, s.Held())
+		if err == io.EOF {
+			break
+		}
+	}
+	if n != 5000 || most > limit {
+		t.Fatalf("%d lines, chunks up to %d bytes under a limit of %d", n, most, limit)
+	}
+	long := strings.Repeat("L", 40<<10)
+	r.data = append(r.data, long+"\n"+strings.Repeat(line, 5000)...)
+	got := drain(t, s, r)
+	if len(got) != 5001 || string(got[0].Bytes) != long {
+		t.Fatalf("%d lines after the long one, long line whole: %v", len(got), len(got) > 0 && len(got[0].Bytes) == len(long))
+	}
+	if s.Held() > limit {
+		t.Fatalf("after the long line, chunks of %d bytes under a limit of %d", s.Held(), limit)
+	}
+	s.Limit(1 << 30) // back up: to chunkSize, no further
+	r.data = append(r.data, strings.Repeat(line, 20000)...)
+	drain(t, s, r)
+	if s.Held() != chunk {
+		t.Fatalf("limit raised again: chunk %d bytes, want %d", s.Held(), chunk)
+	}
+}

@@ -12,6 +12,7 @@ import (
 // byte offsets. "\n" ends a line; a "\r" before it is dropped.
 type Splitter struct {
 	chunkSize int // the largest read, for a file with much to read
+	limit     int // the largest read for now (Limit), at most chunkSize
 	maxLine   int
 	// size is the next chunk's size: it starts at firstChunk, doubles
 	// while reads fill whole chunks (up to chunkSize), grows to hold a
@@ -56,7 +57,7 @@ func New(offset int64, chunkSize, maxLine int) *Splitter {
 		maxLine = 100 << 10
 	}
 	chunkSize = max(chunkSize, 4096)
-	return &Splitter{chunkSize: chunkSize, maxLine: maxLine, size: min(FirstChunk, chunkSize), start: offset, resume: offset}
+	return &Splitter{chunkSize: chunkSize, limit: chunkSize, maxLine: maxLine, size: min(FirstChunk, chunkSize), start: offset, resume: offset}
 }
 
 // Release drops the chunk if no incomplete line is held in it, so an idle
@@ -71,6 +72,15 @@ func (s *Splitter) Release() bool {
 	s.chunk, s.fill, s.cstart = nil, 0, 0
 	s.size = min(FirstChunk, s.chunkSize)
 	return true
+}
+
+// Limit sets the largest read to n (at least 4096) from the next chunk
+// on, below the chunkSize New was given, or back up to it: a reader of
+// many streams shares one memory budget among them. A line longer than a
+// quarter of the limit still gets a chunk large enough to hold it.
+func (s *Splitter) Limit(n int) {
+	s.limit = min(max(n, 4096), s.chunkSize)
+	s.size = min(s.size, s.limit)
 }
 
 // Held returns the size of the chunk held (0 after Release).
@@ -112,8 +122,8 @@ func (s *Splitter) Read(r io.Reader, out []Line) ([]Line, int, error) {
 		return out, 0, err
 	}
 	s.fill += n
-	if s.fill == len(s.chunk) && s.size < s.chunkSize {
-		s.size = min(2*s.size, s.chunkSize) // more to read: read more at once
+	if s.fill == len(s.chunk) && s.size < s.limit {
+		s.size = min(2*s.size, s.limit) // more to read: read more at once
 	}
 	return s.split(out), n, err
 }

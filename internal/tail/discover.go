@@ -146,6 +146,7 @@ func (s *Tailer) forget(t *tailed) {
 	delete(s.files, t.key)
 	if t.held != 0 {
 		s.buffered -= t.held
+		s.holding--
 		t.held = 0
 		s.readBuffers.Set(float64(s.buffered))
 	}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,6 +320,14 @@ func testGraph(dataDir string, cfg *Config, sink agent.Sink) agent.Graph {
 func testFactory() *agent.Factory {
 	return agent.NewSourceFactory(agent.FactorySpec[Config, agent.Source]{
 		Type: "file", NewConfig: DefaultConfig,
-		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) { return NewTailer(set, cfg, Hooks{}), nil },
+		Create: func(set agent.Settings, cfg *Config) (agent.Source, error) {
+			s := NewTailer(set, cfg, Hooks{})
+			lastTailer.Store(s)
+			return s, nil
+		},
 	})
 }
+
+// lastTailer is the tailer the test factory made last (the tests of this
+// package run one at a time), for tests that look inside it.
+var lastTailer atomic.Pointer[Tailer]

@@ -66,6 +66,13 @@ type Tailer struct {
 	openFiles   prometheus.Gauge
 	readBuffers prometheus.Gauge
 	buffered    int // bytes in the read buffers of all files (readBuffers)
+	holding     int // files whose read buffer is not empty (readLimit)
+
+	// The lines of the read being handed on and their entries: scratch
+	// shared by every file (one goroutine reads them all, in turn), so
+	// many busy files do not each keep lists as long as a turn's lines.
+	out         []lines.Line
+	ents        []Entry
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
 	mlTruncated prometheus.Counter
@@ -112,8 +119,6 @@ type tailed struct {
 	lost     time.Time // parked and no longer found by the globs
 	eof      bool
 	data     time.Time // when a read last returned bytes
-	out      []lines.Line
-	ents     []Entry
 	fpBuf    [fingerprintMax]byte
 }
 
