@@ -1,10 +1,6 @@
 package grok
 
-import (
-	"bytes"
-	"strconv"
-	"strings"
-)
+import "bytes"
 
 // The forward DFA: a capture-free span's ends, found in one left-to-right
 // pass. The segment engine asks it where a span that may hold its
@@ -23,18 +19,13 @@ import (
 
 // fwdMatcher runs a span's program forward; one per goroutine.
 type fwdMatcher struct {
-	p       *prog
-	words   int
-	nc      int // contexts, the edge included
-	stride  int // transitions per state: by class and the next character's context
-	nstates int
-	bits    []uint64
+	p  *prog
+	nc int // contexts, the edge included
 	// trans: the state after a character (by the class of the character
 	// and the context of the one after it), 2*state+1 when a match ends
 	// after it, 2*state otherwise; fwdUnknown when not yet computed.
-	trans   []int32
+	dfaStates
 	initial []int32 // by prev*nc+next, as trans
-	index   map[string]int32
 	// escN: per state, how many ASCII bytes may move it (-1: not known
 	// yet; 0: too many, the state does not skip); escB: those bytes.
 	escN  []int8
@@ -54,12 +45,9 @@ func newFwdMatcher(p *prog) *fwdMatcher {
 }
 
 func (m *fwdMatcher) reset() {
-	m.nstates = 0
-	m.bits = m.bits[:0]
-	m.trans = m.trans[:0]
+	m.resetStates()
 	m.escN = m.escN[:0]
 	m.escB = m.escB[:0]
-	m.index = map[string]int32{}
 	m.initial = make([]int32, m.nc*m.nc)
 	for i := range m.initial {
 		m.initial[i] = fwdUnknown
@@ -68,24 +56,11 @@ func (m *fwdMatcher) reset() {
 }
 
 func (m *fwdMatcher) intern(bits []uint64) int32 {
-	var sb strings.Builder
-	for _, b := range bits {
-		sb.WriteString(strconv.FormatUint(b, 36))
-		sb.WriteByte(',')
+	id, added := m.internState(bits)
+	if added {
+		m.escN = append(m.escN, -1)
+		m.escB = append(m.escB, [2]byte{})
 	}
-	k := sb.String()
-	if id, ok := m.index[k]; ok {
-		return id
-	}
-	m.bits = append(m.bits, bits...)
-	for i := 0; i < m.stride; i++ {
-		m.trans = append(m.trans, fwdUnknown)
-	}
-	m.escN = append(m.escN, -1)
-	m.escB = append(m.escB, [2]byte{})
-	id := int32(m.nstates)
-	m.nstates++
-	m.index[k] = id
 	return id
 }
 
