@@ -64,7 +64,7 @@ func (l *loader) decodeAgent(blk *hcl.Block, ctx *hcl.EvalContext, out *agent.Ag
 			out.QueueBytes = -1
 		case err != nil || n < 64<<10:
 			l.errorf(attrRange(blk.Body, "queue_bytes", blk.DefRange), "Invalid queue_bytes",
-				"%q is not a size of at least 64KiB. Write it as a number with a unit, such as \"8MiB\" (the default), or \"off\" to bound the queues in records only.", *a.QueueBytes)
+				"%q is not a size of at least 64KiB. Write it as a number with a unit, such as \"4MiB\" (the default is %s), or \"off\" to bound the queues in records only.", *a.QueueBytes, agent.FormatBytes(agent.DefaultQueueBytes))
 		default:
 			out.QueueBytes = int(n)
 		}

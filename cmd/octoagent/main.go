@@ -137,6 +137,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
+	if cmd == "run" {
+		dropBinaryPages()
+	}
 	res, diags := config.Load(cfgPaths, components())
 	if cmd == "test" {
 		diags = config.WithoutUnused(diags) // a rule pack tested alone has no sinks

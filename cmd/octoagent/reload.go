@@ -242,6 +242,7 @@ func (s *supervisor) build(g agent.Graph) (*agent.Runtime, error) {
 	if s.tap != nil {
 		s.tap.attach(rt)
 	}
+	releaseStartupMemory()
 	return rt, nil
 }
 

@@ -1,0 +1,73 @@
+//go:build linux
+
+package main
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestDropFileMappings(t *testing.T) {
+	const maps = `00400000-016df000 r-xp 00000000 fe:00 10003439                           /usr/bin/octoagent
+016df000-02aeb000 r--p 012df000 fe:00 10003439                           /usr/bin/octoagent
+02aeb000-02bc0000 rw-p 026eb000 fe:00 10003439                           /usr/bin/octoagent
+02bc0000-04c11000 rw-p 00000000 00:00 0
+c000000000-c000400000 rw-p 00000000 00:00 0
+7f45c29a1000-7f45c2af7000 r-xp 00026000 fe:00 326269                     /usr/lib/x86_64-linux-gnu/libc.so.6
+7f45c2b00000-7f45c2b01000 r--s 00000000 fe:00 10003439                   /usr/bin/octoagent
+7f45c2c00000-7f45c2c01000 r--p 00000000 fe:00 10003440                   /usr/bin/octoagent (deleted)
+not a line
+`
+	type span struct{ start, length uintptr }
+	var got []span
+	n := dropFileMappings(strings.NewReader(maps), "/usr/bin/octoagent", func(start, length uintptr) error {
+		got = append(got, span{start, length})
+		return nil
+	})
+	want := []span{{0x400000, 0x016df000 - 0x400000}, {0x016df000, 0x02aeb000 - 0x016df000}}
+	if len(got) != len(want) {
+		t.Fatalf("dropped %x, want %x (the read-only private mappings of the binary only)", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("mapping %d: dropped %x, want %x", i, got[i], want[i])
+		}
+	}
+	if n != int(want[0].length+want[1].length) {
+		t.Errorf("returned %d bytes, want %d", n, want[0].length+want[1].length)
+	}
+}
+
+// TestReleaseStartupMemory drops this test binary's pages: the process
+// keeps running (the code it runs next is mapped again) and its resident
+// file-backed memory goes down.
+func TestReleaseStartupMemory(t *testing.T) {
+	before := rssFileKiB(t)
+	releaseStartupMemory()
+	after := rssFileKiB(t)
+	t.Logf("RssFile %d kB before, %d kB after", before, after)
+	if after >= before {
+		t.Errorf("RssFile did not go down: %d kB before, %d kB after", before, after)
+	}
+}
+
+func rssFileKiB(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status:", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "RssFile:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			if err != nil {
+				t.Fatalf("RssFile: %q: %v", v, err)
+			}
+			return n
+		}
+	}
+	t.Skip("no RssFile in /proc/self/status")
+	return 0
+}
