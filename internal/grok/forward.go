@@ -35,6 +35,10 @@ type fwdMatcher struct {
 
 const fwdUnknown = -1
 
+// maxEscapeInsts bounds the programs whose states may skip ahead: finding
+// which bytes move a state computes its step on every ASCII byte.
+const maxEscapeInsts = 512
+
 func newFwdMatcher(p *prog) *fwdMatcher {
 	m := &fwdMatcher{p: p}
 	m.words = (len(p.insts) + 63) / 64
@@ -140,6 +144,10 @@ func (m *fwdMatcher) next(s int32, cl uint16, next int) int32 {
 // escapes computes which ASCII bytes may move s: those whose step from s,
 // before any context, is not s itself with no match ending.
 func (m *fwdMatcher) escapes(s int32) {
+	if len(m.p.insts) > maxEscapeInsts {
+		m.escN[s] = 0 // a state's 127 steps cost too much on large programs
+		return
+	}
 	n := int8(0)
 	var first [2]byte
 	for b := 0; b < 128; b++ {
