@@ -249,7 +249,14 @@ func (r *Record) StartTypedIn(room TypedFields) {
 // step storing its captures, sorted and unique, into fields it just
 // started): nothing is compared.
 func (r *Record) AppendInOrder(key string, v Value) {
-	r.typed = append(r.typed, Field{Key: key, Value: v})
+	n := len(r.typed)
+	if n == cap(r.typed) {
+		r.typed = append(r.typed, Field{Key: key, Value: v})
+		return
+	}
+	r.typed = r.typed[:n+1]
+	f := &r.typed[n]
+	f.Key, f.Value = key, v // see setTo
 }
 
 // MergeSorted sets the fields add, which are sorted by key and unique, in
@@ -284,20 +291,24 @@ func (r *Record) MergeSorted(add []Field) {
 	for j >= 0 {
 		switch {
 		case i >= 0 && fs[i].Key > add[j].Key:
-			fs[w] = fs[i]
+			fs[w].setTo(&fs[i])
 			i--
 		case i >= 0 && fs[i].Key == add[j].Key:
-			fs[w] = add[j]
+			fs[w].setTo(&add[j])
 			i--
 			j--
 		default:
-			fs[w] = add[j]
+			fs[w].setTo(&add[j])
 			j--
 		}
 		w--
 	}
 	r.typed = fs
 }
+
+// setTo sets f to g field by field: a Field is too large to be copied
+// whole without the collector's bulk barrier while it marks.
+func (f *Field) setTo(g *Field) { f.Key, f.Value = g.Key, g.Value }
 
 // WithFields returns r with its fields replaced by m, for building a record
 // in one expression: agent.Record{Kind: "k"}.WithFields(m).

@@ -26,10 +26,10 @@ import (
 // mappings drops them from the process: they stay in the page cache (clean,
 // shared with any other process running the binary), and the pages the
 // agent runs are mapped again on their next use, from memory, without I/O.
-// Writable mappings (.data, .bss, the heap) are left alone. One caveat: a
-// breakpoint or uprobe set in the binary's code before a drop (a debugger,
-// an eBPF tracer attached before a reload) lives in a private copy of its
-// page, and the drop discards it; attach such tools after the start.
+// Writable mappings (.data, .bss, the heap) are left alone, and so is a
+// read-only mapping that holds a private copy of any page (see
+// dropFileMappings): a position-independent build's relocated RELRO data,
+// a breakpoint or uprobe set in the code.
 //
 // Then one collection frees the garbage of startup (decoding the config,
 // compiling rules and schemas) and hands its pages back to the kernel: at
@@ -47,7 +47,7 @@ func releaseStartupMemory() {
 // initialisation plus those of loading the config.
 func dropBinaryPages() {
 	if exe, err := os.Executable(); err == nil {
-		if f, err := os.Open("/proc/self/maps"); err == nil {
+		if f, err := os.Open("/proc/self/smaps"); err == nil {
 			dropFileMappings(f, exe, madvise)
 			f.Close()
 		}
@@ -62,29 +62,47 @@ func madvise(start, length uintptr) error {
 }
 
 // dropFileMappings calls drop on every private read-only mapping of file
-// listed in maps (the format of /proc/PID/maps) and returns the bytes it
-// dropped.
-func dropFileMappings(maps io.Reader, file string, drop func(start, length uintptr) error) int {
+// listed in smaps (the format of /proc/PID/smaps) that holds no page of
+// its own, and returns the bytes it dropped. A read-only mapping can hold
+// private copies of the file's pages: the relocated pointers of a
+// position-independent build's RELRO segment (written by the dynamic
+// loader, then made read-only), a debugger's breakpoints. smaps counts
+// them as Anonymous; dropping them would put the file's bytes back in
+// their place, so such a mapping is left alone.
+func dropFileMappings(smaps io.Reader, file string, drop func(start, length uintptr) error) int {
 	n := 0
-	sc := bufio.NewScanner(maps)
+	var start, end uint64
+	candidate, anon := false, false
+	flush := func() {
+		if candidate && !anon && drop(uintptr(start), uintptr(end-start)) == nil {
+			n += int(end - start)
+		}
+		candidate, anon = false, false
+	}
+	sc := bufio.NewScanner(smaps)
 	for sc.Scan() {
-		// address perms offset dev inode path
-		f := strings.Fields(sc.Text())
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Anonymous:"); ok {
+			if strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")) != "0" {
+				anon = true
+			}
+			continue
+		}
+		// address perms offset dev inode path: a mapping's first line
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.Contains(f[0], "-") || strings.HasSuffix(f[0], ":") {
+			continue // one of the mapping's other counters
+		}
+		flush()
 		if len(f) != 6 || f[5] != file || len(f[1]) != 4 || f[1][1] == 'w' || f[1][3] != 'p' {
 			continue
 		}
-		lo, hi, ok := strings.Cut(f[0], "-")
-		if !ok {
-			continue
-		}
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		if drop(uintptr(start), uintptr(end-start)) == nil {
-			n += int(end - start)
-		}
+		lo, hi, _ := strings.Cut(f[0], "-")
+		var err1, err2 error
+		start, err1 = strconv.ParseUint(lo, 16, 64)
+		end, err2 = strconv.ParseUint(hi, 16, 64)
+		candidate = err1 == nil && err2 == nil && end > start
 	}
+	flush()
 	return n
 }

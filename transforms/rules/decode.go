@@ -135,10 +135,38 @@ func (c *Config) DecodeHCL(body hcl.Body, ctx *hcl.EvalContext, env *decode.Env)
 	for _, p := range steps {
 		c.Steps = append(c.Steps, p.step)
 	}
+	c.sizeRooms()
+	chainSplits(c.Steps)
 	if c.Schema != nil && !diags.HasErrors() {
 		diags = append(diags, c.checkRequired(body)...)
 	}
 	return diags
+}
+
+// sizeRooms gives each parse step room, in the typed fields of the records
+// it starts, for exactly the fields the steps after it and the schema's
+// defaults may add: a fixed 4 fields per record was mostly slack, and every
+// byte of it is allocated per line. A later step that may set any field
+// (json, jq) leaves the default room.
+func (c *Config) sizeRooms() {
+	later, open := 0, false
+	if c.Schema != nil {
+		for _, f := range c.Schema.Fields {
+			if f.Default != nil {
+				later++
+			}
+		}
+	}
+	for i := len(c.Steps) - 1; i >= 0; i-- {
+		if r, ok := c.Steps[i].(interface{ setRoom(int) }); ok && !open {
+			r.setRoom(later)
+		}
+		if p, ok := c.Steps[i].(producer); ok {
+			names, all := p.Produces()
+			open = open || all
+			later += len(names)
+		}
+	}
 }
 
 // checkRequired warns about required schema fields that no step can set.

@@ -35,10 +35,21 @@ type input struct {
 	// slab is where the typed fields of the records this step starts are
 	// carved from.
 	slab fieldSlab
+	// room is how many fields the steps after this one and the schema's
+	// defaults may add to a record this step starts (sizeRooms); a record
+	// that gets more moves its fields to a larger array.
+	room int
 }
 
+// defaultRoom is the room left for later fields when the steps after a
+// parse step are not known.
+const defaultRoom = 4
+
+// setRoom sets the room for later fields (see sizeRooms).
+func (in *input) setRoom(n int) { in.room = n }
+
 func newInput(c parseCommon, env *stepEnv) input {
-	in := input{field: "message", schema: env.schema}
+	in := input{field: "message", schema: env.schema, room: defaultRoom}
 	if c.Field != nil {
 		in.field = *c.Field
 	}
@@ -124,7 +135,7 @@ type captured struct {
 func (in *input) begin(c *captured, r *agent.Record, n int) {
 	fresh := false
 	if r.IsRaw() {
-		r.StartTypedIn(in.slab.take(n + 4)) // room for later steps and schema defaults
+		r.StartTypedIn(in.slab.take(n + in.room)) // room for later steps and schema defaults
 		fresh = true
 	}
 	if in.remove {

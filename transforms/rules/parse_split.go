@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // split: awk-like field splitting, the fast path for space-separated logs.
@@ -20,6 +23,11 @@ type splitStep struct {
 	collapse bool
 	names    []string
 	plan     capturePlan
+	// chain, when set, fuses this step with the next (see splitChain).
+	chain *splitChain
+	// doneFor is the record the step before, chained to this one, has
+	// already done this step's work on: this step then leaves it as is.
+	doneFor *agent.Record
 }
 
 type splitBlock struct {
@@ -65,7 +73,24 @@ func namedFields(names []string) []string {
 	return out
 }
 
-func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
+func (s *splitStep) Apply(ctx context.Context, r *agent.Record) error {
+	if s.doneFor != nil {
+		done := s.doneFor == r
+		s.doneFor = nil
+		if done {
+			return nil
+		}
+	}
+	if s.chain != nil && s.chain.apply(s, r) {
+		s.chain.next.doneFor = r
+		return nil
+	}
+	return s.applyAlone(ctx, r)
+}
+
+// applyAlone is the step's own work, never chained to the next: traces
+// show each step's work on its own.
+func (s *splitStep) applyAlone(_ context.Context, r *agent.Record) error {
 	in, err := s.read(r)
 	if err != nil {
 		return err
@@ -84,6 +109,143 @@ func (s *splitStep) Apply(_ context.Context, r *agent.Record) error {
 		c.setPlanned(&s.plan, k, bytesString(in[toks[i][0]:toks[i][1]]))
 	}
 	return c.done()
+}
+
+// splitChain fuses a split step with the next one when that one splits
+// again a field the first captures as a plain string (the nginx split
+// variant splits the request line into method, path and protocol). Both
+// are tokenized from the line and the fields of both are stored in one
+// sorted pass, as one regex's would be, instead of storing the field,
+// looking it up, removing it and merging the second step's fields in. A
+// line that either step fails on, or with a value the schema rejects or
+// skips, is parsed by the two steps one after the other instead: records
+// and dead letters are the same either way.
+type splitChain struct {
+	next  *splitStep
+	tok   int         // the token of the first step that the next splits
+	order []chainPart // the fields both steps store, sorted by name
+}
+
+// chainPart is one field a chain stores.
+type chainPart struct {
+	sub   bool // a token of the next step's split, else of the first's
+	tok   int
+	name  string
+	field *schema.Field // nil: stored as a string
+}
+
+// maxChained bounds the fields of a chain (the values are held on the
+// stack until all are known good).
+const maxChained = 32
+
+// chainSplits chains each split step that reads the line to a next split
+// step that splits one of its fields, where newSplitChain allows it.
+func chainSplits(steps []Step) {
+	for i := 0; i+1 < len(steps); i++ {
+		a, ok := steps[i].(*splitStep)
+		b, ok2 := steps[i+1].(*splitStep)
+		if !ok || !ok2 {
+			continue
+		}
+		if a.chain = newSplitChain(a, b); a.chain != nil {
+			i++ // b is done by a: it does not chain on
+		}
+	}
+}
+
+// newSplitChain returns the chain of a and b, or nil when b is not a
+// split of a plain string field of a that a alone captures, or when the
+// two steps would set a field in common.
+func newSplitChain(a, b *splitStep) *splitChain {
+	if a.field != "message" || b.field == "message" || a.schema != b.schema {
+		return nil
+	}
+	ch := &splitChain{next: b, tok: -1}
+	for k, i := range a.plan.idx {
+		if a.names[i] != b.field {
+			continue
+		}
+		if a.plan.fields[k] != nil || slices.Index(a.names, b.field) != i {
+			return nil // typed by the schema, or captured twice
+		}
+		ch.tok = i
+	}
+	if ch.tok < 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for k, i := range a.plan.idx {
+		if b.remove && i == ch.tok {
+			continue
+		}
+		seen[a.plan.names[k]] = true
+		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k]})
+	}
+	for k, i := range b.plan.idx {
+		if seen[b.plan.names[k]] {
+			return nil
+		}
+		ch.order = append(ch.order, chainPart{sub: true, tok: i, name: b.plan.names[k], field: b.plan.fields[k]})
+	}
+	if len(ch.order) > maxChained {
+		return nil
+	}
+	sort.Slice(ch.order, func(i, j int) bool { return ch.order[i].name < ch.order[j].name })
+	return ch
+}
+
+// apply does the work of a, the chain's first step, and of the next on a
+// raw record, and reports whether it did; r is unchanged when it did not.
+func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
+	if r.Raw == nil || !r.IsRaw() {
+		return false
+	}
+	line := r.Raw
+	var buf [32][2]int
+	toks, err := splitTokens(line, a.sep, a.collapse, buf[:0])
+	if err != nil || len(toks) != len(a.names) {
+		return false
+	}
+	b := ch.next
+	sub := line[toks[ch.tok][0]:toks[ch.tok][1]]
+	var subBuf [32][2]int
+	subToks, err := splitTokens(sub, b.sep, b.collapse, subBuf[:0])
+	if err != nil || len(subToks) != len(b.names) {
+		return false
+	}
+	// The values, all checked before any is stored; a value the schema
+	// skips (a null value such as "-") is not stored, as neither step
+	// would store it (the first starts the fields, the second's names are
+	// not among them).
+	var vals [maxChained]agent.Field
+	n := 0
+	for k := range ch.order {
+		p := &ch.order[k]
+		var v []byte
+		if p.sub {
+			v = sub[subToks[p.tok][0]:subToks[p.tok][1]]
+		} else {
+			v = line[toks[p.tok][0]:toks[p.tok][1]]
+		}
+		if p.field == nil {
+			vals[n].Key, vals[n].Value = p.name, agent.StringValue(bytesString(v))
+			n++
+			continue
+		}
+		typed, skip, err := p.field.CaptureString(bytesString(v))
+		switch {
+		case err != nil:
+			return false // the steps one by one report it
+		case !skip:
+			vals[n].Key, vals[n].Value = p.name, typed
+			n++
+		}
+	}
+	r.StartTypedIn(a.slab.take(len(ch.order) + b.room))
+	for k := range vals[:n] {
+		r.AppendInOrder(vals[k].Key, vals[k].Value)
+	}
+	return true
 }
 
 // splitTokens returns the [start, end) of each field of line. A field that

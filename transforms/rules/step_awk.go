@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,11 @@ type awkStep struct {
 	// fast is the program when it only sets fields to $N: the line is
 	// split as awk splits it, without the interpreter (see awkFast).
 	fast []awkFastSet
+	// plan stores the sets of the names written as literals, set("name",
+	// ...), with their schema fields looked up once (see storePlanned).
+	plan  capturePlan
+	last  []int // per plan name, the position in cur of its last set
+	guess []int // per set call, the plan name it had on the last line
 }
 
 type awkBlock struct {
@@ -91,6 +97,8 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	for _, m := range awkSetName.FindAllStringSubmatch(c.Program, -1) {
 		s.names = append(s.names, m[1])
 	}
+	s.plan = newCapturePlan(s.names, env.schema)
+	s.last = make([]int, len(s.plan.names))
 	return s, nil
 }
 
@@ -144,12 +152,68 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	// The last set() of a name wins, as in a map.
 	var c captured
 	s.begin(&c, r, len(cur))
-	for i, kv := range cur {
-		if !laterSet(cur[i+1:], kv.name) {
-			c.setString(kv.name, kv.value)
+	if !s.storePlanned(&c, cur) {
+		for i, kv := range cur {
+			if !laterSet(cur[i+1:], kv.name) {
+				c.setString(kv.name, kv.value)
+			}
 		}
 	}
 	return c.done()
+}
+
+// storePlanned stores the sets as the loop over cur in Apply does (the last
+// set of a name wins; schema errors in the order of those last sets), when
+// every name set is one of the plan's: in the plan's order, with no lookup
+// by name. It reports false, having stored nothing, for a line that set a
+// name the plan does not know.
+func (s *awkStep) storePlanned(c *captured, cur []awkSet) bool {
+	last := s.last
+	for k := range last {
+		last[k] = -1
+	}
+	for i, kv := range cur {
+		k := s.planIndex(i, kv.name)
+		if k < 0 {
+			return false
+		}
+		last[k] = i
+	}
+	for k, i := range last {
+		if i >= 0 {
+			c.setPlanned(&s.plan, k, cur[i].value)
+		}
+	}
+	if len(c.errs) > 1 {
+		sort.SliceStable(c.errs, func(a, b int) bool {
+			return last[s.planIndex(-1, c.errs[a].Field)] < last[s.planIndex(-1, c.errs[b].Field)]
+		})
+	}
+	return true
+}
+
+// planIndex returns the position of name in the plan, or -1. A program
+// makes its set calls in the same order on most lines: the i'th call's
+// name is first compared with the i'th call's of the line before (i < 0:
+// no guess).
+func (s *awkStep) planIndex(i int, name string) int {
+	if i >= 0 && i < len(s.guess) {
+		if k := s.guess[i]; s.plan.names[k] == name {
+			return k
+		}
+	}
+	for k, n := range s.plan.names {
+		if n == name {
+			switch {
+			case i >= 0 && i < len(s.guess):
+				s.guess[i] = k
+			case i == len(s.guess) && i < 256:
+				s.guess = append(s.guess, k)
+			}
+			return k
+		}
+	}
+	return -1
 }
 
 // exec runs the program over in, within its budget; over reports that

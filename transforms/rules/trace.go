@@ -73,8 +73,14 @@ type tracedStep struct {
 }
 
 func (s *tracedStep) Apply(ctx context.Context, r *agent.Record) error {
+	apply := s.Step.Apply
+	if a, ok := s.Step.(interface {
+		applyAlone(context.Context, *agent.Record) error
+	}); ok {
+		apply = a.applyAlone // each step's own work, never chained
+	}
 	var err error
-	ev := s.run(r, func() { err = s.Step.Apply(ctx, r) })
+	ev := s.run(r, func() { err = apply(ctx, r) })
 	ev.Err = err
 	s.tr(ev)
 	return err
