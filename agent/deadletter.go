@@ -42,10 +42,7 @@ func NewDeadLetter(r *Record, d DeadLetter) Record {
 	}
 	switch {
 	case r.typed != nil:
-		parsed := make(map[string]any, len(r.typed))
-		for i := range r.typed {
-			parsed[r.typed[i].Key] = r.typed[i].Any()
-		}
+		parsed := r.typed.toMap()
 		delete(parsed, "message")
 		f["fields"] = parsed
 	case r.fields != nil:

@@ -110,7 +110,7 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"fields":`...)
 	switch {
 	case r.typed != nil:
-		dst = r.typed.appendJSON(dst, &e.times)
+		dst = r.typed.appendJSON(dst, &e.times, r.paths)
 	default:
 		dst = r.AppendFieldsJSON(dst)
 	}
@@ -213,7 +213,7 @@ func originTail(dst []byte, o *Origin) []byte {
 func (r *Record) AppendFieldsJSON(dst []byte) []byte {
 	switch {
 	case r.typed != nil:
-		return r.typed.appendJSON(dst, nil)
+		return r.typed.appendJSON(dst, nil, r.paths)
 	case r.fields != nil:
 		return AppendValue(dst, r.fields)
 	case r.extra != nil:

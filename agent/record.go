@@ -41,6 +41,10 @@ type Record struct {
 	// parse step built them (see StartTyped). At most one of typed and
 	// Fields is set.
 	typed TypedFields
+	// paths is set when typed may hold a nested field, keyed by its path
+	// (see PathKey): readers that walk typed fields as flat keys then take
+	// the general path (Typed reports false).
+	paths bool
 	// extra holds the fields a source attaches to a raw line next to
 	// message (see RawFields); only read while the record is raw.
 	extra RawFields
@@ -191,11 +195,9 @@ func (r *Record) MaterializeFields() map[string]any {
 	if r.fields == nil {
 		switch {
 		case r.typed != nil:
-			r.fields = make(map[string]any, len(r.typed))
-			for i := range r.typed {
-				r.fields[r.typed[i].Key] = r.typed[i].Any()
-			}
+			r.fields = r.typed.toMap()
 			r.typed = nil
+			r.paths = false
 		default:
 			r.fields = r.rawMap(true)
 			r.extra = nil

@@ -189,20 +189,65 @@ func (fs *TypedFields) set(key string, v Value) {
 		(*fs)[i].Value = v
 		return
 	}
+	// A new key replaces, as in a map, the nested fields under it and a
+	// value where its path needs an object.
+	if i < len(*fs) && inGroup((*fs)[i].Key, key) {
+		fs.removeGroup(i, key)
+	}
+	if IsPathKey(key) {
+		for j := 0; j < len(key); j++ {
+			if key[j] == 0 {
+				if k, ok := fs.index(key[:j]); ok {
+					*fs = append((*fs)[:k], (*fs)[k+1:]...)
+				}
+			}
+		}
+		i, _ = fs.index(key)
+	}
 	*fs = append(*fs, Field{})
 	copy((*fs)[i+1:], (*fs)[i:])
 	(*fs)[i] = Field{Key: key, Value: v}
 }
 
+// inGroup reports whether k is a nested field under key: k starts with key
+// and PathSep.
+func inGroup(k, key string) bool {
+	return len(k) > len(key) && k[len(key)] == 0 && k[:len(key)] == key
+}
+
+// removeGroup removes the fields under key, which start at i.
+func (fs *TypedFields) removeGroup(i int, key string) {
+	j := i
+	for j < len(*fs) && inGroup((*fs)[j].Key, key) {
+		j++
+	}
+	*fs = append((*fs)[:i], (*fs)[j:]...)
+}
+
+// remove removes the field key, and the nested fields under it.
 func (fs *TypedFields) remove(key string) {
-	if i, ok := fs.index(key); ok {
+	i, ok := fs.index(key)
+	if ok {
 		*fs = append((*fs)[:i], (*fs)[i+1:]...)
+	}
+	if i < len(*fs) && inGroup((*fs)[i].Key, key) {
+		fs.removeGroup(i, key)
 	}
 }
 
+// group reports whether key names an object of nested fields.
+func (fs TypedFields) group(key string) bool {
+	i, _ := fs.index(key)
+	return i < len(fs) && inGroup(fs[i].Key, key)
+}
+
 // appendJSON writes the fields as a JSON object; times (to the second)
-// come from tc when it holds them.
-func (fs TypedFields) appendJSON(dst []byte, tc *timeCache) []byte {
+// come from tc when it holds them. With paths, path keys are written as
+// nested objects (see appendNestedJSON).
+func (fs TypedFields) appendJSON(dst []byte, tc *timeCache, paths bool) []byte {
+	if paths {
+		return fs.appendNestedJSON(dst, tc)
+	}
 	dst = append(dst, '{')
 	for i := range fs {
 		if i > 0 {
@@ -210,22 +255,163 @@ func (fs TypedFields) appendJSON(dst []byte, tc *timeCache) []byte {
 		}
 		dst = AppendString(dst, fs[i].Key)
 		dst = append(dst, ':')
-		if fs[i].kind == KindTime && tc != nil {
-			dst = append(dst, '"')
-			dst = tc.append(dst, time.Unix(fs[i].n, int64(fs[i].nsec)))
-			dst = append(dst, '"')
-			continue
-		}
-		dst = fs[i].AppendJSON(dst)
+		dst = fs[i].appendJSON(dst, tc)
 	}
 	return append(dst, '}')
 }
 
-// Typed reports whether the record's fields are held as typed fields.
-func (r *Record) Typed() bool { return r.typed != nil }
+// appendJSON writes the field's value.
+func (f *Field) appendJSON(dst []byte, tc *timeCache) []byte {
+	if f.kind == KindTime && tc != nil {
+		dst = append(dst, '"')
+		dst = tc.append(dst, time.Unix(f.n, int64(f.nsec)))
+		return append(dst, '"')
+	}
+	return f.AppendJSON(dst)
+}
+
+// appendNestedJSON writes fields keyed by paths as nested objects. The
+// fields are sorted by key, and a path key sorts as its parts do, one
+// level at a time (PathSep sorts before every other byte): the fields of
+// one object are next to each other, in the order the fields map's
+// encoder writes them. Each object is opened at its first field and closed
+// after its last, with nothing built.
+func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache) []byte {
+	dst = append(dst, '{')
+	prev := ""
+	depth := 0 // objects open: the parts of prev's path before its leaf
+	for i := range fs {
+		k := fs[i].Key
+		// The objects k shares with prev stay open.
+		common := 0
+		for a, b := prev, k; common < depth; common++ {
+			ia, ib := strings.IndexByte(a, 0), strings.IndexByte(b, 0)
+			if ib < 0 || a[:ia] != b[:ib] {
+				break
+			}
+			a, b = a[ia+1:], b[ib+1:]
+		}
+		for ; depth > common; depth-- {
+			dst = append(dst, '}')
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		rest := k
+		for j := 0; j < common; j++ {
+			rest = rest[strings.IndexByte(rest, 0)+1:]
+		}
+		for {
+			ib := strings.IndexByte(rest, 0)
+			if ib < 0 {
+				break
+			}
+			dst = AppendString(dst, rest[:ib])
+			dst = append(dst, ':', '{')
+			rest = rest[ib+1:]
+			depth++
+		}
+		dst = AppendString(dst, rest)
+		dst = append(dst, ':')
+		dst = fs[i].appendJSON(dst, tc)
+		prev = k
+	}
+	for ; depth > 0; depth-- {
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+// toMap builds the fields map of typed fields, nested fields as objects.
+func (fs TypedFields) toMap() map[string]any {
+	m := make(map[string]any, len(fs))
+	for i := range fs {
+		setPathIn(m, fs[i].Key, fs[i].Any())
+	}
+	return m
+}
+
+// PathSep separates the parts of a nested field's path in its key: the
+// key "http\x00request\x00method" names the field method of the object
+// request of the object http ({"http":{"request":{"method":…}}}). Get,
+// Lookup, Set, SetValue and Delete take such keys as well as plain ones,
+// on typed fields and on the fields map alike.
+const PathSep = "\x00"
+
+// PathKey returns the key of the nested field at path (a one-part path is
+// the plain key).
+func PathKey(path ...string) string { return strings.Join(path, PathSep) }
+
+// IsPathKey reports whether key names a nested field by its path.
+func IsPathKey(key string) bool { return strings.IndexByte(key, 0) >= 0 }
+
+// PathName writes a key for people: its path's parts joined by ".".
+func PathName(key string) string { return strings.ReplaceAll(key, PathSep, ".") }
+
+// setPathIn sets the field key (a plain or a path key) in m, creating the
+// objects on its path and replacing a value that is not one: the shape
+// parse "json" gives.
+func setPathIn(m map[string]any, key string, x any) {
+	for {
+		i := strings.IndexByte(key, 0)
+		if i < 0 {
+			m[key] = x
+			return
+		}
+		next, ok := m[key[:i]].(map[string]any)
+		if !ok {
+			next = map[string]any{}
+			m[key[:i]] = next
+		}
+		m, key = next, key[i+1:]
+	}
+}
+
+// getPathIn returns the field key (a path key) of m.
+func getPathIn(m map[string]any, key string) (any, bool) {
+	for {
+		i := strings.IndexByte(key, 0)
+		if i < 0 {
+			x, ok := m[key]
+			return x, ok
+		}
+		next, ok := m[key[:i]].(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		m, key = next, key[i+1:]
+	}
+}
+
+// deletePathIn removes the field key (a path key) from m.
+func deletePathIn(m map[string]any, key string) {
+	for {
+		i := strings.IndexByte(key, 0)
+		if i < 0 {
+			delete(m, key)
+			return
+		}
+		next, ok := m[key[:i]].(map[string]any)
+		if !ok {
+			return
+		}
+		m, key = next, key[i+1:]
+	}
+}
+
+// Typed reports whether the record's fields are held as typed fields, all
+// of them top-level (no nested field keyed by its path): readers that walk
+// TypedFields as flat keys check it, and read the others through Get, All
+// or MaterializeFields.
+func (r *Record) Typed() bool { return r.typed != nil && !r.paths }
+
+// HoldsTyped reports whether the record's fields are held as typed fields,
+// nested fields (keyed by their paths, see PathKey) included.
+func (r *Record) HoldsTyped() bool { return r.typed != nil }
 
 // TypedFields returns the record's typed fields (nil when they are held in
-// the fields map, or not parsed yet). The caller must not modify them.
+// the fields map, or not parsed yet), nested fields keyed by their paths
+// unless Typed reports true. The caller must not modify them.
 func (r *Record) TypedFields() TypedFields { return r.typed }
 
 // StartTyped begins a record's fields afresh as typed fields, with room
@@ -242,12 +428,13 @@ func (r *Record) StartTypedIn(room TypedFields) {
 	r.fields = nil
 	r.extra = nil
 	r.typed = room[:0]
+	r.paths = false
 }
 
 // AppendInOrder appends a typed field to a record that holds typed fields.
 // The caller guarantees that key sorts after every key present (a parse
 // step storing its captures, sorted and unique, into fields it just
-// started): nothing is compared.
+// started) and is a plain key: nothing is compared.
 func (r *Record) AppendInOrder(key string, v Value) {
 	n := len(r.typed)
 	if n == cap(r.typed) {
@@ -259,12 +446,23 @@ func (r *Record) AppendInOrder(key string, v Value) {
 	f.Key, f.Value = key, v // see setTo
 }
 
-// MergeSorted sets the fields add, which are sorted by key and unique, in
-// one pass over the record's typed fields (each field moves at most once,
-// where setting them one by one would shift the fields after each). A
-// record without typed fields gets them set one by one.
+// AppendPathInOrder is AppendInOrder for a key that may be a path key
+// (PathKey): the nested field is kept typed, and written as nested
+// objects. The caller guarantees that no field present is on key's path
+// or under it (true of captures, sorted and unique, into fields just
+// started).
+func (r *Record) AppendPathInOrder(key string, v Value) {
+	r.typed = append(r.typed, Field{Key: key, Value: v})
+	r.paths = true
+}
+
+// MergeSorted sets the fields add, which are sorted by key, unique and
+// plain (no path key), in one pass over the record's typed fields (each
+// field moves at most once, where setting them one by one would shift the
+// fields after each). A record without typed fields, or with nested ones,
+// gets them set one by one.
 func (r *Record) MergeSorted(add []Field) {
-	if r.typed == nil {
+	if r.typed == nil || r.paths {
 		for _, f := range add {
 			r.SetValue(f.Key, f.Value)
 		}
@@ -320,6 +518,7 @@ func (r Record) WithFields(m map[string]any) Record {
 // SetFields replaces the record's fields with m (typed fields included).
 func (r *Record) SetFields(m map[string]any) {
 	r.typed = nil
+	r.paths = false
 	r.fields = m
 	r.extra = nil
 }
@@ -333,6 +532,13 @@ func (r *Record) SetTyped(fs TypedFields) {
 	r.fields = nil
 	r.extra = nil
 	r.typed = fs
+	r.paths = false
+	for i := range fs {
+		if IsPathKey(fs[i].Key) {
+			r.paths = true
+			break
+		}
+	}
 }
 
 // TypedOf returns m's fields as typed fields, sorted by key, when every
@@ -341,7 +547,7 @@ func TypedOf(m map[string]any) (fs TypedFields, ok bool) {
 	fs = make(TypedFields, 0, len(m))
 	for k, x := range m {
 		v, ok := ValueOf(x)
-		if !ok {
+		if !ok || IsPathKey(k) {
 			return nil, false
 		}
 		fs = append(fs, Field{Key: k, Value: v})
@@ -350,51 +556,83 @@ func TypedOf(m map[string]any) (fs TypedFields, ok bool) {
 	return fs, true
 }
 
-// SetValue sets a field to a typed value: in the typed fields when the
-// record holds them, else (boxed) in the fields map.
+// SetValue sets a field (key may be a path key, see PathKey) to a typed
+// value: in the typed fields when the record holds them, else (boxed) in
+// the fields map.
 func (r *Record) SetValue(key string, v Value) {
 	if r.typed != nil {
-		r.typed.set(key, v)
+		r.setTyped(key, v)
 		return
 	}
-	r.MaterializeFields()[key] = v.Any()
+	r.setInMap(key, v.Any())
 }
 
-// Set sets a field to a JSON-shaped value, keeping the typed fields where
-// the value is a scalar.
+func (r *Record) setTyped(key string, v Value) {
+	r.typed.set(key, v)
+	if !r.paths && IsPathKey(key) {
+		r.paths = true
+	}
+}
+
+// setInMap sets a field in the fields map, built first if need be.
+func (r *Record) setInMap(key string, x any) {
+	m := r.MaterializeFields()
+	if IsPathKey(key) {
+		setPathIn(m, key, x)
+		return
+	}
+	m[key] = x
+}
+
+// Set sets a field (key may be a path key) to a JSON-shaped value, keeping
+// the typed fields where the value is a scalar.
 func (r *Record) Set(key string, x any) {
 	if r.typed != nil {
 		if v, ok := ValueOf(x); ok {
-			r.typed.set(key, v)
+			r.setTyped(key, v)
 			return
 		}
 	}
-	r.MaterializeFields()[key] = x
+	r.setInMap(key, x)
 }
 
-// Delete removes a field.
+// Delete removes a field (key may be a path key), and the fields nested
+// under it.
 func (r *Record) Delete(key string) {
 	if r.typed != nil {
 		r.typed.remove(key)
 		return
 	}
 	if r.fields != nil {
+		if IsPathKey(key) {
+			deletePathIn(r.fields, key)
+			return
+		}
 		delete(r.fields, key)
 	}
 }
 
 // Get returns a field's value, boxed (the raw line for "message" when no
-// step has parsed it yet).
+// step has parsed it yet); key may be a path key. An object of nested
+// typed fields is returned as the map the fields map holds: the record's
+// fields are materialized first, so that a write to it is a write to the
+// record, as it is for a record that holds a map.
 func (r *Record) Get(key string) (any, bool) {
 	switch {
 	case r.typed != nil:
-		v, ok := r.typed.Lookup(key)
-		if !ok {
-			return nil, false
+		i, ok := r.typed.index(key)
+		if ok {
+			return r.typed[i].Any(), true
 		}
-		return v.Any(), true
+		if r.paths && i < len(r.typed) && inGroup(r.typed[i].Key, key) {
+			return getPathIn(r.MaterializeFields(), key)
+		}
+		return nil, false
 	case r.fields != nil:
 		v, ok := r.fields[key]
+		if !ok && IsPathKey(key) {
+			return getPathIn(r.fields, key)
+		}
 		return v, ok
 	case key == "message" && r.Raw != nil:
 		return string(r.Raw), true
@@ -423,9 +661,14 @@ func (r *Record) Lookup(key string) (Value, bool) {
 func (r *Record) IsRaw() bool { return r.fields == nil && r.typed == nil }
 
 // All iterates over the record's fields, boxed, in no fixed order (the
-// raw line as "message" for a record no step has parsed).
+// raw line as "message" for a record no step has parsed). Nested typed
+// fields are yielded as objects: the record's fields are materialized
+// first.
 func (r *Record) All() iter.Seq2[string, any] {
 	return func(yield func(string, any) bool) {
+		if r.paths {
+			r.MaterializeFields()
+		}
 		switch {
 		case r.typed != nil:
 			for i := range r.typed {
@@ -451,9 +694,23 @@ func (r *Record) All() iter.Seq2[string, any] {
 	}
 }
 
-// NumFields returns how many fields the record has.
+// NumFields returns how many (top-level) fields the record has.
 func (r *Record) NumFields() int {
 	switch {
+	case r.typed != nil && r.paths:
+		n := 0
+		prev := ""
+		for i := range r.typed {
+			k := r.typed[i].Key
+			if j := strings.IndexByte(k, 0); j >= 0 {
+				k = k[:j]
+			}
+			if i == 0 || k != prev {
+				n++
+			}
+			prev = k
+		}
+		return n
 	case r.typed != nil:
 		return len(r.typed)
 	case r.fields != nil:

@@ -54,13 +54,36 @@ type Schema struct {
 	Version       string
 	UnknownFields string // allow (default), drop, reject
 	Fields        []*Field
-	byName        map[string]*Field
-	sorted        []int // indexes of Fields, by name
+	byName        map[string]*Field // by Key (and by Name, for a path)
+	sorted        []int             // indexes of Fields, by Key
+	heads         map[string]bool   // the top-level keys of the declared paths
+}
+
+// ParsePath reads a nested field's name in Logstash's form,
+// "[http][request][method]", as its path; ok is false for any other name
+// (a top-level key, dots included: "k8s.pod.name" is one key).
+func ParsePath(name string) (path []string, ok bool) {
+	if len(name) < 3 || name[0] != '[' || name[len(name)-1] != ']' {
+		return nil, false
+	}
+	for _, part := range strings.Split(name[1:len(name)-1], "][") {
+		if part == "" || strings.ContainsAny(part, "[]\x00") {
+			return nil, false
+		}
+		path = append(path, part)
+	}
+	return path, true
 }
 
 // Field is one declared field.
 type Field struct {
-	Name       string
+	// Name is the field's declared name: a top-level key ("status"), or
+	// a nested field's path in Logstash's form ("[http][request][method]",
+	// the field method of the object request of the object http).
+	Name string
+	// Key is the field's key in a record: Name, or the path key
+	// (agent.PathKey) of a path. New sets it.
+	Key        string
 	Type       Type
 	Required   bool
 	Pattern    *regexp.Regexp
@@ -87,12 +110,20 @@ func New(s *Schema) (*Schema, error) {
 	for i := range s.sorted {
 		s.sorted[i] = i
 	}
-	sort.Slice(s.sorted, func(a, b int) bool { return s.Fields[s.sorted[a]].Name < s.Fields[s.sorted[b]].Name })
+	s.heads = map[string]bool{}
 	for _, f := range s.Fields {
-		if _, dup := s.byName[f.Name]; dup {
+		f.Key = f.Name
+		if path, ok := ParsePath(f.Name); ok {
+			f.Key = agent.PathKey(path...)
+			s.heads[path[0]] = true
+		}
+		if _, dup := s.byName[f.Key]; dup {
 			return nil, fmt.Errorf("field %q declared twice", f.Name)
 		}
-		s.byName[f.Name] = f
+		s.byName[f.Key] = f
+		if f.Key != f.Name {
+			s.byName[f.Name] = f
+		}
 		if f.Pattern != nil {
 			f.scanner = scan.Compile(f.Pattern)
 		}
@@ -104,6 +135,7 @@ func New(s *Schema) (*Schema, error) {
 			f.Default = v
 		}
 	}
+	sort.Slice(s.sorted, func(a, b int) bool { return s.Fields[s.sorted[a]].Key < s.Fields[s.sorted[b]].Key })
 	return s, nil
 }
 
@@ -122,6 +154,12 @@ func (s *Schema) ExprEnv() map[string]any {
 		return env
 	}
 	for _, f := range s.Fields {
+		if head, _, nested := strings.Cut(f.Key, agent.PathSep); nested {
+			if _, ok := env[head]; !ok {
+				env[head] = map[string]any{} // a nested field: an object
+			}
+			continue
+		}
 		switch f.Type {
 		case Int:
 			env[f.Name] = int64(0)
@@ -170,20 +208,20 @@ func (s *Schema) Apply(fields map[string]any) []agent.FieldError {
 // line): the values are then already coerced and checked, and only the
 // defaults, the required fields and the unknown-field policy remain.
 func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError {
-	if captured && r.Typed() {
+	if captured && r.HoldsTyped() {
 		return s.applyCaptured(r)
 	}
 	var errs []agent.FieldError
 	for _, f := range s.Fields {
-		v, present := r.Get(f.Name)
+		v, present := r.Get(f.Key)
 		if present && f.isNull(v) {
-			r.Delete(f.Name)
+			r.Delete(f.Key)
 			present = false
 		}
 		if !present {
 			switch {
 			case f.Default != nil:
-				r.Set(f.Name, f.Default)
+				r.Set(f.Key, f.Default)
 			case f.Required:
 				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
 			}
@@ -195,7 +233,7 @@ func (s *Schema) ApplyRecord(r *agent.Record, captured bool) []agent.FieldError 
 			continue
 		}
 		if !sameScalar(v, cv) {
-			r.Set(f.Name, cv)
+			r.Set(f.Key, cv)
 		}
 	}
 	if s.UnknownFields != UnknownAllow {
@@ -232,7 +270,7 @@ func sameScalar(a, b any) bool {
 func (s *Schema) unknown(r *agent.Record) []agent.FieldError {
 	var unknown []string
 	each := func(k string) {
-		if _, ok := s.byName[k]; !ok {
+		if _, ok := s.byName[k]; !ok && !s.heads[k] {
 			unknown = append(unknown, k)
 		}
 	}
@@ -268,7 +306,7 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	clear(missing)
 	j := 0
 	for _, i := range s.sorted {
-		name := s.Fields[i].Name
+		name := s.Fields[i].Key
 		found := false
 		for j < len(fs) {
 			// Equality first: parse steps key their captures with the
@@ -291,7 +329,7 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 		}
 		switch {
 		case f.Default != nil:
-			r.Set(f.Name, f.Default)
+			r.Set(f.Key, f.Default)
 		case f.Required:
 			errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
 		}
@@ -596,7 +634,7 @@ next:
 		if !f.Required || f.Default != nil {
 			continue
 		}
-		if _, ok := r.Get(f.Name); ok {
+		if _, ok := r.Get(f.Key); ok {
 			continue
 		}
 		for _, e := range errs {

@@ -106,3 +106,16 @@ func daysFromCivil(y, m, d int) int64 {
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
 }
+
+// ParseCommonLogUTC parses a common-log time ("21/Nov/2026:05:41:35
+// +0000") with a zero offset to the instant in UTC, as
+// time.ParseInLocation(commonLog, s, time.UTC) gives it, with no
+// allocation. ok is false for anything else (another offset, a time it
+// does not recognise exactly): the caller then uses time.ParseInLocation.
+func ParseCommonLogUTC(s string) (t time.Time, ok bool) {
+	sec, off, ok := commonLogUnix(s)
+	if !ok || off != 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, 0).UTC(), true
+}

@@ -54,3 +54,26 @@ func BenchmarkParseCommonLog(b *testing.B) {
 		parseCommonLog("21/Nov/2026:05:41:35 +0100")
 	}
 }
+
+// TestParseCommonLogUTCIsParseInLocation: on random dates at +0000 and
+// -0000 the fast parser gives exactly what time.ParseInLocation gives in
+// UTC (the same time.Time, location included), and refuses other offsets.
+func TestParseCommonLogUTCIsParseInLocation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	months := []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Xyz"}
+	for range 200000 {
+		zone := [...]string{"+0000", "-0000", "+0100", "-0030"}[rng.IntN(4)]
+		s := fmt.Sprintf("%02d/%s/%04d:%02d:%02d:%02d %s", 1+rng.IntN(32), months[rng.IntN(len(months))],
+			1+rng.IntN(9999), rng.IntN(25), rng.IntN(61), rng.IntN(61), zone)
+		want, werr := time.ParseInLocation(commonLog, s, time.UTC)
+		got, ok := ParseCommonLogUTC(s)
+		switch {
+		case ok && (werr != nil || got != want):
+			t.Fatalf("%q: fast %#v, time.ParseInLocation %#v %v", s, got, want, werr)
+		case ok && zone != "+0000" && zone != "-0000":
+			t.Fatalf("%q: taken with a non-zero offset", s)
+		case !ok && werr == nil && (zone == "+0000" || zone == "-0000"):
+			t.Fatalf("%q: refused what time.ParseInLocation takes", s)
+		}
+	}
+}

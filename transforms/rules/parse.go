@@ -399,8 +399,14 @@ func decodeJSONObject(in []byte) (map[string]any, error) {
 // no comparison: typed fields are kept sorted by key.
 type capturePlan struct {
 	idx    []int           // positions in the step's names
-	names  []string        // the names, sorted
+	names  []string        // the names, sorted: plain keys, or path keys (agent.PathKey)
 	fields []*schema.Field // the schema's field for each name, or nil
+	// types is the conversion of each capture (grok's :int, :float,
+	// :bool; "" for none), or nil when none has one.
+	types []string
+	// paths is set when a name is a path key: captures into fields the
+	// step just started keep the nested fields typed.
+	paths bool
 }
 
 func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
@@ -420,11 +426,12 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 		var f *schema.Field
 		if sc != nil {
 			if f, _ = sc.Field(name); f != nil {
-				name = f.Name // the same string: the schema's checks compare it in one step
+				name = f.Key // the same string: the schema's checks compare it in one step
 			}
 		}
 		p.names = append(p.names, name)
 		p.fields = append(p.fields, f)
+		p.paths = p.paths || agent.IsPathKey(name)
 	}
 	return p
 }
@@ -434,27 +441,54 @@ func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 	name := p.names[k]
 	f := p.fields[k]
 	if f == nil {
-		c.store(name, agent.StringValue(s))
+		c.store(name, agent.StringValue(s), p.paths)
 		return
 	}
 	v, skip, err := f.CaptureString(s)
+	c.storeCaptured(p, k, v, skip, err)
+}
+
+// setPlannedValue stores the k'th capture of plan p, converted to v (a
+// grok :int, say): typed further where the schema declares the field.
+func (c *captured) setPlannedValue(p *capturePlan, k int, v agent.Value) {
+	if p.fields[k] == nil {
+		c.store(p.names[k], v, p.paths)
+		return
+	}
+	out, skip, err := c.in.schema.Capture(p.names[k], v.Any())
+	if err == nil && !skip {
+		var ok bool
+		if v, ok = agent.ValueOf(out); !ok {
+			err = fmt.Errorf("expects %s, got %T", p.fields[k].Type, out)
+		}
+	}
+	c.storeCaptured(p, k, v, skip, err)
+}
+
+// storeCaptured stores what the schema made of the k'th capture of p.
+func (c *captured) storeCaptured(p *capturePlan, k int, v agent.Value, skip bool, err error) {
+	name := p.names[k]
 	switch {
 	case err != nil:
-		c.errs = append(c.errs, agent.FieldError{Field: name, Error: err.Error()})
+		c.errs = append(c.errs, agent.FieldError{Field: p.fields[k].Name, Error: err.Error()})
 	case skip:
 		if !c.fresh {
 			c.r.Delete(name)
 		}
 	default:
-		c.store(name, v)
+		c.store(name, v, p.paths)
 	}
 }
 
-func (c *captured) store(name string, v agent.Value) {
+// store stores a planned capture; paths says the plan's names may be
+// path keys.
+func (c *captured) store(name string, v agent.Value, paths bool) {
 	switch {
+	case c.fresh && paths:
+		c.r.AppendPathInOrder(name, v)
 	case c.fresh:
 		c.r.AppendInOrder(name, v)
-	case c.r.Typed() && c.npend < len(c.pend):
+	case !paths && c.r.Typed() && c.npend < len(c.pend):
 		c.pend[c.npend] = agent.Field{Key: name, Value: v}
 		c.npend++
 	default:

@@ -101,8 +101,9 @@ type grokPattern struct {
 	p       *grok.Pattern
 	m       *grok.Matcher
 	slots   []int
-	plan    *capturePlan // flat, untyped, unique names: typed straight into the schema
-	fields  []grokField  // otherwise: one per field, in order
+	plan    *capturePlan  // one capture per field: typed straight into the schema
+	vals    []agent.Value // the plan's converted captures (:int, ...), per line
+	fields  []grokField   // one per field, in order: when there is no plan, or a conversion fails
 	timeout time.Duration
 }
 
@@ -202,6 +203,9 @@ func newGrokStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.
 		}
 		gp := &grokPattern{p: p, m: p.NewMatcher(), slots: make([]int, p.Slots()), timeout: timeout}
 		gp.plan, gp.fields = grokFields(p, env)
+		if gp.plan != nil && gp.plan.types != nil {
+			gp.vals = make([]agent.Value, len(gp.plan.idx))
+		}
 		s.pats = append(s.pats, gp)
 		s.notes = append(s.notes, fmt.Sprintf("%s:%d:%d: parse.grok pattern %d: %s engine (%s)", ranges[i].Filename, ranges[i].Start.Line, ranges[i].Start.Column, i+1, p.Engine, p.Reason))
 		for _, cp := range p.Captures {
@@ -266,9 +270,10 @@ func readPatternsDirs(blk *hcl.Block, dirs []string) (map[string]string, hcl.Dia
 // not set them (ecs-v1 CISCOFW* keep ACL hash codes there).
 const metadataField = "@metadata"
 
-// grokFields plans how a pattern's captures become fields: a capture plan
-// (typed straight into the schema, as parse "regex" does) when every
-// capture is a flat, untyped name set once; else a field list.
+// grokFields plans how a pattern's captures become fields: always a field
+// list, and a capture plan (typed straight into the schema, as parse
+// "regex" does, nested fields kept typed under their path keys) when each
+// field is set by one capture and none is "-" or [@metadata].
 func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
 	simple := true
 	byField := map[string]int{}
@@ -282,19 +287,32 @@ func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
 		}
 		byField[key] = len(fields)
 		fields = append(fields, grokField{path: c.Path, typ: c.Type, caps: []int{i}})
-		if len(c.Path) > 1 || c.Type != "" || c.Path[0] == "-" || c.Path[0] == metadataField {
+		if c.Path[0] == "-" || c.Path[0] == metadataField {
 			simple = false
+		}
+		for _, part := range c.Path {
+			if agent.IsPathKey(part) {
+				simple = false
+			}
 		}
 	}
 	if !simple {
 		return nil, fields
 	}
 	names := make([]string, len(p.Captures)+1)
+	typed := false
 	for i, c := range p.Captures {
-		names[i+1] = c.Path[0]
+		names[i+1] = agent.PathKey(c.Path...)
+		typed = typed || c.Type != ""
 	}
 	plan := newCapturePlan(names, env.schema)
-	return &plan, nil
+	if typed {
+		plan.types = make([]string, len(plan.idx))
+		for k, g := range plan.idx {
+			plan.types[k] = p.Captures[g-1].Type
+		}
+	}
+	return &plan, fields
 }
 
 func (s *grokStep) Name() string               { return "parse.grok" }
@@ -326,25 +344,49 @@ func (s *grokStep) Apply(_ context.Context, r *agent.Record) error {
 // the record as it is.
 func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 	m := gp.slots
-	if p := gp.plan; p != nil {
-		n := 0
-		for _, g := range p.idx {
-			if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
-				n++
-			}
-		}
-		if n == 0 {
-			return nil
-		}
-		var c captured
-		s.begin(&c, r, n)
-		for k, g := range p.idx {
-			if m[2*g] >= 0 && m[2*g+1] > m[2*g] {
-				c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
-			}
-		}
-		return c.done()
+	p := gp.plan
+	if p == nil {
+		return s.storeFields(r, gp, in)
 	}
+	n := 0
+	for k, g := range p.idx {
+		if m[2*g] < 0 || m[2*g+1] <= m[2*g] {
+			continue
+		}
+		n++
+		if p.types != nil && p.types[k] != "" {
+			v, err := convertGrokValue(bytesString(in[m[2*g]:m[2*g+1]]), p.types[k])
+			if err != nil {
+				// Fields are set in the pattern's order up to the one
+				// that fails, as the dead letter shows them.
+				return s.storeFields(r, gp, in)
+			}
+			gp.vals[k] = v
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	var c captured
+	s.begin(&c, r, n)
+	for k, g := range p.idx {
+		if m[2*g] < 0 || m[2*g+1] <= m[2*g] {
+			continue
+		}
+		if p.types != nil && p.types[k] != "" {
+			c.setPlannedValue(p, k, gp.vals[k])
+			continue
+		}
+		c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
+	}
+	return c.done()
+}
+
+// storeFields sets the fields of a match one by one, in the pattern's
+// order: a field captured several times becomes a list, and nested fields
+// are objects of the fields map.
+func (s *grokStep) storeFields(r *agent.Record, gp *grokPattern, in []byte) error {
+	m := gp.slots
 	var c captured
 	started := false
 	for _, f := range gp.fields {
@@ -410,27 +452,42 @@ func setNested(r *agent.Record, p []string, v any) {
 // int is 12). A capture with no number at its start is an error (Logstash
 // would give 0).
 func convertGrok(s, typ string) (any, error) {
+	if typ == "" {
+		return s, nil
+	}
+	v, err := convertGrokValue(s, typ)
+	if err != nil {
+		return nil, err
+	}
+	return v.Any(), nil
+}
+
+// convertGrokValue is convertGrok, unboxed: an integer of plain digits
+// (the usual capture) is read with nothing built.
+func convertGrokValue(s, typ string) (agent.Value, error) {
 	switch typ {
 	case "int":
-		num := numberPrefix(s, false)
-		if n, err := strconv.ParseInt(num, 10, 64); err == nil {
-			return n, nil
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return agent.IntValue(n), nil // [+-]digits: what numberPrefix would read
 		}
-		return nil, fmt.Errorf("cannot convert %q to int", s)
+		if n, err := strconv.ParseInt(numberPrefix(s, false), 10, 64); err == nil {
+			return agent.IntValue(n), nil
+		}
+		return agent.Value{}, fmt.Errorf("cannot convert %q to int", s)
 	case "float":
 		f, err := strconv.ParseFloat(numberPrefix(s, true), 64)
 		if err != nil {
-			return nil, fmt.Errorf("cannot convert %q to float", s)
+			return agent.Value{}, fmt.Errorf("cannot convert %q to float", s)
 		}
-		return f, nil
+		return agent.FloatValue(f), nil
 	case "bool":
 		b, err := strconv.ParseBool(strings.TrimSpace(s))
 		if err != nil {
-			return nil, fmt.Errorf("cannot convert %q to bool", s)
+			return agent.Value{}, fmt.Errorf("cannot convert %q to bool", s)
 		}
-		return b, nil
+		return agent.BoolValue(b), nil
 	}
-	return s, nil
+	return agent.StringValue(s), nil
 }
 
 // numberPrefix returns the number Ruby's to_i (or to_f) reads at the start

@@ -224,7 +224,7 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		recs, err = t.fanOut(ctx, r, objs, rest)
 		return recs, false, err
 	}
-	if err := t.finish(r, 0, raw && r.Typed()); err != nil {
+	if err := t.finish(r, 0, raw && r.HoldsTyped()); err != nil {
 		return nil, false, err
 	}
 	return nil, true, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2/gohcl"
 
 	"github.com/octostore/agent/agent"
+	"github.com/octostore/agent/agent/schema"
 )
 
 // timestamp parses a field into the record's time.
@@ -22,11 +23,9 @@ type timestampStep struct {
 	// not the timezone's (nor UTC/GMT) dead-letters the record: zones.go.
 	zoneNamed bool
 	tzName    string
-	// lastText and lastTime: the last text parsed and its time. Lines
-	// that follow one another often carry the same second; the step runs
-	// on the transform's goroutine only, as the grok step's matcher does.
-	lastText string
-	lastTime time.Time
+	// commonUTC: the layout is common_log, in UTC: most lines (+0000)
+	// are read without time.Parse.
+	commonUTC bool
 }
 
 type timestampBlock struct {
@@ -71,18 +70,26 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 	if d := s.checkZoneNames(c.Layout, attrRange(blk, "layout")); d.HasErrors() {
 		return nil, d
 	}
+	s.commonUTC = s.layout == namedLayouts["common_log"] && s.loc == time.UTC
 	return s, nil
 }
 
 func (s *timestampStep) Name() string { return "timestamp" }
 
 func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
-	if tv, ok := r.Lookup(s.field); ok && tv.Kind() == agent.KindTime {
-		r.Time = tv.Time()
-		return nil
-	} else if ok && tv.Kind() == agent.KindString && s.lastText != "" && tv.Str() == s.lastText {
-		r.Time = s.lastTime
-		return nil
+	if tv, ok := r.Lookup(s.field); ok {
+		switch tv.Kind() {
+		case agent.KindTime:
+			r.Time = tv.Time()
+			return nil
+		case agent.KindString:
+			if s.commonUTC {
+				if tm, ok := schema.ParseCommonLogUTC(tv.Str()); ok {
+					r.Time = tm // read without boxing the string
+					return nil
+				}
+			}
+		}
 	}
 	v, ok := r.Get(s.field)
 	if !ok {
@@ -111,6 +118,12 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 			r.Time = time.Unix(0, int64(n*float64(s.unit))).UTC()
 			return nil
 		}
+		if s.commonUTC {
+			if tm, ok := schema.ParseCommonLogUTC(t); ok {
+				r.Time = tm
+				return nil
+			}
+		}
 		tm, err := time.ParseInLocation(s.layout, t, s.loc)
 		if err != nil {
 			return stepErr("timestamp", s.field, "expects time in layout %q, got %q", s.layout, t)
@@ -123,8 +136,6 @@ func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
 		if tm.Year() == 0 {
 			// A layout with no year (syslog): parse_syslog.go's withYear.
 			tm = withYear(tm, r.Time, tm.Location())
-		} else if !s.zoneNamed {
-			s.lastText, s.lastTime = strings.Clone(t), tm
 		}
 		r.Time = tm
 		return nil
