@@ -52,7 +52,7 @@ sink "file" "b" {
 		wantCounts(t, res, diags, 1, 0)
 		if len(diags) > 0 {
 			d := diags[0]
-			if d.Summary != "Invalid queue_bytes" || d.Subject == nil || d.Subject.Start.Line != 2 || !strings.Contains(d.Detail, "512.0 KiB") {
+			if d.Summary != "Invalid queue_bytes" || d.Subject == nil || d.Subject.Start.Line != 2 || !strings.Contains(d.Detail, "the default is "+agent.FormatBytes(agent.DefaultQueueBytes)) {
 				t.Errorf("queue_bytes = %s: got %s %q at %v", bad, d.Summary, d.Detail, d.Subject)
 			}
 		}
