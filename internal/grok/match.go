@@ -22,18 +22,16 @@ const maxStates = 10000
 type fastMatcher struct {
 	p       *prog
 	classes []int // class instructions
-	words   int   // uint64s per state
-	stride  int   // transitions per state
-	nstates int
-	bits    []uint64
-	trans   []int32
-	index   map[string]int32
+	dfaStates
 	initial []int32 // by prevCtx
 	starts  []int8  // accepts: by state and class, 1 yes, -1 no, 0 not known
 
 	cls  []uint16
 	offs []int
 	vst  []int32
+	// by ASCII byte: its class times the contexts (a column of a state's
+	// transitions) and its context
+	bcol, bctx [128]int32
 }
 
 func newFastMatcher(p *prog) *fastMatcher {
@@ -45,16 +43,17 @@ func newFastMatcher(p *prog) *fastMatcher {
 	}
 	m.words = (len(p.insts) + 63) / 64
 	m.stride = p.ncls * (p.nctx + 1)
+	for b, cl := range p.ascii {
+		m.bcol[b] = int32(int(cl) * (p.nctx + 1))
+		m.bctx[b] = int32(p.ctxOf[cl])
+	}
 	m.reset()
 	return m
 }
 
 func (m *fastMatcher) reset() {
-	m.nstates = 0
-	m.bits = m.bits[:0]
-	m.trans = m.trans[:0]
+	m.resetStates()
 	m.starts = m.starts[:0]
-	m.index = map[string]int32{}
 	m.initial = make([]int32, m.p.nctx+1)
 	for i := range m.initial {
 		m.initial[i] = -1
@@ -77,26 +76,58 @@ func (m *fastMatcher) has(s int32, inst int) bool {
 
 // intern returns the state of a set of instructions.
 func (m *fastMatcher) intern(bits []uint64) int32 {
+	id, added := m.internState(bits)
+	if added {
+		for i := 0; i < m.p.ncls; i++ {
+			m.starts = append(m.starts, 0)
+		}
+	}
+	return id
+}
+
+// dfaStates are a lazy DFA's states (sets of instructions, words uint64s
+// each) and transitions (stride a state, -1 when not yet known).
+type dfaStates struct {
+	words   int
+	stride  int
+	nstates int
+	bits    []uint64
+	trans   []int32
+	index   map[string]int32
+}
+
+func (d *dfaStates) resetStates() {
+	d.nstates = 0
+	d.bits = d.bits[:0]
+	d.trans = d.trans[:0]
+	d.index = map[string]int32{}
+}
+
+// internState returns the state of a set of instructions, and whether it
+// is new.
+func (d *dfaStates) internState(bits []uint64) (int32, bool) {
+	k := stateKey(bits)
+	if id, ok := d.index[k]; ok {
+		return id, false
+	}
+	d.bits = append(d.bits, bits...)
+	for i := 0; i < d.stride; i++ {
+		d.trans = append(d.trans, -1)
+	}
+	id := int32(d.nstates)
+	d.nstates++
+	d.index[k] = id
+	return id, true
+}
+
+// stateKey is a set of instructions as a key of a DFA's index of states.
+func stateKey(bits []uint64) string {
 	var sb strings.Builder
 	for _, b := range bits {
 		sb.WriteString(strconv.FormatUint(b, 36))
 		sb.WriteByte(',')
 	}
-	k := sb.String()
-	if id, ok := m.index[k]; ok {
-		return id
-	}
-	m.bits = append(m.bits, bits...)
-	for i := 0; i < m.stride; i++ {
-		m.trans = append(m.trans, -1)
-	}
-	for i := 0; i < m.p.ncls; i++ {
-		m.starts = append(m.starts, 0)
-	}
-	id := int32(m.nstates)
-	m.nstates++
-	m.index[k] = id
-	return id
+	return sb.String()
 }
 
 // step computes the state at a position from the state one character to
@@ -169,22 +200,19 @@ func (m *fastMatcher) accepts(in []byte) bool {
 	if m.nstates > maxStates {
 		m.reset()
 	}
-	c := p.ascii[in[n-1]]
-	s := m.end(int(p.ctxOf[c]))
-	nc := p.nctx + 1
+	s := m.end(int(m.bctx[in[n-1]&0x7f]))
 	for j := n - 1; j >= 1; j-- {
-		cl := c
-		c = p.ascii[in[j-1]]
-		prev := int(p.ctxOf[c])
-		k := int(s)*m.stride + int(cl)*nc + prev
+		b, prev := in[j]&0x7f, in[j-1]&0x7f // ASCII: the mask only drops bounds checks
+		k := int(s)*m.stride + int(m.bcol[b]+m.bctx[prev])
 		t := m.trans[k]
 		if t < 0 {
-			t = m.step(s, cl, prev)
+			t = m.step(s, p.ascii[b], int(m.bctx[prev]))
 			m.trans[k] = t
 		}
 		s = t
 	}
 	// whether the text can start there: kept by state and first class
+	c := p.ascii[in[0]]
 	k := int(s)*p.ncls + int(c)
 	if v := m.starts[k]; v != 0 {
 		return v > 0

@@ -76,6 +76,10 @@ type segItem struct {
 	node *node
 	sub  *prog
 	pre  *prog // when the span may hold its separator: its prefixes
+	// fwd: a capture-free span that may hold its separator or that ends
+	// the pattern, compiled alone for the forward DFA (forward.go), which
+	// finds all its ends in one pass.
+	fwd *prog
 	// trigger: the characters one of which the span must take before it
 	// can take its separator (IPORHOST: an IPv6 zone's %): a window
 	// without any cannot go on past the separator, and pre is not run.
@@ -240,6 +244,13 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			}
 			return false
 		})
+		if len(it.caps) == 0 && (it.open || it.pre != nil) {
+			// one end from any start (a quoted string): the forward DFA
+			// finds it; else it would mostly find several
+			if fp, err := newProg(it.node, ncap, true); err == nil && fp.prefixFree() {
+				it.fwd = fp
+			}
+		}
 		it.id = len(sg.spans)
 		sg.spans = append(sg.spans, it)
 	}
@@ -540,9 +551,13 @@ type segMatcher struct {
 	s     *segments
 	spans []*fastMatcher // by span id
 	pres  []*fastMatcher
+	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
-	saved [][]int   // by depth: the slots before an alternative
+	// trail: the slots set since the line's start, each with the value it
+	// had, so that an alternative that fails gives them back (most lines
+	// take their first alternatives: nothing to copy).
+	trail []int
 	// conts is a stack of continuations, nconts of them in use
 	conts  []*cont
 	nconts int
@@ -554,11 +569,14 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
 	for i, it := range s.spans {
 		m.spans[i] = newFastMatcher(it.sub)
 		if it.pre != nil {
 			m.pres[i] = newFastMatcher(it.pre)
+		}
+		if it.fwd != nil {
+			m.fwds[i] = newFwdMatcher(it.fwd)
 		}
 	}
 	return m
@@ -576,7 +594,8 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 		slots[i] = -1
 	}
 	m.nconts = 0
-	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots, 1)
+	m.trail = m.trail[:0]
+	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots)
 	return ok, ok
 }
 
@@ -603,7 +622,7 @@ type cont struct {
 // forced says that every choice since run was called was forced, so the
 // caller's next alternative is what a backtracking engine tries next;
 // else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (ok, forced bool) {
+func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
 	for ; c != nil; c = c.next {
 		items := c.items
@@ -620,9 +639,9 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 					return false, det
 				}
 			case segOpen:
-				slots[2*it.cap] = pos
+				m.set(slots, 2*it.cap, pos)
 			case segClose:
-				slots[2*it.cap+1] = pos
+				m.set(slots, 2*it.cap+1, pos)
 			case segRepeat:
 				end, ok := repeatEnd(it, in, pos)
 				if !ok {
@@ -633,16 +652,12 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 			case segAlt:
 				mark := m.nconts
 				rest := m.cont(items[i+1:], c.next)
-				for len(m.saved) <= depth { // alternatives one after another nest too
-					m.saved = append(m.saved, make([]int, m.s.nslot))
-				}
-				saved := m.saved[depth]
-				copy(saved, slots)
+				set := len(m.trail)
 				for k := range it.alts {
 					if k > 0 {
-						copy(slots, saved)
+						m.undo(slots, set)
 					}
-					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots, depth+1)
+					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots)
 					m.nconts = mark + 1
 					if ok || !f {
 						return ok, false
@@ -662,10 +677,43 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int, depth int) (o
 	return true, true
 }
 
+// set sets a slot, keeping its value on the trail.
+func (m *segMatcher) set(slots []int, i, v int) {
+	m.trail = append(m.trail, i, slots[i])
+	slots[i] = v
+}
+
+// undo gives back the slots set since the trail was n long.
+func (m *segMatcher) undo(slots []int, n int) {
+	for k := len(m.trail) - 2; k >= n; k -= 2 {
+		slots[m.trail[k]] = m.trail[k+1]
+	}
+	m.trail = m.trail[:n]
+}
+
 // span checks a span at pos and returns where it ends; on a failure,
 // forced says that no other end could do.
 func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int, ok, forced bool) {
 	i := it.id
+	if it.fwd != nil {
+		// A quoted string: its ends, found in one pass, are one at most,
+		// its only choice. (Where it finds more, which first is for the
+		// linear engine to say.)
+		if !it.open {
+			if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
+				goto window // it cannot reach past its first separator
+			}
+		}
+		end, found, more := m.fwds[i].ends(in, pos)
+		switch {
+		case more:
+			return 0, false, false
+		case !found:
+			return 0, false, true
+		}
+		return end, true, true
+	}
+window:
 	if it.open {
 		lo := pos
 		if it.lead {
@@ -679,7 +727,8 @@ func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int
 		}
 		for _, c := range it.caps {
 			if m.sub[2*c] >= 0 {
-				slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+				m.set(slots, 2*c, m.sub[2*c]+lo)
+				m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
 			}
 		}
 		return m.sub[1] + lo, true, true
@@ -723,30 +772,34 @@ func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int
 	}
 	for _, c := range it.caps {
 		if m.sub[2*c] >= 0 {
-			slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
+			m.set(slots, 2*c, m.sub[2*c]+lo)
+			m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
 		}
 	}
 	return end, true, true
 }
 
 // plainLine reports whether in is ASCII with no newline (the lines the
-// segment engine runs on), eight bytes at a time.
+// segment engine runs on): the newline found by bytes.IndexByte, the high
+// bits of 32 bytes or'ed together at a time.
 func plainLine(in []byte) bool {
-	const high, ones, nl = 0x8080808080808080, 0x0101010101010101, 0x0a0a0a0a0a0a0a0a
+	if bytes.IndexByte(in, '\n') >= 0 {
+		return false
+	}
+	const high = 0x8080808080808080
+	var w uint64
 	i := 0
+	for ; i+32 <= len(in); i += 32 {
+		w |= binary.LittleEndian.Uint64(in[i:]) | binary.LittleEndian.Uint64(in[i+8:]) |
+			binary.LittleEndian.Uint64(in[i+16:]) | binary.LittleEndian.Uint64(in[i+24:])
+	}
 	for ; i+8 <= len(in); i += 8 {
-		w := binary.LittleEndian.Uint64(in[i:])
-		x := w ^ nl // a zero byte where in has a newline
-		if (w|(x-ones)&^x)&high != 0 {
-			return false
-		}
+		w |= binary.LittleEndian.Uint64(in[i:])
 	}
 	for ; i < len(in); i++ {
-		if in[i] >= 0x80 || in[i] == '\n' {
-			return false
-		}
+		w |= uint64(in[i])
 	}
-	return true
+	return w&high == 0
 }
 
 // repeatEnd is where a repeat's first choice ends.
