@@ -61,3 +61,36 @@ func TestForwardEnds(t *testing.T) {
 		}
 	}
 }
+
+// A capture spanning the last alternative after literals ((?:-|%{QS:r}))
+// is checked capture-free, its quoted string by the forward DFA; a
+// capture elsewhere in the group, or literals after it, keeps the span's
+// captures to the linear engine.
+func TestForwardWholeCapture(t *testing.T) {
+	defs := map[string]string{
+		"QS":   "(?>(?<!\\\\)(?>\"(?>\\\\.|[^\\\\\"]+)+\"|\"\"|(?>'(?>\\\\.|[^\\\\']+)+')|''|(?>`(?>\\\\.|[^\\\\`]+)+`)|``))",
+		"WORD": `\b\w+\b`,
+	}
+	lookup := func(n string) (string, bool) { v, ok := defs[n]; return v, ok }
+	for _, c := range []struct {
+		pat        string
+		whole, fwd bool
+	}{
+		{`%{WORD:w} (?:-|%{QS:r}) %{WORD:x}`, true, true},
+		{`%{WORD:w} (?:-|''|%{QS:r})`, true, true},
+		{`%{WORD:w} (?:%{QS:r}|-) %{WORD:x}`, false, false},
+		{`%{WORD:w} (?:-|x%{QS:r}) %{WORD:x}`, false, false},
+	} {
+		p, err := Compile(c.pat, Options{Lookup: lookup})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.segs == nil || len(p.segs.spans) == 0 {
+			t.Fatalf("%s: not on segments with a span (%s)", c.pat, p.Reason)
+		}
+		sp := p.segs.spans[len(p.segs.spans)-1]
+		if sp.whole != c.whole || (sp.fwd != nil) != c.fwd {
+			t.Errorf("%s: whole %v, forward DFA %v; want %v, %v", c.pat, sp.whole, sp.fwd != nil, c.whole, c.fwd)
+		}
+	}
+}

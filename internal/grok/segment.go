@@ -86,7 +86,12 @@ type segItem struct {
 	trigger     *[128]bool
 	lead, trail bool
 	caps        []int
-	id          int // a span's index in segments.spans
+	// whole: the span is alternatives of literals (altLits, tried first)
+	// then one capture spanning the last alternative, caps[0] (-|%{X:f}):
+	// its end decides the capture, so it is checked capture-free.
+	whole   bool
+	altLits [][]byte
+	id      int // a span's index in segments.spans
 	// alts: a segAlt's alternatives, in the order a backtracking engine
 	// tries them.
 	alts [][]segItem
@@ -244,7 +249,10 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			}
 			return false
 		})
-		if len(it.caps) == 0 && (it.open || it.pre != nil) {
+		if len(it.caps) == 1 {
+			it.altLits, it.whole = wholeCapture(it.node, it.caps[0])
+		}
+		if (len(it.caps) == 0 || it.whole) && (it.open || it.pre != nil) {
 			// one end from any start (a quoted string): the forward DFA
 			// finds it; else it would mostly find several
 			if fp, err := newProg(it.node, ncap, true); err == nil && fp.prefixFree() {
@@ -255,6 +263,54 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 		sg.spans = append(sg.spans, it)
 	}
 	return ""
+}
+
+// wholeCapture reports whether n (past non-capturing groups) is
+// alternatives whose last is the capture c alone and whose others are
+// literals, and returns those: (?:-|%{X:f}). Matched exactly on a span's
+// text, it is the first literal equal to the text, else the capture, which
+// then spans the whole text (the literals come first, as a backtracking
+// engine tries them).
+func wholeCapture(n *node, c int) ([][]byte, bool) {
+	for n.kind == kGroup && n.name == "" {
+		n = n.subs[0]
+	}
+	if n.kind != kAlt || len(n.subs) < 2 {
+		return nil, false
+	}
+	last := n.subs[len(n.subs)-1]
+	if last.kind != kGroup || last.name == "" || last.cap != c {
+		return nil, false
+	}
+	var lits [][]byte
+	for _, a := range n.subs[:len(n.subs)-1] {
+		var items []segItem
+		if !flatten(a, &items) {
+			return nil, false
+		}
+		var lit []byte
+		for _, it := range items {
+			if it.kind != segLit {
+				return nil, false
+			}
+			lit = append(lit, it.lit...)
+		}
+		lits = append(lits, lit)
+	}
+	return lits, true
+}
+
+// setWhole sets a whole span's capture for its text in[pos:end]: unset
+// when a literal alternative is the text, else the text.
+func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int) {
+	for _, l := range it.altLits {
+		if string(in[pos:end]) == string(l) {
+			return
+		}
+	}
+	c := it.caps[0]
+	m.set(slots, 2*c, pos)
+	m.set(slots, 2*c+1, end)
 }
 
 // firstChars is every ASCII character the items after may start with
@@ -711,6 +767,9 @@ func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int
 		case !found:
 			return 0, false, true
 		}
+		if it.whole {
+			m.setWhole(it, in, pos, end, slots)
+		}
 		return end, true, true
 	}
 window:
@@ -754,7 +813,7 @@ window:
 	if m.pres[i] != nil && holdsAny(it.trigger, in[pos:end]) && m.pres[i].accepts(in[lo:hi]) {
 		return 0, false, false // it could go on past the separator
 	}
-	if len(it.caps) == 0 {
+	if len(it.caps) == 0 || it.whole {
 		// Consecutive lines often repeat a field (the same second of
 		// a timestamp): the last window's verdict is kept.
 		w := in[lo:hi]
@@ -767,7 +826,12 @@ window:
 		if !last.ok {
 			return 0, false, true
 		}
-	} else if !m.spans[i].match(in[lo:hi], m.sub) {
+		if it.whole {
+			m.setWhole(it, in, pos, end, slots)
+		}
+		return end, true, true
+	}
+	if !m.spans[i].match(in[lo:hi], m.sub) {
 		return 0, false, true
 	}
 	for _, c := range it.caps {

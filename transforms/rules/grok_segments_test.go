@@ -39,6 +39,8 @@ var segmentLines = []string{
 	`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /a"b HTTP/1.1" 200 5 "-x" "-"`,
 	`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /x HTTP/1.1.5" 200 5 "r" "u" "v"`,
 	`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /x HTTP/.5" -5 +3 "" ""`,
+	`203.0.113.9 -x -- [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 1 "-" "-"`,
+	`203.0.113.9 - a-b [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 1 "--" "-x"`,
 	`fe80::1%eth0 - - [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 1 "-" "-"`,
 	`fe80::1%my zone - - [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 1 "-" "-"`,
 	`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET /a b c HTTP/1.1" 200 12 "r" "u"`,
@@ -150,6 +152,13 @@ var quotedPatterns = []struct{ ecs, pattern string }{
 	{"v1", "%{QS:a}"},
 	{"v1", "x=%{QUOTEDSTRING:q},%{INT:i}"},
 	{"disabled", "%{WORD:w} %{QS:a} %{QS:b}"},
+	// a capture spanning a quoted string after literal alternatives: the
+	// forward DFA over the group, the capture set from the text
+	{"v1", "^%{WORD:w} (?:-|%{QS:r}) (?:-|%{QS:a})$"},
+	{"v1", "^(?:-|%{QS:r}) %{WORD:w}"},
+	{"v1", "^%{WORD:w} (?:-|''|%{QS:r})"},
+	{"v1", "^x=(?:-|--|%{QUOTEDSTRING:q}),%{INT:i}"},
+	{"v1", "^%{WORD:w} (?:-|%{NOTSPACE:n}) (?:-|%{QS:r})"},
 }
 
 // TestGrokQuotedStringsAgree: quoted strings as log lines write them and
@@ -164,14 +173,15 @@ func TestGrokQuotedStringsAgree(t *testing.T) {
 		`"\"`, `"a`, `''`, `'a "b" c'`, `'it\'s'`, "`x y`", "``", `"a"b"`, `"a" "b"`,
 		`"Mozilla/5.0 (X11; Linux x86_64) \"quoted\" agent"`, `"https://www.example.com/a?b=\"c\""`,
 		`x"a"`, `\"a"`, `"a\`, `"" ""`, `"a\zb"`,
+		`-`, `--`, `'-'`, `"-`, `-"a"`, `- "a"`,
 	}
 	rng := rand.New(rand.NewSource(27))
 	var inputs []string
 	for _, r := range quoted {
 		for _, a := range quoted {
-			inputs = append(inputs, head+r+" "+a, r+" "+a+" tail")
+			inputs = append(inputs, head+r+" "+a, r+" "+a+" tail", "w "+r+" "+a)
 		}
-		inputs = append(inputs, head+r, head+r+" ", r, "x="+r+",12", "GET "+r+" x")
+		inputs = append(inputs, head+r, head+r+" ", r, "x="+r+",12", "GET "+r+" x", r+" tail")
 	}
 	// random lines over an alphabet of quotes, backslashes and spaces
 	alphabet := []byte("\"\"\"\\\\ '`ab-x=,1")
