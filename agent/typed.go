@@ -352,48 +352,44 @@ func PathName(key string) string { return strings.ReplaceAll(key, PathSep, ".") 
 // objects on its path and replacing a value that is not one: the shape
 // parse "json" gives.
 func setPathIn(m map[string]any, key string, x any) {
-	for {
-		i := strings.IndexByte(key, 0)
-		if i < 0 {
-			m[key] = x
-			return
-		}
-		next, ok := m[key[:i]].(map[string]any)
-		if !ok {
-			next = map[string]any{}
-			m[key[:i]] = next
-		}
-		m, key = next, key[i+1:]
-	}
+	m, leaf, _ := walkPath(m, key, true)
+	m[leaf] = x
 }
 
 // getPathIn returns the field key (a path key) of m.
 func getPathIn(m map[string]any, key string) (any, bool) {
-	for {
-		i := strings.IndexByte(key, 0)
-		if i < 0 {
-			x, ok := m[key]
-			return x, ok
-		}
-		next, ok := m[key[:i]].(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		m, key = next, key[i+1:]
+	m, leaf, ok := walkPath(m, key, false)
+	if !ok {
+		return nil, false
 	}
+	x, ok := m[leaf]
+	return x, ok
 }
 
 // deletePathIn removes the field key (a path key) from m.
 func deletePathIn(m map[string]any, key string) {
+	if m, leaf, ok := walkPath(m, key, false); ok {
+		delete(m, leaf)
+	}
+}
+
+// walkPath follows key's path (its parts but the last) down from m and
+// returns the object that holds the last part, and that part. With
+// create, a missing object, or a value that is not one, is replaced by a
+// new object; without it, walkPath reports false there.
+func walkPath(m map[string]any, key string, create bool) (map[string]any, string, bool) {
 	for {
 		i := strings.IndexByte(key, 0)
 		if i < 0 {
-			delete(m, key)
-			return
+			return m, key, true
 		}
 		next, ok := m[key[:i]].(map[string]any)
 		if !ok {
-			return
+			if !create {
+				return nil, "", false
+			}
+			next = map[string]any{}
+			m[key[:i]] = next
 		}
 		m, key = next, key[i+1:]
 	}
