@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -96,4 +97,15 @@ func parseLimit(s string) int64 {
 	return n
 }
 
-func init() { tuneGC(os.Getenv, os.ReadFile) }
+// heapProfileRate is Go's default heap profiling rate, restored by
+// --memprofile.
+const heapProfileRate = 512 << 10
+
+func init() {
+	tuneGC(os.Getenv, os.ReadFile)
+	// No heap profile is kept unless --memprofile asks for one: Go samples
+	// an allocation every 512 KiB by default, each sample walking the
+	// allocating stack (the binary's function tables, mapped in for it)
+	// and kept in a table of its own.
+	runtime.MemProfileRate = 0
+}

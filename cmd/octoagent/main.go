@@ -200,6 +200,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	if *memProfile != "" {
+		runtime.MemProfileRate = heapProfileRate
 		defer func() {
 			f, err := os.Create(*memProfile)
 			if err != nil {

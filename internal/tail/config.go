@@ -49,7 +49,7 @@ func DefaultConfig() *Config {
 		MaxLineBytes:    100 << 10,
 		MaxOpenFiles:    1024,
 		BatchMaxRecords: 512,
-		ReadBufferBytes: 64 << 10,
+		ReadBufferBytes: 256 << 10,
 	}
 }
 
@@ -97,7 +97,7 @@ func (c *Config) ValidateTail() error {
 		errs = append(errs, agent.AttrErrorf("batch_max_records", "The default is 512.", "must be at least 1, got %d", c.BatchMaxRecords))
 	}
 	if c.ReadBufferBytes < 4096 {
-		errs = append(errs, agent.AttrErrorf("read_buffer_bytes", "The default is 65536 (64 KiB).", "must be at least 4096, got %d", c.ReadBufferBytes))
+		errs = append(errs, agent.AttrErrorf("read_buffer_bytes", "The default is 262144 (256 KiB).", "must be at least 4096, got %d", c.ReadBufferBytes))
 	}
 	if m := c.Multiline; m != nil {
 		errs = append(errs, m.validate())
