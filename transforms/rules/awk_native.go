@@ -146,12 +146,12 @@ func awkSplitInto(parts []string, s, fs string) []string {
 		n := len(parts)
 		i := 0
 		for i < len(s) {
-			for i < len(s) && awkSpaceByte(s[i]) {
+			for i < len(s) && awkByteClass[s[i]] == awkBlank {
 				i++
 			}
 			start := i
-			for i < len(s) && !awkSpaceByte(s[i]) {
-				if s[i] >= utf8.RuneSelf {
+			for i < len(s) && awkByteClass[s[i]] != awkBlank {
+				if awkByteClass[s[i]] == awkNonASCII {
 					return append(parts[:n], strings.Fields(s)...)
 				}
 				i++
@@ -176,10 +176,23 @@ func awkSplitInto(parts []string, s, fs string) []string {
 	}
 }
 
-// awkSpaceByte is an ASCII byte strings.Fields splits at.
-func awkSpaceByte(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
-}
+// awkByteClass sorts bytes for splitting at " ": the ASCII white space
+// strings.Fields splits at, bytes of Unicode characters (which may be
+// white space too), and the rest (0).
+var awkByteClass = func() (t [256]uint8) {
+	for _, c := range []byte(" \t\n\v\f\r") {
+		t[c] = awkBlank
+	}
+	for c := utf8.RuneSelf; c < 256; c++ {
+		t[c] = awkNonASCII
+	}
+	return t
+}()
+
+const (
+	awkBlank    = 1
+	awkNonASCII = 2
+)
 
 // awkNativeFS reports whether the native path splits at fs.
 func awkNativeFS(fs string) bool {
@@ -649,6 +662,9 @@ func awkSubstr(s string, pos, length int, withLength bool) string {
 }
 
 func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
+	if x.Op == lexer.CONCAT {
+		return c.concat(x, defs)
+	}
 	l := c.expr(x.Left, defs)
 	var r awkExpr
 	switch x.Op {
@@ -661,9 +677,6 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 		return awkExpr{}
 	}
 	switch x.Op {
-	case lexer.CONCAT:
-		ls, rs := l.toStr(), r.toStr()
-		return awkExpr{kind: awkStr, str: func(m *awkMachine) string { return ls(m) + rs(m) }}
 	case lexer.ADD, lexer.SUB:
 		if l.kind != awkNum || r.kind != awkNum {
 			break
@@ -687,6 +700,47 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 	}
 	c.fail()
 	return awkExpr{}
+}
+
+// concat compiles a chain of concatenations, a b c, as one: one string
+// made, its parts evaluated left to right.
+func (c *awkCompiler) concat(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
+	var operands []syntax.Expr
+	var walk func(e syntax.Expr)
+	walk = func(e syntax.Expr) {
+		if b, ok := e.(*syntax.BinaryExpr); ok && b.Op == lexer.CONCAT {
+			walk(b.Left)
+			walk(b.Right)
+			return
+		}
+		operands = append(operands, e)
+	}
+	walk(x)
+	var p []func(*awkMachine) string
+	for _, o := range operands {
+		p = append(p, c.expr(o, defs).toStr())
+	}
+	if !c.ok {
+		return awkExpr{}
+	}
+	var f func(m *awkMachine) string
+	switch len(p) {
+	case 2:
+		f = func(m *awkMachine) string { return p[0](m) + p[1](m) }
+	case 3:
+		f = func(m *awkMachine) string { return p[0](m) + p[1](m) + p[2](m) }
+	case 4:
+		f = func(m *awkMachine) string { return p[0](m) + p[1](m) + p[2](m) + p[3](m) }
+	default:
+		f = func(m *awkMachine) string {
+			var b strings.Builder
+			for _, part := range p {
+				b.WriteString(part(m))
+			}
+			return b.String()
+		}
+	}
+	return awkExpr{kind: awkStr, str: f}
 }
 
 func (c *awkCompiler) truth(e awkExpr) func(*awkMachine) bool {

@@ -52,6 +52,7 @@ var awkNativePrograms = []string{
 	`{ a = $1; b = a "-" $2; if (length(b) > 3) c = 1; else c = 2; set("b", b); set("c", c) }`,
 	`{ if (split($1, a, ".") != 4) { fail("not four"); next }; set("o1", a[1]); set("o4", a[4]) }`,
 	`{ set("x", $1); next; set("y", $2) }`,
+	`{ set("c3", $1 "-" $2); set("c7", $1 "-" $2 "-" $3 "-" NF); set("g", ($1 "") ("" $2)) }`,
 	`{ set("n", split("", e)); set("m", split("", f, ",")); set("k", split($2 "", g, ";")) ; set("g2", g[2]) }`,
 	`{ set($1, $2) }`,
 	`{ set("a", 1 + 2); set("b", 10 - 20); set("c", "x" 3); set("d", 1 == 1); set("e", "10" < 9) }`,
