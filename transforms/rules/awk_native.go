@@ -1,10 +1,13 @@
 package rules
 
 import (
+	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/benhoyt/goawk/interp"
 	"github.com/benhoyt/goawk/lexer"
 	"github.com/benhoyt/goawk/parser"
 	"github.com/benhoyt/goawk/syntax"
@@ -60,6 +63,16 @@ func (e awkExpr) toStr() func(m *awkMachine) string {
 	}
 	num := e.num
 	return func(m *awkMachine) string { return awkNumString(num(m)) }
+}
+
+// toNum is e's value as a number (strings as AWK reads their leading
+// number).
+func (e awkExpr) toNum() func(m *awkMachine) float64 {
+	if e.kind == awkNum {
+		return e.num
+	}
+	str := e.str
+	return func(m *awkMachine) float64 { return interp.StrToNum(str(m)) }
 }
 
 // awkStmt is a compiled statement; it reports true when it ran next.
@@ -201,7 +214,15 @@ func awkNativeFS(fs string) bool {
 
 // awkNumString formats a number as GoAWK does with the default CONVFMT.
 func awkNumString(f float64) string {
-	if f == float64(int64(f)) {
+	switch {
+	case math.IsNaN(f):
+		return "nan"
+	case math.IsInf(f, 0):
+		if f < 0 {
+			return "-inf"
+		}
+		return "inf"
+	case f == float64(int64(f)):
 		return strconv.FormatInt(int64(f), 10)
 	}
 	return strconv.FormatFloat(f, 'g', 6, 64)
@@ -331,7 +352,7 @@ func (c *awkCompiler) stmt(st syntax.Stmt, defs awkDefs) (awkStmt, bool) {
 		body, term := c.stmts(st.Body, defs)
 		return func(m *awkMachine) bool { return runAwkStmts(m, body) }, term
 	case *syntax.IfStmt:
-		cond := c.cond(st.Cond, defs)
+		cond := c.ifCond(st.Cond, defs)
 		if !c.ok {
 			return nil, false
 		}
@@ -466,22 +487,42 @@ func (c *awkCompiler) exprStmt(x syntax.Expr, defs awkDefs) awkStmt {
 	return func(m *awkMachine) bool { f(m); return false }
 }
 
-// cond compiles x as a condition (its truth), for numbers and strings.
+// cond compiles x as a condition: its truth.
 func (c *awkCompiler) cond(x syntax.Expr, defs awkDefs) func(*awkMachine) bool {
 	e := c.expr(x, defs)
 	if !c.ok {
 		return nil
 	}
-	switch e.kind {
-	case awkNum:
-		f := e.num
-		return func(m *awkMachine) bool { return f(m) != 0 }
-	case awkStr:
-		f := e.str
-		return func(m *awkMachine) bool { return f(m) != "" }
+	return c.truth(e)
+}
+
+// ifCond compiles the condition of an if. GoAWK compiles a comparison
+// there into a jump on the inverse comparison (if (a < b) jumps past the
+// body when a >= b), which differs from the comparison itself when a
+// number is NaN: so does this.
+func (c *awkCompiler) ifCond(x syntax.Expr, defs awkDefs) func(*awkMachine) bool {
+	b, ok := x.(*syntax.BinaryExpr)
+	if !ok {
+		return c.cond(x, defs)
 	}
-	c.fail() // a strnum's truth depends on whether it looks like a number
-	return nil
+	inv, isCmp := awkInverse[b.Op]
+	if !isCmp {
+		return c.cond(x, defs)
+	}
+	l := c.expr(b.Left, defs)
+	r := c.expr(b.Right, defs)
+	if !c.ok {
+		return nil
+	}
+	f := c.compare(inv, l, r).num
+	return func(m *awkMachine) bool { return f(m) == 0 }
+}
+
+// awkInverse is each comparison's inverse.
+var awkInverse = map[lexer.Token]lexer.Token{
+	lexer.EQUALS: lexer.NOT_EQUALS, lexer.NOT_EQUALS: lexer.EQUALS,
+	lexer.LESS: lexer.GTE, lexer.GTE: lexer.LESS,
+	lexer.LTE: lexer.GREATER, lexer.GREATER: lexer.LTE,
 }
 
 // intConst returns x as an integer constant.
@@ -502,9 +543,6 @@ func (c *awkCompiler) expr(x syntax.Expr, defs awkDefs) awkExpr {
 		return c.expr(x.Expr, defs)
 	case *syntax.NumExpr:
 		v := x.Value
-		if v != float64(int64(v)) || v > 1<<31 || v < -(1<<31) {
-			break // only integers: sums of them stay exact
-		}
 		return awkExpr{kind: awkNum, num: func(*awkMachine) float64 { return v }}
 	case *syntax.StrExpr:
 		if x.Regex {
@@ -552,21 +590,37 @@ func (c *awkCompiler) expr(x syntax.Expr, defs awkDefs) awkExpr {
 		e := c.expr(x.Value, defs)
 		switch {
 		case !c.ok:
-		case x.Op == lexer.SUB && e.kind == awkNum:
-			f := e.num
+		case x.Op == lexer.SUB:
+			f := e.toNum()
 			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return -f(m) }}
-		case x.Op == lexer.NOT && e.kind == awkNum:
-			f := e.num
-			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(f(m) == 0) }}
-		case x.Op == lexer.NOT && e.kind == awkStr:
-			f := e.str
-			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(f(m) == "") }}
+		case x.Op == lexer.ADD:
+			return awkExpr{kind: awkNum, num: e.toNum()}
+		case x.Op == lexer.NOT:
+			f := c.truth(e)
+			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(!f(m)) }}
 		}
 	case *syntax.BinaryExpr:
 		return c.binary(x, defs)
+	case *syntax.RegExpr: // /re/ alone: $0 ~ /re/
+		re := awkRegex(x.Regex)
+		if re == nil {
+			break
+		}
+		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(re.MatchString(m.line)) }}
 	}
 	c.fail()
 	return awkExpr{}
+}
+
+// awkRegex compiles an AWK regular expression as GoAWK does
+// (compiler.AddRegexFlags: "." matches a newline too); nil when it does
+// not compile (the interpreter reports the error).
+func awkRegex(src string) *regexp.Regexp {
+	re, err := regexp.Compile("(?s:" + src + ")")
+	if err != nil {
+		return nil
+	}
+	return re
 }
 
 func (c *awkCompiler) call(x *syntax.CallExpr, defs awkDefs) awkExpr {
@@ -617,20 +671,20 @@ func (c *awkCompiler) call(x *syntax.CallExpr, defs awkDefs) awkExpr {
 	case lexer.F_SUBSTR:
 		s := c.expr(x.Args[0], defs).toStr()
 		pos := c.expr(x.Args[1], defs)
-		if !c.ok || pos.kind != awkNum {
+		if !c.ok {
 			break
 		}
-		pf := pos.num
+		pf := pos.toNum()
 		if len(x.Args) == 2 {
 			return awkExpr{kind: awkStr, str: func(m *awkMachine) string {
 				return awkSubstr(s(m), int(pf(m)), -1, false)
 			}}
 		}
 		n := c.expr(x.Args[2], defs)
-		if !c.ok || n.kind != awkNum {
+		if !c.ok {
 			break
 		}
-		nf := n.num
+		nf := n.toNum()
 		return awkExpr{kind: awkStr, str: func(m *awkMachine) string {
 			return awkSubstr(s(m), int(pf(m)), int(nf(m)), true)
 		}}
@@ -665,6 +719,21 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 	if x.Op == lexer.CONCAT {
 		return c.concat(x, defs)
 	}
+	if x.Op == lexer.MATCH || x.Op == lexer.NOT_MATCH {
+		lit, ok := x.Right.(*syntax.StrExpr)
+		if !ok {
+			c.fail() // a regex computed on each line
+			return awkExpr{}
+		}
+		re := awkRegex(lit.Value)
+		l := c.expr(x.Left, defs)
+		if re == nil || !c.ok {
+			c.fail()
+			return awkExpr{}
+		}
+		ls, want := l.toStr(), x.Op == lexer.MATCH
+		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(re.MatchString(ls(m)) == want) }}
+	}
 	l := c.expr(x.Left, defs)
 	var r awkExpr
 	switch x.Op {
@@ -677,15 +746,15 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 		return awkExpr{}
 	}
 	switch x.Op {
-	case lexer.ADD, lexer.SUB:
-		if l.kind != awkNum || r.kind != awkNum {
-			break
-		}
-		lf, rf := l.num, r.num
-		if x.Op == lexer.ADD {
+	case lexer.ADD, lexer.SUB, lexer.MUL:
+		lf, rf := l.toNum(), r.toNum()
+		switch x.Op {
+		case lexer.ADD:
 			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return lf(m) + rf(m) }}
+		case lexer.SUB:
+			return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return lf(m) - rf(m) }}
 		}
-		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return lf(m) - rf(m) }}
+		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return lf(m) * rf(m) }}
 	case lexer.AND, lexer.OR:
 		lc, rc := c.truth(l), c.truth(r)
 		if !c.ok {
@@ -743,6 +812,8 @@ func (c *awkCompiler) concat(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 	return awkExpr{kind: awkStr, str: f}
 }
 
+// truth is AWK's truth of e: a number not 0, a string not empty, a
+// numeric string as its number when it is one.
 func (c *awkCompiler) truth(e awkExpr) func(*awkMachine) bool {
 	switch e.kind {
 	case awkNum:
@@ -752,8 +823,14 @@ func (c *awkCompiler) truth(e awkExpr) func(*awkMachine) bool {
 		f := e.str
 		return func(m *awkMachine) bool { return f(m) != "" }
 	}
-	c.fail()
-	return nil
+	f := e.str
+	return func(m *awkMachine) bool {
+		s := f(m)
+		if n, ok := interp.NumStr(s); ok {
+			return n != 0
+		}
+		return s != ""
+	}
 }
 
 // compare compiles a comparison: numeric when both sides are numbers,
@@ -764,12 +841,60 @@ func (c *awkCompiler) compare(op lexer.Token, l, r awkExpr) awkExpr {
 		lf, rf := l.num, r.num
 		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(awkCmp(op, lf(m), rf(m))) }}
 	}
-	if l.kind != awkStr && r.kind != awkStr {
-		c.fail()
-		return awkExpr{}
+	if l.kind == awkStr || r.kind == awkStr {
+		ls, rs := l.toStr(), r.toStr()
+		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(awkCmp(op, ls(m), rs(m))) }}
 	}
-	ls, rs := l.toStr(), r.toStr()
-	return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(awkCmp(op, ls(m), rs(m))) }}
+	// A numeric string and a number or another numeric string: numbers
+	// if both read as numbers, else strings (GoAWK's isTrueStr).
+	lv, rv := l.value(), r.value()
+	return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 {
+		a, b := lv(m), rv(m)
+		an, aStr := a.trueStr()
+		bn, bStr := b.trueStr()
+		if aStr || bStr {
+			return awkBool(awkCmp(op, a.String(), b.String()))
+		}
+		return awkBool(awkCmp(op, an, bn))
+	}}
+}
+
+// awkValue is a value of a known kind, for the comparisons decided on
+// each line.
+type awkValue struct {
+	kind awkKind
+	n    float64
+	s    string
+}
+
+// value evaluates e into an awkValue.
+func (e awkExpr) value() func(m *awkMachine) awkValue {
+	if e.kind == awkNum {
+		f := e.num
+		return func(m *awkMachine) awkValue { return awkValue{kind: awkNum, n: f(m)} }
+	}
+	f, k := e.str, e.kind
+	return func(m *awkMachine) awkValue { return awkValue{kind: k, s: f(m)} }
+}
+
+// trueStr is GoAWK's isTrueStr: the number, and whether v compares as a
+// string.
+func (v awkValue) trueStr() (float64, bool) {
+	switch v.kind {
+	case awkNum:
+		return v.n, false
+	case awkStrNum:
+		n, ok := interp.NumStr(v.s)
+		return n, !ok
+	}
+	return 0, true
+}
+
+func (v awkValue) String() string {
+	if v.kind == awkNum {
+		return awkNumString(v.n)
+	}
+	return v.s
 }
 
 func awkCmp[T float64 | string](op lexer.Token, a, b T) bool {

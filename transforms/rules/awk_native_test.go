@@ -57,6 +57,15 @@ var awkNativePrograms = []string{
 	`{ set($1, $2) }`,
 	`{ set("a", 1 + 2); set("b", 10 - 20); set("c", "x" 3); set("d", 1 == 1); set("e", "10" < 9) }`,
 	`NF { set("nf", NF) } !NF { fail("blank") }`,
+	// numeric strings: compared, tested and added as AWK reads them
+	`{ if ($1) set("t", 1); else set("f", 1); if (!$2) set("n2", 1) } $3 { set("t3", $3) }`,
+	`{ if ($1 == 200) set("eq", 1); if ($1 < $2) set("lt", 1); if ($1 >= 5) set("ge", 1); set("cmp", ($1 != $2) "" ($2 > 10)) }`,
+	`{ if (($1 < 1)) set("g", 1); if ($1 > 1 || $1 <= 1) set("any", 1); set("neg", -$1); set("pos", +$2) }`,
+	`{ set("m", $1 * 2); set("f", 1.5); set("s", $1 + $2 - 0.25); set("big", 1e300 * 1e300); set("nan", -(1e300 * 1e300) + 1e300 * 1e300) }`,
+	`{ set("a", substr($1, $2)); set("b", substr($0, $2, $3)); set("c", "x" + 1) }`,
+	// regular expressions
+	`$1 ~ /^[0-9]+$/ { set("num", $1) } $1 !~ /^[0-9]+$/ { fail("not a number: " $1) }`,
+	`/GET/ { set("get", 1) } !/^a/ { set("na", $1) } { if ($0 ~ "b|c") set("bc", 1); set("dot", $1 ~ /^.$/) }`,
 	`{ fail("one"); fail("two"); set("a", $1) }`,
 	`{ split($0, w); if (w[1] == "") { fail("empty") ; next } set("w1", w[1]) }`,
 }
@@ -64,11 +73,7 @@ var awkNativePrograms = []string{
 // awkNotNative must be left to the interpreter.
 var awkNotNative = []string{
 	`{ set("a", x); x = $1 }`,                        // read before set: the last line's value
-	`{ if ($1) set("a", 1) }`,                        // a field's truth depends on its text
-	`{ if ($1 == 200) set("a", 1) }`,                 // strnum against a number
-	`{ if ($1 < $2) set("a", 1) }`,                   // strnum against strnum
 	`{ for (i = 1; i <= NF; i++) set("f" i, $i) }`,   // a loop
-	`$1 ~ /x/ { set("a", 1) }`,                       // a regex
 	`{ getline; set("a", $1) }`,                      // getline
 	`{ set("nr", NR) }`,                              // NR
 	`function f(x) { return x } { set("a", f($1)) }`, // a function
@@ -77,15 +82,13 @@ var awkNotNative = []string{
 	`/a/,/b/ { set("a", 1) }`,                        // a range
 	`{ print $1 > "/tmp/x"; set("a", 1) }`,           // a redirect
 	`{ split($0, a, /[ ,]+/); set("a", a[1]) }`,      // a regex separator
+	`{ if ($1 ~ $2) set("a", 1) }`,                   // a regex computed per line
+	`{ set("a", $1 / 2) }`,                           // division (by zero: an error)
 	`{ split($0, a, ", "); set("a", a[1]) }`,         // a separator of two bytes
 	`BEGIN { FS = ", " } { set("a", $1) }`,           // a regex FS
 	`{ if ($1 == "a") x = 1; set("x", x) }`,          // set on one path only
 	`{ if (1) x = 1; else x = "s"; set("x", x) }`,    // two kinds
-	`{ set("a", $1 * 2) }`,                           // multiplication
-	`{ set("a", 1.5) }`,                              // a fraction
-	`{ set("a", $1 + 1) }`,                           // a field as a number
 	`{ a[1] = 2; set("x", a[1]) }`,                   // an element assigned
-	`{ set("a", substr($1, $2)) }`,                   // a field as a position
 	`{ printf "%d", $1; set("a", 1) }`,               // printf
 	`{ n = split($0, a); set("l", length(a)) }`,      // an array's length
 	`{ set("a") }`,                                   // an argument missing
@@ -106,10 +109,13 @@ func awkDiffLines() []string {
 		"  lead and trail  ", "tab\tsep\t\tx", "one", " ", "\t", "\v\fx\vy", "a\u00a0b c\u2003d e", "é ü ß",
 		"\xff\xfe x", "nul\x00byte here", "a,b,,c,", ",", ",,", "|a|b|", "x|y", "1.2.3.4", "1..2.", "....",
 		"GET x", "get y z", "m n", "GET", "a;b;;c d;e", "é\"ü\"ß", "\"\"\"\" tail",
+		"200", "200 300", "abc 5", "nan 1", "+nan -nan", "inf -inf", "0x1A 26", "0x1p3 8", "1e3 1000", " 12 ", "1_000 1000",
+		"-0 0", "0.0 0", "1.5foo 2", ".5 .", "1e 1", "+ -", "0 0 0", "1 2 3", "10 9 8", "9 10 b",
 		"" /* empty, cr and lf go to the interpreter */, "cr\r", "two\nlines", "\n",
 	}
 	r := rand.New(rand.NewSource(23))
-	alphabet := []string{"a", "b", "GET", "1", "0", " ", "  ", "\t", "\"", ",", "|", ";", ".", "-", "[", "]", "é", "\u2003", "\u00a0", "\v", "\x00", "\xff", "200"}
+	alphabet := []string{"a", "b", "GET", "1", "0", " ", "  ", "\t", "\"", ",", "|", ";", ".", "-", "[", "]", "é", "\u2003", "\u00a0", "\v", "\x00", "\xff", "200",
+		"+", "e", "5", "nan", "inf", "0x", "_", "9"}
 	for i := 0; i < 400; i++ {
 		var b strings.Builder
 		for n := r.Intn(24); n > 0; n-- {
@@ -171,7 +177,8 @@ func TestAwkNativeAcrossPaths(t *testing.T) {
 }
 
 // FuzzAwkNative compares the native path with the interpreter on the
-// nginx variant's program and on one using FS, NF, substr and strings.
+// nginx variant's program, one using FS, NF, substr and strings, and one
+// reading numeric strings and matching a regex.
 func FuzzAwkNative(f *testing.F) {
 	for _, s := range append(fuzzSeeds, awkDiffLines()[:60]...) {
 		f.Add([]byte(s))
@@ -179,7 +186,8 @@ func FuzzAwkNative(f *testing.F) {
 	type pair struct{ fast, slow *awkStep }
 	var pairs []pair
 	for _, p := range []string{nginxAwkProgram(f),
-		`BEGIN { FS = "," } NF > 1 { set("a", substr($1, 2, length($2) - 1) "|" $NF) } { if ($2 == "x" || $3 < "m") set("b", split($0, w, " ") w[2]) }`} {
+		`BEGIN { FS = "," } NF > 1 { set("a", substr($1, 2, length($2) - 1) "|" $NF) } { if ($2 == "x" || $3 < "m") set("b", split($0, w, " ") w[2]) }`,
+		`{ if ($1 < $2) set("lt", 1); set("s", $1 + $2 * 3); if ($1 ~ /^[0-9]/) set("d", 1); if ($3) set("t", 1); set("eq", $1 == $3) }`} {
 		fast, slow := awkPair(f, p)
 		pairs = append(pairs, pair{fast, slow})
 	}

@@ -32,6 +32,7 @@ type (
 	CallExpr     = ast.CallExpr
 	UserCallExpr = ast.UserCallExpr
 	GroupingExpr = ast.GroupingExpr
+	RegExpr      = ast.RegExpr
 )
 
 // Of returns the syntax tree of a parsed program.
