@@ -242,6 +242,7 @@ type awkCompiler struct {
 	kinds  map[string]awkKind // each variable's one kind
 	arrays map[string]int     // array slots
 	ok     bool
+	why    string // what the native path does not take
 }
 
 // awkDefs is what is set on every path so far: "v:name" and "a:name".
@@ -265,34 +266,37 @@ func (d awkDefs) intersect(o awkDefs) awkDefs {
 	return c
 }
 
-// compileAwkNative returns the native form of prog, or nil when the
+// compileAwkNative returns the native form of prog, or nil and why the
 // interpreter must run it.
-func compileAwkNative(prog *parser.Program) *awkNative {
+func compileAwkNative(prog *parser.Program) (*awkNative, string) {
 	tree := syntax.Of(prog)
-	if len(tree.End) > 0 || len(tree.Functions) > 0 {
-		return nil
+	switch {
+	case len(tree.End) > 0:
+		return nil, "an END action"
+	case len(tree.Functions) > 0:
+		return nil, "a function"
 	}
 	p := &awkNative{fs: " "}
 	for _, ss := range tree.Begin { // only FS = "literal"
 		for _, st := range ss {
 			es, ok := st.(*syntax.ExprStmt)
 			if !ok {
-				return nil
+				return nil, "a BEGIN action doing more than FS = \"x\""
 			}
 			as, ok := es.Expr.(*syntax.AssignExpr)
 			if !ok {
-				return nil
+				return nil, "a BEGIN action doing more than FS = \"x\""
 			}
 			v, ok1 := as.Left.(*syntax.VarExpr)
 			lit, ok2 := as.Right.(*syntax.StrExpr)
 			if !ok1 || !ok2 || v.Name != "FS" || lit.Regex {
-				return nil
+				return nil, "a BEGIN action doing more than FS = \"x\""
 			}
 			p.fs = lit.Value
 		}
 	}
 	if !awkNativeFS(p.fs) {
-		return nil
+		return nil, "FS " + strconv.Quote(p.fs) + " (a regex)"
 	}
 	c := &awkCompiler{vars: map[string]int{}, kinds: map[string]awkKind{}, arrays: map[string]int{}, ok: true}
 	defs := awkDefs{}
@@ -303,10 +307,10 @@ func compileAwkNative(prog *parser.Program) *awkNative {
 		case 1:
 			act.pattern = c.cond(a.Pattern[0], defs)
 		default:
-			return nil // a range pattern keeps state across lines
+			return nil, "a range pattern" // it keeps state across lines
 		}
 		if a.Stmts == nil {
-			return nil // a pattern alone prints the line: nothing to set, but keep it simple
+			return nil, "a pattern without an action"
 		}
 		in := defs
 		if act.pattern != nil {
@@ -314,18 +318,33 @@ func compileAwkNative(prog *parser.Program) *awkNative {
 		}
 		act.body, _ = c.stmts(a.Stmts, in)
 		if !c.ok {
-			return nil
+			return nil, c.why
 		}
 		p.actions = append(p.actions, act)
 	}
 	if !c.ok {
-		return nil
+		return nil, c.why
 	}
 	p.nvars, p.narrays = len(c.vars), len(c.arrays)
-	return p
+	return p, ""
 }
 
-func (c *awkCompiler) fail() { c.ok = false }
+// fail gives up on the native path; the first reason (the innermost
+// construct) is kept.
+func (c *awkCompiler) fail(why string) {
+	if c.ok {
+		c.ok, c.why = false, why
+	}
+}
+
+// quoteAwk is a construct as a note quotes it: on one line, shortened.
+func quoteAwk(n interface{ String() string }) string {
+	s := strings.Join(strings.Fields(n.String()), " ")
+	if len(s) > 60 {
+		s = strings.ToValidUTF8(s[:57], "") + "..."
+	}
+	return "`" + s + "`"
+}
 
 // stmts compiles a list; it returns the compiled statements and whether
 // the list always ends in next. defs is updated with what it sets.
@@ -388,7 +407,7 @@ func (c *awkCompiler) stmt(st syntax.Stmt, defs awkDefs) (awkStmt, bool) {
 	case *syntax.PrintStmt:
 		// The output is discarded: print only evaluates its arguments.
 		if st.Redirect != lexer.ILLEGAL {
-			c.fail()
+			c.fail("print with a redirect")
 			return nil, false
 		}
 		var args []func(*awkMachine) string
@@ -408,7 +427,7 @@ func (c *awkCompiler) stmt(st syntax.Stmt, defs awkDefs) (awkStmt, bool) {
 	case *syntax.ExprStmt:
 		return c.exprStmt(st.Expr, defs), false
 	}
-	c.fail()
+	c.fail(quoteAwk(st))
 	return nil, false
 }
 
@@ -441,12 +460,12 @@ func (c *awkCompiler) exprStmt(x syntax.Expr, defs awkDefs) awkStmt {
 				return false
 			}
 		}
-		c.fail()
+		c.fail(quoteAwk(x))
 		return nil
 	case *syntax.AssignExpr:
 		v, ok := x.Left.(*syntax.VarExpr)
 		if !ok || syntax.IsSpecialVar(v.Name) {
-			c.fail()
+			c.fail("`" + x.String() + "`: only variables are assigned")
 			return nil
 		}
 		e := c.expr(x.Right, defs)
@@ -454,11 +473,11 @@ func (c *awkCompiler) exprStmt(x syntax.Expr, defs awkDefs) awkStmt {
 			return nil
 		}
 		if _, isArray := c.arrays[v.Name]; isArray {
-			c.fail()
+			c.fail(v.Name + ": an array assigned as a variable")
 			return nil
 		}
 		if k, seen := c.kinds[v.Name]; seen && k != e.kind {
-			c.fail() // one variable, two kinds: not for the native path
+			c.fail(v.Name + ": a variable given a number and a string")
 			return nil
 		}
 		slot, seen := c.vars[v.Name]
@@ -562,7 +581,9 @@ func (c *awkCompiler) expr(x syntax.Expr, defs awkDefs) awkExpr {
 			return awkExpr{kind: awkNum, num: (*awkMachine).nf}
 		}
 		if !defs["v:"+x.Name] {
-			break // read before it is set on this line: its value is the last line's
+			// Its value would be the last line's, or depend on the path.
+			c.fail(x.Name + ": read where it is not set on every path before")
+			return awkExpr{}
 		}
 		slot, k := c.vars[x.Name], c.kinds[x.Name]
 		if k == awkNum {
@@ -608,7 +629,7 @@ func (c *awkCompiler) expr(x syntax.Expr, defs awkDefs) awkExpr {
 		}
 		return awkExpr{kind: awkNum, num: func(m *awkMachine) float64 { return awkBool(re.MatchString(m.line)) }}
 	}
-	c.fail()
+	c.fail(quoteAwk(x))
 	return awkExpr{}
 }
 
@@ -689,7 +710,7 @@ func (c *awkCompiler) call(x *syntax.CallExpr, defs awkDefs) awkExpr {
 			return awkSubstr(s(m), int(pf(m)), int(nf(m)), true)
 		}}
 	}
-	c.fail()
+	c.fail(quoteAwk(x))
 	return awkExpr{}
 }
 
@@ -722,13 +743,13 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 	if x.Op == lexer.MATCH || x.Op == lexer.NOT_MATCH {
 		lit, ok := x.Right.(*syntax.StrExpr)
 		if !ok {
-			c.fail() // a regex computed on each line
+			c.fail("`" + x.String() + "`: a regex computed on each line")
 			return awkExpr{}
 		}
 		re := awkRegex(lit.Value)
 		l := c.expr(x.Left, defs)
 		if re == nil || !c.ok {
-			c.fail()
+			c.fail(quoteAwk(x))
 			return awkExpr{}
 		}
 		ls, want := l.toStr(), x.Op == lexer.MATCH
@@ -767,7 +788,7 @@ func (c *awkCompiler) binary(x *syntax.BinaryExpr, defs awkDefs) awkExpr {
 	case lexer.EQUALS, lexer.NOT_EQUALS, lexer.LESS, lexer.LTE, lexer.GREATER, lexer.GTE:
 		return c.compare(x.Op, l, r)
 	}
-	c.fail()
+	c.fail(quoteAwk(x))
 	return awkExpr{}
 }
 

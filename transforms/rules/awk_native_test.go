@@ -19,7 +19,8 @@ func nativeProgram(t testing.TB, src string) *awkNative {
 	if err != nil {
 		t.Fatalf("%q: %v", src, err)
 	}
-	return compileAwkNative(prog)
+	native, _ := compileAwkNative(prog)
+	return native
 }
 
 // nginxAwkProgram is the program of configs/nginx/variants/awk.hcl.
@@ -198,4 +199,24 @@ func FuzzAwkNative(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAwkNotes: octoagent validate says whether a program runs natively,
+// and if not, what keeps it on the interpreter.
+func TestAwkNotes(t *testing.T) {
+	for prog, want := range map[string]string{
+		`{ set("a", $1) }`: "parse.awk: native (compiled to Go, without the interpreter)",
+		`{ for (i = 1; i <= NF; i++) set("f" i, $i) }`: "parse.awk: GoAWK interpreter (not native: `for (i = 1; i <= NF; i++) { set(\"f\" i, $i) }`)",
+		`{ set("a", x); x = $1 }`:                      "parse.awk: GoAWK interpreter (not native: x: read where it is not set on every path before)",
+		`{ set("a", $1) } END { }`:                     "parse.awk: GoAWK interpreter (not native: an END action)",
+	} {
+		c, d := decodeRules(t, `parse "awk" { program = `+hclQuote(prog)+` }`)
+		if d.HasErrors() {
+			t.Fatal(d)
+		}
+		notes := c.Notes()
+		if len(notes) != 1 || !strings.HasSuffix(notes[0], want) {
+			t.Errorf("%s: notes %q, want one ending %q", prog, notes, want)
+		}
+	}
 }

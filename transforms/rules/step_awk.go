@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"sort"
@@ -40,6 +41,7 @@ type awkStep struct {
 	// when the interpreter runs it.
 	native  *awkNative
 	machine *awkMachine
+	notes   []string // which runs the program, and why (octoagent validate)
 	// plan stores the sets of the names written as literals, set("name",
 	// ...), with their schema fields looked up once (see storePlanned).
 	plan  capturePlan
@@ -92,8 +94,13 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 		return nil, diag(attrRange(blk, "program"), "Invalid awk program", "%v", err)
 	}
 	s.interp = it
-	if s.native = compileAwkNative(prog); s.native != nil {
+	var why string
+	rng := attrRange(blk, "program")
+	if s.native, why = compileAwkNative(prog); s.native != nil {
 		s.machine = newAwkMachine(s.native, s)
+		s.notes = []string{fmt.Sprintf("%s:%d:%d: parse.awk: native (compiled to Go, without the interpreter)", rng.Filename, rng.Start.Line, rng.Start.Column)}
+	} else {
+		s.notes = []string{fmt.Sprintf("%s:%d:%d: parse.awk: GoAWK interpreter (not native: %s)", rng.Filename, rng.Start.Line, rng.Start.Column, why)}
 	}
 	s.config = &interp.Config{Stdin: &s.stdin, Output: io.Discard, Error: io.Discard, Funcs: funcs,
 		NoExec: true, NoFileWrites: true, NoFileReads: true, Environ: []string{}}
@@ -113,6 +120,9 @@ func itoa(n int) string {
 }
 
 func (s *awkStep) Name() string { return "parse.awk" }
+
+// Notes says whether the program runs natively or on the interpreter.
+func (s *awkStep) Notes() []string { return s.notes }
 
 // Stuck implements stuckStep.
 func (s *awkStep) Stuck(now time.Time) (time.Duration, time.Duration, bool) {
