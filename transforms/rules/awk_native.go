@@ -14,19 +14,21 @@ import (
 )
 
 // The native path of parse "awk": a program made only of the common
-// shapes (split() with a literal separator, $N, array elements by number,
-// substr, length, concatenation, + and -, comparisons whose operands are
-// numbers or plain strings, if, next, set and fail, BEGIN { FS = "x" }) is
-// compiled from GoAWK's syntax tree, when the config loads, into Go
-// closures that run without the interpreter. They give what the
-// interpreter gives on every line the native path takes:
+// shapes (split() with a literal separator, $N, $NF, NF, array elements by
+// number, substr, length, concatenation, + - *, comparisons, && || !, ~
+// and !~ with a literal regex, if, next, patterns, print, set and fail,
+// BEGIN { FS = "x" }) is compiled from GoAWK's syntax tree, when the
+// config loads, into Go closures that run without the interpreter. They
+// give what the interpreter gives on every line the native path takes:
 //
-//   - values keep AWK's static types: a number (split's count, length, a
-//     literal, a sum), a string (a literal, substr, a concatenation), or a
-//     field or split element ("strnum": a string that may compare as a
-//     number). Where AWK would have to look at a strnum's text to choose
-//     between a numeric and a string comparison, or its truth, the program
-//     is not compiled;
+//   - values keep AWK's kinds: a number (split's count, length, a literal,
+//     a sum, a comparison), a string (a literal, substr, a concatenation),
+//     or a field or split element ("strnum": a string that compares and
+//     tests as a number when it reads as one, as GoAWK's isTrueStr
+//     decides: interp.NumStr); arithmetic reads strings as GoAWK does
+//     (interp.StrToNum), numbers become strings as CONVFMT "%.6g" makes
+//     them, and an if on a comparison jumps as GoAWK's compiled jump does
+//     (the inverse comparison: they differ on NaN);
 //   - every variable and array the program reads it has set earlier in the
 //     same run on every path (otherwise its value would come from the last
 //     line: the interpreter keeps variables from run to run), so a line run
@@ -36,9 +38,10 @@ import (
 //     empty string: nothing); substr and length count bytes, as the
 //     interpreter does without Config.Chars.
 //
-// Anything else (loops, regular expressions, printf, getline, functions,
-// special variables but NF and FS, assignments to fields or elements)
-// leaves the program to the interpreter, whole.
+// Anything else (loops, printf, getline, functions, END, special
+// variables but NF and FS, / and %, assignments to fields or elements, a
+// regex computed per line, a separator of several bytes) leaves the
+// program to the interpreter, whole; compileAwkNative says why.
 
 // awkKind is the static type of a compiled expression.
 type awkKind uint8
