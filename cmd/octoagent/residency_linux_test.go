@@ -83,8 +83,11 @@ func TestReleaseStartupMemory(t *testing.T) {
 	random := 0
 	mapping := ""
 	for _, l := range strings.Split(string(smaps), "\n") {
-		if f := strings.Fields(l); len(f) == 6 && strings.Contains(f[0], "-") {
-			mapping = f[5]
+		if f := strings.Fields(l); len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			mapping = "" // a mapping's first line: address perms offset dev inode [path]
+			if len(f) == 6 {
+				mapping = f[5]
+			}
 		}
 		if v, ok := strings.CutPrefix(l, "VmFlags:"); ok && mapping == exe && slices.Contains(strings.Fields(v), "rr") {
 			random++
