@@ -750,8 +750,10 @@ type cont struct {
 // else the line is left to the linear engine.
 func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
-	for ; c != nil; c = c.next {
-		items := c.items
+next:
+	for c != nil {
+		items, after := c.items, c.next
+		c = after
 		for i := range items {
 			it := &items[i]
 			switch it.kind {
@@ -777,14 +779,22 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced b
 				det = det && it.forced
 			case segAlt:
 				mark := m.nconts
-				rest := m.cont(items[i+1:], c.next)
+				rest := m.cont(items[i+1:], after)
 				set := len(m.trail)
+				last := len(it.alts) - 1
 				for k := range it.alts {
 					if b := it.altFirst[k]; b >= 0 && (pos == len(in) || in[pos] != byte(b)) {
 						continue // its first literal is not here: it fails, forced
 					}
 					if k > 0 {
 						m.undo(slots, set)
+					}
+					if k == last {
+						// The last alternative: nothing is tried after it,
+						// so it goes on here (its failure, forced or not,
+						// is this run's, as the call below would return).
+						c = m.cont(it.alts[k], rest)
+						continue next
 					}
 					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots)
 					m.nconts = mark + 1
