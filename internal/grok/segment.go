@@ -99,6 +99,7 @@ type segItem struct {
 	// literal (past capture marks), else -1: an alternative whose literal
 	// is not at the position fails there, forced, without being run.
 	altFirst []int16
+	altList  []int32 // each alternative's index in segments.lists
 	// forced: the item's first choice is its only possible one (a repeat
 	// that ends where its run ends, a span whose end is its separator), so
 	// a failure after it may go on with the next alternative.
@@ -112,6 +113,9 @@ type segments struct {
 	nslot int
 	// progs are the spans' programs by their text, while compiling
 	progs map[string]*prog
+	// lists are the item lists the walk runs: items (0), then every
+	// alternative's
+	lists [][]segItem
 }
 
 // compileSegments returns the segment engine for the rewritten tree n, or
@@ -130,6 +134,8 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 	}
 	sg.items = items
 	sg.progs = nil
+	sg.lists = [][]segItem{items}
+	sg.listAlts(items)
 	return sg, ""
 }
 
@@ -314,6 +320,19 @@ func withoutCaptures(n *node) *node {
 		}
 	}
 	return &c
+}
+
+// listAlts gives the alternatives in items (nested ones too) their
+// indexes in sg.lists.
+func (sg *segments) listAlts(items []segItem) {
+	for i := range items {
+		it := &items[i]
+		for _, a := range it.alts {
+			it.altList = append(it.altList, int32(len(sg.lists)))
+			sg.lists = append(sg.lists, a)
+			sg.listAlts(a)
+		}
+	}
 }
 
 // leadLiteral is the first character of items when they start with a
@@ -681,8 +700,8 @@ type segMatcher struct {
 	// take their first alternatives: nothing to copy).
 	trail []int
 	// conts is a stack of continuations, nconts of them in use
-	conts  []*cont
-	nconts int
+	conts  []cont
+	nconts int32
 }
 
 type verdict struct {
@@ -721,26 +740,27 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	}
 	m.nconts = 0
 	m.trail = m.trail[:0]
-	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots)
+	ok, _ = m.run(in, 0, m.cont(0, 0, -1), slots)
 	return ok, ok
 }
 
 // cont returns a continuation from the matcher's stack of them (run gives
 // back what it took when it returns, so a line allocates nothing).
-func (m *segMatcher) cont(items []segItem, next *cont) *cont {
-	if m.nconts == len(m.conts) {
-		m.conts = append(m.conts, new(cont))
+func (m *segMatcher) cont(list, from, next int32) int32 {
+	if int(m.nconts) == len(m.conts) {
+		m.conts = append(m.conts, cont{})
 	}
-	c := m.conts[m.nconts]
+	c := m.nconts
 	m.nconts++
-	*c = cont{items: items, next: next}
+	m.conts[c] = cont{list: list, from: from, next: next}
 	return c
 }
 
-// cont is what is left to match: items, then next.
+// cont is what is left to match: the items of segments.lists[list] from
+// from on, then the continuation next (-1: none). Indexes, not pointers:
+// the stack is written on every alternative, without write barriers.
 type cont struct {
-	items []segItem
-	next  *cont
+	list, from, next int32
 }
 
 // run matches c from pos, taking each item's first choice, and each
@@ -748,11 +768,12 @@ type cont struct {
 // forced says that every choice since run was called was forced, so the
 // caller's next alternative is what a backtracking engine tries next;
 // else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced bool) {
+func (m *segMatcher) run(in []byte, pos int, c int32, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
 next:
-	for c != nil {
-		items, after := c.items, c.next
+	for c >= 0 {
+		cc := m.conts[c]
+		items, after := m.s.lists[cc.list][cc.from:], cc.next
 		c = after
 		for i := range items {
 			it := &items[i]
@@ -779,7 +800,7 @@ next:
 				det = det && it.forced
 			case segAlt:
 				mark := m.nconts
-				rest := m.cont(items[i+1:], after)
+				rest := m.cont(cc.list, cc.from+int32(i)+1, after)
 				set := len(m.trail)
 				last := len(it.alts) - 1
 				for k := range it.alts {
@@ -793,10 +814,10 @@ next:
 						// The last alternative: nothing is tried after it,
 						// so it goes on here (its failure, forced or not,
 						// is this run's, as the call below would return).
-						c = m.cont(it.alts[k], rest)
+						c = m.cont(it.altList[k], 0, rest)
 						continue next
 					}
-					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots)
+					ok, f := m.run(in, pos, m.cont(it.altList[k], 0, rest), slots)
 					m.nconts = mark + 1
 					if ok || !f {
 						return ok, false
