@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/octostore/agent/agent"
 )
@@ -139,9 +137,11 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 		noKey:     set.Metrics.Counter("kafka_producer_unkeyed_records_total", "Records published without a key (no entity, or key_field missing): spread over the partitions."),
 		published: set.Metrics.Counter("kafka_producer_acked_records_total", "Records the broker acknowledged (acks=all)."),
 	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
+	opts, err := sec.ClientOpts(cfg.Brokers, cfg.ClientID, cfg.writeTimeout)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
 		kgo.DefaultProduceTopic(cfg.Topic),
 		// Murmur2 of the key, the Java client's default partitioner: a key
 		// lands on the partition other producers would pick for it.
@@ -152,7 +152,6 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 		kgo.ProducerBatchCompression(cfg.compression),
 		kgo.MaxBufferedRecords(max(cfg.BatchMaxRecords*16, 10000)),
 		kgo.ProduceRequestTimeout(cfg.writeTimeout),
-		kgo.DialTimeout(cfg.writeTimeout),
 		// Retry for as long as the agent runs: records are failed at the
 		// drain deadline only (Publish's ctx), a topic created late is
 		// waited for.
@@ -161,24 +160,7 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 			return min(cfg.backoffMin<<min(max(n-1, 0), 20), cfg.backoffMax)
 		}),
 		kgo.WithHooks(producerHooks{p}),
-	}
-	tc, err := sec.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	if tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	if a := cfg.SASL; a != nil {
-		switch a.Mechanism {
-		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha512Mechanism()))
-		}
-	}
+	)
 	p.cl, err = kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
@@ -215,7 +197,7 @@ func (p *Producer) failed(err error) {
 }
 
 // size estimates what the producer counts against batch_max_bytes.
-func size(m *kafkago.Message) int {
+func size(m *kgo.Record) int {
 	n := len(m.Key) + len(m.Value) + 64
 	for _, h := range m.Headers {
 		n += len(h.Key) + len(h.Value) + 8
@@ -233,44 +215,36 @@ func permanent(err error) bool {
 	return false
 }
 
-// Publish writes msgs[i], the message of recs[i], and waits for the
-// broker's acknowledgement. The client retries what fails (a broker down,
-// a leader moving) with backoff until it succeeds or ctx ends (the drain
-// deadline): a broker that is down and back loses nothing, and the
-// idempotent producer writes nothing twice. Records the broker refuses for
-// good (too large, invalid) go to the dead-letter output. Every record is
-// resolved when Publish returns.
-func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafkago.Message) error {
+// Publish writes msgs[i], the message of recs[i] (Key, Value and Headers
+// set; the client fills in the rest), and waits for the broker's
+// acknowledgement. The client retries what fails (a broker down, a leader
+// moving) with backoff until it succeeds or ctx ends (the drain deadline):
+// a broker that is down and back loses nothing, and the idempotent
+// producer writes nothing twice. Records the broker refuses for good (too
+// large, invalid) go to the dead-letter output. Every record is resolved
+// when Publish returns. The client holds on to msgs (and what they point
+// to) until Publish returned nil; after an error it may still read them.
+func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kgo.Record) error {
+	krecs := make([]*kgo.Record, 0, len(msgs))
 	var dead []agent.Record
 	var deadErr []string
-	sized := make([]agent.Record, 0, len(recs))
-	krecs := make([]*kgo.Record, 0, len(msgs))
-	slab := make([]kgo.Record, len(msgs)) // one allocation per batch
-	nh := 0
-	for i := range msgs {
-		nh += len(msgs[i].Headers)
-	}
-	hslab := make([]kgo.RecordHeader, 0, nh)
+	sized := recs
 	for i := range msgs {
 		if msgs[i].Key == nil {
 			p.noKey.Inc()
 		}
 		if n := size(&msgs[i]); n > p.cfg.BatchMaxBytes {
+			if dead == nil { // the first too large: from here on, copy what fits
+				sized = slices.Clone(recs[:i])
+			}
 			dead = append(dead, recs[i])
 			deadErr = append(deadErr, fmt.Sprintf("message of %d bytes is larger than batch_max_bytes %d", n, p.cfg.BatchMaxBytes))
 			continue
 		}
-		sized = append(sized, recs[i])
-		kr := &slab[i]
-		kr.Key, kr.Value = msgs[i].Key, msgs[i].Value
-		if len(msgs[i].Headers) > 0 {
-			n := len(hslab)
-			for _, h := range msgs[i].Headers {
-				hslab = append(hslab, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-			}
-			kr.Headers = hslab[n:len(hslab):len(hslab)]
+		if dead != nil {
+			sized = append(sized, recs[i])
 		}
-		krecs = append(krecs, kr)
+		krecs = append(krecs, &msgs[i])
 	}
 	recs = sized
 	p.deadLetter(ctx, dead, deadErr, "too_large")
@@ -284,11 +258,23 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 			p.fail(recs)
 			return err
 		}
+		failed := slices.ContainsFunc(results, func(r kgo.ProduceResult) bool { return r.Err != nil })
+		if !failed { // every record acknowledged (the results come in no particular order)
+			p.deliver(recs)
+			return nil
+		}
+		// The results come in the order the partitions answered: find
+		// each one's record by the message it carries.
+		at := make(map[*kgo.Record]int, len(krecs))
+		for i, kr := range krecs {
+			at[kr] = i
+		}
 		var okRecs, keepRecs, badRecs []agent.Record
 		var keep []*kgo.Record
 		var badErr []string
 		var lastErr error
-		for i, r := range results {
+		for _, r := range results {
+			i := at[r.Record]
 			switch {
 			case r.Err == nil:
 				okRecs = append(okRecs, recs[i])

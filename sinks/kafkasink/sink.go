@@ -11,7 +11,7 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/decode"
@@ -74,10 +74,14 @@ type Sink struct {
 	cfg *Config
 	set agent.Settings
 	enc agent.Encoder // Consume's (one goroutine)
-	// buf is the last batch's buffer, reused once Publish returned with
-	// every record answered (the client then holds no reference to it).
-	buf []byte
-	p   *kafkaclient.Producer
+	// buf, msgs and hdrs are the last batch's buffer, producer records and
+	// headers, reused once Publish returned with every record answered
+	// (the client then holds no reference to them).
+	buf  []byte
+	msgs []kgo.Record
+	hdrs []kgo.RecordHeader
+	ends []int
+	p    *kafkaclient.Producer
 }
 
 func newSink(set agent.Settings, cfg *Config) (*Sink, error) {
@@ -120,23 +124,16 @@ func kindOf(r *agent.Record) string {
 // (kafkaclient.Producer.Publish: retried with backoff until it succeeds or
 // the drain deadline passes; records refused for good are dead-lettered).
 // The batch's keys, values and header values are encoded into one buffer,
-// and its headers are one slice: a few allocations per batch, not per
-// record.
+// and its producer records and headers are one slice each, all reused
+// from batch to batch: no allocation per record.
 func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
-	recs := make([]agent.Record, len(b))
-	copy(recs, b)
-	msgs := make([]kafkago.Message, len(b))
 	headers := s.cfg.Headers == nil || *s.cfg.Headers
-	var hdrs []kafkago.Header
-	if headers {
-		hdrs = make([]kafkago.Header, 2*len(b))
-	}
 	// ends[4i:4i+4]: where record i's key, value, id and kind end in buf.
-	ends := make([]int, 4*len(b))
-	buf := s.buf[:0]
-	s.buf = nil
-	for i := range recs {
-		r := &recs[i]
+	ends := grow(s.ends, 4*len(b))
+	buf, msgs, hdrs := s.buf[:0], grow(s.msgs, len(b)), s.hdrs[:0]
+	s.buf, s.msgs, s.hdrs, s.ends = nil, nil, nil, nil
+	for i := range b {
+		r := &b[i]
 		buf = s.appendKey(buf, r)
 		ends[4*i] = len(buf)
 		if headers {
@@ -153,26 +150,38 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 		}
 		ends[4*i+3] = len(buf)
 	}
+	if headers {
+		hdrs = grow(hdrs, 2*len(b))
+	}
 	start := 0
 	for i := range msgs {
 		e := ends[4*i : 4*i+4]
-		if e[0] > start || s.hasKey(&recs[i]) {
-			msgs[i].Key = buf[start:e[0]:e[0]]
+		m := kgo.Record{Value: buf[e[0]:e[1]:e[1]]}
+		if e[0] > start || s.hasKey(&b[i]) {
+			m.Key = buf[start:e[0]:e[0]]
 		}
-		msgs[i].Value = buf[e[0]:e[1]:e[1]]
 		if headers {
 			h := hdrs[2*i : 2*i+2 : 2*i+2]
-			h[0] = kafkago.Header{Key: "octoagent-id", Value: buf[e[1]:e[2]:e[2]]}
-			h[1] = kafkago.Header{Key: "octoagent-kind", Value: buf[e[2]:e[3]:e[3]]}
-			msgs[i].Headers = h
+			h[0] = kgo.RecordHeader{Key: "octoagent-id", Value: buf[e[1]:e[2]:e[2]]}
+			h[1] = kgo.RecordHeader{Key: "octoagent-kind", Value: buf[e[2]:e[3]:e[3]]}
+			m.Headers = h
 		}
+		msgs[i] = m // the whole record: what the client set last time is reset
 		start = e[3]
 	}
-	err := s.p.Publish(ctx, recs, msgs)
-	if err == nil {
-		s.buf = buf // else the client may still read it (an abandoned request)
+	err := s.p.Publish(ctx, b, msgs)
+	if err == nil { // else the client may still read them (an abandoned request)
+		s.buf, s.msgs, s.hdrs, s.ends = buf, msgs, hdrs, ends
 	}
 	return err
+}
+
+// grow returns s with length n, reusing its array when it is large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // appendKey appends the message key of r (nothing when it has none).
