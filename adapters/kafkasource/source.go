@@ -619,7 +619,7 @@ func (s *source) partitionClient(ps *session) (*kgo.Client, error) {
 		// it) resumes where start_offset says.
 		kgo.ConsumeResetOffset(reset),
 		kgo.FetchMaxBytes(int32(s.cfg.FetchMaxBytes)),
-		kgo.FetchMaxPartitionBytes(int32(s.cfg.FetchMaxBytes)),
+		kgo.FetchMaxPartitionBytes(int32(min(s.cfg.FetchMaxBytes, 1<<20))),
 		kgo.FetchMaxWait(s.cfg.maxWait),
 		kgo.RetryTimeout(s.cfg.timeout),
 		kgo.RetryBackoffFn(func(n int) time.Duration { return min(100*time.Millisecond<<min(max(n-1, 0), 4), time.Second) }),
