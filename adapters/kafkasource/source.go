@@ -656,8 +656,7 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []*kgo.Record) {
 				Topic: ps.topic, Partition: int32(ps.partition)},
 		}
 		if metas != nil {
-			metas[i] = meta{name: s.meta, key: m.Key, headers: m.Headers, time: m.Timestamp,
-				topic: ps.topic, partition: ps.partition, offset: m.Offset}
+			metas[i] = meta{name: s.meta, m: m}
 			recs[i].SetRawFields(&metas[i])
 		}
 		recs[i].SetToken(tok)
@@ -668,29 +667,27 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []*kgo.Record) {
 // meta is a message's metadata, the record's `kafka` field (metadata_field):
 // the record stays a raw line (parse steps take it as they take a file's
 // line), and the field is built only when something reads the raw
-// record's fields (agent.RawFields).
+// record's fields (agent.RawFields). It points to the fetched message (the
+// client fills in its topic and partition), which is never modified after
+// it was handed on.
 type meta struct {
-	name      string
-	key       []byte
-	headers   []kgo.RecordHeader
-	time      time.Time
-	topic     string
-	partition int
-	offset    int64
+	name string
+	m    *kgo.Record
 }
 
 // AddRawFields adds the metadata field to m.
 func (x *meta) AddRawFields(m map[string]any) {
+	r := x.m
 	md := map[string]any{
-		"topic": x.topic, "partition": int64(x.partition), "offset": x.offset,
-		"timestamp": x.time.UTC(),
+		"topic": r.Topic, "partition": int64(r.Partition), "offset": r.Offset,
+		"timestamp": r.Timestamp.UTC(),
 	}
-	if x.key != nil {
-		md["key"] = string(x.key)
+	if r.Key != nil {
+		md["key"] = string(r.Key)
 	}
-	if len(x.headers) > 0 {
-		h := make(map[string]any, len(x.headers))
-		for _, kv := range x.headers {
+	if len(r.Headers) > 0 {
+		h := make(map[string]any, len(r.Headers))
+		for _, kv := range r.Headers {
 			h[kv.Key] = string(kv.Value)
 		}
 		md["headers"] = h
