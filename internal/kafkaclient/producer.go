@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -148,7 +149,10 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // and idempotent writes, kgo's default
 		kgo.ProducerBatchMaxBytes(int32(cfg.BatchMaxBytes)),
-		kgo.ProducerLinger(cfg.batchTimeout),
+		// A partition's records go out as soon as no produce request is in
+		// flight to its broker, and gather while one is: Start hands on
+		// batch after batch without waiting, so lingering would only delay.
+		kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(cfg.compression),
 		kgo.MaxBufferedRecords(max(cfg.BatchMaxRecords*16, 10000)),
 		kgo.ProduceRequestTimeout(cfg.writeTimeout),
@@ -217,14 +221,50 @@ func permanent(err error) bool {
 
 // Publish writes msgs[i], the message of recs[i] (Key, Value and Headers
 // set; the client fills in the rest), and waits for the broker's
-// acknowledgement. The client retries what fails (a broker down, a leader
-// moving) with backoff until it succeeds or ctx ends (the drain deadline):
-// a broker that is down and back loses nothing, and the idempotent
-// producer writes nothing twice. Records the broker refuses for good (too
-// large, invalid) go to the dead-letter output. Every record is resolved
-// when Publish returns. The client holds on to msgs (and what they point
-// to) until Publish returned nil; after an error it may still read them.
+// acknowledgement: Start, then Wait.
 func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kgo.Record) error {
+	return p.Start(ctx, recs, msgs).Wait()
+}
+
+// Pending is a batch handed to the client by Start; Wait resolves it.
+type Pending struct {
+	p     *Producer
+	ctx   context.Context
+	recs  []agent.Record
+	krecs []*kgo.Record
+	res   *results
+}
+
+// results collects the client's answers to one batch, in the order the
+// partitions answered.
+type results struct {
+	mu   sync.Mutex
+	rs   kgo.ProduceResults
+	left int
+	done chan struct{}
+}
+
+func (r *results) promise(kr *kgo.Record, err error) {
+	r.mu.Lock()
+	r.rs = append(r.rs, kgo.ProduceResult{Record: kr, Err: err})
+	r.left--
+	if r.left == 0 {
+		close(r.done)
+	}
+	r.mu.Unlock()
+}
+
+// Start hands msgs[i], the message of recs[i] (Key, Value and Headers set;
+// the client fills in the rest), to the client, in order, and returns
+// without waiting for the broker: batches started one after the other keep
+// their order per partition, and the next batch can be encoded while this
+// one is on the wire. It blocks while the client holds
+// max(batch_max_records × 16, 10,000) records (backpressure). Records
+// larger than batch_max_bytes are dead-lettered at once. The client holds
+// on to msgs (and what they point to) until Wait returned nil; after an
+// error it may still read them. recs must stay as they are until Wait
+// returns.
+func (p *Producer) Start(ctx context.Context, recs []agent.Record, msgs []kgo.Record) *Pending {
 	krecs := make([]*kgo.Record, 0, len(msgs))
 	var dead []agent.Record
 	var deadErr []string
@@ -246,21 +286,46 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kgo.
 		}
 		krecs = append(krecs, &msgs[i])
 	}
-	recs = sized
 	p.deadLetter(ctx, dead, deadErr, "too_large")
+	return &Pending{p: p, ctx: ctx, recs: sized, krecs: krecs, res: p.start(ctx, krecs)}
+}
+
+// start produces krecs in order, the answers collected in the results.
+func (p *Producer) start(ctx context.Context, krecs []*kgo.Record) *results {
+	r := &results{rs: make(kgo.ProduceResults, 0, len(krecs)), left: len(krecs), done: make(chan struct{})}
+	if len(krecs) == 0 {
+		close(r.done)
+		return r
+	}
+	for _, kr := range krecs {
+		p.cl.Produce(ctx, kr, r.promise)
+	}
+	return r
+}
+
+// Wait waits for the broker's answers to the batch and resolves every
+// record: delivered once acknowledged with acks=all, dead-lettered when
+// refused for good (too large, invalid). The client retries what fails (a
+// broker down, a leader moving) on its own, and Wait produces again what
+// it gave up on, with backoff, until it succeeds or ctx ends (the drain
+// deadline): a broker that is down and back loses nothing, and the
+// idempotent producer writes nothing twice.
+func (pd *Pending) Wait() error {
+	p, ctx, recs, krecs, res := pd.p, pd.ctx, pd.recs, pd.krecs, pd.res
 	backoff := p.cfg.backoffMin
 	for len(krecs) > 0 {
-		results, err := p.produce(ctx, krecs)
-		if err != nil {
+		select {
+		case <-res.done:
+		case <-ctx.Done():
 			// The drain deadline: what the client still holds may yet be
 			// written (an idempotent producer cannot drop a request it
 			// sent); the source reads these records again, same ids.
 			p.fail(recs)
-			return err
+			return ctx.Err()
 		}
-		failed := slices.ContainsFunc(results, func(r kgo.ProduceResult) bool { return r.Err != nil })
-		if !failed { // every record acknowledged (the results come in no particular order)
-			p.deliver(recs)
+		results := res.rs
+		if !slices.ContainsFunc(results, func(r kgo.ProduceResult) bool { return r.Err != nil }) {
+			p.deliver(recs) // every record acknowledged
 			return nil
 		}
 		// The results come in the order the partitions answered: find
@@ -305,21 +370,9 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kgo.
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, p.cfg.backoffMax)
+		res = p.start(ctx, krecs)
 	}
 	return nil
-}
-
-// produce runs ProduceSync, but returns at ctx's end even if the client
-// still waits for the answer to a request it sent.
-func (p *Producer) produce(ctx context.Context, krecs []*kgo.Record) (kgo.ProduceResults, error) {
-	done := make(chan kgo.ProduceResults, 1)
-	go func() { done <- p.cl.ProduceSync(ctx, krecs...) }()
-	select {
-	case rs := <-done:
-		return rs, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // rebuild makes a fresh record of a failed one, to produce it again.

@@ -79,7 +79,7 @@ func publishThroughFaults(t *testing.T, kill bool) (lost, dups int) {
 				return
 			}
 		}
-		done <- nil
+		done <- s.Flush(context.Background())
 	}()
 	b := b1
 	if kill {
