@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,9 +36,12 @@ type awkStep struct {
 	stdin   bytes.Reader
 	// budget stops a record's run past its timeout (a program can loop).
 	budget *deadline
-	// fast is the program when it only sets fields to $N: the line is
-	// split as awk splits it, without the interpreter (see awkFast).
-	fast []awkFastSet
+	// native is the program compiled to Go when it is made only of the
+	// common shapes (awk_native.go), run on a machine of its own; nil
+	// when the interpreter runs it.
+	native  *awkNative
+	machine *awkMachine
+	notes   []string // which runs the program, and why (octoagent validate)
 	// plan stores the sets of the names written as literals, set("name",
 	// ...), with their schema fields looked up once (see storePlanned).
 	plan  capturePlan
@@ -65,7 +67,7 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	if d.HasErrors() {
 		return nil, d
 	}
-	s := &awkStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env), budget: newDeadline(timeout), fast: awkFastProgram(c.Program)}
+	s := &awkStep{input: newInput(parseCommon{c.Field, c.RemoveField}, env), budget: newDeadline(timeout)}
 	funcs := map[string]any{
 		"set": func(name, value string) {
 			if s.running {
@@ -92,6 +94,14 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 		return nil, diag(attrRange(blk, "program"), "Invalid awk program", "%v", err)
 	}
 	s.interp = it
+	var why string
+	rng := attrRange(blk, "program")
+	if s.native, why = compileAwkNative(prog); s.native != nil {
+		s.machine = newAwkMachine(s.native, s)
+		s.notes = []string{fmt.Sprintf("%s:%d:%d: parse.awk: native (compiled to Go, without the interpreter)", rng.Filename, rng.Start.Line, rng.Start.Column)}
+	} else {
+		s.notes = []string{fmt.Sprintf("%s:%d:%d: parse.awk: GoAWK interpreter (not native: %s)", rng.Filename, rng.Start.Line, rng.Start.Column, why)}
+	}
 	s.config = &interp.Config{Stdin: &s.stdin, Output: io.Discard, Error: io.Discard, Funcs: funcs,
 		NoExec: true, NoFileWrites: true, NoFileReads: true, Environ: []string{}}
 	for _, m := range awkSetName.FindAllStringSubmatch(c.Program, -1) {
@@ -111,6 +121,9 @@ func itoa(n int) string {
 
 func (s *awkStep) Name() string { return "parse.awk" }
 
+// Notes says whether the program runs natively or on the interpreter.
+func (s *awkStep) Notes() []string { return s.notes }
+
 // Stuck implements stuckStep.
 func (s *awkStep) Stuck(now time.Time) (time.Duration, time.Duration, bool) {
 	return s.budget.stuck(now)
@@ -129,8 +142,8 @@ func (s *awkStep) Apply(ctx context.Context, r *agent.Record) error {
 	defer s.mu.Unlock()
 	s.cur, s.running = s.cur[:0], true
 	s.failure = ""
-	if s.fast != nil && awkFastLine(in) {
-		s.cur = awkFastRun(s.fast, in, s.cur)
+	if s.native != nil && awkFastLine(in) {
+		s.native.run(s.machine, bytesString(in))
 	} else {
 		var over bool
 		if err, over = s.exec(ctx, in); over {
@@ -238,86 +251,15 @@ func laterSet(rest []awkSet, name string) bool {
 	return false
 }
 
-// awkFastSet is one set("name", $field) of a fast program.
-type awkFastSet struct {
-	name  string
-	field int
-}
-
-var (
-	awkFastWhole = regexp.MustCompile(`^\s*\{(?:\s*set\(\s*"[^"\\]+"\s*,\s*\$\d+\s*\)\s*;?)+\s*\}\s*$`)
-	awkFastCall  = regexp.MustCompile(`set\(\s*"([^"\\]+)"\s*,\s*\$(\d+)\s*\)`)
-)
-
-// awkFastProgram recognises the common program that only names fields,
-// { set("client_ip", $1); set("status", $9) }, and returns its calls (nil
-// for any other program).
-func awkFastProgram(src string) []awkFastSet {
-	if !awkFastWhole.MatchString(src) {
-		return nil
-	}
-	var out []awkFastSet
-	for _, m := range awkFastCall.FindAllStringSubmatch(src, -1) {
-		n, err := strconv.Atoi(m[2])
-		if err != nil || n > 1<<20 {
-			return nil
-		}
-		out = append(out, awkFastSet{m[1], n})
-	}
-	return out
-}
-
-// awkFastLine reports whether the fast path gives what the interpreter
-// would for this input: one non-empty record with no CR (the interpreter
-// reads its input as lines, so a CR or LF, or no byte at all, changes what
-// $0 and the records are).
+// awkFastLine reports whether the native path gives what the interpreter
+// would for this input: one non-empty record with no CR, shorter than
+// the interpreter's longest record (it reads its input as lines, so a CR
+// or LF, or no byte at all, changes what $0 and the records are, and a
+// record of 10 MiB or more is an error).
 func awkFastLine(in []byte) bool {
-	return len(in) > 0 && bytes.IndexByte(in, '\n') < 0 && bytes.IndexByte(in, '\r') < 0
+	return len(in) > 0 && len(in) < awkMaxLine && bytes.IndexByte(in, '\n') < 0 && bytes.IndexByte(in, '\r') < 0
 }
 
-// awkFastRun splits the line as awk's default FS does (strings.Fields:
-// runs of white space, none at either end) and appends the sets.
-func awkFastRun(prog []awkFastSet, in []byte, cur []awkSet) []awkSet {
-	line := bytesString(in)
-	var buf [32][2]int
-	toks := buf[:0]
-	ascii := true
-	for i := 0; i < len(in); {
-		for i < len(in) && awkSpace(in[i]) {
-			i++
-		}
-		start := i
-		for i < len(in) && !awkSpace(in[i]) {
-			if in[i] >= 0x80 {
-				ascii = false
-			}
-			i++
-		}
-		if i > start {
-			toks = append(toks, [2]int{start, i})
-		}
-	}
-	var fields []string
-	if !ascii { // Unicode white space: exactly what the interpreter does
-		fields = strings.Fields(line)
-	}
-	for _, f := range prog {
-		var v string
-		switch {
-		case f.field == 0:
-			v = line
-		case !ascii:
-			if f.field <= len(fields) {
-				v = fields[f.field-1]
-			}
-		case f.field <= len(toks):
-			v = line[toks[f.field-1][0]:toks[f.field-1][1]]
-		}
-		cur = append(cur, awkSet{f.name, v})
-	}
-	return cur
-}
-
-func awkSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\v' || c == '\f'
-}
+// awkMaxLine bounds the lines the native path takes: GoAWK's
+// maxRecordLength.
+const awkMaxLine = 10 << 20

@@ -11,7 +11,7 @@ import (
 	"github.com/octostore/agent/agent/schema"
 )
 
-// awkStepWith builds an interpreted awk step (no split fast path) storing
+// awkStepWith builds an interpreted awk step (no native path) storing
 // into sc; planned=false turns the capture plan off, so every set goes
 // through the by-name path.
 func awkStepWith(t testing.TB, prog string, sc *schema.Schema, planned bool) *awkStep {
@@ -21,7 +21,7 @@ func awkStepWith(t testing.TB, prog string, sc *schema.Schema, planned bool) *aw
 		t.Fatal(d)
 	}
 	s := c.Steps[0].(*awkStep)
-	s.fast = nil
+	s.native = nil
 	s.schema = sc
 	s.plan = newCapturePlan(s.names, sc)
 	if !planned {

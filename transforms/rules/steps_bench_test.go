@@ -176,16 +176,28 @@ func BenchmarkAwkNginx(b *testing.B) {
 	runBench(b, benchTransform(b, awkVariantBody(b)+"schema = schema.http_request\n", httpSchema(b)), nginxLine)
 }
 
+// BenchmarkRegexNginx is the nginx pack itself (configs/nginx/rules.hcl:
+// its regex, schema and timestamp step), BenchmarkAwkNginx's like for
+// like.
+func BenchmarkRegexNginx(b *testing.B) {
+	runBench(b, benchTransform(b, packBody(b, "../../configs/nginx/rules.hcl", `parse "regex"`)+"schema = schema.http_request\n", httpSchema(b)), nginxLine)
+}
+
 // awkVariantBody is the body of the awk variant's transform, without its
 // inputs and schema attributes.
 func awkVariantBody(b *testing.B) string {
-	data, err := os.ReadFile("../../configs/nginx/variants/awk.hcl")
+	return packBody(b, "../../configs/nginx/variants/awk.hcl", `parse "awk"`)
+}
+
+// packBody is the body of the transform in file from its first step
+// (written as from), without its inputs and schema attributes.
+func packBody(b *testing.B, file, from string) string {
+	data, err := os.ReadFile(file)
 	if err != nil {
 		b.Fatal(err)
 	}
 	s := string(data)
-	s = s[strings.Index(s, "  parse \"awk\""):strings.LastIndex(s, "}")]
-	return s
+	return s[strings.Index(s, "  "+from):strings.LastIndex(s, "}")]
 }
 
 // BenchmarkNginxJQStep is the jq transform of `make bench`'s nginx_regex_jq
