@@ -87,7 +87,7 @@ type Sink struct {
 	// records fail): the runtime's drain deadline has passed by then.
 	closed context.Context
 	close  context.CancelFunc
-	err  atomic.Pointer[error] // the last batch that failed, for Consume or Flush to report
+	err    atomic.Pointer[error] // the last batch that failed, for Consume or Flush to report
 }
 
 // inFlight is how many batches the sink hands to the producer before it
