@@ -50,6 +50,8 @@ type Encoder struct {
 
 	times timeCache
 	once  bool // AppendJSON's: nothing to reuse, write everything directly
+
+	paths *pathSteps // made at the first record with nested fields
 }
 
 // timeCache keeps the date and time (to the second) last written.
@@ -109,6 +111,11 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	}
 	dst = append(dst, `,"fields":`...)
 	switch {
+	case r.typed != nil && r.paths && !e.once:
+		if e.paths == nil {
+			e.paths = new(pathSteps)
+		}
+		dst = r.typed.appendNestedJSON(dst, &e.times, e.paths)
 	case r.typed != nil:
 		dst = r.typed.appendJSON(dst, &e.times, r.paths)
 	default:

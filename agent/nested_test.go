@@ -210,3 +210,48 @@ func BenchmarkEncoderNestedTyped(b *testing.B) {
 	r := ecsRecord()
 	benchEncoder(b, &r)
 }
+
+// TestEncoderPathStepsReuse: an encoder that keeps what it writes between
+// nested fields (pathSteps) writes what AppendJSON writes, record after
+// record: the same key strings with fields left out at random (grok's
+// optional captures), the same keys at new addresses, and more key pairs
+// than its table holds.
+func TestEncoderPathStepsReuse(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	keys := []string{
+		PathKey("http", "request", "method"), PathKey("http", "request", "referrer"),
+		PathKey("http", "response", "body", "bytes"), PathKey("http", "response", "status_code"),
+		PathKey("http", "version"), PathKey("source", "address"), "timestamp",
+		PathKey("url", "original"), PathKey("user", "name"), PathKey("user_agent", "original"),
+	}
+	many := []string{""} // an empty key (prev "" not first); enough keys for more pairs than the table has
+	for i := range 40 {
+		many = append(many, PathKey("a", string(rune('a'+i%26)), strings.Repeat("x", i)))
+	}
+	slices.Sort(many)
+	var e Encoder
+	for round := range 3000 {
+		set := keys
+		switch round % 3 {
+		case 1:
+			set = make([]string, len(keys))
+			for i, k := range keys {
+				set[i] = strings.Clone(k) // the same keys at other addresses
+			}
+		case 2:
+			set = many
+		}
+		r := Record{Origin: Origin{Host: "h"}, Kind: "k"}
+		r.StartTyped(len(set))
+		for _, k := range set {
+			if rng.IntN(3) == 0 {
+				continue
+			}
+			r.AppendPathInOrder(k, StringValue(k))
+		}
+		want := string(AppendJSON(nil, &r))
+		if got := string(e.Append(nil, &r)); got != want {
+			t.Fatalf("round %d:\n got %s\nwant %s", round, got, want)
+		}
+	}
+}

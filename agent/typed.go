@@ -246,7 +246,7 @@ func (fs TypedFields) group(key string) bool {
 // nested objects (see appendNestedJSON).
 func (fs TypedFields) appendJSON(dst []byte, tc *timeCache, paths bool) []byte {
 	if paths {
-		return fs.appendNestedJSON(dst, tc)
+		return fs.appendNestedJSON(dst, tc, nil)
 	}
 	dst = append(dst, '{')
 	for i := range fs {
@@ -275,44 +275,19 @@ func (f *Field) appendJSON(dst []byte, tc *timeCache) []byte {
 // level at a time (PathSep sorts before every other byte): the fields of
 // one object are next to each other, in the order the fields map's
 // encoder writes them. Each object is opened at its first field and closed
-// after its last, with nothing built.
-func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache) []byte {
+// after its last, with nothing built. steps, when not nil, keeps what is
+// written between two fields (see pathSteps).
+func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache, steps *pathSteps) []byte {
 	dst = append(dst, '{')
 	prev := ""
 	depth := 0 // objects open: the parts of prev's path before its leaf
 	for i := range fs {
 		k := fs[i].Key
-		// The objects k shares with prev stay open.
-		common := 0
-		for a, b := prev, k; common < depth; common++ {
-			ia, ib := strings.IndexByte(a, 0), strings.IndexByte(b, 0)
-			if ib < 0 || a[:ia] != b[:ib] {
-				break
-			}
-			a, b = a[ia+1:], b[ib+1:]
+		if steps != nil {
+			dst, depth = steps.append(dst, prev, k, depth, i == 0)
+		} else {
+			dst, depth = appendPathStep(dst, prev, k, depth, i == 0)
 		}
-		for ; depth > common; depth-- {
-			dst = append(dst, '}')
-		}
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		rest := k
-		for j := 0; j < common; j++ {
-			rest = rest[strings.IndexByte(rest, 0)+1:]
-		}
-		for {
-			ib := strings.IndexByte(rest, 0)
-			if ib < 0 {
-				break
-			}
-			dst = AppendString(dst, rest[:ib])
-			dst = append(dst, ':', '{')
-			rest = rest[ib+1:]
-			depth++
-		}
-		dst = AppendString(dst, rest)
-		dst = append(dst, ':')
 		dst = fs[i].appendJSON(dst, tc)
 		prev = k
 	}
@@ -320,6 +295,45 @@ func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, '}')
+}
+
+// appendPathStep writes what comes between the value of the field prev,
+// whose path has depth objects open, and the value of the field key (the
+// first when first): the objects of prev that key does not share closed, a
+// comma, key's own objects opened, its leaf and a colon. It returns the
+// objects open after it.
+func appendPathStep(dst []byte, prev, key string, depth int, first bool) ([]byte, int) {
+	// The objects key shares with prev stay open.
+	common := 0
+	for a, b := prev, key; common < depth; common++ {
+		ia, ib := strings.IndexByte(a, 0), strings.IndexByte(b, 0)
+		if ib < 0 || a[:ia] != b[:ib] {
+			break
+		}
+		a, b = a[ia+1:], b[ib+1:]
+	}
+	for ; depth > common; depth-- {
+		dst = append(dst, '}')
+	}
+	if !first {
+		dst = append(dst, ',')
+	}
+	rest := key
+	for j := 0; j < common; j++ {
+		rest = rest[strings.IndexByte(rest, 0)+1:]
+	}
+	for {
+		ib := strings.IndexByte(rest, 0)
+		if ib < 0 {
+			break
+		}
+		dst = AppendString(dst, rest[:ib])
+		dst = append(dst, ':', '{')
+		rest = rest[ib+1:]
+		depth++
+	}
+	dst = AppendString(dst, rest)
+	return append(dst, ':'), depth
 }
 
 // toMap builds the fields map of typed fields, nested fields as objects.
@@ -448,7 +462,7 @@ func (r *Record) AppendInOrder(key string, v Value) {
 // or under it (true of captures, sorted and unique, into fields just
 // started).
 func (r *Record) AppendPathInOrder(key string, v Value) {
-	r.typed = append(r.typed, Field{Key: key, Value: v})
+	r.AppendInOrder(key, v)
 	r.paths = true
 }
 

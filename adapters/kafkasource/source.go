@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/kafkaclient"
@@ -523,49 +524,49 @@ func (s *source) consume(ctx, gctx context.Context, ps *session) {
 	defer cancel()
 	defer context.AfterFunc(ctx, cancel)()
 
-	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers: s.cfg.Brokers, Topic: ps.topic, Partition: ps.partition, Dialer: s.conn.Dialer,
-		MinBytes: 1, MaxBytes: s.cfg.FetchMaxBytes, MaxWait: s.cfg.maxWait,
-		QueueCapacity: min(s.cfg.BatchMaxRecords, 1000), ReadLagInterval: -1,
-		ReadBackoffMin: 100 * time.Millisecond, ReadBackoffMax: time.Second,
-		Logger: s.conn.Logger(func(m string) { s.set.Logger.Debug(m) }),
-		// The reader logs (and retries) idle fetches that time out as
-		// errors: debug level, not counted.
-		ErrorLogger: s.conn.Logger(func(m string) { s.set.Logger.Debug(m) }),
-	})
-	defer r.Close()
-	if err := r.SetOffset(ps.start); err != nil {
-		s.set.Logger.Warn("cannot set the partition's offset", "topic", ps.topic, "partition", ps.partition, "error", s.conn.Scrub(err.Error()))
+	cl, err := s.partitionClient(ps)
+	if err != nil {
+		s.set.Logger.Warn("cannot read the partition", "topic", ps.topic, "partition", ps.partition, "error", s.conn.Scrub(err.Error()))
 		return
 	}
-	batch := make([]kafkago.Message, 0, s.cfg.BatchMaxRecords)
-	for {
-		m, err := r.FetchMessage(stop)
-		if err != nil {
-			if stop.Err() != nil {
-				return
+	defer cl.Close()
+	batch := make([]*kgo.Record, 0, s.cfg.BatchMaxRecords)
+	full := func() bool {
+		return len(batch) >= s.cfg.BatchMaxRecords || (end >= 0 && batch[len(batch)-1].Offset+1 >= end)
+	}
+	// poll appends what the client fetched (up to a full batch) to batch,
+	// waiting until pctx ends for at least one message; it reports false
+	// once pctx ended.
+	poll := func(pctx context.Context) bool {
+		fs := cl.PollRecords(pctx, s.cfg.BatchMaxRecords-len(batch))
+		for _, t := range fs {
+			for i := range t.Topics {
+				for j := range t.Topics[i].Partitions {
+					p := &t.Topics[i].Partitions[j]
+					if p.Err != nil && pctx.Err() == nil && !errors.Is(p.Err, context.Canceled) && !errors.Is(p.Err, context.DeadlineExceeded) {
+						// The client retries on its own; counted and logged.
+						s.fetchErrs.Inc()
+						s.set.Logger.Warn("fetch failed; retrying", "topic", ps.topic, "partition", ps.partition, "error", s.conn.Scrub(p.Err.Error()))
+					}
+					if p.HighWatermark > ps.hwm.Load() {
+						ps.hwm.Store(p.HighWatermark)
+					}
+					batch = append(batch, p.Records...)
+				}
 			}
-			s.fetchErrs.Inc()
-			s.set.Logger.Warn("fetch failed; retrying", "topic", ps.topic, "partition", ps.partition, "error", s.conn.Scrub(err.Error()))
-			select {
-			case <-stop.Done():
-				return
-			case <-time.After(time.Second):
-			}
-			continue
 		}
-		batch = append(batch[:0], m)
-		full := func() bool {
-			return len(batch) >= s.cfg.BatchMaxRecords || (end >= 0 && batch[len(batch)-1].Offset+1 >= end)
+		return pctx.Err() == nil
+	}
+	for {
+		batch = batch[:0]
+		for len(batch) == 0 {
+			if !poll(stop) {
+				return
+			}
 		}
 		if !full() {
 			bctx, bcancel := context.WithTimeout(stop, s.cfg.batchTimeout)
-			for !full() {
-				m, err := r.FetchMessage(bctx)
-				if err != nil {
-					break
-				}
-				batch = append(batch, m)
+			for !full() && poll(bctx) {
 			}
 			bcancel()
 		}
@@ -574,8 +575,16 @@ func (s *source) consume(ctx, gctx context.Context, ps *session) {
 			// next owner reads it from the last commit.
 			return
 		}
-		s.emit(ctx, ps, batch)
-		if end >= 0 && batch[len(batch)-1].Offset+1 >= end {
+		// In once mode, the partition is done at the end it had when it
+		// was assigned, and nothing past that end is handed on.
+		done := end >= 0 && batch[len(batch)-1].Offset+1 >= end
+		for end >= 0 && len(batch) > 0 && batch[len(batch)-1].Offset >= end {
+			batch = batch[:len(batch)-1]
+		}
+		if len(batch) > 0 {
+			s.emit(ctx, ps, batch)
+		}
+		if done {
 			return
 		}
 		if stop.Err() != nil {
@@ -584,11 +593,44 @@ func (s *source) consume(ctx, gctx context.Context, ps *session) {
 	}
 }
 
-func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) {
-	last := msgs[len(msgs)-1]
-	if last.HighWaterMark > ps.hwm.Load() {
-		ps.hwm.Store(last.HighWaterMark)
+// partitionClient returns a franz-go client that fetches one partition
+// from where the generation says this member starts (no group of its
+// own: membership and commits are the ConsumerGroup's). It hands on the
+// messages of whole fetched batches, decoded into one slice per batch.
+func (s *source) partitionClient(ps *session) (*kgo.Client, error) {
+	opts, err := s.cfg.security().ClientOpts(s.cfg.Brokers, s.cfg.ClientID, s.cfg.timeout)
+	if err != nil {
+		return nil, err
 	}
+	reset := kgo.NewOffset().AtStart()
+	if s.cfg.StartOffset == "latest" {
+		reset = kgo.NewOffset().AtEnd()
+	}
+	start := kgo.NewOffset().At(ps.start)
+	switch ps.start {
+	case kafkago.FirstOffset:
+		start = kgo.NewOffset().AtStart()
+	case kafkago.LastOffset:
+		start = kgo.NewOffset().AtEnd()
+	}
+	opts = append(opts,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{ps.topic: {int32(ps.partition): start}}),
+		// A committed offset the broker no longer has (retention deleted
+		// it) resumes where start_offset says.
+		kgo.ConsumeResetOffset(reset),
+		kgo.FetchMaxBytes(int32(s.cfg.FetchMaxBytes)),
+		kgo.FetchMaxPartitionBytes(int32(min(s.cfg.FetchMaxBytes, 1<<20))),
+		kgo.FetchMaxWait(s.cfg.maxWait),
+		kgo.RetryTimeout(s.cfg.timeout),
+		kgo.RetryBackoffFn(func(n int) time.Duration { return min(100*time.Millisecond<<min(max(n-1, 0), 4), time.Second) }),
+		kgo.MetadataMinAge(min(s.cfg.refresh, 5*time.Second)),
+		kgo.WithLogger(s.conn.KgoLogger(func(m string) { s.set.Logger.Debug(m) })),
+	)
+	return kgo.NewClient(opts...)
+}
+
+func (s *source) emit(ctx context.Context, ps *session, msgs []*kgo.Record) {
+	last := msgs[len(msgs)-1]
 	ps.mu.Lock()
 	if ps.base < 0 {
 		ps.base = msgs[0].Offset
@@ -603,8 +645,7 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) 
 	if s.meta != "" {
 		metas = make([]meta, len(msgs)) // one allocation per batch
 	}
-	for i := range msgs {
-		m := &msgs[i]
+	for i, m := range msgs {
 		value := m.Value
 		if value == nil {
 			value = []byte{}
@@ -615,8 +656,7 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) 
 				Topic: ps.topic, Partition: int32(ps.partition)},
 		}
 		if metas != nil {
-			metas[i] = meta{name: s.meta, key: m.Key, headers: m.Headers, time: m.Time,
-				topic: ps.topic, partition: ps.partition, offset: m.Offset}
+			metas[i] = meta{name: s.meta, m: m}
 			recs[i].SetRawFields(&metas[i])
 		}
 		recs[i].SetToken(tok)
@@ -627,29 +667,27 @@ func (s *source) emit(ctx context.Context, ps *session, msgs []kafkago.Message) 
 // meta is a message's metadata, the record's `kafka` field (metadata_field):
 // the record stays a raw line (parse steps take it as they take a file's
 // line), and the field is built only when something reads the raw
-// record's fields (agent.RawFields).
+// record's fields (agent.RawFields). It points to the fetched message (the
+// client fills in its topic and partition), which is never modified after
+// it was handed on.
 type meta struct {
-	name      string
-	key       []byte
-	headers   []kafkago.Header
-	time      time.Time
-	topic     string
-	partition int
-	offset    int64
+	name string
+	m    *kgo.Record
 }
 
 // AddRawFields adds the metadata field to m.
 func (x *meta) AddRawFields(m map[string]any) {
+	r := x.m
 	md := map[string]any{
-		"topic": x.topic, "partition": int64(x.partition), "offset": x.offset,
-		"timestamp": x.time.UTC(),
+		"topic": r.Topic, "partition": int64(r.Partition), "offset": r.Offset,
+		"timestamp": r.Timestamp.UTC(),
 	}
-	if x.key != nil {
-		md["key"] = string(x.key)
+	if r.Key != nil {
+		md["key"] = string(r.Key)
 	}
-	if len(x.headers) > 0 {
-		h := make(map[string]any, len(x.headers))
-		for _, kv := range x.headers {
+	if len(r.Headers) > 0 {
+		h := make(map[string]any, len(r.Headers))
+		for _, kv := range r.Headers {
 			h[kv.Key] = string(kv.Value)
 		}
 		md["headers"] = h

@@ -2,6 +2,7 @@ package grok
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -134,21 +135,46 @@ func stateKey(bits []uint64) string {
 // the right, the class of the character between them and the context
 // before the position.
 func (m *fastMatcher) step(s int32, cl uint16, prev int) int32 {
-	next := int(m.p.ctxOf[cl])
-	bits := make([]uint64, (len(m.p.insts)+63)/64)
-	for _, q := range m.classes {
-		for k := range m.p.ways[q] {
-			w := &m.p.ways[q][k]
+	p := m.p
+	next := int(p.ctxOf[cl])
+	set := make([]uint64, (len(p.insts)+63)/64)
+	// A step is in the state when one of its ways ends the match or leads
+	// to a step of s that takes cl: only those steps, and the steps with a
+	// way to one of them (prog.into), are looked at, not every step of a
+	// large program (ECS's HTTPD_COMBINEDLOG has 9,000).
+	try := func(q int) {
+		if set[q>>6]&(1<<(q&63)) != 0 {
+			return
+		}
+		for k := range p.ways[q] {
+			w := &p.ways[q][k]
 			if !m.holds(w, prev, next) {
 				continue
 			}
-			if w.to < 0 || (m.p.accept[w.to][cl] && s >= 0 && m.has(s, w.to)) {
-				bits[q>>6] |= 1 << (q & 63)
+			if w.to < 0 || (p.accept[w.to][cl] && s >= 0 && m.has(s, w.to)) {
+				set[q>>6] |= 1 << (q & 63)
 				break
 			}
 		}
 	}
-	return m.intern(bits)
+	for _, q := range p.ending {
+		try(int(q))
+	}
+	if s >= 0 {
+		base := int(s) * m.words
+		for wi := 0; wi < m.words; wi++ {
+			for word := m.bits[base+wi]; word != 0; word &= word - 1 {
+				t := wi<<6 + bits.TrailingZeros64(word)
+				if !p.accept[t][cl] {
+					continue
+				}
+				for _, q := range p.intoList[p.intoStart[t]:p.intoStart[t+1]] {
+					try(int(q))
+				}
+			}
+		}
+	}
+	return m.intern(set)
 }
 
 func (m *fastMatcher) end(prev int) int32 {

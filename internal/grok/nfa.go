@@ -74,6 +74,12 @@ type prog struct {
 
 	// asserts evaluated per (prevCtx, nextCtx): holds[a][prev*(nctx+1)+next]
 	holds [][]bool
+
+	// The ways backwards, for the right-to-left pass: ending are the
+	// class instructions with a way that ends the match, and the class
+	// instructions with a way to t are intoList[intoStart[t]:intoStart[t+1]].
+	ending              []int32
+	intoStart, intoList []int32
 }
 
 type assertCheck struct {
@@ -224,6 +230,7 @@ func (p *prog) finish() (*prog, error) {
 	}
 	p.classes()
 	p.closures()
+	p.insts = append([]inst(nil), p.insts...) // the room append left is dropped
 	return p, nil
 }
 
@@ -328,15 +335,28 @@ func (p *prog) classes() {
 		}
 	}
 	p.ncls = len(ids)
-	// accept tables
+	// accept tables, one for the instructions of one set (a counted
+	// repeat's copies: EMAILLOCALPART's {1,62} has thousands)
 	p.accept = make([][]bool, len(p.insts))
+	tables := map[string][]bool{}
+	key := make([]byte, p.ncls)
 	for i, in := range p.insts {
 		if in.op != opClass {
 			continue
 		}
-		a := make([]bool, p.ncls)
 		for cl, r := range rep {
-			a[cl] = in.set.has(r)
+			key[cl] = 0
+			if in.set.has(r) {
+				key[cl] = 1
+			}
+		}
+		a, ok := tables[string(key)]
+		if !ok {
+			a = make([]bool, p.ncls)
+			for cl, k := range key {
+				a[cl] = k == 1
+			}
+			tables[string(key)] = a
 		}
 		p.accept[i] = a
 	}
@@ -413,6 +433,19 @@ func (p *prog) closures() {
 		}
 	}
 	p.first = p.closure(p.start, assertID)
+	// All the ways in one allocation, each list its exact length.
+	total := 0
+	for _, ws := range p.ways {
+		total += len(ws)
+	}
+	slab := make([]way, 0, total)
+	for i, ws := range p.ways {
+		if len(ws) > 0 {
+			n := len(slab)
+			slab = append(slab, ws...)
+			p.ways[i] = slab[n:len(slab):len(slab)]
+		}
+	}
 	setAcc := func(ws []way) {
 		for k := range ws {
 			if ws[k].to >= 0 {
@@ -424,6 +457,7 @@ func (p *prog) closures() {
 	for _, ws := range p.ways {
 		setAcc(ws)
 	}
+	p.backwards()
 	// assertion tables
 	n := p.nctx + 1
 	p.holds = make([][]bool, len(p.asserts))
@@ -436,6 +470,47 @@ func (p *prog) closures() {
 		}
 		p.holds[a] = h
 	}
+}
+
+// backwards lists the ways backwards (ending, into): each class
+// instruction under every instruction it has a way to, once.
+func (p *prog) backwards() {
+	count := make([]int32, len(p.insts)+1)
+	for q, ws := range p.ways {
+		for k, w := range ws {
+			switch {
+			case w.to < 0:
+				if k == 0 || !hasWayTo(ws[:k], -1) {
+					p.ending = append(p.ending, int32(q))
+				}
+			case !hasWayTo(ws[:k], w.to):
+				count[w.to+1]++
+			}
+		}
+	}
+	for t := 1; t < len(count); t++ {
+		count[t] += count[t-1]
+	}
+	p.intoStart = count
+	p.intoList = make([]int32, count[len(count)-1])
+	fill := append([]int32(nil), count[:len(count)-1]...)
+	for q, ws := range p.ways {
+		for k, w := range ws {
+			if w.to >= 0 && !hasWayTo(ws[:k], w.to) {
+				p.intoList[fill[w.to]] = int32(q)
+				fill[w.to]++
+			}
+		}
+	}
+}
+
+func hasWayTo(ws []way, to int) bool {
+	for _, w := range ws {
+		if w.to == to {
+			return true
+		}
+	}
+	return false
 }
 
 // evalAssert decides an assertion from the contexts around a position

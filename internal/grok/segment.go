@@ -95,6 +95,11 @@ type segItem struct {
 	// alts: a segAlt's alternatives, in the order a backtracking engine
 	// tries them.
 	alts [][]segItem
+	// altFirst: each alternative's first character when it starts with a
+	// literal (past capture marks), else -1: an alternative whose literal
+	// is not at the position fails there, forced, without being run.
+	altFirst []int16
+	altList  []int32 // each alternative's index in segments.lists
 	// forced: the item's first choice is its only possible one (a repeat
 	// that ends where its run ends, a span whose end is its separator), so
 	// a failure after it may go on with the next alternative.
@@ -106,6 +111,11 @@ type segments struct {
 	items []segItem
 	spans []*segItem // by id
 	nslot int
+	// progs are the spans' programs by their text, while compiling
+	progs map[string]*prog
+	// lists are the item lists the walk runs: items (0), then every
+	// alternative's
+	lists [][]segItem
 }
 
 // compileSegments returns the segment engine for the rewritten tree n, or
@@ -123,6 +133,9 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 		return nil, "more than 16 fields that need checking" // each span is a call to the linear engine: past many, the whole line is cheaper there
 	}
 	sg.items = items
+	sg.progs = nil
+	sg.lists = [][]segItem{items}
+	sg.listAlts(items)
 	return sg, ""
 }
 
@@ -165,6 +178,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				if why := sg.resolve(a, after, before, ncap); why != "" {
 					return why
 				}
+				it.altFirst = append(it.altFirst, leadLiteral(a))
 			}
 			continue
 		}
@@ -227,22 +241,6 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			return "a field not followed by a literal separator"
 		}
 		it.trail = !it.toEnd && !it.open
-		body := &node{kind: kConcat}
-		if it.lead {
-			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
-		}
-		body.subs = append(body.subs, it.node)
-		if it.trail {
-			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
-		}
-		if !it.open {
-			body.subs = append(body.subs, &node{kind: kAssert, at: aEOT})
-		}
-		p, err := newProg(body, ncap, true)
-		if err != nil {
-			return "too large"
-		}
-		it.sub = p
 		contains(it.node, func(x *node) bool {
 			if x.kind == kGroup && x.name != "" {
 				it.caps = append(it.caps, x.cap)
@@ -252,6 +250,30 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 		if len(it.caps) == 1 {
 			it.altLits, it.whole = wholeCapture(it.node, it.caps[0])
 		}
+		checked := it.node
+		if it.whole && !it.open {
+			// Only checked (its capture is set from its text): compiled
+			// without the capture, one program serves every span of that
+			// shape (ECS's two (?:-|%{HTTPDUSER:f}), 8,000 instructions
+			// each).
+			checked = withoutCaptures(it.node)
+		}
+		body := &node{kind: kConcat}
+		if it.lead {
+			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
+		}
+		body.subs = append(body.subs, checked)
+		if it.trail {
+			body.subs = append(body.subs, &node{kind: kClass, set: setAny})
+		}
+		if !it.open {
+			body.subs = append(body.subs, &node{kind: kAssert, at: aEOT})
+		}
+		p, err := sg.spanProg(body, ncap)
+		if err != nil {
+			return "too large"
+		}
+		it.sub = p
 		if (len(it.caps) == 0 || it.whole) && (it.open || it.pre != nil) {
 			// one end from any start (a quoted string): the forward DFA
 			// finds it; else it would mostly find several
@@ -263,6 +285,69 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 		sg.spans = append(sg.spans, it)
 	}
 	return ""
+}
+
+// spanProg compiles a span's program, or returns the one compiled for a
+// span of the same text.
+func (sg *segments) spanProg(body *node, ncap int) (*prog, error) {
+	key, err := printNode(body, dialectNET)
+	if err == nil {
+		if p := sg.progs[key]; p != nil {
+			return p, nil
+		}
+	}
+	p, err := newProg(body, ncap, true)
+	if err == nil && key != "" {
+		if sg.progs == nil {
+			sg.progs = map[string]*prog{}
+		}
+		sg.progs[key] = p
+	}
+	return p, err
+}
+
+// withoutCaptures returns a copy of n whose capture groups are plain
+// groups.
+func withoutCaptures(n *node) *node {
+	c := *n
+	if c.kind == kGroup {
+		c.name, c.cap = "", 0
+	}
+	if len(n.subs) > 0 {
+		c.subs = make([]*node, len(n.subs))
+		for i, s := range n.subs {
+			c.subs[i] = withoutCaptures(s)
+		}
+	}
+	return &c
+}
+
+// listAlts gives the alternatives in items (nested ones too) their
+// indexes in sg.lists.
+func (sg *segments) listAlts(items []segItem) {
+	for i := range items {
+		it := &items[i]
+		for _, a := range it.alts {
+			it.altList = append(it.altList, int32(len(sg.lists)))
+			sg.lists = append(sg.lists, a)
+			sg.listAlts(a)
+		}
+	}
+}
+
+// leadLiteral is the first character of items when they start with a
+// literal past capture marks, else -1.
+func leadLiteral(items []segItem) int16 {
+	for k := range items {
+		switch items[k].kind {
+		case segOpen, segClose:
+			continue
+		case segLit:
+			return int16(items[k].lit[0])
+		}
+		break
+	}
+	return -1
 }
 
 // wholeCapture reports whether n (past non-capturing groups) is
@@ -615,8 +700,8 @@ type segMatcher struct {
 	// take their first alternatives: nothing to copy).
 	trail []int
 	// conts is a stack of continuations, nconts of them in use
-	conts  []*cont
-	nconts int
+	conts  []cont
+	nconts int32
 }
 
 type verdict struct {
@@ -626,8 +711,12 @@ type verdict struct {
 
 func newSegMatcher(s *segments) *segMatcher {
 	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	shared := map[*prog]*fastMatcher{} // spans of one program share its matcher and its DFA
 	for i, it := range s.spans {
-		m.spans[i] = newFastMatcher(it.sub)
+		if m.spans[i] = shared[it.sub]; m.spans[i] == nil {
+			m.spans[i] = newFastMatcher(it.sub)
+			shared[it.sub] = m.spans[i]
+		}
 		if it.pre != nil {
 			m.pres[i] = newFastMatcher(it.pre)
 		}
@@ -651,26 +740,27 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	}
 	m.nconts = 0
 	m.trail = m.trail[:0]
-	ok, _ = m.run(in, 0, m.cont(m.s.items, nil), slots)
+	ok, _ = m.run(in, 0, m.cont(0, 0, -1), slots)
 	return ok, ok
 }
 
 // cont returns a continuation from the matcher's stack of them (run gives
 // back what it took when it returns, so a line allocates nothing).
-func (m *segMatcher) cont(items []segItem, next *cont) *cont {
-	if m.nconts == len(m.conts) {
-		m.conts = append(m.conts, new(cont))
+func (m *segMatcher) cont(list, from, next int32) int32 {
+	if int(m.nconts) == len(m.conts) {
+		m.conts = append(m.conts, cont{})
 	}
-	c := m.conts[m.nconts]
+	c := m.nconts
 	m.nconts++
-	*c = cont{items: items, next: next}
+	m.conts[c] = cont{list: list, from: from, next: next}
 	return c
 }
 
-// cont is what is left to match: items, then next.
+// cont is what is left to match: the items of segments.lists[list] from
+// from on, then the continuation next (-1: none). Indexes, not pointers:
+// the stack is written on every alternative, without write barriers.
 type cont struct {
-	items []segItem
-	next  *cont
+	list, from, next int32
 }
 
 // run matches c from pos, taking each item's first choice, and each
@@ -678,10 +768,13 @@ type cont struct {
 // forced says that every choice since run was called was forced, so the
 // caller's next alternative is what a backtracking engine tries next;
 // else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced bool) {
+func (m *segMatcher) run(in []byte, pos int, c int32, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
-	for ; c != nil; c = c.next {
-		items := c.items
+next:
+	for c >= 0 {
+		cc := m.conts[c]
+		items, after := m.s.lists[cc.list][cc.from:], cc.next
+		c = after
 		for i := range items {
 			it := &items[i]
 			switch it.kind {
@@ -707,13 +800,24 @@ func (m *segMatcher) run(in []byte, pos int, c *cont, slots []int) (ok, forced b
 				det = det && it.forced
 			case segAlt:
 				mark := m.nconts
-				rest := m.cont(items[i+1:], c.next)
+				rest := m.cont(cc.list, cc.from+int32(i)+1, after)
 				set := len(m.trail)
+				last := len(it.alts) - 1
 				for k := range it.alts {
+					if b := it.altFirst[k]; b >= 0 && (pos == len(in) || in[pos] != byte(b)) {
+						continue // its first literal is not here: it fails, forced
+					}
 					if k > 0 {
 						m.undo(slots, set)
 					}
-					ok, f := m.run(in, pos, m.cont(it.alts[k], rest), slots)
+					if k == last {
+						// The last alternative: nothing is tried after it,
+						// so it goes on here (its failure, forced or not,
+						// is this run's, as the call below would return).
+						c = m.cont(it.altList[k], 0, rest)
+						continue next
+					}
+					ok, f := m.run(in, pos, m.cont(it.altList[k], 0, rest), slots)
 					m.nconts = mark + 1
 					if ok || !f {
 						return ok, false
@@ -844,26 +948,38 @@ window:
 }
 
 // plainLine reports whether in is ASCII with no newline (the lines the
-// segment engine runs on): the newline found by bytes.IndexByte, the high
-// bits of 32 bytes or'ed together at a time.
+// segment engine runs on), in one pass of 8 bytes at a time: the high bits
+// or'ed together, and a newline found as a zero byte of the word xor'ed
+// with newlines ((v-0x01..)&^v&0x80.. is non-zero exactly when v has a
+// zero byte).
 func plainLine(in []byte) bool {
-	if bytes.IndexByte(in, '\n') >= 0 {
-		return false
-	}
-	const high = 0x8080808080808080
-	var w uint64
+	const (
+		high = 0x8080808080808080
+		ones = 0x0101010101010101
+		nls  = 0x0a0a0a0a0a0a0a0a
+	)
+	var w, nl uint64
 	i := 0
-	for ; i+32 <= len(in); i += 32 {
-		w |= binary.LittleEndian.Uint64(in[i:]) | binary.LittleEndian.Uint64(in[i+8:]) |
-			binary.LittleEndian.Uint64(in[i+16:]) | binary.LittleEndian.Uint64(in[i+24:])
+	for ; i+16 <= len(in); i += 16 {
+		a, b := binary.LittleEndian.Uint64(in[i:]), binary.LittleEndian.Uint64(in[i+8:])
+		w |= a | b
+		a, b = a^nls, b^nls
+		nl |= (a - ones) &^ a
+		nl |= (b - ones) &^ b
 	}
 	for ; i+8 <= len(in); i += 8 {
-		w |= binary.LittleEndian.Uint64(in[i:])
+		a := binary.LittleEndian.Uint64(in[i:])
+		w |= a
+		a ^= nls
+		nl |= (a - ones) &^ a
 	}
 	for ; i < len(in); i++ {
 		w |= uint64(in[i])
+		if in[i] == '\n' {
+			return false
+		}
 	}
-	return w&high == 0
+	return (w|nl)&high == 0
 }
 
 // repeatEnd is where a repeat's first choice ends.

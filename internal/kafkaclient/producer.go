@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/octostore/agent/agent"
 )
@@ -139,20 +138,24 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 		noKey:     set.Metrics.Counter("kafka_producer_unkeyed_records_total", "Records published without a key (no entity, or key_field missing): spread over the partitions."),
 		published: set.Metrics.Counter("kafka_producer_acked_records_total", "Records the broker acknowledged (acks=all)."),
 	}
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Brokers...),
-		kgo.ClientID(cfg.ClientID),
+	opts, err := sec.ClientOpts(cfg.Brokers, cfg.ClientID, cfg.writeTimeout)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts,
 		kgo.DefaultProduceTopic(cfg.Topic),
 		// Murmur2 of the key, the Java client's default partitioner: a key
 		// lands on the partition other producers would pick for it.
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // and idempotent writes, kgo's default
 		kgo.ProducerBatchMaxBytes(int32(cfg.BatchMaxBytes)),
-		kgo.ProducerLinger(cfg.batchTimeout),
+		// A partition's records go out as soon as no produce request is in
+		// flight to its broker, and gather while one is: Start hands on
+		// batch after batch without waiting, so lingering would only delay.
+		kgo.ProducerLinger(0),
 		kgo.ProducerBatchCompression(cfg.compression),
 		kgo.MaxBufferedRecords(max(cfg.BatchMaxRecords*16, 10000)),
 		kgo.ProduceRequestTimeout(cfg.writeTimeout),
-		kgo.DialTimeout(cfg.writeTimeout),
 		// Retry for as long as the agent runs: records are failed at the
 		// drain deadline only (Publish's ctx), a topic created late is
 		// waited for.
@@ -161,24 +164,7 @@ func NewProducer(set agent.Settings, cfg *ProducerConfig) (*Producer, error) {
 			return min(cfg.backoffMin<<min(max(n-1, 0), 20), cfg.backoffMax)
 		}),
 		kgo.WithHooks(producerHooks{p}),
-	}
-	tc, err := sec.TLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	if tc != nil {
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	if a := cfg.SASL; a != nil {
-		switch a.Mechanism {
-		case "PLAIN":
-			opts = append(opts, kgo.SASL(plain.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsMechanism()))
-		case "SCRAM-SHA-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha256Mechanism()))
-		case "SCRAM-SHA-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: a.Username, Pass: a.Password.Reveal()}.AsSha512Mechanism()))
-		}
-	}
+	)
 	p.cl, err = kgo.NewClient(opts...)
 	if err != nil {
 		return nil, err
@@ -215,7 +201,7 @@ func (p *Producer) failed(err error) {
 }
 
 // size estimates what the producer counts against batch_max_bytes.
-func size(m *kafkago.Message) int {
+func size(m *kgo.Record) int {
 	n := len(m.Key) + len(m.Value) + 64
 	for _, h := range m.Headers {
 		n += len(h.Key) + len(h.Value) + 8
@@ -233,62 +219,127 @@ func permanent(err error) bool {
 	return false
 }
 
-// Publish writes msgs[i], the message of recs[i], and waits for the
-// broker's acknowledgement. The client retries what fails (a broker down,
-// a leader moving) with backoff until it succeeds or ctx ends (the drain
-// deadline): a broker that is down and back loses nothing, and the
-// idempotent producer writes nothing twice. Records the broker refuses for
-// good (too large, invalid) go to the dead-letter output. Every record is
-// resolved when Publish returns.
-func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafkago.Message) error {
+// Publish writes msgs[i], the message of recs[i] (Key, Value and Headers
+// set; the client fills in the rest), and waits for the broker's
+// acknowledgement: Start, then Wait.
+func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kgo.Record) error {
+	return p.Start(ctx, recs, msgs).Wait()
+}
+
+// Pending is a batch handed to the client by Start; Wait resolves it.
+type Pending struct {
+	p     *Producer
+	ctx   context.Context
+	recs  []agent.Record
+	krecs []*kgo.Record
+	res   *results
+}
+
+// results collects the client's answers to one batch, in the order the
+// partitions answered.
+type results struct {
+	mu   sync.Mutex
+	rs   kgo.ProduceResults
+	left int
+	done chan struct{}
+}
+
+func (r *results) promise(kr *kgo.Record, err error) {
+	r.mu.Lock()
+	r.rs = append(r.rs, kgo.ProduceResult{Record: kr, Err: err})
+	r.left--
+	if r.left == 0 {
+		close(r.done)
+	}
+	r.mu.Unlock()
+}
+
+// Start hands msgs[i], the message of recs[i] (Key, Value and Headers set;
+// the client fills in the rest), to the client, in order, and returns
+// without waiting for the broker: batches started one after the other keep
+// their order per partition, and the next batch can be encoded while this
+// one is on the wire. It blocks while the client holds
+// max(batch_max_records × 16, 10,000) records (backpressure). Records
+// larger than batch_max_bytes are dead-lettered at once. The client holds
+// on to msgs (and what they point to) until Wait returned nil; after an
+// error it may still read them. recs must stay as they are until Wait
+// returns.
+func (p *Producer) Start(ctx context.Context, recs []agent.Record, msgs []kgo.Record) *Pending {
+	krecs := make([]*kgo.Record, 0, len(msgs))
 	var dead []agent.Record
 	var deadErr []string
-	sized := make([]agent.Record, 0, len(recs))
-	krecs := make([]*kgo.Record, 0, len(msgs))
-	slab := make([]kgo.Record, len(msgs)) // one allocation per batch
-	nh := 0
-	for i := range msgs {
-		nh += len(msgs[i].Headers)
-	}
-	hslab := make([]kgo.RecordHeader, 0, nh)
+	sized := recs
 	for i := range msgs {
 		if msgs[i].Key == nil {
 			p.noKey.Inc()
 		}
 		if n := size(&msgs[i]); n > p.cfg.BatchMaxBytes {
+			if dead == nil { // the first too large: from here on, copy what fits
+				sized = slices.Clone(recs[:i])
+			}
 			dead = append(dead, recs[i])
 			deadErr = append(deadErr, fmt.Sprintf("message of %d bytes is larger than batch_max_bytes %d", n, p.cfg.BatchMaxBytes))
 			continue
 		}
-		sized = append(sized, recs[i])
-		kr := &slab[i]
-		kr.Key, kr.Value = msgs[i].Key, msgs[i].Value
-		if len(msgs[i].Headers) > 0 {
-			n := len(hslab)
-			for _, h := range msgs[i].Headers {
-				hslab = append(hslab, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-			}
-			kr.Headers = hslab[n:len(hslab):len(hslab)]
+		if dead != nil {
+			sized = append(sized, recs[i])
 		}
-		krecs = append(krecs, kr)
+		krecs = append(krecs, &msgs[i])
 	}
-	recs = sized
 	p.deadLetter(ctx, dead, deadErr, "too_large")
+	return &Pending{p: p, ctx: ctx, recs: sized, krecs: krecs, res: p.start(ctx, krecs)}
+}
+
+// start produces krecs in order, the answers collected in the results.
+func (p *Producer) start(ctx context.Context, krecs []*kgo.Record) *results {
+	r := &results{rs: make(kgo.ProduceResults, 0, len(krecs)), left: len(krecs), done: make(chan struct{})}
+	if len(krecs) == 0 {
+		close(r.done)
+		return r
+	}
+	for _, kr := range krecs {
+		p.cl.Produce(ctx, kr, r.promise)
+	}
+	return r
+}
+
+// Wait waits for the broker's answers to the batch and resolves every
+// record: delivered once acknowledged with acks=all, dead-lettered when
+// refused for good (too large, invalid). The client retries what fails (a
+// broker down, a leader moving) on its own, and Wait produces again what
+// it gave up on, with backoff, until it succeeds or ctx ends (the drain
+// deadline): a broker that is down and back loses nothing, and the
+// idempotent producer writes nothing twice.
+func (pd *Pending) Wait() error {
+	p, ctx, recs, krecs, res := pd.p, pd.ctx, pd.recs, pd.krecs, pd.res
 	backoff := p.cfg.backoffMin
 	for len(krecs) > 0 {
-		results, err := p.produce(ctx, krecs)
-		if err != nil {
+		select {
+		case <-res.done:
+		case <-ctx.Done():
 			// The drain deadline: what the client still holds may yet be
 			// written (an idempotent producer cannot drop a request it
 			// sent); the source reads these records again, same ids.
 			p.fail(recs)
-			return err
+			return ctx.Err()
+		}
+		results := res.rs
+		if !slices.ContainsFunc(results, func(r kgo.ProduceResult) bool { return r.Err != nil }) {
+			p.deliver(recs) // every record acknowledged
+			return nil
+		}
+		// The results come in the order the partitions answered: find
+		// each one's record by the message it carries.
+		at := make(map[*kgo.Record]int, len(krecs))
+		for i, kr := range krecs {
+			at[kr] = i
 		}
 		var okRecs, keepRecs, badRecs []agent.Record
 		var keep []*kgo.Record
 		var badErr []string
 		var lastErr error
-		for i, r := range results {
+		for _, r := range results {
+			i := at[r.Record]
 			switch {
 			case r.Err == nil:
 				okRecs = append(okRecs, recs[i])
@@ -319,21 +370,9 @@ func (p *Producer) Publish(ctx context.Context, recs []agent.Record, msgs []kafk
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, p.cfg.backoffMax)
+		res = p.start(ctx, krecs)
 	}
 	return nil
-}
-
-// produce runs ProduceSync, but returns at ctx's end even if the client
-// still waits for the answer to a request it sent.
-func (p *Producer) produce(ctx context.Context, krecs []*kgo.Record) (kgo.ProduceResults, error) {
-	done := make(chan kgo.ProduceResults, 1)
-	go func() { done <- p.cl.ProduceSync(ctx, krecs...) }()
-	select {
-	case rs := <-done:
-		return rs, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 // rebuild makes a fresh record of a failed one, to produce it again.

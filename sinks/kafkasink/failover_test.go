@@ -45,7 +45,7 @@ func TestLostAcksNoDuplicates(t *testing.T) {
 
 // publishThroughFaults publishes 5,000 records while three produce
 // requests lose their answers after the append and, with kill, the broker
-// is killed while its 12th produce request is in flight and started again
+// is killed while its 6th produce request is in flight and started again
 // on the same data. It returns the records lost and written twice.
 func publishThroughFaults(t *testing.T, kill bool) (lost, dups int) {
 	dir := t.TempDir()
@@ -54,12 +54,16 @@ func publishThroughFaults(t *testing.T, kill bool) (lost, dups int) {
 	b1 := kafkatest.Start(t, port, partitions, []string{"changes"}, kfake.DataDir(dir), kfake.SyncWrites())
 	// Acks lost after the append: the writer retries and writes again.
 	lostAcks := b1.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: kerr.RequestTimedOut, Count: 3})
-	// The kill comes while the 12th produce request is in flight.
+	// The kill comes while the 6th produce request is in flight. There are
+	// at least 8: the sink has at most 4 batches of 250 records on the
+	// wire, so the 5,000 records take 5 acknowledged requests or more,
+	// and the 3 that lose their answer are sent again.
+	const killAt = 6
 	var produces atomic.Int64
 	killNow := make(chan struct{}, 1)
 	b1.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		b1.KeepControl()
-		if produces.Add(1) == 12 {
+		if produces.Add(1) == killAt {
 			select {
 			case killNow <- struct{}{}:
 			default:
@@ -79,14 +83,14 @@ func publishThroughFaults(t *testing.T, kill bool) (lost, dups int) {
 				return
 			}
 		}
-		done <- nil
+		done <- s.Flush(context.Background())
 	}()
 	b := b1
 	if kill {
 		select {
 		case <-killNow:
 		case <-time.After(2 * time.Minute):
-			t.Fatalf("the sink never reached its 12th produce request (%d produce requests seen)", produces.Load())
+			t.Fatalf("the sink never reached its produce request %d (%d seen)", killAt, produces.Load())
 		}
 		b1.Close()
 		waitRetries := time.Now().Add(60 * time.Second)

@@ -34,7 +34,7 @@ func TestSASL(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), deadline)
 				defer cancel()
 				var outcome atomic.Int64
-				_ = s.Consume(ctx, batch(agent.NewAcks(), 0, 20, 3, &outcome))
+				_ = publish(s, ctx, batch(agent.NewAcks(), 0, 20, 3, &outcome))
 				return outcome.Load()
 			}
 			if o := publish(pass, time.Minute); o != 1 {

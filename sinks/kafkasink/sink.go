@@ -9,9 +9,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/decode"
@@ -74,10 +76,35 @@ type Sink struct {
 	cfg *Config
 	set agent.Settings
 	enc agent.Encoder // Consume's (one goroutine)
-	// buf is the last batch's buffer, reused once Publish returned with
-	// every record answered (the client then holds no reference to it).
-	buf []byte
 	p   *kafkaclient.Producer
+
+	// free holds the slabs of the batches not in flight: up to inFlight
+	// batches are on their way to the broker while Consume encodes the
+	// next one.
+	free chan *slab
+	wg   sync.WaitGroup
+	// closed ends the batches still waiting when the sink is closed (their
+	// records fail): the runtime's drain deadline has passed by then.
+	closed context.Context
+	close  context.CancelFunc
+	err    atomic.Pointer[error] // the last batch that failed, for Consume or Flush to report
+}
+
+// inFlight is how many batches the sink hands to the producer before it
+// waits for the oldest one's answer.
+const inFlight = 4
+
+// slab is what one batch is encoded into: the records (the sink's own
+// copy: Consume must not keep b), their keys, values and header values in
+// one buffer, the producer's records and their headers; reused from batch
+// to batch once the broker answered every record (the client then holds no
+// reference to them).
+type slab struct {
+	recs []agent.Record
+	buf  []byte
+	msgs []kgo.Record
+	hdrs []kgo.RecordHeader
+	ends []int
 }
 
 func newSink(set agent.Settings, cfg *Config) (*Sink, error) {
@@ -85,7 +112,12 @@ func newSink(set agent.Settings, cfg *Config) (*Sink, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Sink{cfg: cfg, set: set, p: p}, nil
+	s := &Sink{cfg: cfg, set: set, p: p, free: make(chan *slab, inFlight)}
+	s.closed, s.close = context.WithCancel(context.Background())
+	for range inFlight {
+		s.free <- &slab{}
+	}
+	return s, nil
 }
 
 // EntityKey is the message key of an entity: "k1=v1,k2=v2" in the entity's
@@ -116,25 +148,29 @@ func kindOf(r *agent.Record) string {
 	return r.Kind
 }
 
-// Consume publishes b and waits for the broker's acknowledgement
-// (kafkaclient.Producer.Publish: retried with backoff until it succeeds or
-// the drain deadline passes; records refused for good are dead-lettered).
+// Consume encodes b and hands it to the producer
+// (kafkaclient.Producer.Start), without waiting for the broker: up to
+// inFlight batches are on the wire while the next one is encoded, and a
+// goroutine per batch waits for its answer (Pending.Wait: retried with
+// backoff until it succeeds or the drain deadline passes; records refused
+// for good are dead-lettered). Consume blocks while inFlight batches wait.
 // The batch's keys, values and header values are encoded into one buffer,
-// and its headers are one slice: a few allocations per batch, not per
-// record.
+// its producer records and headers are one slice each, all reused from
+// batch to batch: no allocation per record.
 func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
-	recs := make([]agent.Record, len(b))
-	copy(recs, b)
-	msgs := make([]kafkago.Message, len(b))
-	headers := s.cfg.Headers == nil || *s.cfg.Headers
-	var hdrs []kafkago.Header
-	if headers {
-		hdrs = make([]kafkago.Header, 2*len(b))
+	var sl *slab
+	select {
+	case sl = <-s.free:
+	case <-ctx.Done():
+		s.set.Metrics.Failed.Add(float64(len(b)))
+		agent.AckAll(b, agent.Failed)
+		return ctx.Err()
 	}
+	headers := s.cfg.Headers == nil || *s.cfg.Headers
+	recs := append(sl.recs[:0], b...)
 	// ends[4i:4i+4]: where record i's key, value, id and kind end in buf.
-	ends := make([]int, 4*len(b))
-	buf := s.buf[:0]
-	s.buf = nil
+	ends := grow(sl.ends, 4*len(recs))
+	buf, msgs, hdrs := sl.buf[:0], grow(sl.msgs, len(recs)), sl.hdrs[:0]
 	for i := range recs {
 		r := &recs[i]
 		buf = s.appendKey(buf, r)
@@ -153,26 +189,60 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 		}
 		ends[4*i+3] = len(buf)
 	}
+	if headers {
+		hdrs = grow(hdrs, 2*len(recs))
+	}
 	start := 0
 	for i := range msgs {
 		e := ends[4*i : 4*i+4]
+		m := kgo.Record{Value: buf[e[0]:e[1]:e[1]]}
 		if e[0] > start || s.hasKey(&recs[i]) {
-			msgs[i].Key = buf[start:e[0]:e[0]]
+			m.Key = buf[start:e[0]:e[0]]
 		}
-		msgs[i].Value = buf[e[0]:e[1]:e[1]]
 		if headers {
 			h := hdrs[2*i : 2*i+2 : 2*i+2]
-			h[0] = kafkago.Header{Key: "octoagent-id", Value: buf[e[1]:e[2]:e[2]]}
-			h[1] = kafkago.Header{Key: "octoagent-kind", Value: buf[e[2]:e[3]:e[3]]}
-			msgs[i].Headers = h
+			h[0] = kgo.RecordHeader{Key: "octoagent-id", Value: buf[e[1]:e[2]:e[2]]}
+			h[1] = kgo.RecordHeader{Key: "octoagent-kind", Value: buf[e[2]:e[3]:e[3]]}
+			m.Headers = h
 		}
+		msgs[i] = m // the whole record: what the client set last time is reset
 		start = e[3]
 	}
-	err := s.p.Publish(ctx, recs, msgs)
-	if err == nil {
-		s.buf = buf // else the client may still read it (an abandoned request)
+	wctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.closed, cancel)
+	pending := s.p.Start(wctx, recs, msgs)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := pending.Wait()
+		stop()
+		cancel()
+		clear(recs) // the records are resolved: let go of what they hold
+		next := &slab{recs: recs[:0], buf: buf, msgs: msgs, hdrs: hdrs, ends: ends}
+		if err != nil {
+			s.err.Store(&err)
+			next = &slab{} // the client may still read the old ones (an abandoned request)
+		}
+		s.free <- next
+	}()
+	return s.takeErr()
+}
+
+// takeErr returns (and forgets) the error of a batch that failed since
+// the last call: the runtime logs and counts it.
+func (s *Sink) takeErr() error {
+	if e := s.err.Swap(nil); e != nil {
+		return *e
 	}
-	return err
+	return nil
+}
+
+// grow returns s with length n, reusing its array when it is large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // appendKey appends the message key of r (nothing when it has none).
@@ -212,8 +282,19 @@ func (s *Sink) hasKey(r *agent.Record) bool {
 	return false
 }
 
-// Flush has nothing to do: Consume returns only once the broker answered.
-func (s *Sink) Flush(context.Context) error { return nil }
+// Flush waits until every batch handed to the producer is resolved
+// (acknowledged, dead-lettered, or failed when ctx ends: each batch waits
+// with the ctx Consume was given, which ends at the same drain deadline).
+func (s *Sink) Flush(context.Context) error {
+	s.wg.Wait()
+	return s.takeErr()
+}
 
-// Close closes the writer's connections.
-func (s *Sink) Close() error { return s.p.Close() }
+// Close fails the batches still in flight (the runtime closes the sink
+// after Flush: at the drain deadline at the latest), then closes the
+// producer's connections.
+func (s *Sink) Close() error {
+	s.close()
+	s.wg.Wait()
+	return s.p.Close()
+}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/internal/httpbatch"
@@ -92,9 +92,9 @@ func (p *httpProtocol) AppendRecord(dst []byte, r *agent.Record) []byte { return
 type kafkaTransport struct{ p *kafkaclient.Producer }
 
 func (t kafkaTransport) send(ctx context.Context, b agent.Batch, keys []string) error {
-	msgs := make([]kafkago.Message, len(b))
+	msgs := make([]kgo.Record, len(b))
 	for i := range b {
-		msgs[i] = kafkago.Message{Key: []byte(keys[i]), Value: b[i].Raw}
+		msgs[i] = kgo.Record{Key: []byte(keys[i]), Value: b[i].Raw}
 	}
 	return t.p.Publish(ctx, b, msgs)
 }
