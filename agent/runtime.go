@@ -39,7 +39,7 @@ func DefaultAgentSettings() AgentSettings {
 		DataDir:            "/var/lib/octoagent",
 		HTTPAddr:           "127.0.0.1:9598",
 		ShutdownTimeout:    30 * time.Second,
-		QueueCapacity:      2048,
+		QueueCapacity:      DefaultQueueCapacity,
 		QueueBytes:         DefaultQueueBytes,
 		CheckpointInterval: time.Second,
 	}

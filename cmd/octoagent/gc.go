@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"path"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -96,4 +99,91 @@ func parseLimit(s string) int64 {
 	return n
 }
 
-func init() { tuneGC(os.Getenv, os.ReadFile) }
+// heapProfileRate is Go's default heap profiling rate, restored by
+// --memprofile.
+const heapProfileRate = 512 << 10
+
+// heapLimit is what init decided: whether run adapts the heap's soft limit
+// (GOGC and GOMEMLIMIT unset) and under what ceiling (the container's
+// soft limit, 0 for none).
+var heapLimit struct {
+	adapt bool
+	ceil  int64
+}
+
+// limitPerLive and limitOverhead size the heap's soft limit from the live
+// heap: limitPerLive times the median live heap of the last collections
+// (at least twice the last one), plus limitOverhead for what the runtime
+// holds besides the heap (its metadata, stacks, the pages freed by large
+// objects that are not reused yet).
+//
+// GOGC=200 lets the heap grow to three times what was live at the last
+// collection. In steady state the limit is about that, and does not bind;
+// it binds when one collection finds more in flight than usual (a queue
+// that filled while its consumer waited), which would let the heap triple
+// from there, and the pages it maps stay resident. On the nginx pack at
+// full speed: peak RSS 41.5 → 36.9 MiB at the same CPU (9 interleaved
+// pairs); 4 MiB of overhead instead of 8 gave 31.5 MiB for 8% more CPU,
+// the collector running more often. README, Performance, "Memory at rest
+// and at peak".
+const (
+	limitPerLive  = 3
+	limitOverhead = 8 << 20
+)
+
+// heapLimiter computes the heap's soft limit after each collection.
+type heapLimiter struct {
+	live [8]uint64 // the live heap after the last collections
+	n    int
+	ceil int64 // the container's soft limit, 0 for none
+}
+
+// next records the live heap after a collection and returns the limit.
+func (h *heapLimiter) next(live uint64) int64 {
+	h.live[h.n%len(h.live)] = live
+	h.n++
+	recent := slices.Clone(h.live[:min(h.n, len(h.live))])
+	slices.Sort(recent)
+	median := int64(recent[len(recent)/2])
+	l := max(median*limitPerLive, int64(live)*2) + limitOverhead
+	if h.ceil > 0 {
+		l = min(l, h.ceil)
+	}
+	return l
+}
+
+// gcSentinel is allocated so that its finalizer runs after a collection
+// (it holds a pointer: the tiny allocator never frees objects one by one).
+type gcSentinel struct{ _ *int }
+
+// adaptHeapLimit sets the heap's soft limit after every collection from the
+// live heap (see heapLimiter), unless GOGC or GOMEMLIMIT is set.
+func adaptHeapLimit() {
+	if !heapLimit.adapt {
+		return
+	}
+	h := &heapLimiter{ceil: heapLimit.ceil}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	var arm func()
+	arm = func() {
+		runtime.SetFinalizer(&gcSentinel{}, func(*gcSentinel) {
+			metrics.Read(sample)
+			if sample[0].Value.Kind() == metrics.KindUint64 {
+				debug.SetMemoryLimit(h.next(sample[0].Value.Uint64()))
+			}
+			arm()
+		})
+	}
+	arm()
+}
+
+func init() {
+	_, limit := tuneGC(os.Getenv, os.ReadFile)
+	heapLimit.adapt = os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == ""
+	heapLimit.ceil = max(limit, 0)
+	// No heap profile is kept unless --memprofile asks for one: Go samples
+	// an allocation every 512 KiB by default, each sample walking the
+	// allocating stack (the binary's function tables, mapped in for it)
+	// and kept in a table of its own.
+	runtime.MemProfileRate = 0
+}

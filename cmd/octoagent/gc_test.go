@@ -59,3 +59,36 @@ func TestCgroupMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestHeapLimiter(t *testing.T) {
+	const mib = 1 << 20
+	h := &heapLimiter{}
+	// Steady: three times the live heap, plus the overhead.
+	var l int64
+	for range 8 {
+		l = h.next(8 * mib)
+	}
+	if want := int64(3*8*mib + limitOverhead); l != want {
+		t.Fatalf("steady 8 MiB live: limit %d MiB, want %d", l/mib, want/mib)
+	}
+	// One collection finds 12 MiB live: the limit stays near the usual
+	// (the median), but never below twice what is live now.
+	if l, want := h.next(12*mib), int64(3*8*mib+limitOverhead); l != want {
+		t.Errorf("a spike to 12 MiB: limit %d MiB, want %d", l/mib, want/mib)
+	}
+	if l, want := h.next(20*mib), int64(2*20*mib+limitOverhead); l != want {
+		t.Errorf("a spike to 20 MiB: limit %d MiB, want %d (twice the live heap)", l/mib, want/mib)
+	}
+	// A pipeline whose live heap grows for good: the median follows.
+	for range 8 {
+		l = h.next(40 * mib)
+	}
+	if want := int64(3*40*mib + limitOverhead); l != want {
+		t.Errorf("grown to 40 MiB live: limit %d MiB, want %d", l/mib, want/mib)
+	}
+	// Under the container's soft limit.
+	h = &heapLimiter{ceil: 64 * mib}
+	if l := h.next(40 * mib); l != 64*mib {
+		t.Errorf("container ceiling 64 MiB: limit %d MiB", l/mib)
+	}
+}

@@ -200,6 +200,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 	if *memProfile != "" {
+		runtime.MemProfileRate = heapProfileRate
 		defer func() {
 			f, err := os.Create(*memProfile)
 			if err != nil {
@@ -213,6 +214,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}()
 	}
+	adaptHeapLimit()
 	log.Info("octoagent starting", "version", version, "once", *once, "data_dir", g.Agent.DataDir, "components", len(g.Nodes))
 	if err := sv.run(ctx, g, rt); err != nil && !errors.Is(err, context.Canceled) {
 		log.Error("stopped with an error", "error", err)

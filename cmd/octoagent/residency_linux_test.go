@@ -4,6 +4,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,6 +69,32 @@ func TestReleaseStartupMemory(t *testing.T) {
 	t.Logf("RssFile %d kB before, %d kB after", before, after)
 	if after >= before {
 		t.Errorf("RssFile did not go down: %d kB before, %d kB after", before, after)
+	}
+	// The dropped mappings map again only the pages they read: random
+	// access ("rr" in smaps' VmFlags), no fault-around of cached pages.
+	exe, spans := binaryMappings()
+	if len(spans) == 0 {
+		t.Fatalf("no read-only mapping of %s found in /proc/self/smaps", exe)
+	}
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	random := 0
+	mapping := ""
+	for _, l := range strings.Split(string(smaps), "\n") {
+		if f := strings.Fields(l); len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			mapping = "" // a mapping's first line: address perms offset dev inode [path]
+			if len(f) == 6 {
+				mapping = f[5]
+			}
+		}
+		if v, ok := strings.CutPrefix(l, "VmFlags:"); ok && mapping == exe && slices.Contains(strings.Fields(v), "rr") {
+			random++
+		}
+	}
+	if random != len(spans) {
+		t.Errorf("%d of the binary's %d read-only mappings are marked for random access, want all", random, len(spans))
 	}
 }
 
