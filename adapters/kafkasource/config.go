@@ -31,8 +31,12 @@ type Config struct {
 
 	BatchMaxRecords int    `hcl:"batch_max_records,optional"`
 	BatchTimeout    string `hcl:"batch_timeout,optional"`
-	FetchMaxBytes   int    `hcl:"fetch_max_bytes,optional"`
-	MaxWait         string `hcl:"max_wait,optional"`
+	// FetchMaxBytes bounds the bytes the whole member fetches ahead of
+	// the pipeline (Kafka's fetch.max.bytes), whatever the partitions it
+	// holds: each partition's client asks for an equal share of it per
+	// fetch, between 64 KiB and 1 MiB (fetchShare).
+	FetchMaxBytes int    `hcl:"fetch_max_bytes,optional"`
+	MaxWait       string `hcl:"max_wait,optional"`
 
 	CommitInterval    string `hcl:"commit_interval,optional"`
 	SessionTimeout    string `hcl:"session_timeout,optional"`
@@ -122,7 +126,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, agent.AttrErrorf("batch_max_records", "The default is 1024.", "must be at least 1, got %d", c.BatchMaxRecords))
 	}
 	if c.FetchMaxBytes < 1024 {
-		errs = append(errs, agent.AttrErrorf("fetch_max_bytes", "The default is 10485760 (10 MiB).", "must be at least 1024, got %d", c.FetchMaxBytes))
+		errs = append(errs, agent.AttrErrorf("fetch_max_bytes", "The default is 10485760 (10 MiB), shared by the partitions this member holds.", "must be at least 1024, got %d", c.FetchMaxBytes))
 	}
 	dur := agent.DurationAttrs(&errs)
 	dur("topic_refresh_interval", c.TopicRefreshInterval, &c.refresh)

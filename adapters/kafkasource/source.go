@@ -277,6 +277,7 @@ type session struct {
 	start     int64 // offset to start from (or kafkago.FirstOffset/LastOffset)
 	labels    []string
 	tracker   *agent.Tracker[int64]
+	fetch     int32 // bytes a fetch asks for: this partition's share of fetch_max_bytes (fetchShare)
 
 	mu          sync.Mutex
 	committable int64 // next offset after the longest resolved prefix; -1: none yet
@@ -317,6 +318,10 @@ func (s *source) startGeneration(ctx context.Context, gen *kafkago.Generation) *
 			s.assigned.WithLabelValues(ps.labels...).Set(1)
 			held = append(held, t+"/"+strconv.Itoa(a.ID))
 		}
+	}
+	share := fetchShare(s.cfg.FetchMaxBytes, len(g.sessions))
+	for _, ps := range g.sessions {
+		ps.fetch = share
 	}
 	s.assignedN.Set(float64(len(g.sessions)))
 	s.set.Logger.Info("joined consumer group generation", "group", gen.GroupID, "generation", gen.ID, "member", gen.MemberID, "partitions", strings.Join(held, ","))
@@ -618,8 +623,8 @@ func (s *source) partitionClient(ps *session) (*kgo.Client, error) {
 		// A committed offset the broker no longer has (retention deleted
 		// it) resumes where start_offset says.
 		kgo.ConsumeResetOffset(reset),
-		kgo.FetchMaxBytes(int32(s.cfg.FetchMaxBytes)),
-		kgo.FetchMaxPartitionBytes(int32(min(s.cfg.FetchMaxBytes, 1<<20))),
+		kgo.FetchMaxBytes(ps.fetch),
+		kgo.FetchMaxPartitionBytes(ps.fetch),
 		kgo.FetchMaxWait(s.cfg.maxWait),
 		kgo.RetryTimeout(s.cfg.timeout),
 		kgo.RetryBackoffFn(func(n int) time.Duration { return min(100*time.Millisecond<<min(max(n-1, 0), 4), time.Second) }),
@@ -627,6 +632,27 @@ func (s *source) partitionClient(ps *session) (*kgo.Client, error) {
 		kgo.WithLogger(s.conn.KgoLogger(func(m string) { s.set.Logger.Debug(m) })),
 	)
 	return kgo.NewClient(opts...)
+}
+
+// Bounds of a partition's share of fetch_max_bytes (fetchShare).
+const (
+	minFetchShare = 64 << 10
+	maxFetchShare = 1 << 20
+)
+
+// fetchShare returns how many bytes each of the n partitions a member
+// holds asks for per fetch, so that the member's fetched-ahead bytes stay
+// within fetchMax whatever n is (Kafka's fetch.max.bytes, across the whole
+// fetch): fetchMax split evenly, at most 1 MiB (more reads no faster and
+// only holds more decompressed batches ahead of the pipeline), at least
+// 64 KiB (below that, fetches get too small to keep up), never above
+// fetchMax itself. A record batch larger than the share is still fetched
+// whole, as Kafka does. Each partition's client holds at most one fetched
+// response ahead of what it handed on.
+func fetchShare(fetchMax, n int) int32 {
+	share := fetchMax / max(n, 1)
+	share = min(max(share, minFetchShare), maxFetchShare, fetchMax)
+	return int32(share)
 }
 
 func (s *source) emit(ctx context.Context, ps *session, msgs []*kgo.Record) {

@@ -416,3 +416,35 @@ func TestTopicRegexRefresh(t *testing.T) {
 	}
 	testfig.Report(t, "topic_regex ^ci-: 3 topics (one created later), %d records delivered, %d distinct, 0 from the other topic", total, distinct)
 }
+
+func TestFetchShare(t *testing.T) {
+	const kib, mib = 1 << 10, 1 << 20
+	for _, c := range []struct {
+		name        string
+		fetchMax, n int
+		want        int32
+	}{
+		{"one partition, capped at 1 MiB", 10 * mib, 1, mib},
+		{"four partitions keep 1 MiB each", 10 * mib, 4, mib},
+		{"ten partitions share 10 MiB", 10 * mib, 10, mib},
+		{"sixteen partitions share 10 MiB", 10 * mib, 16, 640 * kib},
+		{"64 partitions share 10 MiB", 10 * mib, 64, 160 * kib},
+		{"many partitions floored at 64 KiB", 10 * mib, 1000, 64 * kib},
+		{"no partition held", 10 * mib, 0, mib},
+		{"fetch_max_bytes below 1 MiB, one partition", 512 * kib, 1, 512 * kib},
+		{"fetch_max_bytes below 64 KiB is never exceeded", 32 * kib, 1, 32 * kib},
+		{"fetch_max_bytes below 64 KiB, many partitions", 32 * kib, 64, 32 * kib},
+		{"the smallest fetch_max_bytes", 1024, 8, 1024},
+	} {
+		if got := fetchShare(c.fetchMax, c.n); got != c.want {
+			t.Errorf("%s: fetchShare(%d, %d) = %d, want %d", c.name, c.fetchMax, c.n, got, c.want)
+		}
+	}
+	// Whatever the partitions, the member's fetched-ahead bytes stay within
+	// fetch_max_bytes until the 64 KiB floor.
+	for n := 1; n <= 160; n++ {
+		if total := int(fetchShare(10*mib, n)) * n; total > 10*mib {
+			t.Errorf("%d partitions: %d bytes fetched ahead, above fetch_max_bytes", n, total)
+		}
+	}
+}

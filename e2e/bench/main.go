@@ -193,6 +193,7 @@ func main() {
 	scaleLines := flag.String("scale-lines", "0,10000,100000,1000000,10000000", "input sizes of the lines_* scenarios (nginx pack; 0 is the fixed cost of a start on an empty file); \"\" for none")
 	scaleFiles := flag.String("scale-files", "1,100,1000", "file counts of the files_* scenarios (the -lines input split); \"\" for none")
 	bigRuns := flag.Int("big-runs", 1, "runs of the lines_* scenarios above 1,000,000 lines")
+	flag.IntVar(&kafkaPartitions, "kafka-partitions", kafkaPartitions, "partitions of the kafka_rules topics (the input is spread over them round-robin)")
 	flag.StringVar(&profileDir, "cpuprofile-dir", "", "write a CPU profile of each octoagent run (run --cpuprofile) to this directory, as SCENARIO-RUN.pprof")
 	flag.Parse()
 	stopOnSignal()

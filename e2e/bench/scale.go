@@ -250,16 +250,21 @@ type benchKafka struct {
 	rules      string // configs/nginx/rules.hcl reading source.kafka.nginx
 }
 
-const kafkaPartitions = 4
+// kafkaPartitions is the partition count of the kafka_rules topics
+// (-kafka-partitions).
+var kafkaPartitions = 4
 
 func startKafka(input, work string) (*benchKafka, error) {
+	if kafkaPartitions < 1 {
+		return nil, fmt.Errorf("-kafka-partitions must be at least 1, got %d", kafkaPartitions)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(kafkaPartitions, "nginx"))
+	c, err := kfake.NewCluster(kfake.Ports(port), kfake.SeedTopics(int32(kafkaPartitions), "nginx"))
 	if err != nil {
 		return nil, fmt.Errorf("start kfake: %w", err)
 	}
