@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -169,8 +170,8 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 	headers := s.cfg.Headers == nil || *s.cfg.Headers
 	recs := append(sl.recs[:0], b...)
 	// ends[4i:4i+4]: where record i's key, value, id and kind end in buf.
-	ends := grow(sl.ends, 4*len(recs))
-	buf, msgs, hdrs := sl.buf[:0], grow(sl.msgs, len(recs)), sl.hdrs[:0]
+	ends := slices.Grow(sl.ends[:0], 4*len(recs))[:4*len(recs)]
+	buf, msgs, hdrs := sl.buf[:0], slices.Grow(sl.msgs[:0], len(recs))[:len(recs)], sl.hdrs[:0]
 	for i := range recs {
 		r := &recs[i]
 		buf = s.appendKey(buf, r)
@@ -190,7 +191,7 @@ func (s *Sink) Consume(ctx context.Context, b agent.Batch) error {
 		ends[4*i+3] = len(buf)
 	}
 	if headers {
-		hdrs = grow(hdrs, 2*len(recs))
+		hdrs = slices.Grow(hdrs, 2*len(recs))[:2*len(recs)]
 	}
 	start := 0
 	for i := range msgs {
@@ -235,14 +236,6 @@ func (s *Sink) takeErr() error {
 		return *e
 	}
 	return nil
-}
-
-// grow returns s with length n, reusing its array when it is large enough.
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }
 
 // appendKey appends the message key of r (nothing when it has none).
