@@ -232,9 +232,9 @@ func (r *Record) SetToken(tok *Token) { r.token = tok }
 // Ack resolves this record's outcome once. Every record that carries a token
 // must be acked exactly once, on exactly one terminal path.
 func (r *Record) Ack(o Outcome) {
-	if r.token != nil {
-		r.token.resolve(o, 1)
-		r.token = nil
+	if tok := r.token; tok != nil {
+		r.token = nil // first: the outcome may release r's memory (OnRelease)
+		tok.resolve(o, 1)
 	}
 }
 
@@ -301,8 +301,13 @@ func (r *Record) memBytes() int {
 }
 
 // AckAll resolves every record in b with outcome o, touching each distinct
-// token once per run of records that share it.
+// token once per run of records that share it. Every record is detached
+// from its token before the first is resolved: an outcome may release the
+// memory b lives in (OnRelease), which is reused at once, so b is not read
+// again once resolving starts.
 func AckAll(b Batch, o Outcome) {
+	var stack [8]tokenRun
+	runs := stack[:0]
 	for i := 0; i < len(b); {
 		tok := b[i].token
 		j := i + 1
@@ -310,11 +315,19 @@ func AckAll(b Batch, o Outcome) {
 			j++
 		}
 		if tok != nil {
-			tok.resolve(o, int64(j-i))
 			for k := i; k < j; k++ {
 				b[k].token = nil
 			}
+			runs = append(runs, tokenRun{tok, int64(j - i)})
 		}
 		i = j
 	}
+	for _, r := range runs {
+		r.tok.resolve(o, r.n)
+	}
+}
+
+type tokenRun struct {
+	tok *Token
+	n   int64
 }
