@@ -392,7 +392,7 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 	if f.identity {
 		return jqWhole(r), true, true
 	}
-	made := f.slab.take(len(f.keys) + 2)[:len(f.keys)] // room for later steps
+	made := f.slab.take(len(f.keys)+2, r.Token())[:len(f.keys)] // room for later steps
 	for i, k := range f.keys {
 		v, ok := f.vals[i](vs)
 		if !ok || v.Kind() == agent.KindNone {
