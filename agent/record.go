@@ -241,7 +241,21 @@ func (r *Record) Ack(o Outcome) {
 // Clone returns a deep copy of r that holds its own place in r's token: the
 // copy must be acked too. Fan-out clones for every consumer but the last.
 func (r *Record) Clone() Record {
+	c := r.Keep()
+	if r.token != nil {
+		r.token.Add(1)
+		c.token = r.token
+	}
+	return c
+}
+
+// Keep returns a deep copy of r without its token, for a component that
+// keeps a record past its outcome (a test's capture, a store of what was
+// seen). r itself must not be kept: the memory its fields were carved
+// from is reused once it has an outcome (Token.OnRelease).
+func (r *Record) Keep() Record {
 	c := *r
+	c.token = nil
 	if r.fields != nil {
 		c.fields = CloneMap(r.fields)
 	}
@@ -252,9 +266,6 @@ func (r *Record) Clone() Record {
 		c.Entity = append([]KV(nil), r.Entity...)
 	}
 	// Raw is never written to after a source emits it, so copies share it.
-	if r.token != nil {
-		r.token.Add(1)
-	}
 	return c
 }
 
