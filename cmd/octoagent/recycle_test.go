@@ -130,6 +130,28 @@ func runHeld(t *testing.T, cfg, pack string, fail int) (map[string]*holdSink, er
 	return sinks, err
 }
 
+// heldConfig writes n lines of input (recycleInput) and a config that
+// reads them as the nginx pack's source, with sinks, into dir, and returns
+// the config's path.
+func heldConfig(t *testing.T, dir string, n int, sinks string) string {
+	in := filepath.Join(dir, "access.log")
+	recycleInput(t, in, n)
+	cfg := filepath.Join(dir, "agent.hcl")
+	src := fmt.Sprintf(`agent {
+  data_dir  = %q
+  http_addr = "off"
+}
+source "file" "nginx" {
+  paths             = [%q]
+  batch_max_records = 256
+}
+`, filepath.Join(dir, "data"), in) + sinks
+	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // recycleInput writes n nginx access lines, one in 50 malformed (a dead
 // letter), with varied lengths and fields.
 func recycleInput(t *testing.T, path string, n int) {
@@ -181,20 +203,10 @@ transform "correlate" "recent" {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			in := filepath.Join(dir, "access.log")
 			const lines = 30000
-			recycleInput(t, in, lines)
-			cfg := filepath.Join(dir, "agent.hcl")
-			src := fmt.Sprintf(`agent {
-  data_dir  = %[1]q
-  http_addr = "off"
-}
-source "file" "nginx" {
-  paths             = [%[2]q]
-  batch_max_records = 256
-}
+			cfg := heldConfig(t, dir, lines, fmt.Sprintf(`
 sink "hold" "main" {
-  inputs = [%[3]s]
+  inputs = [%[1]s]
 }
 sink "hold" "dead" {
   inputs = [transform.nginx_access.dead_letter]
@@ -202,16 +214,13 @@ sink "hold" "dead" {
 # Through a disk buffer: records written to it are acknowledged (and
 # their memory reused) before the sink reads them back.
 sink "file" "copy" {
-  inputs = [%[3]s]
-  path   = %[4]q
+  inputs = [%[1]s]
+  path   = %[2]q
   buffer {
     type = "disk"
   }
 }
-%[5]s`, filepath.Join(dir, "data"), in, c.out, filepath.Join(dir, "copy.jsonl"), c.extra)
-			if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
-				t.Fatal(err)
-			}
+%[3]s`, c.out, filepath.Join(dir, "copy.jsonl"), c.extra))
 			sinks, err := runHeld(t, cfg, c.pack, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -262,26 +271,12 @@ sink "file" "copy" {
 // delivers, give every record, each identical (id and bytes) in both runs
 // wherever both delivered it.
 func TestRecycledMemoryFailedAndReadAgain(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "access.log")
 	const lines = 20000
-	recycleInput(t, in, lines)
-	cfg := filepath.Join(dir, "agent.hcl")
-	src := fmt.Sprintf(`agent {
-  data_dir  = %q
-  http_addr = "off"
-}
-source "file" "nginx" {
-  paths             = [%q]
-  batch_max_records = 256
-}
+	cfg := heldConfig(t, t.TempDir(), lines, `
 sink "hold" "main" {
   inputs = [transform.nginx_access, transform.nginx_access.dead_letter]
 }
-`, filepath.Join(dir, "data"), in)
-	if err := os.WriteFile(cfg, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`)
 	first, err := runHeld(t, cfg, "rules.hcl", 5)
 	if !errors.Is(err, agent.ErrUndelivered) {
 		t.Fatalf("first run: %v, want %v", err, agent.ErrUndelivered)
