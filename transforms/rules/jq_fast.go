@@ -33,12 +33,15 @@ type jqFast struct {
 	keys     []string
 	vals     []jqExpr
 	identity bool
-	// names are the fields the query reads, by slot; order lists the
-	// slots by name; vs holds their values while a record runs.
+	// names are the fields the query reads, by slot; at is where each
+	// was in the last record's typed fields; vs holds their values while
+	// a record runs.
 	names []string
-	order []int
+	at    []int
 	vs    []agent.Value
-	slab  fieldSlab
+	// made holds the object made for the current record, with room for
+	// the steps after the jq step to add fields.
+	made agent.TypedFields
 }
 
 // jqExpr evaluates to a value on the values of the fields the query
@@ -53,12 +56,9 @@ func compileJQFast(q *gojq.Query) *jqFast {
 	if !f.pipeline(q) {
 		return nil
 	}
-	f.order = make([]int, len(f.names))
-	for i := range f.order {
-		f.order[i] = i
-	}
-	slices.SortFunc(f.order, func(a, b int) int { return strings.Compare(f.names[a], f.names[b]) })
+	f.at = make([]int, len(f.names))
 	f.vs = make([]agent.Value, len(f.names))
+	f.made = make(agent.TypedFields, len(f.keys), len(f.keys)+2)
 	return f
 }
 
@@ -145,6 +145,9 @@ func (f *jqFast) object(o *gojq.Object) bool {
 		es = append(es, e)
 	}
 	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	if slices.ContainsFunc(es, func(e entry) bool { return agent.IsPathKey(e.key) }) {
+		return false // a key with a NUL byte: left to gojq (setOn takes the keys as plain)
+	}
 	for i, e := range es {
 		if i > 0 && es[i-1].key == e.key {
 			return false // a key given twice: left to gojq
@@ -282,7 +285,8 @@ func (f *jqFast) fastField(key string) jqExpr {
 
 // resolve fills f.vs with the value of each field the query reads, as
 // gojq would see it (null when missing, a time as its RFC 3339 string):
-// from typed fields in one walk over them and the sorted names. ok is
+// from typed fields where the last record had them, else by a binary
+// search. ok is
 // false when a field is not a scalar (a list, an object).
 func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
 	if !r.Typed() {
@@ -297,20 +301,24 @@ func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
 		return f.vs, true
 	}
 	fs := r.TypedFields()
-	i := 0
-	for _, slot := range f.order {
-		k := f.names[slot]
-		for i < len(fs) && fs[i].Key < k {
-			i++
+	for slot, k := range f.names {
+		// The records of a stream have their fields in the same places:
+		// look where the last record had it first.
+		i := f.at[slot]
+		if i >= len(fs) || fs[i].Key != k {
+			var found bool
+			if i, found = slices.BinarySearchFunc(fs, k, fieldKeyCmp); !found {
+				f.vs[slot] = agent.Value{}
+				continue
+			}
+			f.at[slot] = i
 		}
-		v := agent.Value{}
-		if i < len(fs) && fs[i].Key == k {
-			v = fs[i].Value
-		}
-		f.vs[slot] = jqSeen(v)
+		f.vs[slot] = jqSeen(fs[i].Value)
 	}
 	return f.vs, true
 }
+
+func fieldKeyCmp(f agent.Field, k string) int { return strings.Compare(f.Key, k) }
 
 // jqSeen is a value as a query sees it: a time as its RFC 3339 string.
 func jqSeen(v agent.Value) agent.Value {
@@ -392,7 +400,10 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 	if f.identity {
 		return jqWhole(r), true, true
 	}
-	made := f.slab.take(len(f.keys) + 2)[:len(f.keys)] // room for later steps
+	// The object is made in the step's own memory, which the record
+	// borrows until the transform moves it to the record's (see
+	// jqObject.borrowed).
+	made := f.made[:len(f.keys)]
 	for i, k := range f.keys {
 		v, ok := f.vals[i](vs)
 		if !ok || v.Kind() == agent.KindNone {
@@ -401,5 +412,5 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		}
 		made[i] = agent.Field{Key: k, Value: v}
 	}
-	return jqObject{typed: made}, true, true
+	return jqObject{typed: made, borrowed: true}, true, true
 }

@@ -26,6 +26,7 @@ const defaultJQTimeout = defaultBudget
 // The query gets only the fields it reads (see jqReads), and an object it
 // outputs whose values are all scalars becomes typed fields again.
 type jqStep struct {
+	slab  fieldSlab // for an output kept past the next record
 	code  *gojq.Code
 	reads jqReads
 	fast  *jqFast // nil: every record runs on gojq
@@ -86,24 +87,59 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(objs) != 1 {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
-	objs[0].setOn(r)
+	obj := objs[0]
+	if obj.borrowed {
+		obj.typed = append(s.slab.take(len(obj.typed)+2), obj.typed...)
+	}
+	obj.setOn(r)
 	return nil
 }
 
 // jqObject is one object a jq query output: typed fields when its values
 // are all scalars, else a fields map.
+//
+// borrowed typed fields are the step's own memory, reused for the next
+// record: the record given them must have them moved to memory of its own
+// (see keepJQOutput) before the step runs again.
 type jqObject struct {
-	typed  agent.TypedFields
-	fields map[string]any
+	typed    agent.TypedFields
+	fields   map[string]any
+	borrowed bool
+}
+
+// keepJQOutput moves r's fields, made in a jq step's memory, to memory of
+// r's own: in place of the fields it had before the step (in), which
+// nothing else holds (a record owns its typed fields, and in is no longer
+// needed once r has succeeded), when they fit, so the usual record makes
+// no allocation.
+func keepJQOutput(r *agent.Record, in agent.TypedFields, slab *fieldSlab) {
+	fs := r.TypedFields()
+	if fs == nil {
+		return // later steps turned them into a fields map
+	}
+	if cap(in) >= len(fs) {
+		in = in[:len(fs)]
+	} else {
+		in = slab.take(len(fs))[:len(fs)]
+	}
+	copy(in, fs)
+	if r.Typed() { // no path key among them
+		r.SetTypedFlat(in)
+	} else {
+		r.SetTyped(in)
+	}
 }
 
 // setOn replaces r's fields with the object.
 func (o jqObject) setOn(r *agent.Record) {
-	if o.fields != nil {
+	switch {
+	case o.fields != nil:
 		r.SetFields(o.fields)
-		return
+	case o.borrowed: // the fast path's, whose keys are plain (compileJQFast)
+		r.SetTypedFlat(o.typed)
+	default:
+		r.SetTyped(o.typed)
 	}
-	r.SetTyped(o.typed)
 }
 
 // Map returns the object as a fields map.
