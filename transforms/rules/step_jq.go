@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -35,6 +36,7 @@ type jqStep struct {
 	one      [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
+	note     string // how the query runs (octoagent validate)
 }
 
 type jqBlock struct {
@@ -68,8 +70,24 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
+	s := &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}
+	s.note = fmt.Sprintf("%s:%d:%d: jq: %s", at.Filename, at.Start.Line, at.Start.Column, s.how())
+	return s, nil
 }
+
+// how says how the query runs, for octoagent validate.
+func (s *jqStep) how() string {
+	switch {
+	case s.fast != nil:
+		return "native (run on the typed fields without gojq; a record that would give a null in the object, or with a field holding a list or an object, runs on gojq)"
+	case s.reads.whole:
+		return "gojq, given the whole record (the query may look at the record as a value, or at keys it does not name)"
+	}
+	return fmt.Sprintf("gojq, given only the fields it reads (%s)", strings.Join(s.reads.keys, ", "))
+}
+
+// Notes implements the notes octoagent validate prints.
+func (s *jqStep) Notes() []string { return []string{s.note} }
 
 func (s *jqStep) Name() string { return "jq" }
 
