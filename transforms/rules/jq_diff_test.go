@@ -360,11 +360,13 @@ func (g *jqGen) record() agent.Record {
 		var v agent.Value
 		switch g.rnd.IntN(7) {
 		case 0:
-			v = agent.StringValue(g.pick("", "a", "GET", "2026", "é", "10"))
+			v = agent.StringValue(g.pick("", "a", "GET", "2026", "é", "10", "\xff\xfeb", "a\x00b"))
 		case 1:
-			v = agent.IntValue([]int64{0, 1, -1, 2, 100000, math.MaxInt64, math.MinInt64}[g.rnd.IntN(7)])
+			ints := []int64{0, 1, -1, 2, 100000, math.MaxInt64, math.MinInt64, 1<<53 + 1}
+			v = agent.IntValue(ints[g.rnd.IntN(len(ints))])
 		case 2:
-			v = agent.FloatValue([]float64{0, 1, 2.5, -0.5, 1e300, 100000}[g.rnd.IntN(6)])
+			floats := []float64{0, 1, 2.5, -0.5, 1e300, 100000, math.NaN(), math.Copysign(0, -1), 1 << 53}
+			v = agent.FloatValue(floats[g.rnd.IntN(len(floats))])
 		case 3:
 			v = agent.BoolValue(g.rnd.IntN(2) == 0)
 		case 4:
@@ -375,7 +377,14 @@ func (g *jqGen) record() agent.Record {
 		r.SetValue(k, v)
 	}
 	if g.rnd.IntN(8) == 0 {
-		r.MaterializeFields() // the same fields, as a map
+		m := r.MaterializeFields() // the same fields, as a map
+		// and what only a map holds: null, lists, objects
+		for _, k := range jqGenKeys {
+			if k == "missing" || g.rnd.IntN(4) != 0 {
+				continue
+			}
+			m[k] = []any{nil, []any{int64(1), "x"}, map[string]any{"k": int64(2), "l": []any{}}, map[string]any{}}[g.rnd.IntN(4)]
+		}
 	}
 	return r
 }
