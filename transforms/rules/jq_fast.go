@@ -39,8 +39,9 @@ type jqFast struct {
 	names []string
 	at    []int
 	vs    []agent.Value
-	// made holds the object made for the current record, with room for
-	// the steps after the jq step to add fields.
+	// made is the memory the object of the current record is made in,
+	// with room for the steps after the jq step to add fields; a record
+	// that keeps it hands over its input's (keepJQOutput).
 	made agent.TypedFields
 }
 
@@ -58,7 +59,7 @@ func compileJQFast(q *gojq.Query) *jqFast {
 	}
 	f.at = make([]int, len(f.names))
 	f.vs = make([]agent.Value, len(f.names))
-	f.made = make(agent.TypedFields, len(f.keys), len(f.keys)+2)
+	f.made = make(agent.TypedFields, 0, len(f.keys)+2)
 	return f
 }
 
@@ -401,8 +402,7 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		return jqWhole(r), true, true
 	}
 	// The object is made in the step's own memory, which the record
-	// borrows until the transform moves it to the record's (see
-	// jqObject.borrowed).
+	// borrows until the transform settles it (see jqObject.lender).
 	made := f.made[:len(f.keys)]
 	for i, k := range f.keys {
 		v, ok := f.vals[i](vs)
@@ -412,5 +412,5 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		}
 		made[i] = agent.Field{Key: k, Value: v}
 	}
-	return jqObject{typed: made, borrowed: true}, true, true
+	return jqObject{typed: made, lender: f}, true, true
 }

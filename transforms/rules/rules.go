@@ -223,8 +223,8 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 			}
 			in := r.TypedFields()
 			*r = *c
-			if objs[0].borrowed {
-				keepJQOutput(r, in, &t.slab)
+			if objs[0].lender != nil {
+				keepJQOutput(r, in, objs[0].lender, &t.slab)
 			}
 			return nil, true, nil
 		}
@@ -279,7 +279,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
-		if obj.borrowed { // not made by the steps that borrow: kept at once
+		if obj.lender != nil { // not made by the steps that borrow: kept at once
 			obj.typed = append(t.slab.take(len(obj.typed)), obj.typed...)
 		}
 		obj.setOn(&c)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -106,7 +107,7 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
 	obj := objs[0]
-	if obj.borrowed {
+	if obj.lender != nil {
 		obj.typed = append(s.slab.take(len(obj.typed)+2), obj.typed...)
 	}
 	obj.setOn(r)
@@ -116,36 +117,30 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 // jqObject is one object a jq query output: typed fields when its values
 // are all scalars, else a fields map.
 //
-// borrowed typed fields are the step's own memory, reused for the next
-// record: the record given them must have them moved to memory of its own
-// (see keepJQOutput) before the step runs again.
+// Typed fields with a lender are the memory of the step's fast path,
+// which it reuses for the next record: the record given them must settle
+// them (keepJQOutput) before the step runs again.
 type jqObject struct {
-	typed    agent.TypedFields
-	fields   map[string]any
-	borrowed bool
+	typed  agent.TypedFields
+	fields map[string]any
+	lender *jqFast
 }
 
-// keepJQOutput moves r's fields, made in a jq step's memory, to memory of
-// r's own: in place of the fields it had before the step (in), which
-// nothing else holds (a record owns its typed fields, and in is no longer
-// needed once r has succeeded), when they fit, so the usual record makes
-// no allocation.
-func keepJQOutput(r *agent.Record, in agent.TypedFields, slab *fieldSlab) {
-	fs := r.TypedFields()
-	if fs == nil {
-		return // later steps turned them into a fields map
+// keepJQOutput settles r's fields, made in the memory of a jq step's fast
+// path (lender): r keeps that memory, and the step takes in its place the
+// memory of the fields r had before the step (in), which nothing else
+// holds (a record owns its typed fields, and in is no longer needed once
+// r has succeeded), or fresh memory when in is too small. So the usual
+// record costs neither an allocation nor a copy.
+func keepJQOutput(r *agent.Record, in agent.TypedFields, lender *jqFast, slab *fieldSlab) {
+	if fs := r.TypedFields(); fs == nil || unsafe.SliceData(fs) != unsafe.SliceData(lender.made) {
+		return // later steps moved r's fields to memory of their own
 	}
-	if cap(in) >= len(fs) {
-		in = in[:len(fs)]
-	} else {
-		in = slab.take(len(fs))[:len(fs)]
+	n := cap(lender.made)
+	if cap(in) < n {
+		in = slab.take(n)
 	}
-	copy(in, fs)
-	if r.Typed() { // no path key among them
-		r.SetTypedFlat(in)
-	} else {
-		r.SetTyped(in)
-	}
+	lender.made = in[:0:cap(in)]
 }
 
 // setOn replaces r's fields with the object.
@@ -153,7 +148,7 @@ func (o jqObject) setOn(r *agent.Record) {
 	switch {
 	case o.fields != nil:
 		r.SetFields(o.fields)
-	case o.borrowed: // the fast path's, whose keys are plain (compileJQFast)
+	case o.lender != nil: // the fast path's, whose keys are plain (compileJQFast)
 		r.SetTypedFlat(o.typed)
 	default:
 		r.SetTyped(o.typed)
