@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,13 +172,17 @@ func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 		return nil
 	}
 	if q.Op == gojq.OpPipe {
-		// E | not
+		// E | not, E | tostring, ...
 		if t := q.Right.Term; plainQuery(q.Right) && t != nil && t.Type == gojq.TermTypeFunc &&
-			len(t.SuffixList) == 0 && t.Func.Name == "not" && len(t.Func.Args) == 0 {
+			len(t.SuffixList) == 0 && len(t.Func.Args) == 0 && jqFilters[t.Func.Name] != nil {
 			if e := f.fastExpr(q.Left); e != nil {
+				filter := jqFilters[t.Func.Name]
 				return func(vs []agent.Value) (agent.Value, bool) {
 					v, ok := e(vs)
-					return agent.BoolValue(!jqTruthy(v)), ok
+					if !ok {
+						return v, false
+					}
+					return filter(v)
 				}
 			}
 		}
@@ -222,6 +227,56 @@ func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 	return nil
 }
 
+// jqFilters are the functions of no argument the fast path runs, as
+// gojq runs them (gojq's func.go); ok is false where gojq would fail, or
+// format a number (left to it).
+var jqFilters = map[string]func(agent.Value) (agent.Value, bool){
+	"not": func(v agent.Value) (agent.Value, bool) { return agent.BoolValue(!jqTruthy(v)), true },
+	"tostring": func(v agent.Value) (agent.Value, bool) {
+		s, ok := jqToString(v)
+		return agent.StringValue(s), ok
+	},
+	"ascii_downcase": func(v agent.Value) (agent.Value, bool) {
+		if v.Kind() != agent.KindString {
+			return v, false // an error on gojq
+		}
+		return agent.StringValue(strings.Map(func(r rune) rune {
+			if 'A' <= r && r <= 'Z' {
+				return r + ('a' - 'A')
+			}
+			return r
+		}, v.Str())), true
+	},
+	"ascii_upcase": func(v agent.Value) (agent.Value, bool) {
+		if v.Kind() != agent.KindString {
+			return v, false
+		}
+		return agent.StringValue(strings.Map(func(r rune) rune {
+			if 'a' <= r && r <= 'z' {
+				return r - ('a' - 'A')
+			}
+			return r
+		}, v.Str())), true
+	},
+}
+
+// jqToString is gojq's tostring, for the values whose text is plain: a
+// string itself, an int's digits, true, false, null. Floats are left to
+// gojq (its number formatting).
+func jqToString(v agent.Value) (string, bool) {
+	switch v.Kind() {
+	case agent.KindString:
+		return v.Str(), true
+	case agent.KindInt:
+		return strconv.FormatInt(v.Int(), 10), true
+	case agent.KindBool:
+		return strconv.FormatBool(v.Bool()), true
+	case agent.KindNone:
+		return "null", true
+	}
+	return "", false
+}
+
 var jqCompareOps = map[gojq.Operator]func(int) bool{
 	gojq.OpEq: func(c int) bool { return c == 0 },
 	gojq.OpNe: func(c int) bool { return c != 0 },
@@ -252,6 +307,9 @@ func (f *jqFast) fastTerm(t *gojq.Term) jqExpr {
 		if t.Str.Queries == nil {
 			return fastConst(agent.StringValue(t.Str.Str))
 		}
+		return f.interpolation(t.Str)
+	case gojq.TermTypeIf:
+		return f.ifThen(t.If)
 	case gojq.TermTypeNumber:
 		// The number as gojq reads it (an int when it is one, else a
 		// float; too big for either stays on gojq).
@@ -267,6 +325,64 @@ func (f *jqFast) fastTerm(t *gojq.Term) jqExpr {
 		}
 	}
 	return nil
+}
+
+// interpolation compiles "text \(E) text": each E's value through
+// tostring, joined (as gojq compiles it: compileString).
+func (f *jqFast) interpolation(s *gojq.String) jqExpr {
+	parts := make([]jqExpr, len(s.Queries))
+	for i, q := range s.Queries {
+		if parts[i] = f.fastExpr(q); parts[i] == nil {
+			return nil
+		}
+	}
+	var buf []byte
+	return func(vs []agent.Value) (agent.Value, bool) {
+		buf = buf[:0]
+		for _, p := range parts {
+			v, ok := p(vs)
+			if !ok {
+				return v, false
+			}
+			s, ok := jqToString(v)
+			if !ok {
+				return v, false
+			}
+			buf = append(buf, s...)
+		}
+		return agent.StringValue(string(buf)), true
+	}
+}
+
+// ifThen compiles if C then A elif C2 then B ... else Z end; without an
+// else, it may output its input: left to gojq.
+func (f *jqFast) ifThen(t *gojq.If) jqExpr {
+	if t.Else == nil {
+		return nil
+	}
+	conds := []jqExpr{f.fastExpr(t.Cond)}
+	thens := []jqExpr{f.fastExpr(t.Then)}
+	for _, e := range t.Elif {
+		conds = append(conds, f.fastExpr(e.Cond))
+		thens = append(thens, f.fastExpr(e.Then))
+	}
+	otherwise := f.fastExpr(t.Else)
+	isNil := func(e jqExpr) bool { return e == nil }
+	if otherwise == nil || slices.ContainsFunc(conds, isNil) || slices.ContainsFunc(thens, isNil) {
+		return nil
+	}
+	return func(vs []agent.Value) (agent.Value, bool) {
+		for i, c := range conds {
+			v, ok := c(vs)
+			if !ok {
+				return v, false
+			}
+			if jqTruthy(v) {
+				return thens[i](vs)
+			}
+		}
+		return otherwise(vs)
+	}
 }
 
 func fastConst(c agent.Value) jqExpr {
