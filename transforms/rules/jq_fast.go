@@ -515,7 +515,20 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		}
 	}
 	if f.identity {
-		return jqWhole(r), true, true
+		if !r.Typed() {
+			return jqWhole(r), true, true
+		}
+		// The record's fields as the query saw them, made where an
+		// object would be (jqWhole without a copy on the heap).
+		fs := r.TypedFields()
+		if cap(f.made) < len(fs) {
+			f.made = make(agent.TypedFields, 0, len(fs)+2)
+		}
+		made := f.made[:len(fs)]
+		for i := range fs {
+			made[i] = agent.Field{Key: fs[i].Key, Value: jqSeen(fs[i].Value)}
+		}
+		return jqObject{typed: made, lender: f}, true, true
 	}
 	// The object is made in the step's own memory, which the record
 	// borrows until the transform settles it (see jqObject.lender).

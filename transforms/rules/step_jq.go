@@ -136,9 +136,8 @@ func keepJQOutput(r *agent.Record, in agent.TypedFields, lender *jqFast, slab *f
 	if fs := r.TypedFields(); fs == nil || unsafe.SliceData(fs) != unsafe.SliceData(lender.made) {
 		return // later steps moved r's fields to memory of their own
 	}
-	n := cap(lender.made)
-	if cap(in) < n {
-		in = slab.take(n)
+	if cap(in) < len(lender.keys) { // an object needs room for its keys (the input, for ., grows it)
+		in = slab.take(len(lender.keys) + 2)
 	}
 	lender.made = in[:0:cap(in)]
 }
