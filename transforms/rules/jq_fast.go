@@ -236,28 +236,25 @@ var jqFilters = map[string]func(agent.Value) (agent.Value, bool){
 		s, ok := jqToString(v)
 		return agent.StringValue(s), ok
 	},
-	"ascii_downcase": func(v agent.Value) (agent.Value, bool) {
-		if v.Kind() != agent.KindString {
-			return v, false // an error on gojq
-		}
-		return agent.StringValue(strings.Map(func(r rune) rune {
-			if 'A' <= r && r <= 'Z' {
-				return r + ('a' - 'A')
-			}
-			return r
-		}, v.Str())), true
-	},
-	"ascii_upcase": func(v agent.Value) (agent.Value, bool) {
+	"ascii_downcase": jqASCIICase('A', 'Z', 'a'-'A'),
+	"ascii_upcase":   jqASCIICase('a', 'z', 'A'-'a'),
+}
+
+// jqASCIICase is ascii_downcase (A to Z moved by delta) or ascii_upcase,
+// on strings only (anything else is an error on gojq), with strings.Map
+// as gojq maps (an invalid UTF-8 byte becomes U+FFFD).
+func jqASCIICase(lo, hi, delta rune) func(agent.Value) (agent.Value, bool) {
+	return func(v agent.Value) (agent.Value, bool) {
 		if v.Kind() != agent.KindString {
 			return v, false
 		}
 		return agent.StringValue(strings.Map(func(r rune) rune {
-			if 'a' <= r && r <= 'z' {
-				return r - ('a' - 'A')
+			if lo <= r && r <= hi {
+				return r + delta
 			}
 			return r
 		}, v.Str())), true
-	},
+	}
 }
 
 // jqToString is gojq's tostring, for the values whose text is plain: a
