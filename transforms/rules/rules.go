@@ -208,6 +208,17 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		case 0:
 			t.jqEmpty.Inc()
 		case 1:
+			if len(rest) == 0 && t.cfg.Schema == nil && len(t.cfg.Entity) == 0 {
+				// Nothing after the query can fail (finish fails on the
+				// schema and entity only): r becomes the object at once.
+				in := r.TypedFields()
+				objs[0].setOn(r)
+				_ = t.finish(r, 0, false) // cannot fail here, see above
+				if objs[0].lender != nil {
+					keepJQOutput(r, in, objs[0].lender, &t.slab)
+				}
+				return nil, true, nil
+			}
 			// One object (the common case): it becomes r itself, as fanOut
 			// would make it, without a slice of records. It is made in
 			// t.one, so that r stays as it came for a dead letter.
