@@ -257,3 +257,38 @@ func nginxPackRecords(b *testing.B) agent.Batch {
 	}
 	return got.got
 }
+
+// BenchmarkNginxPackGen runs the nginx pack (configs/nginx/rules.hcl) and
+// its split variant (configs/nginx/variants/split.hcl), schema and
+// timestamp step included, over the 256 generated lines of
+// testdata/nginx_gen.log: the parse path of make bench's nginx_regex and
+// nginx_split without the source and the sink.
+func BenchmarkNginxPackGen(b *testing.B) {
+	data, err := os.ReadFile("testdata/nginx_gen.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		lines = append(lines, []byte(l))
+	}
+	for _, v := range []struct{ name, file, from string }{
+		{"regex", "../../configs/nginx/rules.hcl", `parse "regex"`},
+		{"split", "../../configs/nginx/variants/split.hcl", `parse "split"`},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			tr := benchTransform(b, packBody(b, v.file, v.from)+"schema = schema.http_request\n", httpSchema(b))
+			batch := make(agent.Batch, len(lines))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += len(lines) {
+				for j := range batch {
+					batch[j] = agent.Record{Raw: lines[j], Origin: agent.Origin{Offset: int64(j)}}
+				}
+				if err := tr.Process(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
