@@ -324,6 +324,8 @@ func setStop(op *scanOp) {
 	}
 }
 
+// matchOps matches ops from pos, and records the groups in loc unless it
+// is nil.
 func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
 	for i := range ops {
 		op := &ops[i]
@@ -365,7 +367,7 @@ func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
 				return pos, false
 			}
 		}
-		if op.group > 0 {
+		if op.group > 0 && loc != nil {
 			loc[2*op.group], loc[2*op.group+1] = start, pos
 		}
 	}
@@ -411,10 +413,6 @@ func matchOp(op *scanOp, in []byte, pos int, loc []int) (int, bool) {
 
 // MatchString reports whether s matches (for patterns used as checks).
 func (s *Scanner) MatchString(str string) bool {
-	var buf [64]int
-	if 2*(s.Groups+1) > len(buf) {
-		return false
-	}
-	pos, ok := matchOps(s.ops, unsafe.Slice(unsafe.StringData(str), len(str)), 0, buf[:2*(s.Groups+1)])
+	pos, ok := matchOps(s.ops, unsafe.Slice(unsafe.StringData(str), len(str)), 0, nil)
 	return ok && (!s.end || pos == len(str))
 }

@@ -105,3 +105,33 @@ func scannerInputs(t testing.TB) []string {
 	}
 	return append(inputs, "abc=", "abc=7", "abc=7-x_y", "abc=-", "abc=77-", "abc", "abd=", `"1x--]`, `a"1x--]`, `a"1234x--]`, `a"12yzq--z]`, `a"12yz--]]`)
 }
+
+// A check with more groups than Match's callers keep room for still
+// matches: MatchString records no group.
+func TestMatchStringManyGroups(t *testing.T) {
+	re := regexp.MustCompile("^" + strings.Repeat(`(a)`, 40) + `(?P<rest>[^x]*)x$`)
+	sc := Compile(re)
+	if sc == nil {
+		t.Fatal("no scanner")
+	}
+	in := strings.Repeat("a", 40) + "bcx"
+	if !sc.MatchString(in) || sc.MatchString(in+"x") {
+		t.Errorf("MatchString disagrees with regexp")
+	}
+}
+
+// BenchmarkMatchNginx is the nginx pack's pattern on the nginx sample.
+func BenchmarkMatchNginx(b *testing.B) {
+	lines := scannerInputs(b)[:50]
+	re := regexp.MustCompile(scannerPatterns[0].pattern)
+	sc := Compile(re)
+	loc := make([]int, 2*(re.NumSubexp()+1))
+	in := make([][]byte, len(lines))
+	for i, l := range lines {
+		in[i] = []byte(l)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sc.Match(in[i%len(in)], loc)
+	}
+}
