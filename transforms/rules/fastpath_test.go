@@ -10,11 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/agent/decode"
 	"github.com/octostore/agent/agent/schema"
 	"github.com/octostore/agent/transforms/rules"
 )
@@ -27,10 +23,6 @@ import (
 // on generated lines and on lines with a field made wrong: the same fields
 // and times, or the same errors.
 func TestNginxPackFastPathsMatchGeneral(t *testing.T) {
-	data, err := os.ReadFile("testdata/nginx_gen.log")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Token index (split on spaces) -> replacements: each makes a field
 	// wrong, null, or odd but valid.
 	muts := map[int][]string{
@@ -45,7 +37,8 @@ func TestNginxPackFastPathsMatchGeneral(t *testing.T) {
 		10: {"\"-\"", "\"\""},
 	}
 	var lines []string
-	for i, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+	for i, b := range rules.NginxGenLines(t) {
+		l := string(b)
 		lines = append(lines, l)
 		toks := strings.Split(l, " ")
 		for k, subs := range muts {
@@ -56,7 +49,7 @@ func TestNginxPackFastPathsMatchGeneral(t *testing.T) {
 			}
 		}
 	}
-	sch := httpRequestSchema(t)
+	sch := httpSchema(t)
 	for _, v := range []struct{ name, file, from string }{
 		{"regex", "../../configs/nginx/rules.hcl", `parse "regex"`},
 		{"split", "../../configs/nginx/variants/split.hcl", `parse "split"`},
@@ -111,49 +104,16 @@ func splitStepByStep(errs []string) []string {
 	return errs
 }
 
-func httpRequestSchema(t *testing.T) *schema.Schema {
-	src, err := os.ReadFile("../../configs/schemas/http_request.hcl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, d := hclsyntax.ParseConfig(src, "http_request.hcl", hcl.InitialPos)
-	if d.HasErrors() {
-		t.Fatal(d)
-	}
-	c, _, _ := f.Body.PartialContent(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "schema", LabelNames: []string{"name"}}}})
-	s, d := schema.Decode(c.Blocks[0], nil)
-	if d.HasErrors() {
-		t.Fatal(d)
-	}
-	return s
-}
-
 // runBody runs each line through a transform of body and returns, per
 // line, the record made (or nil) and the dead letter (or nil).
 func runBody(t *testing.T, body string, s *schema.Schema, lines []string) ([]*agent.Record, []*agent.Record) {
 	t.Helper()
-	f, d := hclsyntax.ParseConfig([]byte(body), "t.hcl", hcl.InitialPos)
-	if d.HasErrors() {
-		t.Fatal(d)
-	}
-	env := &decode.Env{Schemas: map[string]*schema.Schema{}}
-	if s != nil {
-		env.Schemas[s.Name] = s
-	}
-	c := &rules.Config{}
-	if d := c.DecodeHCL(f.Body, nil, env); d.HasErrors() {
-		t.Fatal(d)
-	}
 	out, dead := &collect{}, &collect{}
-	m := agent.NewMetrics(nil)
-	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.t", Name: "t", Metrics: m.For("transform.t"), Out: out, DeadLetter: dead}, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := newTransform(t, body, s, out, dead)
 	recs, deads := make([]*agent.Record, len(lines)), make([]*agent.Record, len(lines))
 	for i, l := range lines {
 		out.got, dead.got = nil, nil
-		if err := tr.(agent.Transform).Process(context.Background(), agent.Batch{{Raw: []byte(l)}}); err != nil {
+		if err := tr.Process(context.Background(), agent.Batch{{Raw: []byte(l)}}); err != nil {
 			t.Fatal(err)
 		}
 		if len(out.got) == 1 {

@@ -29,6 +29,13 @@ func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform
 // benchTransformTo is benchTransform with its main output given.
 func benchTransformTo(b *testing.B, body string, s *schema.Schema, out agent.Output) agent.Transform {
 	b.Helper()
+	return newTransform(b, body, s, out, discard{})
+}
+
+// newTransform builds a transform from an HCL body (steps only), with its
+// outputs given.
+func newTransform(b testing.TB, body string, s *schema.Schema, out, dead agent.Output) agent.Transform {
+	b.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(body), "bench.hcl", hcl.InitialPos)
 	if d.HasErrors() {
 		b.Fatal(d)
@@ -42,7 +49,7 @@ func benchTransformTo(b *testing.B, body string, s *schema.Schema, out agent.Out
 		b.Fatal(d)
 	}
 	m := agent.NewMetrics(nil)
-	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: out, DeadLetter: discard{}}, c)
+	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: out, DeadLetter: dead}, c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +63,7 @@ func (discard) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func httpSchema(b *testing.B) *schema.Schema {
+func httpSchema(b testing.TB) *schema.Schema {
 	res, d := config.Load([]string{"../../configs/schemas"}, agent.NewRegistry())
 	if d.HasErrors() {
 		b.Fatal(d)
@@ -264,14 +271,7 @@ func nginxPackRecords(b *testing.B) agent.Batch {
 // testdata/nginx_gen.log: the parse path of make bench's nginx_regex and
 // nginx_split without the source and the sink.
 func BenchmarkNginxPackGen(b *testing.B) {
-	data, err := os.ReadFile("testdata/nginx_gen.log")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var lines [][]byte
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		lines = append(lines, []byte(l))
-	}
+	lines := rules.NginxGenLines(b)
 	for _, v := range []struct{ name, file, from string }{
 		{"regex", "../../configs/nginx/rules.hcl", `parse "regex"`},
 		{"split", "../../configs/nginx/variants/split.hcl", `parse "split"`},
