@@ -113,8 +113,11 @@ type transform struct {
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
-	// one is where run makes the record of a jq step's one output.
-	one agent.Record
+	// one is where run makes the record of a jq step's one output; slab
+	// holds the fields of the records fanOut makes from the fast path's
+	// object.
+	one  agent.Record
+	slab fieldSlab
 	// ruleIn and ruleOut: see derive.
 	ruleIn, ruleOut string
 }
@@ -205,6 +208,13 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		case 0:
 			t.jqEmpty.Inc()
 		case 1:
+			if len(rest) == 0 && t.cfg.Schema == nil && len(t.cfg.Entity) == 0 {
+				// Nothing after the query can fail (finish fails on the
+				// schema and entity only): r becomes the object at once.
+				objs[0].setOn(r)
+				_ = t.finish(r, 0, false) // cannot fail here, see above
+				return nil, true, nil
+			}
 			// One object (the common case): it becomes r itself, as fanOut
 			// would make it, without a slice of records. It is made in
 			// t.one, so that r stays as it came for a dead letter.
@@ -272,6 +282,9 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
+		if obj.lender != nil { // not made by the steps that borrow: kept at once
+			obj.typed = append(t.slab.take(len(obj.typed), r.Token()), obj.typed...)
+		}
 		obj.setOn(&c)
 		c.SetToken(nil)
 		_, _, err := t.steps(ctx, &c, rest, false)
@@ -322,10 +335,12 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
 		}
 	}
-	if m, ok := r.Lookup("message"); ok && !t.parsed && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
-		// still the raw line: keep it only if nothing else was parsed
-		if r.NumFields() > 1 {
-			r.Delete("message")
+	if !t.parsed && r.Raw != nil {
+		if m, ok := r.Lookup("message"); ok && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
+			// still the raw line: keep it only if nothing else was parsed
+			if r.NumFields() > 1 {
+				r.Delete("message")
+			}
 		}
 	}
 	r.Kind = t.kind

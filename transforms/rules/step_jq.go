@@ -7,6 +7,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -34,6 +35,7 @@ type jqStep struct {
 	one      [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
+	note     string // how the query runs (octoagent validate)
 }
 
 type jqBlock struct {
@@ -67,8 +69,24 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
+	s := &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}
+	s.note = fmt.Sprintf("%s:%d:%d: jq: %s", at.Filename, at.Start.Line, at.Start.Column, s.how())
+	return s, nil
 }
+
+// how says how the query runs, for octoagent validate.
+func (s *jqStep) how() string {
+	switch {
+	case s.fast != nil:
+		return "native (run on the typed fields without gojq; a record that would give a null in the object, or with a field holding a list or an object, runs on gojq)"
+	case s.reads.whole:
+		return "gojq, given the whole record (the query may look at the record as a value, or at keys it does not name)"
+	}
+	return fmt.Sprintf("gojq, given only the fields it reads (%s)", strings.Join(s.reads.keys, ", "))
+}
+
+// Notes implements the notes octoagent validate prints.
+func (s *jqStep) Notes() []string { return []string{s.note} }
 
 func (s *jqStep) Name() string { return "jq" }
 
@@ -86,24 +104,33 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(objs) != 1 {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
-	objs[0].setOn(r)
+	obj := objs[0]
+	obj.setOn(r)
 	return nil
 }
 
 // jqObject is one object a jq query output: typed fields when its values
 // are all scalars, else a fields map.
+//
+// Typed fields with a lender were made by the step's fast path (plain
+// keys), in memory carved for the record it ran on (jqFast.slab, with a
+// reference held by the record's token): the record keeps them.
 type jqObject struct {
 	typed  agent.TypedFields
 	fields map[string]any
+	lender *jqFast
 }
 
 // setOn replaces r's fields with the object.
 func (o jqObject) setOn(r *agent.Record) {
-	if o.fields != nil {
+	switch {
+	case o.fields != nil:
 		r.SetFields(o.fields)
-		return
+	case o.lender != nil: // the fast path's, whose keys are plain (compileJQFast)
+		r.SetTypedFlat(o.typed)
+	default:
+		r.SetTyped(o.typed)
 	}
-	r.SetTyped(o.typed)
 }
 
 // Map returns the object as a fields map.
