@@ -321,14 +321,6 @@ func appendFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// safe[b] is true for ASCII bytes that need no escaping in a JSON string.
-var safe = func() (t [utf8.RuneSelf]bool) {
-	for i := 0x20; i < utf8.RuneSelf; i++ {
-		t[i] = i != '"' && i != '\\'
-	}
-	return
-}()
-
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
@@ -349,103 +341,114 @@ func specialBytes(x uint64) uint64 {
 // x^(c*lsb). The bytes with their top bit set are x & msb.
 func plainWord(x uint64) bool { return specialBytes(x) == 0 }
 
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// U+2028 and U+2029 are escaped.
+//
+// It copies 8 bytes at a time straight into dst's spare capacity and
+// checks them with specialBytes, so text that needs no escaping (most log
+// text, and the stretches between the quotes of a log line) costs one load,
+// one store and a few ALU operations per word. At a word with a byte that
+// needs a look, only the bytes before it count as written; that byte is
+// escaped (or checked as UTF-8) and the copying goes on after it.
 func AppendString(dst []byte, s string) []byte {
-	if plainString(s) {
-		// Most keys and log text: copy as is.
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
+	// Room for the quotes, s as is and one word written past the end.
+	n := len(dst)
+	if cap(dst)-n < len(s)+stringSlack {
+		dst = slices.Grow(dst, len(s)+stringSlack)
 	}
-	return appendStringEscaped(dst, s)
-}
-
-// plainString reports whether s needs no escaping, 8 bytes at a time: the
-// last word overlaps the one before it, and a string shorter than a word is
-// padded with spaces.
-func plainString(s string) bool {
-	n := len(s)
-	if n < 8 {
-		w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
-		copy(w[:], s)
-		return plainWord(binary.LittleEndian.Uint64(w[:]))
-	}
-	for i := 0; i+8 < n; i += 8 {
-		if !plainWord(binary.LittleEndian.Uint64([]byte(s[i : i+8]))) {
-			return false
+	b := dst[:cap(dst)]
+	b[n] = '"'
+	n++
+	i := 0
+	for {
+		var x uint64
+		left := len(s) - i
+		switch {
+		case left >= 8:
+			x = binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		case left == 0:
+			b[n] = '"'
+			return b[:n+1]
+		case len(s) >= 8:
+			// The last word of s, shifted down to its unread bytes, with
+			// spaces (plain) above them.
+			x = binary.LittleEndian.Uint64([]byte(s[len(s)-8:]))>>(8*(8-left)) | spaces<<(8*left)
+		default:
+			w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+			copy(w[:], s[i:])
+			x = binary.LittleEndian.Uint64(w[:])
 		}
-	}
-	return plainWord(binary.LittleEndian.Uint64([]byte(s[n-8:])))
-}
-
-func appendStringEscaped(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Jump 8 bytes at a time to the next byte that needs a look: most
-		// log text needs no escaping.
-		for i+8 <= len(s) {
-			m := specialBytes(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
+		binary.LittleEndian.PutUint64(b[n:n+8], x)
+		m := specialBytes(x)
+		if m == 0 {
+			k := min(left, 8)
+			i += k
+			n += k
+			continue
 		}
-		if i >= len(s) {
-			break
+		// The lowest marked byte is exactly the first that needs a look
+		// (spaces never do, so it is one of s's).
+		k := bits.TrailingZeros64(m) >> 3
+		i += k
+		n += k
+		// An escape writes at most 6 bytes for each byte of s it replaces.
+		if cap(b)-n < len(s)-i+stringSlack+6 {
+			b = slices.Grow(b[:n], len(s)-i+stringSlack+6)
+			b = b[:cap(b)]
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscape(dst, c)
+			n += copy(b[n:], escapes[c])
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
+		switch {
+		case r == utf8.RuneError && size == 1:
+			n += copy(b[n:], `\ufffd`)
+		case r == '\u2028' || r == '\u2029':
+			n += copy(b[n:], `\u202`)
+			b[n] = hexDigits[r&0xF]
+			n++
+		default:
+			n += copy(b[n:], s[i:i+size])
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
+
+// stringSlack is the room AppendString wants past s's own bytes: two
+// quotes and a word stored whole past the end.
+const stringSlack = 2 + 8
+
+// spaces is 8 spaces, a word that needs no escaping.
+const spaces = ' ' * lsb
+
+// escapes[c] is how an ASCII byte that needs escaping is written in a JSON
+// string.
+var escapes = func() (t [utf8.RuneSelf]string) {
+	for c := range t {
+		switch c {
+		case '"', '\\':
+			t[c] = string([]byte{'\\', byte(c)})
+		case '\n':
+			t[c] = `\n`
+		case '\r':
+			t[c] = `\r`
+		case '\t':
+			t[c] = `\t`
+		default:
+			if c < 0x20 {
+				t[c] = string([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]})
+			}
+		}
+	}
+	return
+}()
 
 func appendStringBytes(dst []byte, b []byte) []byte {
 	// The conversion does not allocate: AppendString does not keep s.
 	return AppendString(dst, unsafeString(b))
-}
-
-func appendEscape(dst []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(dst, '\\', c)
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
-	}
-	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
 
 // WireRecord is the decoded wire form, for tests and tools that read what
