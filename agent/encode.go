@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendJSON appends the wire form of r (see docs/record.md) to dst, with no
@@ -26,9 +27,9 @@ func AppendJSON(dst []byte, r *Record) []byte {
 
 // Encoder writes the wire form of records, as AppendJSON does, reusing the
 // encoded form of what repeats from one record to the next: the origin's
-// strings, the kind, the entity (the same slice), and the second of the
-// time. The zero Encoder is ready;
-// it is not safe for concurrent use.
+// strings, the kind, the entity (the same slice), and the time last
+// written (the records' and, apart, their fields'). The zero Encoder is
+// ready; it is not safe for concurrent use.
 type Encoder struct {
 	kind    string
 	kindEnc []byte
@@ -48,31 +49,37 @@ type Encoder struct {
 	ent    []KV
 	entEnc []byte
 
-	times timeCache
-	once  bool // AppendJSON's: nothing to reuse, write everything directly
+	times      timeCache // the records' times
+	fieldTimes timeCache // the times among their fields
+	once       bool      // AppendJSON's: nothing to reuse, write everything directly
 
 	paths *pathSteps // made at the first record with nested fields
 }
 
-// timeCache keeps the date and time (to the second) last written.
+// timeCache keeps the time last written: the records of one read share
+// their read time, and a log's own times their second.
 type timeCache struct {
 	sec   int64
-	enc   [19]byte
+	nsec  int32 // -1: the fraction is not written yet
+	n     uint8 // bytes of enc in use
 	valid bool
+	enc   [len("2006-01-02T15:04:05.123456789Z")]byte
 }
 
 func (c *timeCache) append(dst []byte, t time.Time) []byte {
-	sec := t.Unix()
+	sec, nsec := t.Unix(), int32(t.Nanosecond())
 	if !c.valid || sec != c.sec {
 		b := appendDateTime(c.enc[:0], sec)
-		if len(b) != len(c.enc) { // a year out of 0001-9999
+		if len(b) != len("2006-01-02T15:04:05") { // a year out of 0001-9999
 			c.valid = false
-			return appendRFC3339(dst, sec, int32(t.Nanosecond()))
+			return appendRFC3339(dst, sec, nsec)
 		}
-		c.sec, c.valid = sec, true
+		c.sec, c.nsec, c.valid = sec, -1, true
 	}
-	dst = append(dst, c.enc[:]...)
-	return appendFracZ(dst, int32(t.Nanosecond()))
+	if nsec != c.nsec {
+		c.nsec, c.n = nsec, uint8(len(appendFracZ(c.enc[:len("2006-01-02T15:04:05")], nsec)))
+	}
+	return append(dst, c.enc[:c.n]...)
 }
 
 // Append appends the wire form of r to dst.
@@ -115,9 +122,9 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 		if e.paths == nil {
 			e.paths = new(pathSteps)
 		}
-		dst = r.typed.appendNestedJSON(dst, &e.times, e.paths)
+		dst = r.typed.appendNestedJSON(dst, &e.fieldTimes, e.paths)
 	case r.typed != nil:
-		dst = r.typed.appendJSON(dst, &e.times, r.paths)
+		dst = r.typed.appendJSON(dst, &e.fieldTimes, r.paths)
 	default:
 		dst = r.AppendFieldsJSON(dst)
 	}
@@ -154,8 +161,8 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		}
 		return originTail(dst, o)
 	}
-	if !e.cached || o.Host != e.host || o.Component != e.component || o.Stream != e.stream ||
-		o.Rule != e.rule || o.Path != e.path || o.Topic != e.topic ||
+	if !e.cached || !same(o.Host, e.host) || !same(o.Component, e.component) || !same(o.Stream, e.stream) ||
+		!same(o.Rule, e.rule) || !same(o.Path, e.path) || !same(o.Topic, e.topic) ||
 		o.Device != e.device || o.Inode != e.inode || o.Partition != e.partition {
 		e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
 		e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
@@ -174,6 +181,12 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		dst = strconv.AppendInt(dst, int64(o.Index), 10)
 	}
 	return append(dst, e.tail...)
+}
+
+// same reports whether a == b, at once when they share their bytes (the
+// strings of one source's records do).
+func same(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // originHead writes `{"host":…,"component":…,"stream":…,"offset":`.
@@ -398,7 +411,9 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			n += copy(b[n:], escapes[c])
+			// Stored whole (the room checked above covers 8 bytes).
+			binary.LittleEndian.PutUint64(b[n:n+8], escapes[c])
+			n += int(escapes[c] >> 56)
 			i++
 			continue
 		}
@@ -425,26 +440,49 @@ const stringSlack = 2 + 8
 const spaces = ' ' * lsb
 
 // escapes[c] is how an ASCII byte that needs escaping is written in a JSON
-// string.
-var escapes = func() (t [utf8.RuneSelf]string) {
+// string: its bytes from the lowest, and their count in the top byte.
+var escapes = func() (t [utf8.RuneSelf]uint64) {
 	for c := range t {
+		var e string
 		switch c {
 		case '"', '\\':
-			t[c] = string([]byte{'\\', byte(c)})
+			e = string([]byte{'\\', byte(c)})
 		case '\n':
-			t[c] = `\n`
+			e = `\n`
 		case '\r':
-			t[c] = `\r`
+			e = `\r`
 		case '\t':
-			t[c] = `\t`
+			e = `\t`
 		default:
-			if c < 0x20 {
-				t[c] = string([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]})
+			if c >= 0x20 {
+				continue
 			}
+			e = string([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]})
 		}
+		var w [8]byte
+		copy(w[:], e)
+		w[7] = byte(len(e))
+		t[c] = binary.LittleEndian.Uint64(w[:])
 	}
 	return
 }()
+
+// appendHex64 appends u's 16 hex digits, most significant first (what
+// encoding/hex writes for u's big-endian bytes), 8 digits at a time: each
+// byte of 4 spread to two nibbles, one a byte, then '0'+v, plus 'a'-'0'-10
+// where v > 9 (v+6 carries into bit 4 exactly then).
+func appendHex64(dst []byte, u uint64) []byte {
+	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(dst, hex8(uint32(u>>32))), hex8(uint32(u)))
+}
+
+// hex8 returns the 8 hex digits of v, the first in the lowest byte.
+func hex8(v uint32) uint64 {
+	y := uint64(bits.ReverseBytes32(v)) // v's first byte lowest
+	y = (y | y<<16) & 0x0000ffff0000ffff
+	y = (y | y<<8) & 0x00ff00ff00ff00ff // byte j of v at bits 16j
+	x := (y>>4)&0x000f000f000f000f | (y&0x000f000f000f000f)<<8
+	return x + '0'*lsb + ((x+6*lsb)>>4&lsb)*('a'-'0'-10)
+}
 
 func appendStringBytes(dst []byte, b []byte) []byte {
 	// The conversion does not allocate: AppendString does not keep s.

@@ -2,6 +2,8 @@ package agent
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/hex"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -126,4 +128,25 @@ func FuzzAppendString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		checkAppendString(t, s)
 	})
+}
+
+// appendHex64 writes what encoding/hex writes for the big-endian bytes.
+func TestAppendHex64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i := range 100000 {
+		u := rng.Uint64()
+		switch i {
+		case 0:
+			u = 0
+		case 1:
+			u = ^uint64(0)
+		case 2:
+			u = 0x0123456789abcdef
+		}
+		var be [8]byte
+		binary.BigEndian.PutUint64(be[:], u)
+		if got, want := string(appendHex64([]byte("x"), u)), "x"+hex.EncodeToString(be[:]); got != want {
+			t.Fatalf("appendHex64(%#x) = %s, want %s", u, got, want)
+		}
+	}
 }
