@@ -374,6 +374,11 @@ func AppendString(dst []byte, s string) []byte {
 	n++
 	i := 0
 	for {
+		if len(s)-i >= 16 {
+			k := plainBlocks(&b[n], unsafe.StringData(s[i:]), len(s)-i)
+			i += k
+			n += k
+		}
 		var x uint64
 		left := len(s) - i
 		switch {
