@@ -373,8 +373,9 @@ func AppendString(dst []byte, s string) []byte {
 	b[n] = '"'
 	n++
 	i := 0
+	ahead := true // no byte needed a look in the last word: race ahead
 	for {
-		if len(s)-i >= 16 {
+		if ahead && len(s)-i >= 16 {
 			k := plainBlocks(&b[n], unsafe.StringData(s[i:]), len(s)-i)
 			i += k
 			n += k
@@ -402,8 +403,10 @@ func AppendString(dst []byte, s string) []byte {
 			k := min(left, 8)
 			i += k
 			n += k
+			ahead = true
 			continue
 		}
+		ahead = false
 		// The lowest marked byte is exactly the first that needs a look
 		// (spaces never do, so it is one of s's).
 		k := bits.TrailingZeros64(m) >> 3
@@ -422,16 +425,34 @@ func AppendString(dst []byte, s string) []byte {
 			i++
 			continue
 		}
+		// A run of valid runes that need no escape is copied in one go.
+		j := i
+		for j < len(s) && s[j] >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+				break
+			}
+			j += size
+		}
+		if j > i {
+			if j-i <= 8 && i+8 <= len(s) {
+				// Stored whole (the room checked above covers 8 bytes).
+				binary.LittleEndian.PutUint64(b[n:n+8], binary.LittleEndian.Uint64([]byte(s[i:i+8])))
+				n += j - i
+			} else {
+				n += copy(b[n:], s[i:j])
+			}
+			i = j
+			continue
+		}
+		// An invalid byte, or U+2028 or U+2029.
 		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
+		if r == utf8.RuneError {
 			n += copy(b[n:], `\ufffd`)
-		case r == '\u2028' || r == '\u2029':
+		} else {
 			n += copy(b[n:], `\u202`)
 			b[n] = hexDigits[r&0xF]
 			n++
-		default:
-			n += copy(b[n:], s[i:i+size])
 		}
 		i += size
 	}
