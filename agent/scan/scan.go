@@ -37,6 +37,36 @@ type scanOp struct {
 	// bytes.IndexByte.
 	stop    byte
 	hasStop bool
+	// kind is the op's shape, for matchOps to match the common ones
+	// inline (setKind).
+	kind opKind
+}
+
+// opKind is the shape of an op.
+type opKind uint8
+
+const (
+	opOther opKind = iota // alternatives, bounded repeats: matchOp
+	opByte                // a one-byte literal
+	opLit                 // a longer literal
+	opUntil               // an unbounded repeat of every byte but stop
+	opRun                 // an unbounded repeat of a class
+)
+
+// setKind sets op.kind from its other settings (after setStop).
+func setKind(op *scanOp) {
+	switch {
+	case op.lit != nil && len(op.lit) == 1:
+		op.kind = opByte
+	case op.lit != nil:
+		op.kind = opLit
+	case op.hasStop:
+		op.kind = opUntil
+	case op.class != nil && op.max < 0:
+		op.kind = opRun
+	default:
+		op.kind = opOther
+	}
 }
 
 // Compile builds a scanner for re, or returns nil when re is not of the
@@ -71,8 +101,10 @@ func Compile(re *regexp.Regexp) *Scanner {
 		for j := range s.ops[i].alts {
 			s.ops[i].alts[j].first = firstBytes(s.ops[i].alts[j])
 			setStop(&s.ops[i].alts[j])
+			setKind(&s.ops[i].alts[j])
 		}
 		setStop(&s.ops[i])
+		setKind(&s.ops[i])
 	}
 	// Every repeat must stop at a byte that cannot continue it: the first
 	// byte of what follows (or the end).
@@ -292,16 +324,50 @@ func setStop(op *scanOp) {
 	}
 }
 
+// matchOps matches ops from pos, and records the groups in loc unless it
+// is nil.
 func matchOps(ops []scanOp, in []byte, pos int, loc []int) (int, bool) {
 	for i := range ops {
 		op := &ops[i]
 		start := pos
-		var ok bool
-		pos, ok = matchOp(op, in, pos, loc)
-		if !ok {
-			return pos, false
+		// The common ops inline (see kind); the others through matchOp.
+		switch op.kind {
+		case opByte:
+			if pos >= len(in) || in[pos] != op.lit[0] {
+				return pos, false
+			}
+			pos++
+		case opLit:
+			if len(in)-pos < len(op.lit) || string(in[pos:pos+len(op.lit)]) != string(op.lit) {
+				return pos, false
+			}
+			pos += len(op.lit)
+		case opUntil:
+			n := bytes.IndexByte(in[pos:], op.stop)
+			if n < 0 {
+				n = len(in) - pos
+			}
+			if n < op.min {
+				return pos + n, false
+			}
+			pos += n
+		case opRun:
+			c := op.class
+			p := pos
+			for p < len(in) && c[in[p]] {
+				p++
+			}
+			if p-pos < op.min {
+				return p, false
+			}
+			pos = p
+		default:
+			var ok bool
+			if pos, ok = matchOp(op, in, pos, loc); !ok {
+				return pos, false
+			}
 		}
-		if op.group > 0 {
+		if op.group > 0 && loc != nil {
 			loc[2*op.group], loc[2*op.group+1] = start, pos
 		}
 	}
@@ -347,10 +413,6 @@ func matchOp(op *scanOp, in []byte, pos int, loc []int) (int, bool) {
 
 // MatchString reports whether s matches (for patterns used as checks).
 func (s *Scanner) MatchString(str string) bool {
-	var buf [64]int
-	if 2*(s.Groups+1) > len(buf) {
-		return false
-	}
-	pos, ok := matchOps(s.ops, unsafe.Slice(unsafe.StringData(str), len(str)), 0, buf[:2*(s.Groups+1)])
+	pos, ok := matchOps(s.ops, unsafe.Slice(unsafe.StringData(str), len(str)), 0, nil)
 	return ok && (!s.end || pos == len(str))
 }

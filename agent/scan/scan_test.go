@@ -22,9 +22,69 @@ var scannerPatterns = []struct {
 	{`^(?P<a>\S+)(?P<b>\S+)$`, false},              // two repeats in a row
 	{`^(?P<a>[^ ]+) (?P<b>.*) (?P<c>\d+)$`, false}, // .* would swallow the rest
 	{`^(?i)(?P<a>get) `, false},
+	// each op kind of matchOps: one byte, a literal, until a byte (+ and
+	// *), a run, a bounded repeat, alternatives
+	{`^(?P<a>[^"]+)"(?P<b>\d{1,3})(?P<c>x|yz)(?P<d>[a-z]*)--(?P<e>[^\]]*)]$`, true},
+	{`^(?P<lit>abc)(?P<one>=)(?P<v>[0-9]?)-(?P<w>\w*)$`, true},
 }
 
 func TestScannerAgreesWithRegexp(t *testing.T) {
+	inputs := scannerInputs(t)
+	for _, p := range scannerPatterns {
+		re := regexp.MustCompile(p.pattern)
+		sc := Compile(re)
+		if (sc != nil) != p.fast {
+			t.Errorf("%s: scanner compiled = %v, want %v", p.pattern, sc != nil, p.fast)
+			continue
+		}
+		if sc == nil {
+			continue
+		}
+		for _, in := range inputs {
+			checkScanner(t, re, sc, in)
+		}
+	}
+}
+
+// FuzzScanner checks the scanner against regexp on the scanner's patterns.
+func FuzzScanner(f *testing.F) {
+	for _, in := range scannerInputs(f)[:200] {
+		f.Add(in)
+	}
+	f.Add(`abc=7-xyz`)
+	f.Add(`q"12yzab--x]`)
+	var res []*regexp.Regexp
+	var scs []*Scanner
+	for _, p := range scannerPatterns {
+		re := regexp.MustCompile(p.pattern)
+		if sc := Compile(re); sc != nil {
+			res, scs = append(res, re), append(scs, sc)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		for i, re := range res {
+			checkScanner(t, re, scs[i], in)
+		}
+	})
+}
+
+// checkScanner compares Match and MatchString with regexp on in.
+func checkScanner(t *testing.T, re *regexp.Regexp, sc *Scanner, in string) {
+	t.Helper()
+	loc := make([]int, 2*(re.NumSubexp()+1))
+	want := re.FindSubmatchIndex([]byte(in))
+	ok := sc.Match([]byte(in), loc)
+	if sc.MatchString(in) != (want != nil) {
+		t.Fatalf("%s on %q: MatchString disagrees", re, in)
+	}
+	if ok != (want != nil) || (ok && !slices.Equal(loc, want)) {
+		t.Fatalf("%s on %q: scanner %v %v, regexp %v", re, in, ok, loc, want)
+	}
+}
+
+// scannerInputs is the nginx sample's lines, odd lines, and mutations of
+// the sample.
+func scannerInputs(t testing.TB) []string {
 	sample, err := os.ReadFile("../../configs/samples/nginx_access.log")
 	if err != nil {
 		t.Fatal(err)
@@ -43,26 +103,35 @@ func TestScannerAgreesWithRegexp(t *testing.T) {
 		}
 		inputs = append(inputs, string(b))
 	}
-	for _, p := range scannerPatterns {
-		re := regexp.MustCompile(p.pattern)
-		sc := Compile(re)
-		if (sc != nil) != p.fast {
-			t.Errorf("%s: scanner compiled = %v, want %v", p.pattern, sc != nil, p.fast)
-			continue
-		}
-		if sc == nil {
-			continue
-		}
-		loc := make([]int, 2*(re.NumSubexp()+1))
-		for _, in := range inputs {
-			want := re.FindSubmatchIndex([]byte(in))
-			ok := sc.Match([]byte(in), loc)
-			if sc.MatchString(in) != (want != nil) {
-				t.Fatalf("%s on %q: MatchString disagrees", p.pattern, in)
-			}
-			if ok != (want != nil) || (ok && !slices.Equal(loc, want)) {
-				t.Fatalf("%s on %q: scanner %v %v, regexp %v", p.pattern, in, ok, loc, want)
-			}
-		}
+	return append(inputs, "abc=", "abc=7", "abc=7-x_y", "abc=-", "abc=77-", "abc", "abd=", `"1x--]`, `a"1x--]`, `a"1234x--]`, `a"12yzq--z]`, `a"12yz--]]`)
+}
+
+// A check with more groups than Match's callers keep room for still
+// matches: MatchString records no group.
+func TestMatchStringManyGroups(t *testing.T) {
+	re := regexp.MustCompile("^" + strings.Repeat(`(a)`, 40) + `(?P<rest>[^x]*)x$`)
+	sc := Compile(re)
+	if sc == nil {
+		t.Fatal("no scanner")
+	}
+	in := strings.Repeat("a", 40) + "bcx"
+	if !sc.MatchString(in) || sc.MatchString(in+"x") {
+		t.Errorf("MatchString disagrees with regexp")
+	}
+}
+
+// BenchmarkMatchNginx is the nginx pack's pattern on the nginx sample.
+func BenchmarkMatchNginx(b *testing.B) {
+	lines := scannerInputs(b)[:50]
+	re := regexp.MustCompile(scannerPatterns[0].pattern)
+	sc := Compile(re)
+	loc := make([]int, 2*(re.NumSubexp()+1))
+	in := make([][]byte, len(lines))
+	for i, l := range lines {
+		in[i] = []byte(l)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sc.Match(in[i%len(in)], loc)
 	}
 }

@@ -56,6 +56,7 @@ type Schema struct {
 	Fields        []*Field
 	byName        map[string]*Field // by Key (and by Name, for a path)
 	sorted        []int             // indexes of Fields, by Key
+	sortedKeys    []string          // the Key of each of sorted, in its order
 	heads         map[string]bool   // the top-level keys of the declared paths
 }
 
@@ -97,6 +98,10 @@ type Field struct {
 	// Volatile marks a field that differs from one record to the next by
 	// nature (an id, a time): octoagent diff leaves it out unless asked.
 	Volatile bool
+
+	// plan is how CaptureString types a string for this field, decided
+	// once by New (see prepare).
+	plan capturePlan
 }
 
 // New finishes a schema built by hand or by the decoder: it indexes the
@@ -134,8 +139,13 @@ func New(s *Schema) (*Schema, error) {
 			}
 			f.Default = v
 		}
+		f.prepare()
 	}
 	sort.Slice(s.sorted, func(a, b int) bool { return s.Fields[s.sorted[a]].Key < s.Fields[s.sorted[b]].Key })
+	s.sortedKeys = make([]string, len(s.sorted))
+	for k, i := range s.sorted {
+		s.sortedKeys[k] = s.Fields[i].Key
+	}
 	return s, nil
 }
 
@@ -305,8 +315,8 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	missing = missing[:len(s.Fields)]
 	clear(missing)
 	j := 0
-	for _, i := range s.sorted {
-		name := s.Fields[i].Key
+	for k, i := range s.sorted {
+		name := s.sortedKeys[k]
 		found := false
 		for j < len(fs) {
 			// Equality first: parse steps key their captures with the
@@ -328,6 +338,8 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 			continue
 		}
 		switch {
+		case f.plan.defaultOK:
+			r.SetValue(f.Key, f.plan.defaultValue) // r.Set(f.Key, f.Default), not boxed again
 		case f.Default != nil:
 			r.Set(f.Key, f.Default)
 		case f.Required:
@@ -515,7 +527,12 @@ func coerceString(t Type, layout string, x string) (agent.Value, error) {
 			if a.Is4() {
 				return agent.StringValue(x), nil // already canonical: ParseAddr refuses other IPv4 spellings
 			}
-			return agent.StringValue(a.String()), nil
+			var buf [64]byte
+			if canon := a.AppendTo(buf[:0]); string(canon) != x {
+				return agent.StringValue(string(canon)), nil // a.String()
+			}
+			return agent.StringValue(x), nil // already canonical: no copy
+
 		}
 	case URL:
 		if x != "" {
@@ -673,9 +690,9 @@ func (s *Schema) CaptureString(name, x string) (out agent.Value, skip bool, err 
 	return f.CaptureString(x)
 }
 
-// CaptureString types a string captured for this field (see Capture); a
-// parse step looks its fields up once, when the config loads.
-func (f *Field) CaptureString(x string) (out agent.Value, skip bool, err error) {
+// captureString is CaptureString's general path: every type, every
+// constraint, and the errors.
+func (f *Field) captureString(x string) (out agent.Value, skip bool, err error) {
 	if len(f.NullValues) > 0 && slices.Contains(f.NullValues, x) {
 		return agent.Value{}, true, nil
 	}

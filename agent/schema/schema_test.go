@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
-func decode(t *testing.T, src string) (*Schema, hcl.Diagnostics) {
+func decode(t testing.TB, src string) (*Schema, hcl.Diagnostics) {
 	t.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(src), "s.hcl", hcl.InitialPos)
 	if d.HasErrors() {

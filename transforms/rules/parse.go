@@ -210,6 +210,9 @@ type regexStep struct {
 	scanners []*scan.Scanner // nil where the pattern needs regexp
 	names    [][]string
 	plans    []capturePlan
+	// loc is the scanners' match, kept here rather than cleared on the
+	// stack for each line (a step runs on its transform's goroutine).
+	loc [64]int
 }
 
 type regexBlock struct {
@@ -312,7 +315,7 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 	if err != nil {
 		return err
 	}
-	var buf [64]int
+	buf := &s.loc
 	for i, re := range s.patterns {
 		var m []int
 		if sc := s.scanners[i]; sc != nil && 2*(sc.Groups+1) <= len(buf) {
@@ -440,6 +443,21 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 	name := p.names[k]
 	f := p.fields[k]
+	if c.fresh && !p.paths {
+		// The common case, store and storeCaptured inline: plain keys
+		// appended in order to the fields the step started.
+		v, skip, err := agent.StringValue(s), false, error(nil)
+		if f != nil {
+			v, skip, err = f.CaptureString(s)
+		}
+		switch {
+		case err != nil:
+			c.errs = append(c.errs, agent.FieldError{Field: f.Name, Error: err.Error()})
+		case !skip:
+			c.r.AppendInOrder(name, v)
+		}
+		return
+	}
 	if f == nil {
 		c.store(name, agent.StringValue(s), p.paths)
 		return

@@ -322,10 +322,12 @@ func (t *transform) finish(r *agent.Record, index int, captured bool) error {
 			r.Entity = append(r.Entity, agent.KV{Key: k, Value: fmt.Sprint(v)})
 		}
 	}
-	if m, ok := r.Lookup("message"); ok && !t.parsed && r.Raw != nil && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
-		// still the raw line: keep it only if nothing else was parsed
-		if r.NumFields() > 1 {
-			r.Delete("message")
+	if !t.parsed && r.Raw != nil {
+		if m, ok := r.Lookup("message"); ok && m.Kind() == agent.KindString && m.Str() == string(r.Raw) {
+			// still the raw line: keep it only if nothing else was parsed
+			if r.NumFields() > 1 {
+				r.Delete("message")
+			}
 		}
 	}
 	r.Kind = t.kind

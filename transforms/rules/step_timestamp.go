@@ -26,6 +26,8 @@ type timestampStep struct {
 	// commonUTC: the layout is common_log, in UTC: most lines (+0000)
 	// are read without time.Parse.
 	commonUTC bool
+	// at is where the field was in the last record (see lookup).
+	at int
 }
 
 type timestampBlock struct {
@@ -76,8 +78,28 @@ func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, h
 
 func (s *timestampStep) Name() string { return "timestamp" }
 
+// lookup is r.Lookup(s.field), first at the position the field had in the
+// last record: records of one parse step have their fields in the same
+// places.
+func (s *timestampStep) lookup(r *agent.Record) (agent.Value, bool) {
+	if r.HoldsTyped() {
+		fs := r.TypedFields()
+		if i := s.at; i < len(fs) && fs[i].Key == s.field {
+			return fs[i].Value, true
+		}
+		for i := range fs {
+			if fs[i].Key == s.field {
+				s.at = i
+				return fs[i].Value, true
+			}
+		}
+		return agent.Value{}, false
+	}
+	return r.Lookup(s.field)
+}
+
 func (s *timestampStep) Apply(_ context.Context, r *agent.Record) error {
-	if tv, ok := r.Lookup(s.field); ok {
+	if tv, ok := s.lookup(r); ok {
 		switch tv.Kind() {
 		case agent.KindTime:
 			r.Time = tv.Time()

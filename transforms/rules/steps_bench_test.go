@@ -29,6 +29,13 @@ func benchTransform(b *testing.B, body string, s *schema.Schema) agent.Transform
 // benchTransformTo is benchTransform with its main output given.
 func benchTransformTo(b *testing.B, body string, s *schema.Schema, out agent.Output) agent.Transform {
 	b.Helper()
+	return newTransform(b, body, s, out, discard{})
+}
+
+// newTransform builds a transform from an HCL body (steps only), with its
+// outputs given.
+func newTransform(b testing.TB, body string, s *schema.Schema, out, dead agent.Output) agent.Transform {
+	b.Helper()
 	f, d := hclsyntax.ParseConfig([]byte(body), "bench.hcl", hcl.InitialPos)
 	if d.HasErrors() {
 		b.Fatal(d)
@@ -42,7 +49,7 @@ func benchTransformTo(b *testing.B, body string, s *schema.Schema, out agent.Out
 		b.Fatal(d)
 	}
 	m := agent.NewMetrics(nil)
-	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: out, DeadLetter: discard{}}, c)
+	tr, err := rules.NewFactory().Create(agent.Settings{ID: "transform.bench", Name: "bench", Metrics: m.For("transform.bench"), Out: out, DeadLetter: dead}, c)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -56,7 +63,7 @@ func (discard) Emit(_ context.Context, b agent.Batch) error {
 	return nil
 }
 
-func httpSchema(b *testing.B) *schema.Schema {
+func httpSchema(b testing.TB) *schema.Schema {
 	res, d := config.Load([]string{"../../configs/schemas"}, agent.NewRegistry())
 	if d.HasErrors() {
 		b.Fatal(d)
@@ -256,4 +263,32 @@ func nginxPackRecords(b *testing.B) agent.Batch {
 		b.Fatalf("the pack made %d records of %d lines", len(got.got), len(batch))
 	}
 	return got.got
+}
+
+// BenchmarkNginxPackGen runs the nginx pack (configs/nginx/rules.hcl) and
+// its split variant (configs/nginx/variants/split.hcl), schema and
+// timestamp step included, over the 256 generated lines of
+// testdata/nginx_gen.log: the parse path of make bench's nginx_regex and
+// nginx_split without the source and the sink.
+func BenchmarkNginxPackGen(b *testing.B) {
+	lines := rules.NginxGenLines(b)
+	for _, v := range []struct{ name, file, from string }{
+		{"regex", "../../configs/nginx/rules.hcl", `parse "regex"`},
+		{"split", "../../configs/nginx/variants/split.hcl", `parse "split"`},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			tr := benchTransform(b, packBody(b, v.file, v.from)+"schema = schema.http_request\n", httpSchema(b))
+			batch := make(agent.Batch, len(lines))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i += len(lines) {
+				for j := range batch {
+					batch[j] = agent.Record{Raw: lines[j], Origin: agent.Origin{Offset: int64(j)}}
+				}
+				if err := tr.Process(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
