@@ -536,19 +536,28 @@ func (r *Record) SetFields(m map[string]any) {
 // SetTyped replaces the record's fields with fs, which must be sorted by
 // key and unique (the record keeps fs: the caller must not change it).
 func (r *Record) SetTyped(fs TypedFields) {
+	paths := false
+	for i := range fs {
+		if IsPathKey(fs[i].Key) {
+			paths = true
+			break
+		}
+	}
+	r.setTypedKnown(fs, paths)
+}
+
+// SetTypedFlat is SetTyped for fields the caller knows to have no path
+// key among them (no nested field): it does not look through the keys.
+func (r *Record) SetTypedFlat(fs TypedFields) { r.setTypedKnown(fs, false) }
+
+func (r *Record) setTypedKnown(fs TypedFields, paths bool) {
 	if fs == nil {
 		fs = TypedFields{}
 	}
 	r.fields = nil
 	r.extra = nil
 	r.typed = fs
-	r.paths = false
-	for i := range fs {
-		if IsPathKey(fs[i].Key) {
-			r.paths = true
-			break
-		}
-	}
+	r.paths = paths
 }
 
 // TypedOf returns m's fields as typed fields, sorted by key, when every

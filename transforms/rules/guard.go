@@ -17,10 +17,14 @@ import (
 
 // runsProgram reports whether a step runs a user's program, whose time
 // and memory depend on the program (awk, jq, expr): transforms with one
-// mark each record in flight.
+// mark each record in flight. A jq query of the fast path's shape does
+// not count: selects and one object of fields, literals and comparisons
+// run in time and memory bounded by the record's fields, on gojq too.
 func runsProgram(s Step) bool {
-	switch s.(type) {
-	case *awkStep, *jqStep, *setStep, *whereStep:
+	switch s := s.(type) {
+	case *jqStep:
+		return s.fast == nil
+	case *awkStep, *setStep, *whereStep:
 		return true
 	}
 	return false

@@ -164,6 +164,10 @@ var jqDiffQueries = []string{
 	`{k: .["client_ip"], l: ."method", m: 1, n: 1.0, o: 1e3, p: -1, q: true, r: false, s: "lit"}`,
 	`{missing}`, `{a: null}`, `{time}`, `{t: .time, later: (.time > "2026")}`, `.`, `{}`, `(select(.a) | {a})`,
 	`{a: 1, a: 2}`, `{a: 100000000000000000000}`, `{x: (.status > 100000000000000000000)}`,
+	`{m: (.method | ascii_downcase), u: (.method | ascii_upcase), s: (.status | tostring), line: "\(.method) \(.path) \(.status)"}`,
+	`{class: (if .status >= 500 then "server" elif .status >= 400 then "client" else "ok" end), t: (.t | tostring), x: "\(.u)/\(.b)"}`,
+	`{x: (.f | tostring), y: (.a | ascii_downcase), z: "\(.f)", w: (.s | ascii_upcase), v: "\(.missing)", n: (.n | tostring)}`,
+	`{x: (if .missing then 1 else .s end), y: (if .t then .missing else 2 end), z: (.time | ascii_downcase)}`,
 	// only the fields read, on gojq
 	`{client_ip, n: (.bytes + 1), m: (.status * 2), d: (.bytes / 3), s: "\(.method) \(.path)"}`,
 	`{a: .nested.k, b: .list[0], c: .nested["k"][1:]}`, `{x: .list[.a]}`, `.a as $x | {$x, b}`,
@@ -233,14 +237,17 @@ func TestJQFastPathTaken(t *testing.T) {
 		`select(.status >= 500) | {client_ip}`:                              true,
 		`select(.a) | select(.b)`:                                           true,
 		`{a: (.x // "d"), b: (.y | not), c: (.z and .w)}`:                   true,
-		`{a: (.x + 1)}`:     false,
-		`{a: .x.y}`:         false,
-		`{a: 1, a: 2}`:      false,
-		`{(.k): 1}`:         false,
-		`{a} | {b: .a}`:     false,
-		`def f: 1; {a: f}`:  false,
-		`{a: 1e1000}`:       true, // a float, as on gojq
-		`.a as $x | {a: 1}`: false,
+		`{a: (.x + 1)}`:    false,
+		`{a: .x.y}`:        false,
+		`{a: 1, a: 2}`:     false,
+		`{(.k): 1}`:        false,
+		`{a} | {b: .a}`:    false,
+		`def f: 1; {a: f}`: false,
+		`{a: 1e1000}`:      true, // a float, as on gojq
+		`{a: (.x | ascii_downcase), b: "\(.y)-\(.z)", c: (if .s then .x elif .t then 1 else "z" end), d: (.n | tostring)}`: true,
+		`{a: (if .x then 1 end)}`: false,
+		`{a: (.x | length)}`:      false,
+		`.a as $x | {a: 1}`:       false,
 	} {
 		p, err := gojq.Parse(q)
 		if err != nil {
@@ -360,11 +367,13 @@ func (g *jqGen) record() agent.Record {
 		var v agent.Value
 		switch g.rnd.IntN(7) {
 		case 0:
-			v = agent.StringValue(g.pick("", "a", "GET", "2026", "é", "10"))
+			v = agent.StringValue(g.pick("", "a", "GET", "2026", "é", "ÉtÉ", "10", "\xff\xfeb", "a\x00b"))
 		case 1:
-			v = agent.IntValue([]int64{0, 1, -1, 2, 100000, math.MaxInt64, math.MinInt64}[g.rnd.IntN(7)])
+			ints := []int64{0, 1, -1, 2, 100000, math.MaxInt64, math.MinInt64, 1<<53 + 1}
+			v = agent.IntValue(ints[g.rnd.IntN(len(ints))])
 		case 2:
-			v = agent.FloatValue([]float64{0, 1, 2.5, -0.5, 1e300, 100000}[g.rnd.IntN(6)])
+			floats := []float64{0, 1, 2.5, -0.5, 1e300, 100000, math.NaN(), math.Copysign(0, -1), 1 << 53}
+			v = agent.FloatValue(floats[g.rnd.IntN(len(floats))])
 		case 3:
 			v = agent.BoolValue(g.rnd.IntN(2) == 0)
 		case 4:
@@ -375,7 +384,14 @@ func (g *jqGen) record() agent.Record {
 		r.SetValue(k, v)
 	}
 	if g.rnd.IntN(8) == 0 {
-		r.MaterializeFields() // the same fields, as a map
+		m := r.MaterializeFields() // the same fields, as a map
+		// and what only a map holds: null, lists, objects
+		for _, k := range jqGenKeys {
+			if k == "missing" || g.rnd.IntN(4) != 0 {
+				continue
+			}
+			m[k] = []any{nil, []any{int64(1), "x"}, map[string]any{"k": int64(2), "l": []any{}}, map[string]any{}}[g.rnd.IntN(4)]
+		}
 	}
 	return r
 }

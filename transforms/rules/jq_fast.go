@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,12 +34,16 @@ type jqFast struct {
 	keys     []string
 	vals     []jqExpr
 	identity bool
-	// names are the fields the query reads, by slot; order lists the
-	// slots by name; vs holds their values while a record runs.
+	// names are the fields the query reads, by slot; at is where each
+	// was in the last record's typed fields; vs holds their values while
+	// a record runs.
 	names []string
-	order []int
+	at    []int
 	vs    []agent.Value
-	slab  fieldSlab
+	// made is the memory the object of the current record is made in,
+	// with room for the steps after the jq step to add fields; a record
+	// that keeps it hands over its input's (keepJQOutput).
+	made agent.TypedFields
 }
 
 // jqExpr evaluates to a value on the values of the fields the query
@@ -53,12 +58,9 @@ func compileJQFast(q *gojq.Query) *jqFast {
 	if !f.pipeline(q) {
 		return nil
 	}
-	f.order = make([]int, len(f.names))
-	for i := range f.order {
-		f.order[i] = i
-	}
-	slices.SortFunc(f.order, func(a, b int) int { return strings.Compare(f.names[a], f.names[b]) })
+	f.at = make([]int, len(f.names))
 	f.vs = make([]agent.Value, len(f.names))
+	f.made = make(agent.TypedFields, 0, len(f.keys)+2)
 	return f
 }
 
@@ -145,6 +147,9 @@ func (f *jqFast) object(o *gojq.Object) bool {
 		es = append(es, e)
 	}
 	slices.SortFunc(es, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	if slices.ContainsFunc(es, func(e entry) bool { return agent.IsPathKey(e.key) }) {
+		return false // a key with a NUL byte: left to gojq (setOn takes the keys as plain)
+	}
 	for i, e := range es {
 		if i > 0 && es[i-1].key == e.key {
 			return false // a key given twice: left to gojq
@@ -167,13 +172,17 @@ func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 		return nil
 	}
 	if q.Op == gojq.OpPipe {
-		// E | not
+		// E | not, E | tostring, ...
 		if t := q.Right.Term; plainQuery(q.Right) && t != nil && t.Type == gojq.TermTypeFunc &&
-			len(t.SuffixList) == 0 && t.Func.Name == "not" && len(t.Func.Args) == 0 {
+			len(t.SuffixList) == 0 && len(t.Func.Args) == 0 && jqFilters[t.Func.Name] != nil {
 			if e := f.fastExpr(q.Left); e != nil {
+				filter := jqFilters[t.Func.Name]
 				return func(vs []agent.Value) (agent.Value, bool) {
 					v, ok := e(vs)
-					return agent.BoolValue(!jqTruthy(v)), ok
+					if !ok {
+						return v, false
+					}
+					return filter(v)
 				}
 			}
 		}
@@ -218,6 +227,53 @@ func (f *jqFast) fastExpr(q *gojq.Query) jqExpr {
 	return nil
 }
 
+// jqFilters are the functions of no argument the fast path runs, as
+// gojq runs them (gojq's func.go); ok is false where gojq would fail, or
+// format a number (left to it).
+var jqFilters = map[string]func(agent.Value) (agent.Value, bool){
+	"not": func(v agent.Value) (agent.Value, bool) { return agent.BoolValue(!jqTruthy(v)), true },
+	"tostring": func(v agent.Value) (agent.Value, bool) {
+		s, ok := jqToString(v)
+		return agent.StringValue(s), ok
+	},
+	"ascii_downcase": jqASCIICase('A', 'Z', 'a'-'A'),
+	"ascii_upcase":   jqASCIICase('a', 'z', 'A'-'a'),
+}
+
+// jqASCIICase is ascii_downcase (A to Z moved by delta) or ascii_upcase,
+// on strings only (anything else is an error on gojq), with strings.Map
+// as gojq maps (an invalid UTF-8 byte becomes U+FFFD).
+func jqASCIICase(lo, hi, delta rune) func(agent.Value) (agent.Value, bool) {
+	return func(v agent.Value) (agent.Value, bool) {
+		if v.Kind() != agent.KindString {
+			return v, false
+		}
+		return agent.StringValue(strings.Map(func(r rune) rune {
+			if lo <= r && r <= hi {
+				return r + delta
+			}
+			return r
+		}, v.Str())), true
+	}
+}
+
+// jqToString is gojq's tostring, for the values whose text is plain: a
+// string itself, an int's digits, true, false, null. Floats are left to
+// gojq (its number formatting).
+func jqToString(v agent.Value) (string, bool) {
+	switch v.Kind() {
+	case agent.KindString:
+		return v.Str(), true
+	case agent.KindInt:
+		return strconv.FormatInt(v.Int(), 10), true
+	case agent.KindBool:
+		return strconv.FormatBool(v.Bool()), true
+	case agent.KindNone:
+		return "null", true
+	}
+	return "", false
+}
+
 var jqCompareOps = map[gojq.Operator]func(int) bool{
 	gojq.OpEq: func(c int) bool { return c == 0 },
 	gojq.OpNe: func(c int) bool { return c != 0 },
@@ -248,6 +304,9 @@ func (f *jqFast) fastTerm(t *gojq.Term) jqExpr {
 		if t.Str.Queries == nil {
 			return fastConst(agent.StringValue(t.Str.Str))
 		}
+		return f.interpolation(t.Str)
+	case gojq.TermTypeIf:
+		return f.ifThen(t.If)
 	case gojq.TermTypeNumber:
 		// The number as gojq reads it (an int when it is one, else a
 		// float; too big for either stays on gojq).
@@ -263,6 +322,64 @@ func (f *jqFast) fastTerm(t *gojq.Term) jqExpr {
 		}
 	}
 	return nil
+}
+
+// interpolation compiles "text \(E) text": each E's value through
+// tostring, joined (as gojq compiles it: compileString).
+func (f *jqFast) interpolation(s *gojq.String) jqExpr {
+	parts := make([]jqExpr, len(s.Queries))
+	for i, q := range s.Queries {
+		if parts[i] = f.fastExpr(q); parts[i] == nil {
+			return nil
+		}
+	}
+	var buf []byte
+	return func(vs []agent.Value) (agent.Value, bool) {
+		buf = buf[:0]
+		for _, p := range parts {
+			v, ok := p(vs)
+			if !ok {
+				return v, false
+			}
+			s, ok := jqToString(v)
+			if !ok {
+				return v, false
+			}
+			buf = append(buf, s...)
+		}
+		return agent.StringValue(string(buf)), true
+	}
+}
+
+// ifThen compiles if C then A elif C2 then B ... else Z end; without an
+// else, it may output its input: left to gojq.
+func (f *jqFast) ifThen(t *gojq.If) jqExpr {
+	if t.Else == nil {
+		return nil
+	}
+	conds := []jqExpr{f.fastExpr(t.Cond)}
+	thens := []jqExpr{f.fastExpr(t.Then)}
+	for _, e := range t.Elif {
+		conds = append(conds, f.fastExpr(e.Cond))
+		thens = append(thens, f.fastExpr(e.Then))
+	}
+	otherwise := f.fastExpr(t.Else)
+	isNil := func(e jqExpr) bool { return e == nil }
+	if otherwise == nil || slices.ContainsFunc(conds, isNil) || slices.ContainsFunc(thens, isNil) {
+		return nil
+	}
+	return func(vs []agent.Value) (agent.Value, bool) {
+		for i, c := range conds {
+			v, ok := c(vs)
+			if !ok {
+				return v, false
+			}
+			if jqTruthy(v) {
+				return thens[i](vs)
+			}
+		}
+		return otherwise(vs)
+	}
 }
 
 func fastConst(c agent.Value) jqExpr {
@@ -282,7 +399,8 @@ func (f *jqFast) fastField(key string) jqExpr {
 
 // resolve fills f.vs with the value of each field the query reads, as
 // gojq would see it (null when missing, a time as its RFC 3339 string):
-// from typed fields in one walk over them and the sorted names. ok is
+// from typed fields where the last record had them, else by a binary
+// search. ok is
 // false when a field is not a scalar (a list, an object).
 func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
 	if !r.Typed() {
@@ -297,20 +415,24 @@ func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
 		return f.vs, true
 	}
 	fs := r.TypedFields()
-	i := 0
-	for _, slot := range f.order {
-		k := f.names[slot]
-		for i < len(fs) && fs[i].Key < k {
-			i++
+	for slot, k := range f.names {
+		// The records of a stream have their fields in the same places:
+		// look where the last record had it first.
+		i := f.at[slot]
+		if i >= len(fs) || fs[i].Key != k {
+			var found bool
+			if i, found = slices.BinarySearchFunc(fs, k, fieldKeyCmp); !found {
+				f.vs[slot] = agent.Value{}
+				continue
+			}
+			f.at[slot] = i
 		}
-		v := agent.Value{}
-		if i < len(fs) && fs[i].Key == k {
-			v = fs[i].Value
-		}
-		f.vs[slot] = jqSeen(v)
+		f.vs[slot] = jqSeen(fs[i].Value)
 	}
 	return f.vs, true
 }
+
+func fieldKeyCmp(f agent.Field, k string) int { return strings.Compare(f.Key, k) }
 
 // jqSeen is a value as a query sees it: a time as its RFC 3339 string.
 func jqSeen(v agent.Value) agent.Value {
@@ -390,9 +512,24 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		}
 	}
 	if f.identity {
-		return jqWhole(r), true, true
+		if !r.Typed() {
+			return jqWhole(r), true, true
+		}
+		// The record's fields as the query saw them, made where an
+		// object would be (jqWhole without a copy on the heap).
+		fs := r.TypedFields()
+		if cap(f.made) < len(fs) {
+			f.made = make(agent.TypedFields, 0, len(fs)+2)
+		}
+		made := f.made[:len(fs)]
+		for i := range fs {
+			made[i] = agent.Field{Key: fs[i].Key, Value: jqSeen(fs[i].Value)}
+		}
+		return jqObject{typed: made, lender: f}, true, true
 	}
-	made := f.slab.take(len(f.keys) + 2)[:len(f.keys)] // room for later steps
+	// The object is made in the step's own memory, which the record
+	// borrows until the transform settles it (see jqObject.lender).
+	made := f.made[:len(f.keys)]
 	for i, k := range f.keys {
 		v, ok := f.vals[i](vs)
 		if !ok || v.Kind() == agent.KindNone {
@@ -401,5 +538,5 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		}
 		made[i] = agent.Field{Key: k, Value: v}
 	}
-	return jqObject{typed: made}, true, true
+	return jqObject{typed: made, lender: f}, true, true
 }

@@ -113,8 +113,11 @@ type transform struct {
 	// untraced is the config as loaded, once Trace has wrapped the steps
 	// of cfg (trace.go).
 	untraced *Config
-	// one is where run makes the record of a jq step's one output.
-	one agent.Record
+	// one is where run makes the record of a jq step's one output; slab
+	// holds such records' fields when they do not fit where the input's
+	// were.
+	one  agent.Record
+	slab fieldSlab
 	// ruleIn and ruleOut: see derive.
 	ruleIn, ruleOut string
 }
@@ -205,6 +208,17 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 		case 0:
 			t.jqEmpty.Inc()
 		case 1:
+			if len(rest) == 0 && t.cfg.Schema == nil && len(t.cfg.Entity) == 0 {
+				// Nothing after the query can fail (finish fails on the
+				// schema and entity only): r becomes the object at once.
+				in := r.TypedFields()
+				objs[0].setOn(r)
+				_ = t.finish(r, 0, false) // cannot fail here, see above
+				if objs[0].lender != nil {
+					keepJQOutput(r, in, objs[0].lender, &t.slab)
+				}
+				return nil, true, nil
+			}
 			// One object (the common case): it becomes r itself, as fanOut
 			// would make it, without a slice of records. It is made in
 			// t.one, so that r stays as it came for a dead letter.
@@ -218,7 +232,11 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 			if err := t.finish(c, 0, false); err != nil {
 				return nil, false, err
 			}
+			in := r.TypedFields()
 			*r = *c
+			if objs[0].lender != nil {
+				keepJQOutput(r, in, objs[0].lender, &t.slab)
+			}
 			return nil, true, nil
 		}
 		recs, err = t.fanOut(ctx, r, objs, rest)
@@ -272,6 +290,9 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject
 	recs := make([]agent.Record, 0, len(objs))
 	for i, obj := range objs {
 		c := *r
+		if obj.lender != nil { // not made by the steps that borrow: kept at once
+			obj.typed = append(t.slab.take(len(obj.typed)), obj.typed...)
+		}
 		obj.setOn(&c)
 		c.SetToken(nil)
 		_, _, err := t.steps(ctx, &c, rest, false)

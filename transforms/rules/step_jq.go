@@ -7,7 +7,9 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -26,6 +28,7 @@ const defaultJQTimeout = defaultBudget
 // The query gets only the fields it reads (see jqReads), and an object it
 // outputs whose values are all scalars becomes typed fields again.
 type jqStep struct {
+	slab  fieldSlab // for an output kept past the next record
 	code  *gojq.Code
 	reads jqReads
 	fast  *jqFast // nil: every record runs on gojq
@@ -34,6 +37,7 @@ type jqStep struct {
 	one      [1]jqObject
 	timeout  time.Duration
 	deadline *deadline
+	note     string // how the query runs (octoagent validate)
 }
 
 type jqBlock struct {
@@ -67,8 +71,24 @@ func newJQ(src string, timeout time.Duration, at hcl.Range) (Step, hcl.Diagnosti
 	if err != nil {
 		return nil, diag(at, "Invalid jq query", "%v", err)
 	}
-	return &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}, nil
+	s := &jqStep{code: code, reads: analyseJQ(q), fast: compileJQFast(q), timeout: timeout, deadline: newDeadline(timeout)}
+	s.note = fmt.Sprintf("%s:%d:%d: jq: %s", at.Filename, at.Start.Line, at.Start.Column, s.how())
+	return s, nil
 }
+
+// how says how the query runs, for octoagent validate.
+func (s *jqStep) how() string {
+	switch {
+	case s.fast != nil:
+		return "native (run on the typed fields without gojq; a record that would give a null in the object, or with a field holding a list or an object, runs on gojq)"
+	case s.reads.whole:
+		return "gojq, given the whole record (the query may look at the record as a value, or at keys it does not name)"
+	}
+	return fmt.Sprintf("gojq, given only the fields it reads (%s)", strings.Join(s.reads.keys, ", "))
+}
+
+// Notes implements the notes octoagent validate prints.
+func (s *jqStep) Notes() []string { return []string{s.note} }
 
 func (s *jqStep) Name() string { return "jq" }
 
@@ -86,24 +106,52 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 	if len(objs) != 1 {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
-	objs[0].setOn(r)
+	obj := objs[0]
+	if obj.lender != nil {
+		obj.typed = append(s.slab.take(len(obj.typed)+2), obj.typed...)
+	}
+	obj.setOn(r)
 	return nil
 }
 
 // jqObject is one object a jq query output: typed fields when its values
 // are all scalars, else a fields map.
+//
+// Typed fields with a lender are the memory of the step's fast path,
+// which it reuses for the next record: the record given them must settle
+// them (keepJQOutput) before the step runs again.
 type jqObject struct {
 	typed  agent.TypedFields
 	fields map[string]any
+	lender *jqFast
+}
+
+// keepJQOutput settles r's fields, made in the memory of a jq step's fast
+// path (lender): r keeps that memory, and the step takes in its place the
+// memory of the fields r had before the step (in), which nothing else
+// holds (a record owns its typed fields, and in is no longer needed once
+// r has succeeded), or fresh memory when in is too small. So the usual
+// record costs neither an allocation nor a copy.
+func keepJQOutput(r *agent.Record, in agent.TypedFields, lender *jqFast, slab *fieldSlab) {
+	if fs := r.TypedFields(); fs == nil || unsafe.SliceData(fs) != unsafe.SliceData(lender.made) {
+		return // later steps moved r's fields to memory of their own
+	}
+	if cap(in) < len(lender.keys) { // an object needs room for its keys (the input, for ., grows it)
+		in = slab.take(len(lender.keys) + 2)
+	}
+	lender.made = in[:0:cap(in)]
 }
 
 // setOn replaces r's fields with the object.
 func (o jqObject) setOn(r *agent.Record) {
-	if o.fields != nil {
+	switch {
+	case o.fields != nil:
 		r.SetFields(o.fields)
-		return
+	case o.lender != nil: // the fast path's, whose keys are plain (compileJQFast)
+		r.SetTypedFlat(o.typed)
+	default:
+		r.SetTyped(o.typed)
 	}
-	r.SetTyped(o.typed)
 }
 
 // Map returns the object as a fields map.
