@@ -111,3 +111,5 @@ require (
 )
 
 replace github.com/benhoyt/goawk => ./third_party/goawk
+
+replace github.com/santhosh-tekuri/jsonschema/v6 => ./third_party/jsonschema

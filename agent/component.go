@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Kind is the role of a component in the graph.
@@ -171,7 +172,7 @@ type Factory struct {
 	newConfig func() any
 	create    func(set Settings, cfg any) (any, error)
 	claims    func(cfg any) []string
-	pkg       string
+	pkg       func() string // the import path of the declaring package, looked up on first use (it reads the binary's function table)
 }
 
 // FactorySpec is what a component package declares about its type. C is
@@ -210,7 +211,7 @@ func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
 	if s.Type == "" || s.Create == nil {
 		panic(fmt.Sprintf("%s factory without a type or a Create function", kind))
 	}
-	f := &Factory{Kind: kind, Type: s.Type, Description: s.Description, Example: s.Example, pkg: funcPackage(s.Create)}
+	f := &Factory{Kind: kind, Type: s.Type, Description: s.Description, Example: s.Example, pkg: sync.OnceValue(func() string { return funcPackage(s.Create) })}
 	f.newConfig = func() any {
 		if s.NewConfig == nil {
 			return new(C)
@@ -241,7 +242,12 @@ func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
 // Package returns the import path of the package that declared the
 // factory (the one whose Create function it holds): the component's folder,
 // with its README and example config.
-func (f *Factory) Package() string { return f.pkg }
+func (f *Factory) Package() string {
+	if f.pkg == nil {
+		return ""
+	}
+	return f.pkg()
+}
 
 // funcPackage returns the import path of the package fn is declared in,
 // from its symbol name ("example.com/x/y.NewFactory.func1").

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // AppendJSON appends the wire form of r (see docs/record.md) to dst, with no
@@ -26,9 +27,9 @@ func AppendJSON(dst []byte, r *Record) []byte {
 
 // Encoder writes the wire form of records, as AppendJSON does, reusing the
 // encoded form of what repeats from one record to the next: the origin's
-// strings, the kind, the entity (the same slice), and the second of the
-// time. The zero Encoder is ready;
-// it is not safe for concurrent use.
+// strings, the kind, the entity (the same slice), and the time last
+// written (the records' and, apart, their fields'). The zero Encoder is
+// ready; it is not safe for concurrent use.
 type Encoder struct {
 	kind    string
 	kindEnc []byte
@@ -48,31 +49,37 @@ type Encoder struct {
 	ent    []KV
 	entEnc []byte
 
-	times timeCache
-	once  bool // AppendJSON's: nothing to reuse, write everything directly
+	times      timeCache // the records' times
+	fieldTimes timeCache // the times among their fields
+	once       bool      // AppendJSON's: nothing to reuse, write everything directly
 
 	paths *pathSteps // made at the first record with nested fields
 }
 
-// timeCache keeps the date and time (to the second) last written.
+// timeCache keeps the time last written: the records of one read share
+// their read time, and a log's own times their second.
 type timeCache struct {
 	sec   int64
-	enc   [19]byte
+	nsec  int32 // -1: the fraction is not written yet
+	n     uint8 // bytes of enc in use
 	valid bool
+	enc   [len("2006-01-02T15:04:05.123456789Z")]byte
 }
 
 func (c *timeCache) append(dst []byte, t time.Time) []byte {
-	sec := t.Unix()
+	sec, nsec := t.Unix(), int32(t.Nanosecond())
 	if !c.valid || sec != c.sec {
 		b := appendDateTime(c.enc[:0], sec)
-		if len(b) != len(c.enc) { // a year out of 0001-9999
+		if len(b) != len("2006-01-02T15:04:05") { // a year out of 0001-9999
 			c.valid = false
-			return appendRFC3339(dst, sec, int32(t.Nanosecond()))
+			return appendRFC3339(dst, sec, nsec)
 		}
-		c.sec, c.valid = sec, true
+		c.sec, c.nsec, c.valid = sec, -1, true
 	}
-	dst = append(dst, c.enc[:]...)
-	return appendFracZ(dst, int32(t.Nanosecond()))
+	if nsec != c.nsec {
+		c.nsec, c.n = nsec, uint8(len(appendFracZ(c.enc[:len("2006-01-02T15:04:05")], nsec)))
+	}
+	return append(dst, c.enc[:c.n]...)
 }
 
 // Append appends the wire form of r to dst.
@@ -115,9 +122,9 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 		if e.paths == nil {
 			e.paths = new(pathSteps)
 		}
-		dst = r.typed.appendNestedJSON(dst, &e.times, e.paths)
+		dst = r.typed.appendNestedJSON(dst, &e.fieldTimes, e.paths)
 	case r.typed != nil:
-		dst = r.typed.appendJSON(dst, &e.times, r.paths)
+		dst = r.typed.appendJSON(dst, &e.fieldTimes, r.paths)
 	default:
 		dst = r.AppendFieldsJSON(dst)
 	}
@@ -154,8 +161,8 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		}
 		return originTail(dst, o)
 	}
-	if !e.cached || o.Host != e.host || o.Component != e.component || o.Stream != e.stream ||
-		o.Rule != e.rule || o.Path != e.path || o.Topic != e.topic ||
+	if !e.cached || !same(o.Host, e.host) || !same(o.Component, e.component) || !same(o.Stream, e.stream) ||
+		!same(o.Rule, e.rule) || !same(o.Path, e.path) || !same(o.Topic, e.topic) ||
 		o.Device != e.device || o.Inode != e.inode || o.Partition != e.partition {
 		e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
 		e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
@@ -174,6 +181,12 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		dst = strconv.AppendInt(dst, int64(o.Index), 10)
 	}
 	return append(dst, e.tail...)
+}
+
+// same reports whether a == b, at once when they share their bytes (the
+// strings of one source's records do).
+func same(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
 }
 
 // originHead writes `{"host":…,"component":…,"stream":…,"offset":`.
@@ -321,14 +334,6 @@ func appendFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// safe[b] is true for ASCII bytes that need no escaping in a JSON string.
-var safe = func() (t [utf8.RuneSelf]bool) {
-	for i := 0x20; i < utf8.RuneSelf; i++ {
-		t[i] = i != '"' && i != '\\'
-	}
-	return
-}()
-
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080
@@ -349,103 +354,165 @@ func specialBytes(x uint64) uint64 {
 // x^(c*lsb). The bytes with their top bit set are x & msb.
 func plainWord(x uint64) bool { return specialBytes(x) == 0 }
 
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// U+2028 and U+2029 are escaped.
+//
+// It copies 8 bytes at a time straight into dst's spare capacity and
+// checks them with specialBytes, so text that needs no escaping (most log
+// text, and the stretches between the quotes of a log line) costs one load,
+// one store and a few ALU operations per word. At a word with a byte that
+// needs a look, only the bytes before it count as written; that byte is
+// escaped (or checked as UTF-8) and the copying goes on after it.
 func AppendString(dst []byte, s string) []byte {
-	if plainString(s) {
-		// Most keys and log text: copy as is.
-		dst = append(dst, '"')
-		dst = append(dst, s...)
-		return append(dst, '"')
+	// Room for the quotes, s as is and one word written past the end.
+	n := len(dst)
+	if cap(dst)-n < len(s)+stringSlack {
+		dst = slices.Grow(dst, len(s)+stringSlack)
 	}
-	return appendStringEscaped(dst, s)
-}
-
-// plainString reports whether s needs no escaping, 8 bytes at a time: the
-// last word overlaps the one before it, and a string shorter than a word is
-// padded with spaces.
-func plainString(s string) bool {
-	n := len(s)
-	if n < 8 {
-		w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
-		copy(w[:], s)
-		return plainWord(binary.LittleEndian.Uint64(w[:]))
-	}
-	for i := 0; i+8 < n; i += 8 {
-		if !plainWord(binary.LittleEndian.Uint64([]byte(s[i : i+8]))) {
-			return false
+	b := dst[:cap(dst)]
+	b[n] = '"'
+	n++
+	i := 0
+	ahead := true // no byte needed a look in the last word: race ahead
+	for {
+		if ahead && len(s)-i >= 16 {
+			k := plainBlocks(&b[n], unsafe.StringData(s[i:]), len(s)-i)
+			i += k
+			n += k
 		}
-	}
-	return plainWord(binary.LittleEndian.Uint64([]byte(s[n-8:])))
-}
-
-func appendStringEscaped(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		// Jump 8 bytes at a time to the next byte that needs a look: most
-		// log text needs no escaping.
-		for i+8 <= len(s) {
-			m := specialBytes(binary.LittleEndian.Uint64([]byte(s[i : i+8])))
-			if m != 0 {
-				i += bits.TrailingZeros64(m) >> 3
-				break
-			}
-			i += 8
+		var x uint64
+		left := len(s) - i
+		switch {
+		case left >= 8:
+			x = binary.LittleEndian.Uint64([]byte(s[i : i+8]))
+		case left == 0:
+			b[n] = '"'
+			return b[:n+1]
+		case len(s) >= 8:
+			// The last word of s, shifted down to its unread bytes, with
+			// spaces (plain) above them.
+			x = binary.LittleEndian.Uint64([]byte(s[len(s)-8:]))>>(8*(8-left)) | spaces<<(8*left)
+		default:
+			w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+			copy(w[:], s[i:])
+			x = binary.LittleEndian.Uint64(w[:])
 		}
-		if i >= len(s) {
-			break
+		binary.LittleEndian.PutUint64(b[n:n+8], x)
+		m := specialBytes(x)
+		if m == 0 {
+			k := min(left, 8)
+			i += k
+			n += k
+			ahead = true
+			continue
+		}
+		ahead = false
+		// The lowest marked byte is exactly the first that needs a look
+		// (spaces never do, so it is one of s's).
+		k := bits.TrailingZeros64(m) >> 3
+		i += k
+		n += k
+		// An escape writes at most 6 bytes for each byte of s it replaces.
+		if cap(b)-n < len(s)-i+stringSlack+6 {
+			b = slices.Grow(b[:n], len(s)-i+stringSlack+6)
+			b = b[:cap(b)]
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safe[c] {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscape(dst, c)
+			// Stored whole (the room checked above covers 8 bytes).
+			binary.LittleEndian.PutUint64(b[n:n+8], escapes[c])
+			n += int(escapes[c] >> 56)
 			i++
-			start = i
 			continue
 		}
+		// A run of valid runes that need no escape is copied in one go.
+		j := i
+		for j < len(s) && s[j] >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[j:])
+			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+				break
+			}
+			j += size
+		}
+		if j > i {
+			if j-i <= 8 && i+8 <= len(s) {
+				// Stored whole (the room checked above covers 8 bytes).
+				binary.LittleEndian.PutUint64(b[n:n+8], binary.LittleEndian.Uint64([]byte(s[i:i+8])))
+				n += j - i
+			} else {
+				n += copy(b[n:], s[i:j])
+			}
+			i = j
+			continue
+		}
+		// An invalid byte, or U+2028 or U+2029.
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\u202`...)
-			dst = append(dst, hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
+		if r == utf8.RuneError {
+			n += copy(b[n:], `\ufffd`)
+		} else {
+			n += copy(b[n:], `\u202`)
+			b[n] = hexDigits[r&0xF]
+			n++
 		}
 		i += size
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+}
+
+// stringSlack is the room AppendString wants past s's own bytes: two
+// quotes and a word stored whole past the end.
+const stringSlack = 2 + 8
+
+// spaces is 8 spaces, a word that needs no escaping.
+const spaces = ' ' * lsb
+
+// escapes[c] is how an ASCII byte that needs escaping is written in a JSON
+// string: its bytes from the lowest, and their count in the top byte.
+var escapes = func() (t [utf8.RuneSelf]uint64) {
+	for c := range t {
+		var e string
+		switch c {
+		case '"', '\\':
+			e = string([]byte{'\\', byte(c)})
+		case '\n':
+			e = `\n`
+		case '\r':
+			e = `\r`
+		case '\t':
+			e = `\t`
+		default:
+			if c >= 0x20 {
+				continue
+			}
+			e = string([]byte{'\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF]})
+		}
+		var w [8]byte
+		copy(w[:], e)
+		w[7] = byte(len(e))
+		t[c] = binary.LittleEndian.Uint64(w[:])
+	}
+	return
+}()
+
+// appendHex64 appends u's 16 hex digits, most significant first (what
+// encoding/hex writes for u's big-endian bytes), 8 digits at a time: each
+// byte of 4 spread to two nibbles, one a byte, then '0'+v, plus 'a'-'0'-10
+// where v > 9 (v+6 carries into bit 4 exactly then).
+func appendHex64(dst []byte, u uint64) []byte {
+	return binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(dst, hex8(uint32(u>>32))), hex8(uint32(u)))
+}
+
+// hex8 returns the 8 hex digits of v, the first in the lowest byte.
+func hex8(v uint32) uint64 {
+	y := uint64(bits.ReverseBytes32(v)) // v's first byte lowest
+	y = (y | y<<16) & 0x0000ffff0000ffff
+	y = (y | y<<8) & 0x00ff00ff00ff00ff // byte j of v at bits 16j
+	x := (y>>4)&0x000f000f000f000f | (y&0x000f000f000f000f)<<8
+	return x + '0'*lsb + ((x+6*lsb)>>4&lsb)*('a'-'0'-10)
 }
 
 func appendStringBytes(dst []byte, b []byte) []byte {
 	// The conversion does not allocate: AppendString does not keep s.
 	return AppendString(dst, unsafeString(b))
-}
-
-func appendEscape(dst []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(dst, '\\', c)
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
-	}
-	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
 
 // WireRecord is the decoded wire form, for tests and tools that read what

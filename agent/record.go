@@ -5,7 +5,6 @@ package agent
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"strconv"
 	"time"
 
@@ -163,8 +162,8 @@ func (o *Origin) appendID(dst []byte) []byte {
 	b = append(b, o.Rule...)
 	b = append(b, 0)
 	b = binary.BigEndian.AppendUint64(b, uint64(o.Index))
-	sum := xxh3.Hash128(b).Bytes()
-	return hex.AppendEncode(dst, sum[:])
+	sum := xxh3.Hash128(b)
+	return appendHex64(appendHex64(dst, sum.Hi), sum.Lo)
 }
 
 // EnsureID computes r.ID from its origin if it is not set yet, and returns it.

@@ -524,13 +524,13 @@ func (s *source) enrich(ctx context.Context, ev *Event) {
 
 // scaledRe finds the ReplicaSet in a ScalingReplicaSet note: "Scaled up
 // replica set api-7f9c from 0 to 1".
-var scaledRe = regexp.MustCompile(`replica set (\S+)`)
+var scaledRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`replica set (\S+)`) })
 
 // enrichRollout reads the ReplicaSet a Deployment's ScalingReplicaSet
 // event scaled (through the same cache): its revision and images are the
 // rollout's, whatever the Deployment holds by now.
 func (s *source) enrichRollout(ctx context.Context, ev *Event, ns string) {
-	m := scaledRe.FindStringSubmatch(ev.Note)
+	m := scaledRe().FindStringSubmatch(ev.Note)
 	if m == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/config"
@@ -146,7 +147,7 @@ type recordPool struct {
 	read  bool
 }
 
-var idLike = regexp.MustCompile(`^[0-9a-f]{4,32}$`)
+var idLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{4,32}$`) }) // compiled on first use, not at every start
 
 func (p *recordPool) resolve(arg string) (agent.Record, error) {
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
@@ -162,7 +163,7 @@ func (p *recordPool) resolve(arg string) (agent.Record, error) {
 		}
 		return agent.Record{}, fmt.Errorf("%s holds %d records (%s); name one by id: octoagent diff --in %s ID_A ID_B", arg, len(recs), idList(recs), arg)
 	}
-	if !idLike.MatchString(arg) {
+	if !idLike().MatchString(arg) {
 		return agent.Record{}, fmt.Errorf("no such file, and not a record id (32 hex digits, or a prefix of at least 4)")
 	}
 	if err := p.load(); err != nil {

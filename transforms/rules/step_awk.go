@@ -56,7 +56,7 @@ type awkBlock struct {
 	Timeout     *string `hcl:"timeout,optional"`
 }
 
-var awkSetName = regexp.MustCompile(`\bset\(\s*"([^"]+)"`)
+var awkSetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bset\(\s*"([^"]+)"`) })
 
 func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
 	var c awkBlock
@@ -104,7 +104,7 @@ func newAwkStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.D
 	}
 	s.config = &interp.Config{Stdin: &s.stdin, Output: io.Discard, Error: io.Discard, Funcs: funcs,
 		NoExec: true, NoFileWrites: true, NoFileReads: true, Environ: []string{}}
-	for _, m := range awkSetName.FindAllStringSubmatch(c.Program, -1) {
+	for _, m := range awkSetName().FindAllStringSubmatch(c.Program, -1) {
 		s.names = append(s.names, m[1])
 	}
 	s.plan = newCapturePlan(s.names, env.schema)
