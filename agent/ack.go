@@ -44,6 +44,33 @@ type Token struct {
 	failed  atomic.Bool
 	done    func(failed bool)
 	acks    *Acks
+	// release lists what runs once every record has an outcome, after
+	// done: the memory the batch's records were carved from goes back to
+	// be reused (OnRelease).
+	release atomic.Pointer[releaseFn]
+}
+
+type releaseFn struct {
+	fn   func()
+	next *releaseFn
+}
+
+// OnRelease has fn run once, when every record counted against t has an
+// outcome (after done). A source or transform that carved the records of
+// the batch (or their fields) out of memory of its own uses it to take
+// that memory back and reuse it: see "Recycled memory" in
+// docs/architecture.md for what makes that safe. The caller must hold a
+// record of t that has no outcome yet, so t cannot resolve meanwhile; any
+// goroutine may call it.
+func (t *Token) OnRelease(fn func()) {
+	n := &releaseFn{fn: fn}
+	for {
+		old := t.release.Load()
+		n.next = old
+		if t.release.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // Add counts n more records (copies made by fan-out, or extra records a
@@ -71,6 +98,9 @@ func (t *Token) resolve(o Outcome, n int64) {
 	failed := t.failed.Load()
 	if t.done != nil {
 		t.done(failed)
+	}
+	for n := t.release.Swap(nil); n != nil; n = n.next {
+		n.fn()
 	}
 	if t.acks != nil {
 		if failed {

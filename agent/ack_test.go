@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -148,5 +149,78 @@ func TestTrackerRandomOrderNeverCommitsPastUnresolved(t *testing.T) {
 		if tr.Pending() != 0 {
 			t.Fatalf("round %d: %d batches left", round, tr.Pending())
 		}
+	}
+}
+
+// OnRelease runs once, after done, when the last record resolves; the
+// release may hand the batch's memory to new records at once (here,
+// records of another token written over it), which the Ack or AckAll that
+// released it must not touch.
+func TestTokenOnReleaseAfterLastOutcome(t *testing.T) {
+	acks := NewAcks()
+	var order []string
+	a := acks.NewToken(3, func(bool) { order = append(order, "done") })
+	reused := acks.NewToken(3, nil)
+	batch := Batch{{}, {}, {}}
+	for i := range batch {
+		batch[i].SetToken(a)
+	}
+	a.OnRelease(func() {
+		order = append(order, "release")
+		for i := range batch {
+			batch[i] = Record{Kind: "new"}
+			batch[i].SetToken(reused)
+		}
+	})
+	batch[2].Ack(Delivered)
+	if len(order) != 0 {
+		t.Fatalf("released with records pending: %v", order)
+	}
+	batch[1].Ack(Delivered)
+	AckAll(batch[:1:1], Delivered) // a's last record: a resolves, its slab is reused
+	if want := []string{"done", "release"}; !slices.Equal(order, want) {
+		t.Fatalf("order %v, want %v", order, want)
+	}
+	// The slab now holds reused's records: untouched by what released it.
+	for i := range batch {
+		if batch[i].Token() != reused || batch[i].Kind != "new" {
+			t.Fatalf("record %d of the reused slab was changed: %+v", i, batch[i])
+		}
+	}
+	if got := reused.pending.Load(); got != 3 {
+		t.Fatalf("reused token pending %d, want 3", got)
+	}
+	if acks.OverAcked() != 0 {
+		t.Fatalf("over-acked %d", acks.OverAcked())
+	}
+}
+
+// An AckAll over runs of several tokens resolves each once, whatever the
+// first resolution released.
+func TestAckAllReleasesWithoutRereading(t *testing.T) {
+	acks := NewAcks()
+	a := acks.NewToken(2, nil)
+	b := acks.NewToken(2, nil)
+	batch := Batch{{}, {}, {}, {}}
+	batch[0].SetToken(a)
+	batch[1].SetToken(a)
+	batch[2].SetToken(b)
+	batch[3].SetToken(b)
+	other := acks.NewToken(4, nil)
+	released := 0
+	a.OnRelease(func() {
+		released++
+		for i := range batch { // the memory reused by the next batch
+			batch[i] = Record{}
+			batch[i].SetToken(other)
+		}
+	})
+	b.OnRelease(func() { released++ })
+	AckAll(batch, Delivered)
+	if released != 2 {
+		t.Fatalf("released %d tokens, want 2", released)
+	}
+	if other.pending.Load() != 4 || acks.InFlight() != 1 || acks.OverAcked() != 0 {
+		t.Fatalf("other pending %d, in flight %d, over-acked %d; want 4, 1, 0", other.pending.Load(), acks.InFlight(), acks.OverAcked())
 	}
 }

@@ -231,16 +231,30 @@ func (r *Record) SetToken(tok *Token) { r.token = tok }
 // Ack resolves this record's outcome once. Every record that carries a token
 // must be acked exactly once, on exactly one terminal path.
 func (r *Record) Ack(o Outcome) {
-	if r.token != nil {
-		r.token.resolve(o, 1)
-		r.token = nil
+	if tok := r.token; tok != nil {
+		r.token = nil // first: the outcome may release r's memory (OnRelease)
+		tok.resolve(o, 1)
 	}
 }
 
 // Clone returns a deep copy of r that holds its own place in r's token: the
 // copy must be acked too. Fan-out clones for every consumer but the last.
 func (r *Record) Clone() Record {
+	c := r.Keep()
+	if r.token != nil {
+		r.token.Add(1)
+		c.token = r.token
+	}
+	return c
+}
+
+// Keep returns a deep copy of r without its token, for a component that
+// keeps a record past its outcome (a test's capture, a store of what was
+// seen). r itself must not be kept: the memory its fields were carved
+// from is reused once it has an outcome (Token.OnRelease).
+func (r *Record) Keep() Record {
 	c := *r
+	c.token = nil
 	if r.fields != nil {
 		c.fields = CloneMap(r.fields)
 	}
@@ -251,9 +265,6 @@ func (r *Record) Clone() Record {
 		c.Entity = append([]KV(nil), r.Entity...)
 	}
 	// Raw is never written to after a source emits it, so copies share it.
-	if r.token != nil {
-		r.token.Add(1)
-	}
 	return c
 }
 
@@ -300,8 +311,13 @@ func (r *Record) memBytes() int {
 }
 
 // AckAll resolves every record in b with outcome o, touching each distinct
-// token once per run of records that share it.
+// token once per run of records that share it. Every record is detached
+// from its token before the first is resolved: an outcome may release the
+// memory b lives in (OnRelease), which is reused at once, so b is not read
+// again once resolving starts.
 func AckAll(b Batch, o Outcome) {
+	var stack [8]tokenRun
+	runs := stack[:0]
 	for i := 0; i < len(b); {
 		tok := b[i].token
 		j := i + 1
@@ -309,11 +325,19 @@ func AckAll(b Batch, o Outcome) {
 			j++
 		}
 		if tok != nil {
-			tok.resolve(o, int64(j-i))
 			for k := i; k < j; k++ {
 				b[k].token = nil
 			}
+			runs = append(runs, tokenRun{tok, int64(j - i)})
 		}
 		i = j
 	}
+	for _, r := range runs {
+		r.tok.resolve(o, r.n)
+	}
+}
+
+type tokenRun struct {
+	tok *Token
+	n   int64
 }

@@ -51,10 +51,13 @@ type Capture struct {
 	recs agent.Batch
 }
 
-// Consume keeps the batch's records and resolves them as delivered.
+// Consume keeps copies of the batch's records (agent.Record.Keep) and
+// resolves them as delivered.
 func (c *Capture) Consume(_ context.Context, b agent.Batch) error {
 	c.mu.Lock()
-	c.recs = append(c.recs, b...)
+	for i := range b {
+		c.recs = append(c.recs, b[i].Keep()) // b's memory is reused once acked
+	}
 	c.mu.Unlock()
 	agent.AckAll(b, agent.Delivered)
 	return nil

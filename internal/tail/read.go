@@ -206,7 +206,7 @@ func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) 
 // records turns entries into records that all carry tok. A cut entry
 // becomes a dead letter, returned in cut.
 func (s *Tailer) records(ents []Entry, now time.Time, base agent.Origin, tok *agent.Token) (recs, cut agent.Batch) {
-	recs = make(agent.Batch, len(ents))
+	recs = s.slab(len(ents), tok)
 	n := 0
 	for i := range ents {
 		e := &ents[i]
@@ -238,6 +238,33 @@ func (s *Tailer) records(ents []Entry, now time.Time, base agent.Origin, tok *ag
 		}
 	}
 	return recs[:n], cut
+}
+
+// slab returns n empty records for a batch that carries tok. A batch of at
+// least half batch_max_records (a busy file) takes a slab of
+// batch_max_records that an earlier batch released, or a new one, and
+// releases it when tok resolves: every record of the batch (and every
+// record made from them, which carries tok) has an outcome then, and no
+// component touches a record after its outcome (docs/architecture.md,
+// "Recycled memory"). A smaller batch gets records of its own, left to
+// the collector: a slab held by one line would pin a batch's worth of
+// memory for every quiet file.
+func (s *Tailer) slab(n int, tok *agent.Token) agent.Batch {
+	size := s.cfg.BatchMaxRecords
+	if n*2 < size || n > size {
+		return make(agent.Batch, n)
+	}
+	var full agent.Batch
+	if p, _ := s.slabs.Get().(*agent.Batch); p != nil {
+		full = *p
+	} else {
+		full = make(agent.Batch, size)
+	}
+	tok.OnRelease(func() {
+		clear(full) // what the records pointed to is not kept alive
+		s.slabs.Put(&full)
+	})
+	return full[:n]
 }
 
 // setOrigin sets *o to *base one field at a time (see records).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,8 +72,11 @@ type Tailer struct {
 	// The lines of the read being handed on and their entries: scratch
 	// shared by every file (one goroutine reads them all, in turn), so
 	// many busy files do not each keep lists as long as a turn's lines.
-	out         []lines.Line
-	ents        []Entry
+	out  []lines.Line
+	ents []Entry
+	// slabs holds the record slabs of batches whose records all have
+	// an outcome, for the next batches to reuse (slab).
+	slabs       sync.Pool
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
 	mlTruncated prometheus.Counter

@@ -40,10 +40,10 @@ type jqFast struct {
 	names []string
 	at    []int
 	vs    []agent.Value
-	// made is the memory the object of the current record is made in,
-	// with room for the steps after the jq step to add fields; a record
-	// that keeps it hands over its input's (keepJQOutput).
-	made agent.TypedFields
+	// slab is where the object of each record is made, with room for the
+	// steps after the jq step to add fields: the record keeps it, and it
+	// is reused once the record's token resolves (fieldSlab).
+	slab fieldSlab
 }
 
 // jqExpr evaluates to a value on the values of the fields the query
@@ -60,7 +60,6 @@ func compileJQFast(q *gojq.Query) *jqFast {
 	}
 	f.at = make([]int, len(f.names))
 	f.vs = make([]agent.Value, len(f.names))
-	f.made = make(agent.TypedFields, 0, len(f.keys)+2)
 	return f
 }
 
@@ -518,18 +517,13 @@ func (f *jqFast) run(r *agent.Record) (obj jqObject, out, ok bool) {
 		// The record's fields as the query saw them, made where an
 		// object would be (jqWhole without a copy on the heap).
 		fs := r.TypedFields()
-		if cap(f.made) < len(fs) {
-			f.made = make(agent.TypedFields, 0, len(fs)+2)
-		}
-		made := f.made[:len(fs)]
+		made := f.slab.take(len(fs)+2, r.Token())[:len(fs)]
 		for i := range fs {
 			made[i] = agent.Field{Key: fs[i].Key, Value: jqSeen(fs[i].Value)}
 		}
 		return jqObject{typed: made, lender: f}, true, true
 	}
-	// The object is made in the step's own memory, which the record
-	// borrows until the transform settles it (see jqObject.lender).
-	made := f.made[:len(f.keys)]
+	made := f.slab.take(len(f.keys)+2, r.Token())[:len(f.keys)] // room for later steps
 	for i, k := range f.keys {
 		v, ok := f.vals[i](vs)
 		if !ok || v.Kind() == agent.KindNone {

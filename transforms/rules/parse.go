@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
@@ -100,19 +102,83 @@ const slabRecords = 64
 // fieldSlab hands out the typed fields of records, carved from one
 // allocation for many records. Steps run on their transform's goroutine
 // only, so a step keeps its own.
-type fieldSlab struct{ free agent.TypedFields }
+//
+// A slab is reused once every record it gave fields to has an outcome:
+// each token whose records took fields from it holds a reference
+// (agent.Token.OnRelease drops it), and the step holds one while it
+// carves. A record's fields never outlive its outcome (no component
+// touches a record after it; a copy that lives on, a fan-out clone or a
+// dead letter, copies the fields), so the slab is dead when the last
+// reference goes (docs/architecture.md, "Recycled memory"). A record
+// without a token cannot say when it is done: a slab that gave fields to
+// one is left to the collector.
+type fieldSlab struct {
+	free agent.TypedFields
+	cur  *slabMem     // what free is carved from
+	tok  *agent.Token // the last token that took a reference to cur
+	pool *sync.Pool   // slabs released, for this step to reuse
+}
 
-// take returns empty typed fields with room for n, and no more: a record
-// that grows past n moves its fields out instead of into its neighbour's.
-func (s *fieldSlab) take(n int) agent.TypedFields {
+// slabMem is one allocation of a fieldSlab and its references.
+type slabMem struct {
+	fields agent.TypedFields
+	refs   atomic.Int32
+	keep   bool // a record without a token took fields: never reused
+	home   *sync.Pool
+}
+
+// unref drops a reference; the last one clears the slab (so it keeps no
+// string it pointed to alive) and returns it to its step's pool.
+func (m *slabMem) unref() {
+	if m.refs.Add(-1) != 0 || m.keep {
+		return
+	}
+	clear(m.fields)
+	m.home.Put(m)
+}
+
+// take returns empty typed fields with room for n, and no more, for a
+// record that carries tok: a record that grows past n moves its fields
+// out instead of into its neighbour's.
+func (s *fieldSlab) take(n int, tok *agent.Token) agent.TypedFields {
 	if cap(s.free)-len(s.free) < n {
-		s.free = make(agent.TypedFields, 0, n*slabRecords)
+		s.next(n * slabRecords)
+	}
+	if tok != s.tok {
+		if tok == nil {
+			s.cur.keep = true
+		} else {
+			s.cur.refs.Add(1)
+			tok.OnRelease(s.cur.unref)
+		}
+		s.tok = tok
 	}
 	end := len(s.free) + n
 	fs := s.free[len(s.free):end:end]
 	s.free = s.free[:end]
 	return fs
 }
+
+// next starts carving a slab of size fields (or more), one released
+// earlier when there is one, and lets go of the current one.
+func (s *fieldSlab) next(size int) {
+	if s.cur != nil {
+		s.cur.unref()
+	}
+	if s.pool == nil {
+		s.pool = new(sync.Pool)
+	}
+	m, _ := s.pool.Get().(*slabMem)
+	if m == nil || len(m.fields) < size {
+		m = &slabMem{fields: make(agent.TypedFields, size), home: s.pool}
+	}
+	m.refs.Store(1)
+	s.cur, s.tok, s.free = m, unattached, m.fields[:0]
+}
+
+// unattached is fieldSlab.tok while no record took fields from its slab:
+// no record's token is it, not even nil.
+var unattached = new(agent.Token)
 
 // captured holds what a parse step found until it is stored: values are
 // typed by the schema as they are captured, and the errors of all fields
@@ -135,7 +201,7 @@ type captured struct {
 func (in *input) begin(c *captured, r *agent.Record, n int) {
 	fresh := false
 	if r.IsRaw() {
-		r.StartTypedIn(in.slab.take(n + in.room)) // room for later steps and schema defaults
+		r.StartTypedIn(in.slab.take(n+in.room, r.Token())) // room for later steps and schema defaults
 		fresh = true
 	}
 	if in.remove {

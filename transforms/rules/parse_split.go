@@ -241,7 +241,7 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 			n++
 		}
 	}
-	r.StartTypedIn(a.slab.take(len(ch.order) + b.room))
+	r.StartTypedIn(a.slab.take(len(ch.order)+b.room, r.Token()))
 	for k := range vals[:n] {
 		r.AppendInOrder(vals[k].Key, vals[k].Value)
 	}

@@ -114,8 +114,8 @@ type transform struct {
 	// of cfg (trace.go).
 	untraced *Config
 	// one is where run makes the record of a jq step's one output; slab
-	// holds such records' fields when they do not fit where the input's
-	// were.
+	// holds the fields of the records fanOut makes from the fast path's
+	// object.
 	one  agent.Record
 	slab fieldSlab
 	// ruleIn and ruleOut: see derive.
@@ -211,12 +211,8 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 			if len(rest) == 0 && t.cfg.Schema == nil && len(t.cfg.Entity) == 0 {
 				// Nothing after the query can fail (finish fails on the
 				// schema and entity only): r becomes the object at once.
-				in := r.TypedFields()
 				objs[0].setOn(r)
 				_ = t.finish(r, 0, false) // cannot fail here, see above
-				if objs[0].lender != nil {
-					keepJQOutput(r, in, objs[0].lender, &t.slab)
-				}
 				return nil, true, nil
 			}
 			// One object (the common case): it becomes r itself, as fanOut
@@ -232,11 +228,7 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 			if err := t.finish(c, 0, false); err != nil {
 				return nil, false, err
 			}
-			in := r.TypedFields()
 			*r = *c
-			if objs[0].lender != nil {
-				keepJQOutput(r, in, objs[0].lender, &t.slab)
-			}
 			return nil, true, nil
 		}
 		recs, err = t.fanOut(ctx, r, objs, rest)
@@ -291,7 +283,7 @@ func (t *transform) fanOut(ctx context.Context, r *agent.Record, objs []jqObject
 	for i, obj := range objs {
 		c := *r
 		if obj.lender != nil { // not made by the steps that borrow: kept at once
-			obj.typed = append(t.slab.take(len(obj.typed)), obj.typed...)
+			obj.typed = append(t.slab.take(len(obj.typed), r.Token()), obj.typed...)
 		}
 		obj.setOn(&c)
 		c.SetToken(nil)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
@@ -28,7 +27,6 @@ const defaultJQTimeout = defaultBudget
 // The query gets only the fields it reads (see jqReads), and an object it
 // outputs whose values are all scalars becomes typed fields again.
 type jqStep struct {
-	slab  fieldSlab // for an output kept past the next record
 	code  *gojq.Code
 	reads jqReads
 	fast  *jqFast // nil: every record runs on gojq
@@ -107,9 +105,6 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 		return stepErr("jq", "", "the query gave %d results where one object was expected", len(objs))
 	}
 	obj := objs[0]
-	if obj.lender != nil {
-		obj.typed = append(s.slab.take(len(obj.typed)+2), obj.typed...)
-	}
 	obj.setOn(r)
 	return nil
 }
@@ -117,29 +112,13 @@ func (s *jqStep) Apply(ctx context.Context, r *agent.Record) error {
 // jqObject is one object a jq query output: typed fields when its values
 // are all scalars, else a fields map.
 //
-// Typed fields with a lender are the memory of the step's fast path,
-// which it reuses for the next record: the record given them must settle
-// them (keepJQOutput) before the step runs again.
+// Typed fields with a lender were made by the step's fast path (plain
+// keys), in memory carved for the record it ran on (jqFast.slab, with a
+// reference held by the record's token): the record keeps them.
 type jqObject struct {
 	typed  agent.TypedFields
 	fields map[string]any
 	lender *jqFast
-}
-
-// keepJQOutput settles r's fields, made in the memory of a jq step's fast
-// path (lender): r keeps that memory, and the step takes in its place the
-// memory of the fields r had before the step (in), which nothing else
-// holds (a record owns its typed fields, and in is no longer needed once
-// r has succeeded), or fresh memory when in is too small. So the usual
-// record costs neither an allocation nor a copy.
-func keepJQOutput(r *agent.Record, in agent.TypedFields, lender *jqFast, slab *fieldSlab) {
-	if fs := r.TypedFields(); fs == nil || unsafe.SliceData(fs) != unsafe.SliceData(lender.made) {
-		return // later steps moved r's fields to memory of their own
-	}
-	if cap(in) < len(lender.keys) { // an object needs room for its keys (the input, for ., grows it)
-		in = slab.take(len(lender.keys) + 2)
-	}
-	lender.made = in[:0:cap(in)]
 }
 
 // setOn replaces r's fields with the object.
