@@ -8,23 +8,24 @@ import "encoding/binary"
 // and leave utf8.Valid to the few lines that are not plain ASCII.
 func ASCII(b []byte) bool {
 	const hi = 0x8080808080808080
-	for len(b) >= 32 {
-		x := binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
-			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
-		if x&hi != 0 {
-			return false
+	if len(b) < 8 {
+		var x byte
+		for _, c := range b {
+			x |= c
 		}
+		return x < 0x80
+	}
+	// The last 8 bytes (overlapping those before them) settle the tail in
+	// one step instead of a byte at a time.
+	x := binary.LittleEndian.Uint64(b[len(b)-8:])
+	for len(b) >= 32 {
+		x |= binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[8:]) |
+			binary.LittleEndian.Uint64(b[16:]) | binary.LittleEndian.Uint64(b[24:])
 		b = b[32:]
 	}
-	for len(b) >= 8 {
-		if binary.LittleEndian.Uint64(b)&hi != 0 {
-			return false
-		}
+	for len(b) > 8 {
+		x |= binary.LittleEndian.Uint64(b)
 		b = b[8:]
 	}
-	var x byte
-	for _, c := range b {
-		x |= c
-	}
-	return x < 0x80
+	return x&hi == 0
 }
