@@ -192,7 +192,7 @@ func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) 
 	now := time.Now()
 	base := agent.Origin{Host: s.set.Host, Component: s.set.ID, Stream: t.stream, Path: t.path, Device: t.dev, Inode: t.ino}
 	for len(ents) > 0 {
-		n := evenBatch(len(ents), s.cfg.BatchMaxRecords)
+		n := min(len(ents), s.cfg.BatchMaxRecords)
 		chunk := ents[:n]
 		ents = ents[n:]
 		t.commit = max(t.commit, chunk[n-1].Commit)
@@ -211,16 +211,6 @@ func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) 
 		}
 	}
 	return true
-}
-
-// evenBatch is the size of the next batch of n entries left to emit: the
-// entries go in as few batches of at most max as they can, of sizes that
-// differ by at most one. 1,100 entries with batch_max_records 512 go as
-// 367 + 367 + 366, not 512 + 512 + 76, so each batch is large enough to
-// take a recycled slab (see slab) instead of records of its own.
-func evenBatch(n, max int) int {
-	nb := (n + max - 1) / max
-	return (n + nb - 1) / nb
 }
 
 // records turns entries into records that all carry tok. A cut entry

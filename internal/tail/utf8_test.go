@@ -77,27 +77,3 @@ func TestUTF8FastPathMatchesGeneralCheck(t *testing.T) {
 		})
 	}
 }
-
-// evenBatch cuts n entries in as few batches as batch_max_records allows,
-// none larger than it, and every one at least half of it once n is: each
-// batch of a busy file takes a recycled slab.
-func TestEvenBatch(t *testing.T) {
-	for _, max := range []int{1, 2, 7, 512} {
-		for n := 1; n <= 3000; n++ {
-			var sizes []int
-			for left := n; left > 0; {
-				sz := evenBatch(left, max)
-				sizes = append(sizes, sz)
-				left -= sz
-			}
-			if want := (n + max - 1) / max; len(sizes) != want {
-				t.Fatalf("n %d max %d: %d batches, want %d", n, max, len(sizes), want)
-			}
-			for _, sz := range sizes {
-				if sz > max || (n >= max && sz*2 < max) {
-					t.Fatalf("n %d max %d: batch of %d (%v)", n, max, sz, sizes)
-				}
-			}
-		}
-	}
-}
