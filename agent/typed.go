@@ -183,6 +183,21 @@ func (fs TypedFields) Lookup(key string) (Value, bool) {
 	return fs[i].Value, true
 }
 
+// LookupAt is Lookup starting where *at says the key was last time (the
+// records of one stream have their fields in the same places), and keeps
+// *at for the next call.
+func (fs TypedFields) LookupAt(key string, at *int) (Value, bool) {
+	if i := *at; i < len(fs) && fs[i].Key == key {
+		return fs[i].Value, true
+	}
+	i, ok := fs.index(key)
+	if !ok {
+		return Value{}, false
+	}
+	*at = i
+	return fs[i].Value, true
+}
+
 func (fs *TypedFields) set(key string, v Value) {
 	i, ok := fs.index(key)
 	if ok {

@@ -84,9 +84,14 @@ func (d plainDecoder) Add(l lines.Line, now time.Time, out []Entry) []Entry {
 		if d.ml != nil {
 			out = d.ml.Flush(out) // an over-long line ends the record it was in
 		}
-		return append(out, Entry{Raw: l.Bytes, Offset: l.Offset, Commit: l.End, Cut: l.Cut})
+		return append(out, lineEntry(l))
 	}
 	return d.ml.Add(Message{Bytes: l.Bytes, Offset: l.Offset, End: l.End}, now, out)
+}
+
+// lineEntry is a line as its own entry (no multiline block).
+func lineEntry(l lines.Line) Entry {
+	return Entry{Raw: l.Bytes, Offset: l.Offset, Commit: l.End, Cut: l.Cut}
 }
 
 func (d plainDecoder) Tick(now time.Time, out []Entry) []Entry {

@@ -77,7 +77,7 @@ func (s *Tailer) emitLines(ctx context.Context, t *tailed, ls []lines.Line) bool
 		// through the interface for each.
 		s.ents = slices.Grow(s.ents, len(ls))
 		for _, l := range ls {
-			s.ents = append(s.ents, Entry{Raw: l.Bytes, Offset: l.Offset, Commit: l.End, Cut: l.Cut})
+			s.ents = append(s.ents, lineEntry(l))
 		}
 		return s.emit(ctx, t, s.ents, false)
 	}

@@ -415,23 +415,11 @@ func (f *jqFast) resolve(r *agent.Record) ([]agent.Value, bool) {
 	}
 	fs := r.TypedFields()
 	for slot, k := range f.names {
-		// The records of a stream have their fields in the same places:
-		// look where the last record had it first.
-		i := f.at[slot]
-		if i >= len(fs) || fs[i].Key != k {
-			var found bool
-			if i, found = slices.BinarySearchFunc(fs, k, fieldKeyCmp); !found {
-				f.vs[slot] = agent.Value{}
-				continue
-			}
-			f.at[slot] = i
-		}
-		f.vs[slot] = jqSeen(fs[i].Value)
+		v, _ := fs.LookupAt(k, &f.at[slot]) // missing: null
+		f.vs[slot] = jqSeen(v)
 	}
 	return f.vs, true
 }
-
-func fieldKeyCmp(f agent.Field, k string) int { return strings.Compare(f.Key, k) }
 
 // jqSeen is a value as a query sees it: a time as its RFC 3339 string.
 func jqSeen(v agent.Value) agent.Value {

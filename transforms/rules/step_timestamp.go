@@ -83,17 +83,7 @@ func (s *timestampStep) Name() string { return "timestamp" }
 // places.
 func (s *timestampStep) lookup(r *agent.Record) (agent.Value, bool) {
 	if r.HoldsTyped() {
-		fs := r.TypedFields()
-		if i := s.at; i < len(fs) && fs[i].Key == s.field {
-			return fs[i].Value, true
-		}
-		for i := range fs {
-			if fs[i].Key == s.field {
-				s.at = i
-				return fs[i].Value, true
-			}
-		}
-		return agent.Value{}, false
+		return r.TypedFields().LookupAt(s.field, &s.at)
 	}
 	return r.Lookup(s.field)
 }
