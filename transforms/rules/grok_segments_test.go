@@ -203,3 +203,51 @@ func TestGrokQuotedStringsAgree(t *testing.T) {
 	}
 	testfig.Report(t, "grok quoted strings: %d of %d patterns on segments, %d lines each (%d matched), same captures on the three engines; %d decided in one pass", onSegments, len(quotedPatterns), len(inputs), matched, decided)
 }
+
+// FuzzGrokSegments checks the segment engine (grok's one-pass front)
+// against the linear engine on the segment patterns: the same match and
+// the same captures on any line. The segment matchers are made afresh
+// every 32 lines, as in segmentsAgree, to keep them trying (one that
+// decides few lines hands them all to the linear engine); the linear
+// matchers keep their DFA caches, which never change a result.
+func FuzzGrokSegments(f *testing.F) {
+	for _, l := range segmentLines {
+		f.Add(l)
+	}
+	type pair struct {
+		seg          *grok.Pattern
+		sm, lm       *grok.Matcher
+		segIn, linIn []int
+	}
+	var pats []*pair
+	for _, c := range segmentPatterns {
+		lookup := lookupIn(mergedSet(c.ecs))
+		seg, err := grok.Compile(c.pattern, grok.Options{Lookup: lookup})
+		if err != nil {
+			f.Fatal(err)
+		}
+		if seg.Engine != grok.EngineSegments {
+			continue
+		}
+		lin, err := grok.Compile(c.pattern, grok.Options{Lookup: lookup, NoSegments: true})
+		if err != nil {
+			f.Fatal(err)
+		}
+		pats = append(pats, &pair{seg: seg, lm: lin.NewMatcher(), segIn: make([]int, seg.Slots()), linIn: make([]int, lin.Slots())})
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, p := range pats {
+			if n%32 == 0 {
+				p.sm = p.seg.NewMatcher()
+			}
+			a, b := p.segIn, p.linIn
+			ok1, _ := p.sm.Match([]byte(in), a)
+			ok2, _ := p.lm.Match([]byte(in), b)
+			if ok1 != ok2 || (ok1 && fmt.Sprint(a) != fmt.Sprint(b)) {
+				t.Fatalf("%s on %q: segments %v %v, linear %v %v", p.seg.Source, in, ok1, a, ok2, b)
+			}
+		}
+		n++
+	})
+}
