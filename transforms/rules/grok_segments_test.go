@@ -3,10 +3,13 @@ package rules
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/octostore/agent/agent/scan"
 	"github.com/octostore/agent/internal/grok"
 	"github.com/octostore/agent/internal/testfig"
 )
@@ -250,4 +253,42 @@ func FuzzGrokSegments(f *testing.F) {
 		}
 		n++
 	})
+}
+
+// BenchmarkGrokMatchers is the matcher alone, without the record around
+// it, on the nginx sample's lines: grok's three bench patterns against the
+// nginx pack's regex on agent/scan (issue 23.1: grok at the regex's cost).
+func BenchmarkGrokMatchers(b *testing.B) {
+	sample, err := os.ReadFile("../../configs/samples/nginx_access.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(strings.TrimSpace(string(sample)), "\n") {
+		lines = append(lines, []byte(l))
+	}
+	b.Run("regex_scan", func(b *testing.B) {
+		re := regexp.MustCompile(`^(?P<client_ip>\S+) - (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>[^ "]+) (?P<protocol>[^"]+)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"$`)
+		sc := scan.Compile(re)
+		loc := make([]int, 2*(re.NumSubexp()+1))
+		for i := 0; b.Loop(); i++ {
+			sc.Match(lines[i%len(lines)], loc)
+		}
+	})
+	for _, c := range []struct{ name, ecs, pattern string }{
+		{"nginx_combined", "v1", "^%{NGINX_COMBINED}$"},
+		{"httpd_ecs", "v1", "%{HTTPD_COMBINEDLOG}"},
+		{"httpd_legacy", "disabled", "%{HTTPD_COMBINEDLOG}"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p, err := grok.Compile(c.pattern, grok.Options{Lookup: lookupIn(mergedSet(c.ecs))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, slots := p.NewMatcher(), make([]int, p.Slots())
+			for i := 0; b.Loop(); i++ {
+				m.Match(lines[i%len(lines)], slots)
+			}
+		})
+	}
 }
