@@ -3,10 +3,13 @@ package rules
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/octostore/agent/agent/scan"
 	"github.com/octostore/agent/internal/grok"
 	"github.com/octostore/agent/internal/testfig"
 )
@@ -202,4 +205,90 @@ func TestGrokQuotedStringsAgree(t *testing.T) {
 		t.Errorf("%d patterns on segments, %d lines of %d matched decided in one pass: the forward DFA is not exercised", onSegments, decided, matched)
 	}
 	testfig.Report(t, "grok quoted strings: %d of %d patterns on segments, %d lines each (%d matched), same captures on the three engines; %d decided in one pass", onSegments, len(quotedPatterns), len(inputs), matched, decided)
+}
+
+// FuzzGrokSegments checks the segment engine (grok's one-pass front)
+// against the linear engine on the segment patterns: the same match and
+// the same captures on any line. The segment matchers are made afresh
+// every 32 lines, as in segmentsAgree, to keep them trying (one that
+// decides few lines hands them all to the linear engine); the linear
+// matchers keep their DFA caches, which never change a result.
+func FuzzGrokSegments(f *testing.F) {
+	for _, l := range segmentLines {
+		f.Add(l)
+	}
+	type pair struct {
+		seg          *grok.Pattern
+		sm, lm       *grok.Matcher
+		segIn, linIn []int
+	}
+	var pats []*pair
+	for _, c := range segmentPatterns {
+		lookup := lookupIn(mergedSet(c.ecs))
+		seg, err := grok.Compile(c.pattern, grok.Options{Lookup: lookup})
+		if err != nil {
+			f.Fatal(err)
+		}
+		if seg.Engine != grok.EngineSegments {
+			continue
+		}
+		lin, err := grok.Compile(c.pattern, grok.Options{Lookup: lookup, NoSegments: true})
+		if err != nil {
+			f.Fatal(err)
+		}
+		pats = append(pats, &pair{seg: seg, lm: lin.NewMatcher(), segIn: make([]int, seg.Slots()), linIn: make([]int, lin.Slots())})
+	}
+	n := 0
+	f.Fuzz(func(t *testing.T, in string) {
+		for _, p := range pats {
+			if n%32 == 0 {
+				p.sm = p.seg.NewMatcher()
+			}
+			a, b := p.segIn, p.linIn
+			ok1, _ := p.sm.Match([]byte(in), a)
+			ok2, _ := p.lm.Match([]byte(in), b)
+			if ok1 != ok2 || (ok1 && fmt.Sprint(a) != fmt.Sprint(b)) {
+				t.Fatalf("%s on %q: segments %v %v, linear %v %v", p.seg.Source, in, ok1, a, ok2, b)
+			}
+		}
+		n++
+	})
+}
+
+// BenchmarkGrokMatchers is the matcher alone, without the record around
+// it, on the nginx sample's lines: grok's three bench patterns against the
+// nginx pack's regex on agent/scan (issue 23.1: grok at the regex's cost).
+func BenchmarkGrokMatchers(b *testing.B) {
+	sample, err := os.ReadFile("../../configs/samples/nginx_access.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(strings.TrimSpace(string(sample)), "\n") {
+		lines = append(lines, []byte(l))
+	}
+	b.Run("regex_scan", func(b *testing.B) {
+		re := regexp.MustCompile(`^(?P<client_ip>\S+) - (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<method>[A-Z]+) (?P<path>[^ "]+) (?P<protocol>[^"]+)" (?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)"$`)
+		sc := scan.Compile(re)
+		loc := make([]int, 2*(re.NumSubexp()+1))
+		for i := 0; b.Loop(); i++ {
+			sc.Match(lines[i%len(lines)], loc)
+		}
+	})
+	for _, c := range []struct{ name, ecs, pattern string }{
+		{"nginx_combined", "v1", "^%{NGINX_COMBINED}$"},
+		{"httpd_ecs", "v1", "%{HTTPD_COMBINEDLOG}"},
+		{"httpd_legacy", "disabled", "%{HTTPD_COMBINEDLOG}"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			p, err := grok.Compile(c.pattern, grok.Options{Lookup: lookupIn(mergedSet(c.ecs))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, slots := p.NewMatcher(), make([]int, p.Slots())
+			for i := 0; b.Loop(); i++ {
+				m.Match(lines[i%len(lines)], slots)
+			}
+		})
+	}
 }
