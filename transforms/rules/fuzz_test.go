@@ -12,7 +12,6 @@ import (
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/decode"
-	"github.com/octostore/agent/agent/schema"
 )
 
 func fuzzStep(f *testing.F, body string) Step {
@@ -87,34 +86,6 @@ func FuzzClosingQuote(f *testing.F) {
 		}
 		if got, want := closingQuote(line, from), closingQuoteByByte(line, from); got != want {
 			t.Fatalf("closingQuote(%q, %d) = %d, byte by byte %d", line, from, got, want)
-		}
-	})
-}
-
-// FuzzTimeMemo types texts one after the other through a time field's
-// memo and compares each result with the field's own CaptureString.
-func FuzzTimeMemo(f *testing.F) {
-	f.Add("21/Nov/2026:05:41:35 +0000", "21/Nov/2026:05:41:35 +0000", "-")
-	f.Add("21/Nov/2026:05:41:35 +0000", "21/Nov/2026:05:41:36 +0100", "21/Nov/2026:05:41:35 +0000")
-	f.Add("2026-11-21T05:41:35Z", "", "x")
-	var fields []*schema.Field
-	for _, layout := range []string{"02/Jan/2006:15:04:05 -0700", ""} {
-		sc, err := schema.New(&schema.Schema{Name: "t", Fields: []*schema.Field{{Name: "t", Type: schema.Time, Layout: layout, NullValues: []string{"-"}}}})
-		if err != nil {
-			f.Fatal(err)
-		}
-		fields = append(fields, sc.Fields[0])
-	}
-	f.Fuzz(func(t *testing.T, a, b, c string) {
-		for _, fd := range fields {
-			m := newTimeMemo(fd)
-			for _, x := range []string{a, b, c, a} {
-				v, skip, err := m.capture(fd, x)
-				wv, wskip, werr := fd.CaptureString(x)
-				if v != wv || skip != wskip || (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) {
-					t.Fatalf("layout %q, %q after the memo of %q: got %v %v %v, CaptureString gives %v %v %v", fd.Layout, x, m.text[:m.n], v, skip, err, wv, wskip, werr)
-				}
-			}
 		}
 	})
 }

@@ -476,46 +476,6 @@ type capturePlan struct {
 	// paths is set when a name is a path key: captures into fields the
 	// step just started keep the nested fields typed.
 	paths bool
-	// memos remember the last time typed for each time field (nil for the
-	// others): see timeMemo.
-	memos []*timeMemo
-}
-
-// timeMemo remembers the last text a time field was typed from, and its
-// value. The lines of a log come in time order, many to a second, so a
-// line's time is most often the text of the line before: it is then typed
-// by one comparison instead of parsed again. Only a time is remembered (its
-// value holds nothing of the line), in the step's own memo (a step runs on
-// its transform's goroutine).
-type timeMemo struct {
-	text [40]byte
-	n    int // the text's length; 0: nothing remembered
-	v    agent.Value
-}
-
-// capture is f.CaptureString(s), remembered for the next line when f's
-// value is a time; m may be nil (not a time field).
-func (m *timeMemo) capture(f *schema.Field, s string) (agent.Value, bool, error) {
-	if m == nil {
-		return f.CaptureString(s)
-	}
-	if m.n > 0 && string(m.text[:m.n]) == s {
-		return m.v, false, nil
-	}
-	v, skip, err := f.CaptureString(s)
-	if err == nil && !skip && v.Kind() == agent.KindTime && len(s) > 0 && len(s) <= len(m.text) {
-		m.n = copy(m.text[:], s)
-		m.v = v
-	}
-	return v, skip, err
-}
-
-// newTimeMemo returns a memo for f when its values are times, else nil.
-func newTimeMemo(f *schema.Field) *timeMemo {
-	if f == nil || f.Type != schema.Time {
-		return nil
-	}
-	return new(timeMemo)
 }
 
 func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
@@ -540,7 +500,6 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 		}
 		p.names = append(p.names, name)
 		p.fields = append(p.fields, f)
-		p.memos = append(p.memos, newTimeMemo(f))
 		p.paths = p.paths || agent.IsPathKey(name)
 	}
 	return p
@@ -555,7 +514,7 @@ func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 		// appended in order to the fields the step started.
 		v, skip, err := agent.StringValue(s), false, error(nil)
 		if f != nil {
-			v, skip, err = p.memos[k].capture(f, s)
+			v, skip, err = f.CaptureString(s)
 		}
 		switch {
 		case err != nil:
@@ -569,7 +528,7 @@ func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 		c.store(name, agent.StringValue(s), p.paths)
 		return
 	}
-	v, skip, err := p.memos[k].capture(f, s)
+	v, skip, err := f.CaptureString(s)
 	c.storeCaptured(p, k, v, skip, err)
 }
 

@@ -136,7 +136,6 @@ type chainPart struct {
 	tok   int
 	name  string
 	field *schema.Field // nil: stored as a string
-	memo  *timeMemo     // the step's memo, when field is a time
 }
 
 // maxChained bounds the fields of a chain, and sizes its token buffers
@@ -184,13 +183,13 @@ func newSplitChain(a, b *splitStep) *splitChain {
 			continue
 		}
 		seen[a.plan.names[k]] = true
-		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k], memo: a.plan.memos[k]})
+		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k]})
 	}
 	for k, i := range b.plan.idx {
 		if seen[b.plan.names[k]] {
 			return nil
 		}
-		ch.order = append(ch.order, chainPart{sub: true, tok: i, name: b.plan.names[k], field: b.plan.fields[k], memo: b.plan.memos[k]})
+		ch.order = append(ch.order, chainPart{sub: true, tok: i, name: b.plan.names[k], field: b.plan.fields[k]})
 	}
 	if len(ch.order) > maxChained {
 		return nil
@@ -233,7 +232,7 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 		typed := agent.StringValue(bytesString(v))
 		if p.field != nil {
 			var skip bool
-			typed, skip, err = p.memo.capture(p.field, bytesString(v))
+			typed, skip, err = p.field.CaptureString(bytesString(v))
 			switch {
 			case err != nil:
 				return false // the steps one by one report it
