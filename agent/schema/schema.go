@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/scan"
@@ -321,9 +320,8 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 		found := false
 		for j < len(fs) {
 			// Equality first: parse steps key their captures with the
-			// schema's own name strings, so it is usually one comparison,
-			// of the strings' pointers (sameString) without a call.
-			if k := fs[j].Key; sameString(k, name) || k == name {
+			// schema's own name strings, so it is usually one comparison.
+			if k := fs[j].Key; k == name {
 				found = true
 				j++
 				break
@@ -353,12 +351,6 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 		return append(errs, s.unknown(r)...)
 	}
 	return errs
-}
-
-// sameString reports whether a and b are the same bytes in memory: then
-// they are equal without comparing their bytes.
-func sameString(a, b string) bool {
-	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 func (f *Field) isNull(v any) bool {
