@@ -74,6 +74,35 @@ func FuzzSplit(f *testing.F) {
 	})
 }
 
+// FuzzClosingQuote compares closingQuote, which searches for the quote and
+// counts the backslashes before it, with a walk byte by byte.
+func FuzzClosingQuote(f *testing.F) {
+	for _, s := range append(fuzzSeeds, `a\\"b"`, `\\\"x"`, `\"`, `x\`, `\\\\"`, `""`) {
+		f.Add([]byte(s), 0)
+	}
+	f.Fuzz(func(t *testing.T, line []byte, from int) {
+		if from < 0 || from > len(line) {
+			return
+		}
+		if got, want := closingQuote(line, from), closingQuoteByByte(line, from); got != want {
+			t.Fatalf("closingQuote(%q, %d) = %d, byte by byte %d", line, from, got, want)
+		}
+	})
+}
+
+// closingQuoteByByte is closingQuote's meaning, one byte at a time.
+func closingQuoteByByte(line []byte, from int) int {
+	for j := from; j < len(line); j++ {
+		switch line[j] {
+		case '\\':
+			j++ // the byte it escapes
+		case '"':
+			return j
+		}
+	}
+	return -1
+}
+
 func FuzzAwk(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))

@@ -124,6 +124,10 @@ type splitChain struct {
 	next  *splitStep
 	tok   int         // the token of the first step that the next splits
 	order []chainPart // the fields both steps store, sorted by name
+	// toks and subToks are the tokens of the line and of the field split
+	// again, kept here rather than cleared on the stack for each line (a
+	// step runs on its transform's goroutine).
+	toks, subToks [maxChained][2]int
 }
 
 // chainPart is one field a chain stores.
@@ -134,8 +138,8 @@ type chainPart struct {
 	field *schema.Field // nil: stored as a string
 }
 
-// maxChained bounds the fields of a chain (the values are held on the
-// stack until all are known good).
+// maxChained bounds the fields of a chain, and sizes its token buffers
+// (a line with more tokens is split into a larger buffer).
 const maxChained = 32
 
 // chainSplits chains each split step that reads the line to a next split
@@ -201,24 +205,22 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 		return false
 	}
 	line := r.Raw
-	var buf [32][2]int
-	toks, err := splitTokens(line, a.sep, a.collapse, buf[:0])
+	toks, err := splitTokens(line, a.sep, a.collapse, ch.toks[:0])
 	if err != nil || len(toks) != len(a.names) {
 		return false
 	}
 	b := ch.next
 	sub := line[toks[ch.tok][0]:toks[ch.tok][1]]
-	var subBuf [32][2]int
-	subToks, err := splitTokens(sub, b.sep, b.collapse, subBuf[:0])
+	subToks, err := splitTokens(sub, b.sep, b.collapse, ch.subToks[:0])
 	if err != nil || len(subToks) != len(b.names) {
 		return false
 	}
-	// The values, all checked before any is stored; a value the schema
+	// The values go straight into the fields the record will hold, and
+	// become its fields only once all are known good; a value the schema
 	// skips (a null value such as "-") is not stored, as neither step
 	// would store it (the first starts the fields, the second's names are
-	// not among them).
-	var vals [maxChained]agent.Field
-	n := 0
+	// not among them). A line given up on leaves its room unused.
+	fs := a.slab.take(len(ch.order)+b.room, r.Token())[:0]
 	for k := range ch.order {
 		p := &ch.order[k]
 		var v []byte
@@ -227,24 +229,23 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 		} else {
 			v = line[toks[p.tok][0]:toks[p.tok][1]]
 		}
-		if p.field == nil {
-			vals[n].Key, vals[n].Value = p.name, agent.StringValue(bytesString(v))
-			n++
-			continue
+		typed := agent.StringValue(bytesString(v))
+		if p.field != nil {
+			var skip bool
+			typed, skip, err = p.field.CaptureString(bytesString(v))
+			switch {
+			case err != nil:
+				return false // the steps one by one report it
+			case skip:
+				continue
+			}
 		}
-		typed, skip, err := p.field.CaptureString(bytesString(v))
-		switch {
-		case err != nil:
-			return false // the steps one by one report it
-		case !skip:
-			vals[n].Key, vals[n].Value = p.name, typed
-			n++
-		}
+		n := len(fs)
+		fs = fs[:n+1]
+		f := &fs[n]
+		f.Key, f.Value = p.name, typed // field by field: see agent.Field.setTo
 	}
-	r.StartTypedIn(a.slab.take(len(ch.order)+b.room, r.Token()))
-	for k := range vals[:n] {
-		r.AppendInOrder(vals[k].Key, vals[k].Value)
-	}
+	r.SetTypedFlat(fs)
 	return true
 }
 
@@ -305,17 +306,26 @@ func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, 
 
 // closingQuote returns the index of the '"' that closes a quoted field
 // whose content starts at from, skipping backslash-escaped bytes, or -1.
+//
+// One search per field: a '"' is escaped exactly when the run of
+// backslashes just before it is odd (a backslash escapes the byte after
+// it, so each pair in the run escapes itself), so the backslashes are
+// counted only where a quote has one before it, which is rare.
 func closingQuote(line []byte, from int) int {
 	for j := from; j < len(line); {
 		q := bytes.IndexByte(line[j:], '"')
 		if q < 0 {
 			return -1
 		}
-		b := bytes.IndexByte(line[j:j+q], '\\')
-		if b < 0 {
-			return j + q // no escape before it
+		q += j
+		b := q
+		for b > from && line[b-1] == '\\' {
+			b--
 		}
-		j += b + 2 // skip the backslash and the byte it escapes
+		if (q-b)%2 == 0 {
+			return q // not escaped
+		}
+		j = q + 1
 	}
 	return -1
 }
