@@ -357,12 +357,14 @@ func plainWord(x uint64) bool { return specialBytes(x) == 0 }
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
 // U+2028 and U+2029 are escaped.
 //
-// It copies 8 bytes at a time straight into dst's spare capacity and
-// checks them with specialBytes, so text that needs no escaping (most log
-// text, and the stretches between the quotes of a log line) costs one load,
-// one store and a few ALU operations per word. At a word with a byte that
-// needs a look, only the bytes before it count as written; that byte is
-// escaped (or checked as UTF-8) and the copying goes on after it.
+// It copies 16 bytes at a time straight into dst's spare capacity
+// (escapeBlocks), escaping quotes and backslashes on the way, so a log
+// line costs one load, one store and a few vector operations per block,
+// and a few more per quote. What escapeBlocks leaves (the last bytes,
+// control characters, UTF-8) goes 8 bytes at a time, checked with
+// specialBytes: at a word with a byte that needs a look, only the bytes
+// before it count as written; that byte is escaped (or checked as UTF-8)
+// and the copying goes on after it.
 func AppendString(dst []byte, s string) []byte {
 	// Room for the quotes, s as is and one word written past the end.
 	n := len(dst)
@@ -376,9 +378,13 @@ func AppendString(dst []byte, s string) []byte {
 	ahead := true // no byte needed a look in the last word: race ahead
 	for {
 		if ahead && len(s)-i >= 16 {
-			k := plainBlocks(&b[n], unsafe.StringData(s[i:]), len(s)-i)
-			i += k
-			n += k
+			// The room beyond s's unread bytes and what is left of the
+			// slack (the opening quote took a byte of it) pays for the
+			// quotes and backslashes escaped there.
+			left := len(s) - i
+			r, w := escapeBlocks(&b[n], unsafe.StringData(s[i:]), left, cap(b)-n-left-(stringSlack-1))
+			i += r
+			n += w
 		}
 		var x uint64
 		left := len(s) - i
