@@ -27,9 +27,9 @@ func AppendJSON(dst []byte, r *Record) []byte {
 
 // Encoder writes the wire form of records, as AppendJSON does, reusing the
 // encoded form of what repeats from one record to the next: the origin's
-// strings, the kind, the entity (the same slice), and the time last
-// written (the records' and, apart, their fields'). The zero Encoder is
-// ready; it is not safe for concurrent use.
+// strings and the key its ID hashes, the kind, the entity (the same
+// slice), and the time last written (the records' and, apart, their
+// fields'). The zero Encoder is ready; it is not safe for concurrent use.
 type Encoder struct {
 	kind    string
 	kindEnc []byte
@@ -41,6 +41,11 @@ type Encoder struct {
 	partition                                  int32
 	head, ruleEnc, tail                        []byte
 	cached                                     bool
+	// idKey is the ID key (appendIDKey) of the cached origin, whose
+	// offset (at idOffset) and index (the last 8 bytes) are written
+	// afresh for each record.
+	idKey    []byte
+	idOffset int
 
 	// ent is the entity last written and entEnc its encoding: records of
 	// one container (or file) share one entity slice, never changed in
@@ -84,11 +89,20 @@ func (c *timeCache) append(dst []byte, t time.Time) []byte {
 
 // Append appends the wire form of r to dst.
 func (e *Encoder) Append(dst []byte, r *Record) []byte {
+	if !e.once {
+		e.cache(&r.Origin)
+	}
 	dst = append(dst, `{"id":"`...)
-	if r.ID != "" {
+	switch {
+	case r.ID != "":
 		dst = append(dst, r.ID...)
-	} else {
+	case e.once:
 		dst = r.Origin.appendID(dst)
+	default:
+		o := &r.Origin
+		binary.BigEndian.PutUint64(e.idKey[e.idOffset:], uint64(o.Offset))
+		binary.BigEndian.PutUint64(e.idKey[len(e.idKey)-8:], uint64(o.Index))
+		dst = appendIDHash(dst, e.idKey)
 	}
 	dst = append(dst, `","time":"`...)
 	dst = e.times.append(dst, r.Time)
@@ -149,8 +163,9 @@ func appendEntity(dst []byte, ent []KV) []byte {
 	return append(dst, ']')
 }
 
-// appendOrigin writes o, from the cached encodings when its strings are
-// those of the previous record (the usual case: one file, one rule).
+// appendOrigin writes o, from the cached encodings (Append made them o's:
+// they are remade only when its strings are not those of the previous
+// record, the usual case being one file, one rule).
 func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 	if e.once {
 		dst = originHead(dst, o)
@@ -161,19 +176,6 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		}
 		return originTail(dst, o)
 	}
-	if !e.cached || !same(o.Host, e.host) || !same(o.Component, e.component) || !same(o.Stream, e.stream) ||
-		!same(o.Rule, e.rule) || !same(o.Path, e.path) || !same(o.Topic, e.topic) ||
-		o.Device != e.device || o.Inode != e.inode || o.Partition != e.partition {
-		e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
-		e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
-		e.head = originHead(e.head[:0], o)
-		e.ruleEnc = e.ruleEnc[:0]
-		if o.Rule != "" {
-			e.ruleEnc = originRule(e.ruleEnc, o)
-		}
-		e.tail = originTail(e.tail[:0], o)
-		e.cached = true
-	}
 	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, o.Offset, 10)
 	if len(e.ruleEnc) > 0 {
@@ -181,6 +183,26 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		dst = strconv.AppendInt(dst, int64(o.Index), 10)
 	}
 	return append(dst, e.tail...)
+}
+
+// cache makes the cached encodings and ID key those of o, unless its
+// strings are those of the origin they were made for.
+func (e *Encoder) cache(o *Origin) {
+	if e.cached && same(o.Host, e.host) && same(o.Component, e.component) && same(o.Stream, e.stream) &&
+		same(o.Rule, e.rule) && same(o.Path, e.path) && same(o.Topic, e.topic) &&
+		o.Device == e.device && o.Inode == e.inode && o.Partition == e.partition {
+		return
+	}
+	e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
+	e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
+	e.head = originHead(e.head[:0], o)
+	e.ruleEnc = e.ruleEnc[:0]
+	if o.Rule != "" {
+		e.ruleEnc = originRule(e.ruleEnc, o)
+	}
+	e.tail = originTail(e.tail[:0], o)
+	e.idKey, e.idOffset = appendIDKey(e.idKey[:0], o), idOffsetAt(o)
+	e.cached = true
 }
 
 // same reports whether a == b, at once when they share their bytes (the
