@@ -421,9 +421,7 @@ func AppendString(dst []byte, s string) []byte {
 			// spaces (plain) above them.
 			x = binary.LittleEndian.Uint64([]byte(s[len(s)-8:]))>>(8*(8-left)) | spaces<<(8*left)
 		default:
-			w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
-			copy(w[:], s[i:])
-			x = binary.LittleEndian.Uint64(w[:])
+			x = shortWord(s[i:])
 		}
 		binary.LittleEndian.PutUint64(b[n:n+8], x)
 		m := specialBytes(x)
@@ -484,6 +482,25 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
+}
+
+// shortWord returns the 1 to 7 bytes of s as a word, the first lowest,
+// with spaces (plain) above them. Short strings (a method, a protocol, a
+// status word) are most of what a parsed record writes: the bytes are read
+// with two overlapping loads (or three single bytes) rather than copied
+// into a word on the stack and read back, which stalls the load on the
+// copy's narrower stores.
+func shortWord(s string) uint64 {
+	n := len(s)
+	var x uint64
+	if n >= 4 {
+		lo := uint64(binary.LittleEndian.Uint32([]byte(s[:4])))
+		hi := uint64(binary.LittleEndian.Uint32([]byte(s[n-4:])))
+		x = lo | hi<<(8*(n-4)) // the bytes both hold are the same
+	} else {
+		x = uint64(s[0]) | uint64(s[n>>1])<<(8*(n>>1)) | uint64(s[n-1])<<(8*(n-1))
+	}
+	return x | spaces<<(8*n)
 }
 
 // stringSlack is the room AppendString wants past s's own bytes: two
