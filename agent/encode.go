@@ -27,9 +27,9 @@ func AppendJSON(dst []byte, r *Record) []byte {
 
 // Encoder writes the wire form of records, as AppendJSON does, reusing the
 // encoded form of what repeats from one record to the next: the origin's
-// strings, the kind, the entity (the same slice), and the time last
-// written (the records' and, apart, their fields'). The zero Encoder is
-// ready; it is not safe for concurrent use.
+// strings and the key its ID hashes, the kind, the entity (the same
+// slice), and the time last written (the records' and, apart, their
+// fields'). The zero Encoder is ready; it is not safe for concurrent use.
 type Encoder struct {
 	kind    string
 	kindEnc []byte
@@ -41,6 +41,11 @@ type Encoder struct {
 	partition                                  int32
 	head, ruleEnc, tail                        []byte
 	cached                                     bool
+	// idKey is the ID key (appendIDKey) of the cached origin, whose
+	// offset (at idOffset) and index (the last 8 bytes) are written
+	// afresh for each record.
+	idKey    []byte
+	idOffset int
 
 	// ent is the entity last written and entEnc its encoding: records of
 	// one container (or file) share one entity slice, never changed in
@@ -84,11 +89,20 @@ func (c *timeCache) append(dst []byte, t time.Time) []byte {
 
 // Append appends the wire form of r to dst.
 func (e *Encoder) Append(dst []byte, r *Record) []byte {
+	if !e.once {
+		e.cache(&r.Origin)
+	}
 	dst = append(dst, `{"id":"`...)
-	if r.ID != "" {
+	switch {
+	case r.ID != "":
 		dst = append(dst, r.ID...)
-	} else {
+	case e.once:
 		dst = r.Origin.appendID(dst)
+	default:
+		o := &r.Origin
+		binary.BigEndian.PutUint64(e.idKey[e.idOffset:], uint64(o.Offset))
+		binary.BigEndian.PutUint64(e.idKey[len(e.idKey)-8:], uint64(o.Index))
+		dst = appendIDHash(dst, e.idKey)
 	}
 	dst = append(dst, `","time":"`...)
 	dst = e.times.append(dst, r.Time)
@@ -149,8 +163,9 @@ func appendEntity(dst []byte, ent []KV) []byte {
 	return append(dst, ']')
 }
 
-// appendOrigin writes o, from the cached encodings when its strings are
-// those of the previous record (the usual case: one file, one rule).
+// appendOrigin writes o, from the cached encodings (Append made them o's:
+// they are remade only when its strings are not those of the previous
+// record, the usual case being one file, one rule).
 func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 	if e.once {
 		dst = originHead(dst, o)
@@ -161,19 +176,6 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		}
 		return originTail(dst, o)
 	}
-	if !e.cached || !same(o.Host, e.host) || !same(o.Component, e.component) || !same(o.Stream, e.stream) ||
-		!same(o.Rule, e.rule) || !same(o.Path, e.path) || !same(o.Topic, e.topic) ||
-		o.Device != e.device || o.Inode != e.inode || o.Partition != e.partition {
-		e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
-		e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
-		e.head = originHead(e.head[:0], o)
-		e.ruleEnc = e.ruleEnc[:0]
-		if o.Rule != "" {
-			e.ruleEnc = originRule(e.ruleEnc, o)
-		}
-		e.tail = originTail(e.tail[:0], o)
-		e.cached = true
-	}
 	dst = append(dst, e.head...)
 	dst = strconv.AppendInt(dst, o.Offset, 10)
 	if len(e.ruleEnc) > 0 {
@@ -181,6 +183,26 @@ func (e *Encoder) appendOrigin(dst []byte, o *Origin) []byte {
 		dst = strconv.AppendInt(dst, int64(o.Index), 10)
 	}
 	return append(dst, e.tail...)
+}
+
+// cache makes the cached encodings and ID key those of o, unless its
+// strings are those of the origin they were made for.
+func (e *Encoder) cache(o *Origin) {
+	if e.cached && same(o.Host, e.host) && same(o.Component, e.component) && same(o.Stream, e.stream) &&
+		same(o.Rule, e.rule) && same(o.Path, e.path) && same(o.Topic, e.topic) &&
+		o.Device == e.device && o.Inode == e.inode && o.Partition == e.partition {
+		return
+	}
+	e.host, e.component, e.stream, e.rule, e.path, e.topic = o.Host, o.Component, o.Stream, o.Rule, o.Path, o.Topic
+	e.device, e.inode, e.partition = o.Device, o.Inode, o.Partition
+	e.head = originHead(e.head[:0], o)
+	e.ruleEnc = e.ruleEnc[:0]
+	if o.Rule != "" {
+		e.ruleEnc = originRule(e.ruleEnc, o)
+	}
+	e.tail = originTail(e.tail[:0], o)
+	e.idKey, e.idOffset = appendIDKey(e.idKey[:0], o), idOffsetAt(o)
+	e.cached = true
 }
 
 // same reports whether a == b, at once when they share their bytes (the
@@ -357,12 +379,14 @@ func plainWord(x uint64) bool { return specialBytes(x) == 0 }
 // AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
 // U+2028 and U+2029 are escaped.
 //
-// It copies 8 bytes at a time straight into dst's spare capacity and
-// checks them with specialBytes, so text that needs no escaping (most log
-// text, and the stretches between the quotes of a log line) costs one load,
-// one store and a few ALU operations per word. At a word with a byte that
-// needs a look, only the bytes before it count as written; that byte is
-// escaped (or checked as UTF-8) and the copying goes on after it.
+// It copies 16 bytes at a time straight into dst's spare capacity
+// (escapeBlocks), escaping quotes and backslashes on the way, so a log
+// line costs one load, one store and a few vector operations per block,
+// and a few more per quote. What escapeBlocks leaves (the last bytes,
+// control characters, UTF-8) goes 8 bytes at a time, checked with
+// specialBytes: at a word with a byte that needs a look, only the bytes
+// before it count as written; that byte is escaped (or checked as UTF-8)
+// and the copying goes on after it.
 func AppendString(dst []byte, s string) []byte {
 	// Room for the quotes, s as is and one word written past the end.
 	n := len(dst)
@@ -376,9 +400,13 @@ func AppendString(dst []byte, s string) []byte {
 	ahead := true // no byte needed a look in the last word: race ahead
 	for {
 		if ahead && len(s)-i >= 16 {
-			k := plainBlocks(&b[n], unsafe.StringData(s[i:]), len(s)-i)
-			i += k
-			n += k
+			// The room beyond s's unread bytes and what is left of the
+			// slack (the opening quote took a byte of it) pays for the
+			// quotes and backslashes escaped there.
+			left := len(s) - i
+			r, w := escapeBlocks(&b[n], unsafe.StringData(s[i:]), left, cap(b)-n-left-(stringSlack-1))
+			i += r
+			n += w
 		}
 		var x uint64
 		left := len(s) - i
@@ -393,9 +421,7 @@ func AppendString(dst []byte, s string) []byte {
 			// spaces (plain) above them.
 			x = binary.LittleEndian.Uint64([]byte(s[len(s)-8:]))>>(8*(8-left)) | spaces<<(8*left)
 		default:
-			w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
-			copy(w[:], s[i:])
-			x = binary.LittleEndian.Uint64(w[:])
+			x = shortWord(s[i:])
 		}
 		binary.LittleEndian.PutUint64(b[n:n+8], x)
 		m := specialBytes(x)
@@ -456,6 +482,25 @@ func AppendString(dst []byte, s string) []byte {
 		}
 		i += size
 	}
+}
+
+// shortWord returns the 1 to 7 bytes of s as a word, the first lowest,
+// with spaces (plain) above them. Short strings (a method, a protocol, a
+// status word) are most of what a parsed record writes: the bytes are read
+// with two overlapping loads (or three single bytes) rather than copied
+// into a word on the stack and read back, which stalls the load on the
+// copy's narrower stores.
+func shortWord(s string) uint64 {
+	n := len(s)
+	var x uint64
+	if n >= 4 {
+		lo := uint64(binary.LittleEndian.Uint32([]byte(s[:4])))
+		hi := uint64(binary.LittleEndian.Uint32([]byte(s[n-4:])))
+		x = lo | hi<<(8*(n-4)) // the bytes both hold are the same
+	} else {
+		x = uint64(s[0]) | uint64(s[n>>1])<<(8*(n>>1)) | uint64(s[n-1])<<(8*(n-1))
+	}
+	return x | spaces<<(8*n)
 }
 
 // stringSlack is the room AppendString wants past s's own bytes: two

@@ -150,3 +150,20 @@ func TestAppendHex64(t *testing.T) {
 		}
 	}
 }
+
+// shortWord is the bytes of s, spaces above them, for every length and
+// many byte values.
+func TestShortWord(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 100000 {
+		b := make([]byte, 1+rng.IntN(7))
+		for j := range b {
+			b[j] = byte(rng.IntN(256))
+		}
+		w := [8]byte{' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '}
+		copy(w[:], b)
+		if got, want := shortWord(string(b)), binary.LittleEndian.Uint64(w[:]); got != want {
+			t.Fatalf("shortWord(%q) = %#x, want %#x", b, got, want)
+		}
+	}
+}

@@ -162,6 +162,12 @@ func TestEncoderReusesOnlyWhatRepeats(t *testing.T) {
 			Entity: ents[(i/2)%len(ents)],
 		}
 		r.Origin.Offset = int64(i * 100)
+		if r.Origin.Rule != "" {
+			r.Origin.Index = i % 5 // the ID key's last bytes
+		}
+		if i%13 == 0 {
+			r.ID = "given"
+		}
 		if i%4 == 0 {
 			r.StartTyped(2)
 			r.SetValue("at", TimeValue(base.Add(time.Duration(i)*time.Second)))

@@ -2,18 +2,24 @@
 
 #include "textflag.h"
 
-// func plainBlocks(dst, src *byte, n int) int
+// func escapeBlocks(dst, src *byte, n, extra int) (read, written int)
 //
 // Copies src to dst 16 bytes at a time while a block holds no byte that
-// needs a look in a JSON string (below 0x20, '"', '\\', 0x80 and above),
-// and returns the bytes copied: the offset of the first such byte, or the
-// bytes of the whole blocks of n when none has one. The block holding the
-// first such byte is stored whole too. SSE2, in every amd64.
-TEXT ·plainBlocks(SB), NOSPLIT, $0-32
+// needs a look in a JSON string (below 0x20, '"', '\\', 0x80 and above).
+// At the first such byte of a block (the block is stored whole, its bytes
+// from there on written again later): a '"' or '\\' is written escaped, at
+// the cost of one byte of extra, and the copying goes on from the byte
+// after it; any other byte, or no extra left, ends the copy there. It ends
+// too with fewer than 16 bytes left. Quotes are in every log line with a
+// request or a user agent: escaping them here keeps such a line in this
+// loop from one end to the other. SSE2, in every amd64.
+TEXT ·escapeBlocks(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ n+16(FP), CX
-	XORQ AX, AX
+	MOVQ extra+24(FP), R8
+	XORQ AX, AX // read
+	XORQ BX, BX // written
 	MOVQ $0x2020202020202020, DX
 	MOVQ DX, X1
 	PUNPCKLQDQ X1, X1
@@ -23,13 +29,13 @@ TEXT ·plainBlocks(SB), NOSPLIT, $0-32
 	MOVQ $0x5c5c5c5c5c5c5c5c, DX
 	MOVQ DX, X3
 	PUNPCKLQDQ X3, X3
-	SUBQ $16, CX
+	SUBQ $16, CX // the last start of a whole block
 
 loop:
 	CMPQ AX, CX
 	JGT  done
 	MOVOU (SI)(AX*1), X0
-	MOVOU X0, (DI)(AX*1)
+	MOVOU X0, (DI)(BX*1)
 	MOVO  X1, X4
 	PCMPGTB X0, X4 // 0x20 > b, signed: below 0x20 or 0x80 and above
 	MOVO  X0, X5
@@ -41,12 +47,30 @@ loop:
 	TESTL DX, DX
 	JNZ   found
 	ADDQ  $16, AX
+	ADDQ  $16, BX
 	JMP   loop
 
 found:
 	BSFL DX, DX
 	ADDQ DX, AX
+	ADDQ DX, BX
+	MOVBLZX (SI)(AX*1), DX
+	CMPB DL, $0x22
+	JEQ  escape
+	CMPB DL, $0x5c
+	JNE  done
+
+escape:
+	TESTQ R8, R8
+	JLE   done
+	DECQ  R8
+	MOVB  $0x5c, (DI)(BX*1)
+	MOVB  DL, 1(DI)(BX*1)
+	ADDQ  $2, BX
+	INCQ  AX
+	JMP   loop
 
 done:
-	MOVQ AX, ret+24(FP)
+	MOVQ AX, read+32(FP)
+	MOVQ BX, written+40(FP)
 	RET

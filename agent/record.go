@@ -151,7 +151,15 @@ func (o *Origin) ComputeID() string {
 // appendID appends the ID in hex to dst.
 func (o *Origin) appendID(dst []byte) []byte {
 	var buf [256]byte
-	b := buf[:0]
+	return appendIDHash(dst, appendIDKey(buf[:0], o))
+}
+
+// appendIDKey appends what the ID hashes: host, component and stream each
+// ended by a zero byte, the offset (8 bytes, big-endian), the rule ended
+// by a zero byte, and the index (8 bytes, big-endian). The offset starts
+// at idOffsetAt(o) and the index is the last 8 bytes, so an Encoder keeps
+// the key of one origin and writes only those two for the next records.
+func appendIDKey(b []byte, o *Origin) []byte {
 	b = append(b, o.Host...)
 	b = append(b, 0)
 	b = append(b, o.Component...)
@@ -161,8 +169,15 @@ func (o *Origin) appendID(dst []byte) []byte {
 	b = binary.BigEndian.AppendUint64(b, uint64(o.Offset))
 	b = append(b, o.Rule...)
 	b = append(b, 0)
-	b = binary.BigEndian.AppendUint64(b, uint64(o.Index))
-	sum := xxh3.Hash128(b)
+	return binary.BigEndian.AppendUint64(b, uint64(o.Index))
+}
+
+// idOffsetAt is where the offset starts in o's ID key.
+func idOffsetAt(o *Origin) int { return len(o.Host) + len(o.Component) + len(o.Stream) + 3 }
+
+// appendIDHash appends the ID of the key in hex to dst.
+func appendIDHash(dst, key []byte) []byte {
+	sum := xxh3.Hash128(key)
 	return appendHex64(appendHex64(dst, sum.Hi), sum.Lo)
 }
 
