@@ -28,12 +28,14 @@
 // makes the pages in use (the runtime, the collector's walk of the
 // function tables, maps, reflect) fault in again, about 5 MiB of them
 // within a millisecond, and reads /proc/self/smaps (1–3 ms). With 16 MiB,
-// on the nginx pack (7 interleaved pairs each, loaded machine): an empty
-// start peaks at 22.2–22.7 MiB instead of 28.5–28.8 for 1.10–1.22 times
-// the CPU (about 0.03 s), 10,000 lines at 21.2 instead of 28.3 MiB for 1.17
-// times; 1,000,000 lines are unchanged (29.3 against 29.0 MiB, CPU 0.99:
-// their peak is the running pipeline's). 12 MiB gave about 19.5 MiB for
-// about 0.04 s, 20 MiB 24.6 MiB for no less CPU. The watcher sleeps with
+// on the nginx pack (7 interleaved pairs each against main's binary, a
+// private copy of it, on a loaded machine): an empty start peaks at 20.5
+// MiB instead of 28.9 for 1.10 times the CPU (spread 0.98–1.38, about
+// 0.016 s), 10,000 lines at 21.7 instead of 28.3 MiB for 1.06 times;
+// 1,000,000 lines are unchanged (29.3 against 29.0 MiB, CPU 0.99: their
+// peak is the running pipeline's). 12 MiB gave about 19.5 MiB for about
+// twice that CPU; 20 MiB about 24.6 MiB; keeping the first 2 MiB of the
+// code (the runtime's) mapped saved nothing. The watcher sleeps with
 // time.Sleep, not a nanosleep system call: a goroutine blocked in a system
 // call every millisecond has its P taken back by the runtime's monitor
 // each time, which cost as much CPU as the drops.
