@@ -21,7 +21,8 @@ FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesA
 	./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk ./transforms/rules:FuzzAwkFast ./transforms/rules:FuzzAwkNative ./transforms/rules:FuzzAwkSplit \
 	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad ./agent:FuzzAppendString \
 	./transforms/rules:FuzzClosingQuote ./transforms/rules:FuzzGrokSegments ./agent/schema:FuzzCaptureString ./agent/scan:FuzzScanner \
-	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport ./internal/replay:FuzzDecode
+	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport ./internal/replay:FuzzDecode \
+	./internal/residency:FuzzDropFileMappings
 
 .PHONY: all build plugin run test test-deps test-pkg test-packs fuzz-short vet bench bench-peers clean chart-tools static
 

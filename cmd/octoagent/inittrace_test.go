@@ -16,12 +16,7 @@ import (
 // The test binary links every component, as the agent does.
 func initAllocs(t *testing.T) map[string]int {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s -test.run=^$: %v\n%s", os.Args[0], err, out)
-	}
+	out := initTrace(t)
 	line := regexp.MustCompile(`(?m)^init (\S+) @.*, (\d+) bytes, \d+ allocs$`)
 	bytes := map[string]int{}
 	for _, m := range line.FindAllStringSubmatch(string(out), -1) {
@@ -32,6 +27,39 @@ func initAllocs(t *testing.T) map[string]int {
 		t.Fatalf("found %d package inits in the trace, want the agent's few hundred:\n%s", len(bytes), out)
 	}
 	return bytes
+}
+
+// initTrace runs this test binary again with GODEBUG=inittrace=1 and no
+// test, and returns what the runtime printed: a line per package
+// initialised, in the order of initialisation.
+func initTrace(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s -test.run=^$: %v\n%s", os.Args[0], err, out)
+	}
+	return string(out)
+}
+
+// TestResidencyInitsEarly guards what internal/residency's watcher needs
+// to cap the binary's resident pages while the packages initialise: Go
+// initialises it among the first packages, which it gets by importing
+// only syscall, sync/atomic and time (an import of os, strings or
+// strconv, directly or not, puts it after about a hundred others).
+func TestResidencyInitsEarly(t *testing.T) {
+	pkgs := regexp.MustCompile(`(?m)^init (\S+) @`).FindAllStringSubmatch(initTrace(t), -1)
+	for i, m := range pkgs {
+		if m[1] == "github.com/octostore/agent/internal/residency" {
+			t.Logf("internal/residency is initialised %d of %d", i+1, len(pkgs))
+			if i >= 40 {
+				t.Errorf("internal/residency is initialised %d of %d packages, want among the first 40: does it import more than syscall, sync/atomic and time?", i+1, len(pkgs))
+			}
+			return
+		}
+	}
+	t.Fatalf("internal/residency not in the init trace of %d packages", len(pkgs))
 }
 
 // TestInitCostsLittle guards what starting the agent costs before it reads

@@ -20,6 +20,7 @@ import (
 	"github.com/octostore/agent/agent/config"
 	"github.com/octostore/agent/agent/diskbuffer"
 	"github.com/octostore/agent/agent/ruletest"
+	"github.com/octostore/agent/internal/residency"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -68,6 +69,9 @@ func (p *paths) String() string     { return strings.Join(*p, ",") }
 func (p *paths) Set(v string) error { *p = append(*p, v); return nil }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		residency.Stop() // the start-up watcher serves octoagent run only
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
