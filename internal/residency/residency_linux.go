@@ -14,9 +14,9 @@
 // that was the peak of an empty start, 28–29 MiB with the heap.
 //
 // The agent's main imports this package, and it imports nothing but
-// syscall, sync/atomic and time (no os, strings or strconv: each would make
+// bytes, strconv, syscall, sync/atomic and time (not os, which would make
 // it wait for the initialisation of packages that sort after many
-// third-party ones), so Go initialises it among the first twenty packages.
+// third-party ones), so Go initialises it among the first thirty packages.
 // Its init starts a watcher that reads the process's file-backed resident
 // size (/proc/self/statm) every millisecond and, when it passes trimAt,
 // drops the binary's read-only mappings (DropBinary): their pages stay in
@@ -42,6 +42,8 @@
 package residency
 
 import (
+	"bytes"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -91,11 +93,14 @@ func watch() {
 // field returns the i-th space-separated decimal number of b.
 func field(b []byte, i int) (uint64, bool) {
 	for ; i > 0; i-- {
-		sp := index(b, ' ')
+		sp := bytes.IndexByte(b, ' ')
 		if sp < 0 {
 			return 0, false
 		}
 		b = b[sp+1:]
+	}
+	if sp := bytes.IndexAny(b, " \n"); sp >= 0 {
+		b = b[:sp]
 	}
 	return parseUint(b, 10)
 }
@@ -122,7 +127,7 @@ func Mappings() (exe string, spans []Span) {
 	}
 	// A replaced binary reads "PATH (deleted)"; its mappings, listed so
 	// too, are left alone, as os.Executable's trimmed path left them.
-	exe = string(trimSuffix(p[:n], " (deleted)"))
+	exe = string(bytes.TrimSuffix(p[:n], []byte(" (deleted)")))
 	smaps, err := readFile("/proc/self/smaps")
 	if err != nil {
 		return exe, nil
@@ -188,13 +193,13 @@ func DropFileMappings(smaps []byte, file string, drop func(start, length uintptr
 	}
 	for len(smaps) > 0 {
 		line := smaps
-		if i := index(smaps, '\n'); i >= 0 {
+		if i := bytes.IndexByte(smaps, '\n'); i >= 0 {
 			line, smaps = smaps[:i], smaps[i+1:]
 		} else {
 			smaps = nil
 		}
-		if v, ok := cutPrefix(line, "Anonymous:"); ok {
-			if string(trimSpace(trimSuffix(trimSpace(v), "kB"))) != "0" {
+		if v, ok := bytes.CutPrefix(line, []byte("Anonymous:")); ok {
+			if string(bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("kB")))) != "0" {
 				anon = true
 			}
 			continue
@@ -203,14 +208,14 @@ func DropFileMappings(smaps []byte, file string, drop func(start, length uintptr
 		// the other lines are counters ("Rss:      12 kB", "VmFlags: rd ex").
 		var fs [6][]byte
 		f := fields(fs[:0], line)
-		if len(f) < 5 || index(f[0], '-') < 0 || f[0][len(f[0])-1] == ':' {
+		if len(f) < 5 || bytes.IndexByte(f[0], '-') < 0 || f[0][len(f[0])-1] == ':' {
 			continue
 		}
 		flush()
 		if len(f) != 6 || string(f[5]) != file || len(f[1]) != 4 || f[1][1] == 'w' || f[1][3] != 'p' {
 			continue
 		}
-		dash := index(f[0], '-')
+		dash := bytes.IndexByte(f[0], '-')
 		var ok1, ok2 bool
 		start, ok1 = parseUint(f[0][:dash], 16)
 		end, ok2 = parseUint(f[0][dash+1:], 16)
@@ -220,87 +225,22 @@ func DropFileMappings(smaps []byte, file string, drop func(start, length uintptr
 	return n
 }
 
-// The byte helpers below stand in for bytes, strings and strconv, which
-// this package does not import (see the package comment).
-
-func index(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-func trimSuffix(b []byte, suffix string) []byte {
-	if len(b) >= len(suffix) && string(b[len(b)-len(suffix):]) == suffix {
-		return b[:len(b)-len(suffix)]
-	}
-	return b
-}
-
-func cutPrefix(b []byte, prefix string) ([]byte, bool) {
-	if len(b) < len(prefix) || string(b[:len(prefix)]) != prefix {
-		return b, false
-	}
-	return b[len(prefix):], true
-}
-
-// fields appends to f (no allocation while it has room) the fields of b
-// split at runs of blanks, at most cap(f) of them, the last holding the
-// rest of the line: a path may contain blanks, and a deleted file's
-// " (deleted)" stays part of its path.
+// fields splits b at runs of blanks into at most cap(f) fields, the last
+// holding the rest of b (a mapping's path may hold spaces).
 func fields(f [][]byte, b []byte) [][]byte {
-	b = trimSpace(b)
-	for len(b) > 0 {
-		if len(f) == cap(f)-1 {
+	for b = bytes.TrimSpace(b); len(b) > 0; {
+		i := bytes.IndexAny(b, " \t")
+		if i < 0 || len(f) == cap(f)-1 {
 			return append(f, b)
 		}
-		i := 0
-		for i < len(b) && !isSpace(b[i]) {
-			i++
-		}
 		f = append(f, b[:i])
-		b = trimSpace(b[i:])
+		b = bytes.TrimSpace(b[i:])
 	}
 	return f
 }
 
-// parseUint parses an unsigned number in base 10 or 16 that ends b or is
-// followed by a blank.
-func parseUint(b []byte, base uint64) (uint64, bool) {
-	var n uint64
-	i := 0
-	for ; i < len(b); i++ {
-		var d uint64
-		switch c := b[i]; {
-		case '0' <= c && c <= '9':
-			d = uint64(c - '0')
-		case base == 16 && 'a' <= c && c <= 'f':
-			d = uint64(c-'a') + 10
-		case base == 16 && 'A' <= c && c <= 'F':
-			d = uint64(c-'A') + 10
-		case i > 0 && isSpace(c):
-			return n, true
-		default:
-			return 0, false
-		}
-		if n > (1<<64-1-d)/base {
-			return 0, false
-		}
-		n = n*base + d
-	}
-	return n, i > 0
+// parseUint parses b, a number in base, whole.
+func parseUint(b []byte, base int) (uint64, bool) {
+	n, err := strconv.ParseUint(string(b), base, 64)
+	return n, err == nil
 }
