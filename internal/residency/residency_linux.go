@@ -225,11 +225,13 @@ func DropFileMappings(smaps []byte, file string, drop func(start, length uintptr
 	return n
 }
 
-// fields splits b at runs of blanks into at most cap(f) fields, the last
-// holding the rest of b (a mapping's path may hold spaces).
+// fields splits b at runs of ASCII blanks (the bytes bytes.TrimSpace and
+// strings.Fields take for space: \t \n \v \f \r and the space) into at
+// most cap(f) fields, the last holding the rest of b (a mapping's path may
+// hold spaces).
 func fields(f [][]byte, b []byte) [][]byte {
 	for b = bytes.TrimSpace(b); len(b) > 0; {
-		i := bytes.IndexAny(b, " \t")
+		i := bytes.IndexAny(b, " \t\n\v\f\r")
 		if i < 0 || len(f) == cap(f)-1 {
 			return append(f, b)
 		}

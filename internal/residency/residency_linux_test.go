@@ -101,7 +101,8 @@ func dropFileMappingsStrings(smaps string, file string, drop func(start, length 
 // parser it replaced, on smaps-like input: the same mappings, in the same
 // order. Only blanks differ: strings.Fields splits at any Unicode space,
 // this package at ASCII ones, the only ones /proc writes; the comparison
-// skips input with others.
+// skips input with bytes above 0x7f. (testdata holds a line with a \r
+// inside it, which fields once did not split at.)
 func FuzzDropFileMappings(f *testing.F) {
 	f.Add("00400000-016df000 r-xp 00000000 fe:00 1 /bin/a\nAnonymous:      0 kB\n016df000-02aeb000 r--p 012df000 fe:00 1 /bin/a\nAnonymous:      4 kB\n")
 	f.Add("00400000-016df000 r-xp 00000000 fe:00 1 /bin/a\nSize: 4 kB\nVmFlags: rd ex\n7f00-7f01 rw-p 0 0:0 0\n")
@@ -111,8 +112,8 @@ func FuzzDropFileMappings(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, smaps string) {
 		for _, c := range []byte(smaps) {
-			if c >= 0x80 || c == '\v' || c == '\f' {
-				return // a blank only strings.Fields sees as one
+			if c >= 0x80 {
+				return // may be a Unicode blank, which only strings.Fields splits at
 			}
 		}
 		file := "/bin/a"
