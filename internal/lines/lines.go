@@ -1,6 +1,8 @@
 // Package lines splits a byte stream into lines without allocating per
 // line: it reads into large chunks and hands out sub-slices of them, so a
-// line's bytes stay valid for as long as anyone holds them.
+// line's bytes stay valid for as long as anyone holds them, or, for a
+// splitter that recycles its chunks (Recycle), until the Hold covering
+// them is released.
 package lines
 
 import (
@@ -71,9 +73,9 @@ func New(offset int64, chunkSize, maxLine int) *Splitter {
 
 // Release drops the chunk if no incomplete line is held in it, so an idle
 // stream holds no buffer; the next Read starts a small one. The chunk
-// itself is not reused: lines handed out from it may still be held (as
-// records' Raw) and stay valid until they are dropped. It reports whether
-// a chunk was dropped.
+// is reused only if it was recycled and every Hold on it is released:
+// lines handed out from it may still be held (as records' Raw). It
+// reports whether a chunk was dropped.
 func (s *Splitter) Release() bool {
 	if s.chunk == nil || s.fill > s.cstart {
 		return false
@@ -140,7 +142,8 @@ func (s *Splitter) Read(r io.Reader, out []Line) ([]Line, int, error) {
 
 // newChunk starts a chunk of s.size bytes, or larger to hold the
 // incomplete line with room to read its end, carrying that line over. The
-// old chunk lives on only through the lines handed out from it.
+// old chunk lives on only through the lines handed out from it (and their
+// Holds, when recycled).
 func (s *Splitter) newChunk() {
 	pending := s.fill - s.cstart
 	size := s.size
