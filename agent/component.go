@@ -79,6 +79,12 @@ type Settings struct {
 	// (a file it may not read), shown by /healthz. May be nil outside a
 	// runtime; its methods accept that.
 	Conditions *ComponentConditions
+	// Recycle: every component the records of this one reach keeps
+	// nothing of a record (no string viewing its bytes) past the
+	// record's outcome, so a source may reuse the memory its records'
+	// bytes were read into once their token resolves (see "Recycled
+	// memory" in docs/architecture.md).
+	Recycle bool
 }
 
 // Source reads records and emits them to Settings.Out.
@@ -172,6 +178,7 @@ type Factory struct {
 	newConfig func() any
 	create    func(set Settings, cfg any) (any, error)
 	claims    func(cfg any) []string
+	forgets   func(cfg any) bool
 	pkg       func() string // the import path of the declaring package, looked up on first use (it reads the binary's function table)
 }
 
@@ -190,6 +197,13 @@ type FactorySpec[C any, T any] struct {
 	// Claims lists resources the config claims exclusively (ports, files
 	// written), so that conflicts fail at load. Optional.
 	Claims func(cfg *C) []string
+	// Forgets reports whether the component, so configured, reads
+	// nothing of a record (no string viewing its bytes, no field) past
+	// the record's outcome: a cache, a remembered value, a route or a
+	// label taken from a record would be. Only when every component a
+	// source's records reach forgets them may the source recycle the
+	// memory their bytes are in (Settings.Recycle). nil: not known to.
+	Forgets func(cfg *C) bool
 }
 
 // NewSourceFactory returns the factory of a source type.
@@ -236,7 +250,22 @@ func newFactory[C any, T any](kind Kind, s FactorySpec[C, T]) *Factory {
 			return nil
 		}
 	}
+	if s.Forgets != nil {
+		f.forgets = func(cfg any) bool {
+			c, ok := cfg.(*C)
+			return ok && s.Forgets(c)
+		}
+	}
 	return f
+}
+
+// Forgets reports whether the component, configured with cfg, reads
+// nothing of a record past its outcome (FactorySpec.Forgets).
+func (f *Factory) Forgets(cfg any) bool {
+	if cfg == nil && f.newConfig != nil {
+		cfg = f.newConfig()
+	}
+	return f.forgets != nil && f.forgets(cfg)
 }
 
 // Package returns the import path of the package that declared the

@@ -245,6 +245,7 @@ func New(g Graph, opt Options) (*Runtime, error) {
 			DataDir: g.Agent.DataDir, Host: g.Agent.Host, Once: opt.Once, Acks: rt.acks,
 			Out: n.outputs[""], DeadLetter: n.outputs[DeadLetterPort],
 			Conditions: rt.conditions.For(n.spec.ID),
+			Recycle:    n.spec.Kind == KindSource && rt.forgotten(n, map[*node]bool{}),
 		}
 		if n.spec.Kind == KindSource {
 			set.Checkpoints = rt.ckpt.For(n.spec.ID)
@@ -521,6 +522,25 @@ func (rt *Runtime) producerDone(p *node) {
 			}
 		}
 	}
+}
+
+// forgotten reports whether every component n's records reach (through
+// any output) forgets them past their outcome (FactorySpec.Forgets), and
+// no sink among them holds them in a buffer other than its input queue.
+func (rt *Runtime) forgotten(n *node, seen map[*node]bool) bool {
+	for _, fo := range n.outputs {
+		for _, c := range fo.consumers {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			bt := c.spec.Buffer.Type
+			if c.spec.Factory == nil || !c.spec.Factory.Forgets(c.spec.Config) || (bt != "" && bt != "memory") || !rt.forgotten(c, seen) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Close releases what New built (open files, connections, listeners) for a

@@ -472,3 +472,59 @@ func TestRouterEmitTo(t *testing.T) {
 type sourceFunc func(ctx context.Context) error
 
 func (f sourceFunc) Run(ctx context.Context) error { return f(ctx) }
+
+// A source may recycle its records' memory (Settings.Recycle) only when
+// every component its records reach, on any output, forgets them past
+// their outcome, and no sink among them holds them in a disk buffer.
+func TestRecycleOnlyWhenEveryConsumerForgets(t *testing.T) {
+	sink := func(typ string, forgets bool) *agent.Factory {
+		return agent.NewSinkFactory(agent.FactorySpec[struct{}, agent.Sink]{Type: typ,
+			Create: func(agent.Settings, *struct{}) (agent.Sink, error) {
+				return &funcSink{consume: func(_ context.Context, b agent.Batch) { agent.AckAll(b, agent.Delivered) }}, nil
+			},
+			Forgets: func(*struct{}) bool { return forgets }})
+	}
+	pass := func(forgets bool) *agent.Factory {
+		return agent.NewTransformFactory(agent.FactorySpec[struct{}, agent.Transform]{Type: "pass",
+			Create: func(set agent.Settings, _ *struct{}) (agent.Transform, error) {
+				return &holdingTransform{set: set}, nil
+			},
+			Forgets: func(*struct{}) bool { return forgets }})
+	}
+	for _, c := range []struct {
+		name  string
+		nodes []agent.NodeSpec
+		want  bool
+	}{
+		{"forgetting sink", []agent.NodeSpec{{ID: "sink.f.a", Kind: agent.KindSink, Type: "f", Name: "a", Inputs: []string{"source.test.s"}, Factory: sink("f", true)}}, true},
+		{"sink not known to forget", []agent.NodeSpec{{ID: "sink.k.a", Kind: agent.KindSink, Type: "k", Name: "a", Inputs: []string{"source.test.s"}, Factory: sink("k", false)}}, false},
+		{"disk buffer", []agent.NodeSpec{{ID: "sink.f.a", Kind: agent.KindSink, Type: "f", Name: "a", Inputs: []string{"source.test.s"}, Factory: sink("f", true), Buffer: agent.BufferSpec{Type: "disk"}}}, false},
+		{"behind a transform", []agent.NodeSpec{
+			{ID: "transform.pass.t", Kind: agent.KindTransform, Type: "pass", Name: "t", Inputs: []string{"source.test.s"}, Factory: pass(true)},
+			{ID: "sink.f.a", Kind: agent.KindSink, Type: "f", Name: "a", Inputs: []string{"transform.pass.t"}, Factory: sink("f", true)},
+			{ID: "sink.k.d", Kind: agent.KindSink, Type: "k", Name: "d", Inputs: []string{"transform.pass.t.dead_letter"}, Factory: sink("k", false)},
+		}, false},
+		{"dead letters", []agent.NodeSpec{
+			{ID: "sink.f.a", Kind: agent.KindSink, Type: "f", Name: "a", Inputs: []string{"source.test.s"}, Factory: sink("f", true)},
+			{ID: "sink.k.d", Kind: agent.KindSink, Type: "k", Name: "d", Inputs: []string{"source.test.s.dead_letter"}, Factory: sink("k", false)},
+		}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got *bool
+			src := sourceFactory(func(set agent.Settings) agent.Source {
+				got = &set.Recycle
+				return sourceFunc(func(context.Context) error { return nil })
+			})
+			nodes := append([]agent.NodeSpec{{ID: "source.test.s", Kind: agent.KindSource, Type: "test", Name: "s", Factory: src}}, c.nodes...)
+			disk := func(_ agent.Settings, _ agent.BufferSpec, next agent.Sink) (agent.Sink, error) { return next, nil }
+			rt, err := agent.New(graph(t, nodes...), agent.Options{Once: true, Buffers: map[string]agent.BufferFactory{"disk": disk}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rt.Close()
+			if got == nil || *got != c.want {
+				t.Fatalf("Recycle = %v, want %v", got != nil && *got, c.want)
+			}
+		})
+	}
+}

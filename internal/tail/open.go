@@ -136,6 +136,12 @@ func (s *Tailer) start(t *tailed) {
 	} else {
 		t.dec = newPlainDecoder(s.cfg.Multiline, s.mlTruncated)
 	}
+	if d, ok := t.dec.(plainDecoder); ok && d.ml == nil {
+		// Each emit's entries are then the lines of one Read or Flush,
+		// all in the chunk read into (see emit); a multiline record or a
+		// decoder's entry may hold lines of earlier chunks.
+		t.split.Recycle(s.chunks)
+	}
 	t.restarted = false
 	if t.tracker == nil {
 		key, path := t.key, t.path

@@ -197,6 +197,9 @@ func (s *Tailer) emit(ctx context.Context, t *tailed, ents []Entry, final bool) 
 		ents = ents[n:]
 		t.commit = max(t.commit, chunk[n-1].Commit)
 		tok := t.tracker.Track(n, checkpoint{Path: t.path, Offset: t.commit, FPLen: t.fpLen, FP: t.fp, Gen: t.gen, Stream: t.streamOf, Prev: t.prev})
+		if done := t.split.Hold(); done != nil {
+			tok.OnRelease(done) // the chunk the batch's lines lie in
+		}
 		recs, cut := s.records(chunk, now, base, tok)
 		if cut != nil {
 			s.cutLines.Add(float64(len(cut)))

@@ -76,7 +76,11 @@ type Tailer struct {
 	ents []Entry
 	// slabs holds the record slabs of batches whose records all have
 	// an outcome, for the next batches to reuse (slab).
-	slabs       sync.Pool
+	slabs sync.Pool
+	// chunks recycles the read chunks of plain files (lines.Chunks), when
+	// the pipeline keeps nothing of a record past its outcome
+	// (agent.Settings.Recycle); nil otherwise.
+	chunks      *lines.Chunks
 	knownFiles  prometheus.Gauge
 	readErrors  prometheus.Counter
 	mlTruncated prometheus.Counter
@@ -129,8 +133,12 @@ type tailed struct {
 // NewTailer returns a tailer for a validated config.
 func NewTailer(set agent.Settings, cfg *Config, hooks Hooks) *Tailer {
 	m := set.Metrics
+	var chunks *lines.Chunks
+	if set.Recycle {
+		chunks = lines.NewChunks(cfg.ReadBufferBytes)
+	}
 	return &Tailer{
-		cfg: cfg, set: set, log: set.Logger, hooks: hooks,
+		cfg: cfg, set: set, log: set.Logger, hooks: hooks, chunks: chunks,
 		files: map[string]*tailed{}, orphans: map[string]time.Time{},
 		truncations:  m.Counter("file_truncations_total", "Files found shorter than the read position, or with other first bytes (copytruncate); reading restarted at 0."),
 		cutLines:     m.Counter("lines_cut_total", "Lines longer than max_line_bytes; their head went to the dead-letter output."),

@@ -57,6 +57,9 @@ func NewFactory() *agent.Factory {
 			}
 			return &sink{f: f, w: w}, nil
 		},
+		// Records are encoded into the sink's buffer as they come and
+		// resolved once written; nothing of them is kept.
+		Forgets: func(*Config) bool { return true },
 		Claims: func(cfg *Config) []string {
 			p, err := filepath.Abs(cfg.Path)
 			if err != nil {

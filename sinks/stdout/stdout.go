@@ -35,7 +35,10 @@ func NewFactory() *agent.Factory {
 			}
 			return &sink{w: &jsonlines.Writer{W: w, Metrics: set.Metrics}}, nil
 		},
-		Claims: func(*Config) []string { return []string{"standard output"} },
+		// Records are encoded into the sink's buffer as they come and
+		// resolved once written; nothing of them is kept.
+		Forgets: func(*Config) bool { return true },
+		Claims:  func(*Config) []string { return []string{"standard output"} },
 	})
 }
 

@@ -93,7 +93,29 @@ func NewFactory() *agent.Factory {
 		Create: func(set agent.Settings, cfg *Config) (agent.Transform, error) {
 			return newTransform(set, cfg), nil
 		},
+		Forgets: forgets,
 	})
+}
+
+// forgetting lists the steps that keep nothing of a record between
+// records: what they read of one (fields viewing its Raw) is in that
+// record alone, and a step's own state (timestampStep.at, a parser's
+// scratch) holds positions, not values. awk (variables live from line
+// to line) and jq (gojq's evaluation) are not known to.
+var forgetting = map[string]bool{
+	"parse.regex": true, "parse.split": true, "parse.grok": true,
+	"set": true, "where": true, "timestamp": true,
+}
+
+// forgets reports whether every step of cfg is in forgetting
+// (agent.FactorySpec.Forgets).
+func forgets(cfg *Config) bool {
+	for _, s := range cfg.Steps {
+		if !forgetting[s.Name()] {
+			return false
+		}
+	}
+	return true
 }
 
 type transform struct {
