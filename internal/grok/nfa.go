@@ -316,11 +316,13 @@ func (p *prog) classes() {
 		}
 		return id
 	}
-	rep := map[uint16]rune{}
+	// rep is a character of each class, by class number (they are
+	// numbered densely in order of first sight).
+	var rep []rune
 	for _, r := range starts {
 		id := classOf(r)
-		if _, ok := rep[id]; !ok {
-			rep[id] = r
+		if int(id) == len(rep) {
+			rep = append(rep, r)
 		}
 		if r < 128 {
 			continue
@@ -330,8 +332,8 @@ func (p *prog) classes() {
 	}
 	for r := rune(0); r < 128; r++ {
 		p.ascii[r] = classOf(r)
-		if _, ok := rep[p.ascii[r]]; !ok {
-			rep[p.ascii[r]] = r
+		if int(p.ascii[r]) == len(rep) {
+			rep = append(rep, r)
 		}
 	}
 	p.ncls = len(ids)
@@ -340,9 +342,25 @@ func (p *prog) classes() {
 	p.accept = make([][]bool, len(p.insts))
 	tables := map[string][]bool{}
 	key := make([]byte, p.ncls)
+	// The copies of a counted repeat share their set's array: its table
+	// is looked up once for all (ECS's HTTPD_COMBINEDLOG has 4,000 class
+	// instructions and a few dozen sets).
+	type setID struct {
+		first *rune
+		n     int
+	}
+	bySet := map[setID][]bool{}
 	for i, in := range p.insts {
 		if in.op != opClass {
 			continue
+		}
+		var id setID
+		if len(in.set) > 0 {
+			id = setID{&in.set[0], len(in.set)}
+			if a, ok := bySet[id]; ok {
+				p.accept[i] = a
+				continue
+			}
 		}
 		for cl, r := range rep {
 			key[cl] = 0
@@ -358,13 +376,16 @@ func (p *prog) classes() {
 			}
 			tables[string(key)] = a
 		}
+		if id.first != nil {
+			bySet[id] = a
+		}
 		p.accept[i] = a
 	}
 	// contexts
 	cids := map[string]uint8{}
 	p.ctxOf = make([]uint8, p.ncls)
 	for cl := 0; cl < p.ncls; cl++ {
-		r := rep[uint16(cl)]
+		r := rep[cl]
 		b := make([]byte, len(ctxSets))
 		for i, s := range ctxSets {
 			if s.has(r) {
@@ -381,7 +402,7 @@ func (p *prog) classes() {
 	p.nctx = len(cids)
 	ctxRep := make([]rune, p.nctx)
 	for cl := p.ncls - 1; cl >= 0; cl-- {
-		ctxRep[p.ctxOf[cl]] = rep[uint16(cl)]
+		ctxRep[p.ctxOf[cl]] = rep[cl]
 	}
 	p.ctxRep = ctxRep
 }
