@@ -447,26 +447,31 @@ func (p *prog) closures() {
 		}
 		return id
 	}
+	// The ways in slabs of waysSlab, each list its exact length: each
+	// closure is walked into one buffer, with one map of the steps seen,
+	// both reused, and copied to the slab. A closure of its own for each
+	// of ECS HTTPD_COMBINEDLOG's 4,000 class instructions was a third of
+	// its compile's garbage.
+	cw := &closureWalk{p: p, assertID: assertID, seen: map[int][][]int{}}
 	p.ways = make([][]way, len(p.insts))
+	var slab []way
 	for i, in := range p.insts {
-		if in.op == opClass {
-			p.ways[i] = p.closure(in.out, assertID)
+		if in.op != opClass {
+			continue
 		}
-	}
-	p.first = p.closure(p.start, assertID)
-	// All the ways in one allocation, each list its exact length.
-	total := 0
-	for _, ws := range p.ways {
-		total += len(ws)
-	}
-	slab := make([]way, 0, total)
-	for i, ws := range p.ways {
-		if len(ws) > 0 {
-			n := len(slab)
-			slab = append(slab, ws...)
-			p.ways[i] = slab[n:len(slab):len(slab)]
+		cw.walk(in.out)
+		n := len(cw.out)
+		if n == 0 {
+			continue
 		}
+		if cap(slab)-len(slab) < n {
+			slab = make([]way, 0, max(waysSlab, n))
+		}
+		slab = append(slab, cw.out...)
+		p.ways[i] = slab[len(slab)-n : len(slab) : len(slab)]
 	}
+	cw.walk(p.start)
+	p.first = append([]way(nil), cw.out...)
 	setAcc := func(ws []way) {
 		for k := range ws {
 			if ws[k].to >= 0 {
@@ -564,43 +569,53 @@ func (p *prog) evalAssert(a assertCheck, prev, next int) bool {
 	return false
 }
 
-// closure lists the ways from pc in backtracking order. A step reached
-// again is skipped when an earlier way reached it under no more
+// waysSlab is how many ways one allocation of a program holds.
+const waysSlab = 1024
+
+// closureWalk lists the ways of a step's closure.
+type closureWalk struct {
+	p        *prog
+	assertID func(inst) int
+	seen     map[int][][]int
+	out      []way
+}
+
+// walk lists the ways from pc in out, in backtracking order. A step
+// reached again is skipped when an earlier way reached it under no more
 // assertions (it would be tried first, with the same future).
-func (p *prog) closure(pc int, assertID func(inst) int) []way {
-	var out []way
-	seen := map[int][][]int{}
-	var walk func(pc int, asserts, slots []int, depth int)
-	walk = func(pc int, asserts, slots []int, depth int) {
-		if depth > 10000 {
+func (w *closureWalk) walk(pc int) {
+	clear(w.seen)
+	w.out = w.out[:0]
+	w.step(pc, nil, nil, 0)
+}
+
+func (w *closureWalk) step(pc int, asserts, slots []int, depth int) {
+	if depth > 10000 {
+		return
+	}
+	for _, prev := range w.seen[pc] {
+		if subset(prev, asserts) {
 			return
 		}
-		for _, prev := range seen[pc] {
-			if subset(prev, asserts) {
-				return
-			}
-		}
-		seen[pc] = append(seen[pc], asserts)
-		in := p.insts[pc]
-		switch in.op {
-		case opClass:
-			out = append(out, way{asserts: asserts, slots: slots, to: pc})
-		case opMatch:
-			out = append(out, way{asserts: asserts, slots: slots, to: -1})
-		case opSplit:
-			for _, a := range in.alts {
-				walk(a, asserts, slots, depth+1)
-			}
-		case opSave:
-			walk(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
-		case opAssert:
-			walk(in.out, append(asserts[:len(asserts):len(asserts)], assertID(in)), slots, depth+1)
-		case opNop:
-			walk(in.out, asserts, slots, depth+1)
-		}
 	}
-	walk(pc, nil, nil, 0)
-	return out
+	w.seen[pc] = append(w.seen[pc], asserts)
+	in := w.p.insts[pc]
+	switch in.op {
+	case opClass:
+		w.out = append(w.out, way{asserts: asserts, slots: slots, to: pc})
+	case opMatch:
+		w.out = append(w.out, way{asserts: asserts, slots: slots, to: -1})
+	case opSplit:
+		for _, a := range in.alts {
+			w.step(a, asserts, slots, depth+1)
+		}
+	case opSave:
+		w.step(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
+	case opAssert:
+		w.step(in.out, append(asserts[:len(asserts):len(asserts)], w.assertID(in)), slots, depth+1)
+	case opNop:
+		w.step(in.out, asserts, slots, depth+1)
+	}
 }
 
 func subset(a, b []int) bool {
