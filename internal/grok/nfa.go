@@ -447,7 +447,7 @@ func (p *prog) closures() {
 		}
 		return id
 	}
-	// The ways in slabs of waysSlab, each list its exact length: each
+	// The ways in slabs of up to waysSlab, each list its exact length: each
 	// closure is walked into one buffer, with one map of the steps seen,
 	// both reused, and copied to the slab. A closure of its own for each
 	// of ECS HTTPD_COMBINEDLOG's 4,000 class instructions was a third of
@@ -465,7 +465,9 @@ func (p *prog) closures() {
 			continue
 		}
 		if cap(slab)-len(slab) < n {
-			slab = make([]way, 0, max(waysSlab, n))
+			// Slabs double up to waysSlab: a small program (a span's)
+			// holds a few ways, not a slab's worth.
+			slab = make([]way, 0, max(n, min(2*cap(slab), waysSlab), 16))
 		}
 		slab = append(slab, cw.out...)
 		p.ways[i] = slab[len(slab)-n : len(slab) : len(slab)]
@@ -569,7 +571,7 @@ func (p *prog) evalAssert(a assertCheck, prev, next int) bool {
 	return false
 }
 
-// waysSlab is how many ways one allocation of a program holds.
+// waysSlab is how many ways one allocation of a program holds at most.
 const waysSlab = 1024
 
 // closureWalk lists the ways of a step's closure.
