@@ -316,11 +316,13 @@ func (p *prog) classes() {
 		}
 		return id
 	}
-	rep := map[uint16]rune{}
+	// rep is a character of each class, by class number (they are
+	// numbered densely in order of first sight).
+	var rep []rune
 	for _, r := range starts {
 		id := classOf(r)
-		if _, ok := rep[id]; !ok {
-			rep[id] = r
+		if int(id) == len(rep) {
+			rep = append(rep, r)
 		}
 		if r < 128 {
 			continue
@@ -330,8 +332,8 @@ func (p *prog) classes() {
 	}
 	for r := rune(0); r < 128; r++ {
 		p.ascii[r] = classOf(r)
-		if _, ok := rep[p.ascii[r]]; !ok {
-			rep[p.ascii[r]] = r
+		if int(p.ascii[r]) == len(rep) {
+			rep = append(rep, r)
 		}
 	}
 	p.ncls = len(ids)
@@ -340,9 +342,25 @@ func (p *prog) classes() {
 	p.accept = make([][]bool, len(p.insts))
 	tables := map[string][]bool{}
 	key := make([]byte, p.ncls)
+	// The copies of a counted repeat share their set's array: its table
+	// is looked up once for all (ECS's HTTPD_COMBINEDLOG has 4,000 class
+	// instructions and a few dozen sets).
+	type setID struct {
+		first *rune
+		n     int
+	}
+	bySet := map[setID][]bool{}
 	for i, in := range p.insts {
 		if in.op != opClass {
 			continue
+		}
+		var id setID
+		if len(in.set) > 0 {
+			id = setID{&in.set[0], len(in.set)}
+			if a, ok := bySet[id]; ok {
+				p.accept[i] = a
+				continue
+			}
 		}
 		for cl, r := range rep {
 			key[cl] = 0
@@ -358,13 +376,16 @@ func (p *prog) classes() {
 			}
 			tables[string(key)] = a
 		}
+		if id.first != nil {
+			bySet[id] = a
+		}
 		p.accept[i] = a
 	}
 	// contexts
 	cids := map[string]uint8{}
 	p.ctxOf = make([]uint8, p.ncls)
 	for cl := 0; cl < p.ncls; cl++ {
-		r := rep[uint16(cl)]
+		r := rep[cl]
 		b := make([]byte, len(ctxSets))
 		for i, s := range ctxSets {
 			if s.has(r) {
@@ -381,7 +402,7 @@ func (p *prog) classes() {
 	p.nctx = len(cids)
 	ctxRep := make([]rune, p.nctx)
 	for cl := p.ncls - 1; cl >= 0; cl-- {
-		ctxRep[p.ctxOf[cl]] = rep[uint16(cl)]
+		ctxRep[p.ctxOf[cl]] = rep[cl]
 	}
 	p.ctxRep = ctxRep
 }
@@ -426,26 +447,33 @@ func (p *prog) closures() {
 		}
 		return id
 	}
+	// The ways in slabs of up to waysSlab, each list its exact length: each
+	// closure is walked into one buffer, with one map of the steps seen,
+	// both reused, and copied to the slab. A closure of its own for each
+	// of ECS HTTPD_COMBINEDLOG's 4,000 class instructions was a third of
+	// its compile's garbage.
+	cw := &closureWalk{p: p, assertID: assertID, seen: map[int][][]int{}}
 	p.ways = make([][]way, len(p.insts))
+	var slab []way
 	for i, in := range p.insts {
-		if in.op == opClass {
-			p.ways[i] = p.closure(in.out, assertID)
+		if in.op != opClass {
+			continue
 		}
-	}
-	p.first = p.closure(p.start, assertID)
-	// All the ways in one allocation, each list its exact length.
-	total := 0
-	for _, ws := range p.ways {
-		total += len(ws)
-	}
-	slab := make([]way, 0, total)
-	for i, ws := range p.ways {
-		if len(ws) > 0 {
-			n := len(slab)
-			slab = append(slab, ws...)
-			p.ways[i] = slab[n:len(slab):len(slab)]
+		cw.walk(in.out)
+		n := len(cw.out)
+		if n == 0 {
+			continue
 		}
+		if cap(slab)-len(slab) < n {
+			// Slabs double up to waysSlab: a small program (a span's)
+			// holds a few ways, not a slab's worth.
+			slab = make([]way, 0, max(n, min(2*cap(slab), waysSlab), 16))
+		}
+		slab = append(slab, cw.out...)
+		p.ways[i] = slab[len(slab)-n : len(slab) : len(slab)]
 	}
+	cw.walk(p.start)
+	p.first = append([]way(nil), cw.out...)
 	setAcc := func(ws []way) {
 		for k := range ws {
 			if ws[k].to >= 0 {
@@ -543,43 +571,53 @@ func (p *prog) evalAssert(a assertCheck, prev, next int) bool {
 	return false
 }
 
-// closure lists the ways from pc in backtracking order. A step reached
-// again is skipped when an earlier way reached it under no more
+// waysSlab is how many ways one allocation of a program holds at most.
+const waysSlab = 1024
+
+// closureWalk lists the ways of a step's closure.
+type closureWalk struct {
+	p        *prog
+	assertID func(inst) int
+	seen     map[int][][]int
+	out      []way
+}
+
+// walk lists the ways from pc in out, in backtracking order. A step
+// reached again is skipped when an earlier way reached it under no more
 // assertions (it would be tried first, with the same future).
-func (p *prog) closure(pc int, assertID func(inst) int) []way {
-	var out []way
-	seen := map[int][][]int{}
-	var walk func(pc int, asserts, slots []int, depth int)
-	walk = func(pc int, asserts, slots []int, depth int) {
-		if depth > 10000 {
+func (w *closureWalk) walk(pc int) {
+	clear(w.seen)
+	w.out = w.out[:0]
+	w.step(pc, nil, nil, 0)
+}
+
+func (w *closureWalk) step(pc int, asserts, slots []int, depth int) {
+	if depth > 10000 {
+		return
+	}
+	for _, prev := range w.seen[pc] {
+		if subset(prev, asserts) {
 			return
 		}
-		for _, prev := range seen[pc] {
-			if subset(prev, asserts) {
-				return
-			}
-		}
-		seen[pc] = append(seen[pc], asserts)
-		in := p.insts[pc]
-		switch in.op {
-		case opClass:
-			out = append(out, way{asserts: asserts, slots: slots, to: pc})
-		case opMatch:
-			out = append(out, way{asserts: asserts, slots: slots, to: -1})
-		case opSplit:
-			for _, a := range in.alts {
-				walk(a, asserts, slots, depth+1)
-			}
-		case opSave:
-			walk(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
-		case opAssert:
-			walk(in.out, append(asserts[:len(asserts):len(asserts)], assertID(in)), slots, depth+1)
-		case opNop:
-			walk(in.out, asserts, slots, depth+1)
-		}
 	}
-	walk(pc, nil, nil, 0)
-	return out
+	w.seen[pc] = append(w.seen[pc], asserts)
+	in := w.p.insts[pc]
+	switch in.op {
+	case opClass:
+		w.out = append(w.out, way{asserts: asserts, slots: slots, to: pc})
+	case opMatch:
+		w.out = append(w.out, way{asserts: asserts, slots: slots, to: -1})
+	case opSplit:
+		for _, a := range in.alts {
+			w.step(a, asserts, slots, depth+1)
+		}
+	case opSave:
+		w.step(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
+	case opAssert:
+		w.step(in.out, append(asserts[:len(asserts):len(asserts)], w.assertID(in)), slots, depth+1)
+	case opNop:
+		w.step(in.out, asserts, slots, depth+1)
+	}
 }
 
 func subset(a, b []int) bool {

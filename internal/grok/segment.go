@@ -2,7 +2,8 @@ package grok
 
 import (
 	"bytes"
-	"encoding/binary"
+
+	"github.com/octostore/agent/internal/lines"
 )
 
 // The segment engine: the common shape of a log pattern, literal separators
@@ -948,38 +949,12 @@ window:
 }
 
 // plainLine reports whether in is ASCII with no newline (the lines the
-// segment engine runs on), in one pass of 8 bytes at a time: the high bits
-// or'ed together, and a newline found as a zero byte of the word xor'ed
-// with newlines ((v-0x01..)&^v&0x80.. is non-zero exactly when v has a
-// zero byte).
+// segment engine runs on): the newline found by bytes.IndexByte (SIMD),
+// the high bits by lines.ASCII, 32 bytes a turn, as the tailer checks
+// every line. Both passes take about 150 instructions on the bench's
+// 190-byte lines, where one pass of 16 bytes a turn doing both took 580.
 func plainLine(in []byte) bool {
-	const (
-		high = 0x8080808080808080
-		ones = 0x0101010101010101
-		nls  = 0x0a0a0a0a0a0a0a0a
-	)
-	var w, nl uint64
-	i := 0
-	for ; i+16 <= len(in); i += 16 {
-		a, b := binary.LittleEndian.Uint64(in[i:]), binary.LittleEndian.Uint64(in[i+8:])
-		w |= a | b
-		a, b = a^nls, b^nls
-		nl |= (a - ones) &^ a
-		nl |= (b - ones) &^ b
-	}
-	for ; i+8 <= len(in); i += 8 {
-		a := binary.LittleEndian.Uint64(in[i:])
-		w |= a
-		a ^= nls
-		nl |= (a - ones) &^ a
-	}
-	for ; i < len(in); i++ {
-		w |= uint64(in[i])
-		if in[i] == '\n' {
-			return false
-		}
-	}
-	return (w|nl)&high == 0
+	return bytes.IndexByte(in, '\n') < 0 && lines.ASCII(in)
 }
 
 // repeatEnd is where a repeat's first choice ends.

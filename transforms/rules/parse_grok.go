@@ -348,13 +348,13 @@ func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 	if p == nil {
 		return s.storeFields(r, gp, in)
 	}
-	n := 0
-	for k, g := range p.idx {
-		if m[2*g] < 0 || m[2*g+1] <= m[2*g] {
-			continue
-		}
-		n++
-		if p.types != nil && p.types[k] != "" {
+	if p.types != nil {
+		// Conversions first: one that fails sends the match to
+		// storeFields before anything is set.
+		for k, g := range p.idx {
+			if p.types[k] == "" || m[2*g] < 0 || m[2*g+1] <= m[2*g] {
+				continue
+			}
 			v, err := convertGrokValue(bytesString(in[m[2*g]:m[2*g+1]]), p.types[k])
 			if err != nil {
 				// Fields are set in the pattern's order up to the one
@@ -364,20 +364,26 @@ func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 			gp.vals[k] = v
 		}
 	}
-	if n == 0 {
-		return nil
-	}
+	// The record's fields start at the first capture set, sized for all
+	// (as parse "regex" sizes them): one pass, no count first.
 	var c captured
-	s.begin(&c, r, n)
+	started := false
 	for k, g := range p.idx {
 		if m[2*g] < 0 || m[2*g+1] <= m[2*g] {
 			continue
+		}
+		if !started {
+			s.begin(&c, r, len(p.idx))
+			started = true
 		}
 		if p.types != nil && p.types[k] != "" {
 			c.setPlannedValue(p, k, gp.vals[k])
 			continue
 		}
 		c.setPlanned(p, k, bytesString(in[m[2*g]:m[2*g+1]]))
+	}
+	if !started {
+		return nil
 	}
 	return c.done()
 }

@@ -276,15 +276,16 @@ func nginxPackRecords(b *testing.B) agent.Batch {
 }
 
 // BenchmarkNginxPackGen runs the nginx pack (configs/nginx/rules.hcl) and
-// its split variant (configs/nginx/variants/split.hcl), schema and
+// its split and grok variants (configs/nginx/variants), schema and
 // timestamp step included, over the 256 generated lines of
-// testdata/nginx_gen.log: the parse path of make bench's nginx_regex and
-// nginx_split without the source and the sink.
+// testdata/nginx_gen.log: the parse path of make bench's nginx_regex,
+// nginx_split and nginx_grok without the source and the sink.
 func BenchmarkNginxPackGen(b *testing.B) {
 	lines := rules.NginxGenLines(b)
 	for _, v := range []struct{ name, file, from string }{
 		{"regex", "../../configs/nginx/rules.hcl", `parse "regex"`},
 		{"split", "../../configs/nginx/variants/split.hcl", `parse "split"`},
+		{"grok", "../../configs/nginx/variants/grok.hcl", `parse "grok"`},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			tr := benchTransform(b, packBody(b, v.file, v.from)+"schema = schema.http_request\n", httpSchema(b))
