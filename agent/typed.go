@@ -131,7 +131,7 @@ func (v Value) AppendJSON(dst []byte) []byte {
 	case KindString:
 		return AppendString(dst, v.s)
 	case KindInt:
-		return strconv.AppendInt(dst, v.n, 10)
+		return appendInt(dst, v.n)
 	case KindFloat:
 		return appendFloat(dst, v.Float())
 	case KindBool:
@@ -270,6 +270,33 @@ func (fs TypedFields) appendJSON(dst []byte, tc *timeCache, paths bool) []byte {
 		}
 		dst = AppendString(dst, fs[i].Key)
 		dst = append(dst, ':')
+		dst = fs[i].appendJSON(dst, tc)
+	}
+	return append(dst, '}')
+}
+
+// appendFlatJSON is appendJSON for fields with no path keys, their keys
+// written from l.
+func (fs TypedFields) appendFlatJSON(dst []byte, tc *timeCache, l *keyLayout) []byte {
+	dst = append(dst, '{')
+	keys, j := *l, 0
+	for i := range fs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if k := fs[i].Key; j < len(keys) && same(k, keys[j].key) && keys[j].n != 0 {
+			e := &keys[j]
+			n := len(dst)
+			if cap(dst)-n < len(e.enc) {
+				dst = slices.Grow(dst, len(e.enc))
+			}
+			*(*[len(e.enc)]byte)(dst[n : n+len(e.enc)]) = e.enc
+			dst = dst[:n+int(e.n)]
+			j++
+		} else {
+			dst = l.miss(dst, k, &j)
+			keys = *l
+		}
 		dst = fs[i].appendJSON(dst, tc)
 	}
 	return append(dst, '}')
