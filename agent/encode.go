@@ -93,9 +93,12 @@ func (c *timeCache) append(dst []byte, t time.Time) []byte {
 // strings, so the keys of one rule's records are the same strings, and a
 // key costs a pointer comparison and one 32-byte copy instead of an
 // AppendString (9 of the 15 strings an nginx record writes: 5,000 -> 4,000
-// instructions a record, BenchmarkEncoderTyped under callgrind). Records of other rules
-// add their keys in order; a record walks the layout once, skipping the
-// keys it does not have.
+// instructions a record, BenchmarkEncoderTyped under callgrind). Records
+// of other rules add their keys in order, up to maxLayoutKeys; a record
+// walks the layout once, skipping the keys it does not have. As with
+// pathSteps, keys are strings never written to (names from the config or
+// a decoder's copies; values may view recycled memory, keys do not), so
+// a key the layout holds keeps its bytes.
 type keyLayout []keyEnc
 
 // keyEnc is one key and its encoding (n bytes of enc; 0 when it does not
