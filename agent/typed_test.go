@@ -114,6 +114,30 @@ func BenchmarkEncoderTyped(b *testing.B) {
 	benchEncoder(b, &r)
 }
 
+// BenchmarkEncoderTypedMixed is BenchmarkEncoderTyped over records whose
+// keys vary as the nginx pack's do: a user on one record in four, no
+// referer on one in three.
+func BenchmarkEncoderTypedMixed(b *testing.B) {
+	rs := make([]Record, 12)
+	for i := range rs {
+		r := benchTypedRecord()
+		if i%4 == 0 {
+			r.SetValue("user", StringValue("alice"))
+		}
+		if i%3 == 0 {
+			r.Delete("referer")
+		}
+		rs[i] = r
+	}
+	var e Encoder
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = e.Append(buf[:0], &rs[i%len(rs)])
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
 // benchEncoder encodes r with one Encoder, as a sink does.
 func benchEncoder(b *testing.B, r *Record) {
 	var e Encoder
