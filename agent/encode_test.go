@@ -1,8 +1,11 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -268,5 +271,40 @@ func BenchmarkAppendString(b *testing.B) {
 			}
 			b.SetBytes(int64(len(c.s)))
 		})
+	}
+}
+
+// FuzzAppendInt checks appendInt against strconv, after bytes already in
+// dst and with no room to spare.
+func FuzzAppendInt(f *testing.F) {
+	for _, v := range []int64{0, 1, 9, 10, 99, 100, 403, 228455, 99999999, 1e8, 1e8 + 1, 189000000, 1e15, 1e16 - 1, 1e16, -1, math.MinInt64, math.MaxInt64} {
+		f.Add(v, uint8(3))
+	}
+	f.Fuzz(func(t *testing.T, v int64, pre uint8) {
+		dst := bytes.Repeat([]byte{'x'}, int(pre))
+		dst = dst[:len(dst):len(dst)]
+		want := strconv.AppendInt(bytes.Repeat([]byte{'x'}, int(pre)), v, 10)
+		if got := appendInt(dst, v); !bytes.Equal(got, want) {
+			t.Fatalf("appendInt(%d) = %q, want %q", v, got, want)
+		}
+	})
+}
+
+func TestAppendIntDigits(t *testing.T) {
+	// Every value below 10^4 in each lane, and the powers of ten around
+	// each length.
+	for v := int64(0); v < 1e4; v++ {
+		for _, x := range []int64{v, v * 1e4, v*1e4 + 9999, v * 1e8, v*1e12 + v} {
+			if got, want := string(appendInt(nil, x)), strconv.FormatInt(x, 10); got != want {
+				t.Fatalf("appendInt(%d) = %s", x, got)
+			}
+		}
+	}
+	for p := int64(1); p > 0 && p <= 1e18; p *= 10 {
+		for _, x := range []int64{p - 1, p, p + 1} {
+			if got, want := string(appendInt(nil, x)), strconv.FormatInt(x, 10); got != want {
+				t.Fatalf("appendInt(%d) = %s", x, got)
+			}
+		}
 	}
 }

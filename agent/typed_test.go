@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,30 @@ func BenchmarkEncoderTyped(b *testing.B) {
 	benchEncoder(b, &r)
 }
 
+// BenchmarkEncoderTypedMixed is BenchmarkEncoderTyped over records whose
+// keys vary as the nginx pack's do: a user on one record in four, no
+// referer on one in three.
+func BenchmarkEncoderTypedMixed(b *testing.B) {
+	rs := make([]Record, 12)
+	for i := range rs {
+		r := benchTypedRecord()
+		if i%4 == 0 {
+			r.SetValue("user", StringValue("alice"))
+		}
+		if i%3 == 0 {
+			r.Delete("referer")
+		}
+		rs[i] = r
+	}
+	var e Encoder
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = e.Append(buf[:0], &rs[i%len(rs)])
+	}
+	b.SetBytes(int64(len(buf)))
+}
+
 // benchEncoder encodes r with one Encoder, as a sink does.
 func benchEncoder(b *testing.B, r *Record) {
 	var e Encoder
@@ -211,5 +237,43 @@ func TestRawFieldsBuiltOnDemand(t *testing.T) {
 	m := r.MaterializeFields()
 	if len(m) != 2 || m["message"] != "GET /" || m["src"] == nil || r.HasRawFields() {
 		t.Errorf("materialized %v", m)
+	}
+}
+
+// TestEncoderKeyLayout encodes records whose keys come and go, with one
+// Encoder, and checks each against AppendJSON, which writes every key
+// afresh: keys skipped, added between others, too long to keep, needing
+// escapes, equal in content but not in address, and more than a layout
+// keeps.
+func TestEncoderKeyLayout(t *testing.T) {
+	pool := []string{"", "a", "bytes", "client_ip", "k\"q", "status", "t\u00e9", "user_agent",
+		strings.Repeat("long", 10), strings.Repeat("x", 29), strings.Repeat("y", 30)}
+	for i := range 80 {
+		pool = append(pool, fmt.Sprintf("f%02d", i))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var e Encoder
+	for range 3000 {
+		var keys []string
+		for _, k := range pool[:11+rng.IntN(len(pool)-10)] {
+			if rng.IntN(3) > 0 {
+				if rng.IntN(4) == 0 {
+					k = strings.Clone(k) // same key, another address
+				}
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		r := Record{Kind: "k", Origin: Origin{Host: "h"}}
+		r.StartTyped(len(keys))
+		for i, k := range keys {
+			r.AppendInOrder(k, IntValue(int64(i)))
+		}
+		if got, want := string(e.Append(nil, &r)), string(AppendJSON(nil, &r)); got != want {
+			t.Fatalf("keys %q:\n%s\nwant\n%s", keys, got, want)
+		}
+	}
+	if len(e.keys) != maxLayoutKeys {
+		t.Fatalf("the layout holds %d keys, want %d", len(e.keys), maxLayoutKeys)
 	}
 }
