@@ -19,7 +19,7 @@ FUZZ_TARGETS := ./transforms/rules:FuzzSyslog ./transforms/rules:FuzzKubernetesA
 	./transforms/rules:FuzzPostgreSQLCSV ./transforms/rules:FuzzPostgreSQLJSON ./transforms/rules:FuzzHAProxy \
 	./transforms/rules:FuzzEnvoy ./transforms/rules:FuzzEnvoyJSON ./transforms/rules:FuzzTraefik \
 	./transforms/rules:FuzzRegex ./transforms/rules:FuzzSplit ./transforms/rules:FuzzAwk ./transforms/rules:FuzzAwkFast ./transforms/rules:FuzzAwkNative ./transforms/rules:FuzzAwkSplit \
-	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad ./agent:FuzzAppendString \
+	./transforms/rules:FuzzJSON ./transforms/rules:FuzzLogfmt ./agent/config:FuzzLoad ./agent:FuzzAppendString ./agent:FuzzAppendInt \
 	./transforms/rules:FuzzClosingQuote ./transforms/rules:FuzzGrokSegments ./agent/schema:FuzzCaptureString ./agent/scan:FuzzScanner \
 	./sinks/openlineage:FuzzEvent ./adapters/otlpsource:FuzzExport ./internal/replay:FuzzDecode \
 	./internal/residency:FuzzDropFileMappings

@@ -137,9 +137,9 @@ func (m *slabMem) unref() {
 	m.home.Put(m)
 }
 
-// take returns empty typed fields with room for n, and no more, for a
-// record that carries tok: a record that grows past n moves its fields
-// out instead of into its neighbour's.
+// take returns n cleared typed fields (length and capacity n) for a
+// record that carries tok; callers reslice to what they fill. A record
+// that grows past n moves its fields out instead of into its neighbour's.
 func (s *fieldSlab) take(n int, tok *agent.Token) agent.TypedFields {
 	if cap(s.free)-len(s.free) < n {
 		s.next(n * slabRecords)
