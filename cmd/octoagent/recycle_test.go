@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
@@ -440,6 +441,7 @@ sink "file" "copy" {
   path   = %[2]q
 }
 `, srv.URL, filepath.Join(dir, "copy.jsonl")))
+	smallChunks(t, cfg)
 	sinks, err := runHeld(t, cfg, "rules.hcl", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -499,5 +501,118 @@ sink "file" "copy" {
 	}
 	if n := len(sinks["dead"].seen); n != lines/50 {
 		t.Errorf("the pack's dead letters: %d, want %d", n, lines/50)
+	}
+}
+
+// The http sink with a URL template: a batch's key is the URL rendered
+// from its first record, and the halves of a batch split after a 413 are
+// sent to it after the first half's records (that record among them) are
+// resolved and their chunks may be reused. Every record arrives at the
+// URL of its own method, as the file sink wrote it (-tags chunkpoison).
+func TestRecycledMemoryUnderHTTPSink(t *testing.T) {
+	var (
+		mu       sync.Mutex
+		got      = map[string]string{} // id -> the record as received
+		requests int
+		errs     []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		body, err := io.ReadAll(zr)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		recs := strings.Split(strings.TrimSuffix(string(body), "\n"), "\n")
+		time.Sleep(2 * time.Millisecond)
+		mu.Lock()
+		defer mu.Unlock()
+		if requests++; requests%5 == 0 && len(recs) > 1 {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			return
+		}
+		for _, l := range recs {
+			var rec struct {
+				ID     string
+				Fields struct{ Method string }
+			}
+			if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.ID == "" {
+				http.Error(w, fmt.Sprintf("not a record: %s", l), http.StatusBadRequest)
+				return
+			}
+			if r.URL.Path != "/in/"+rec.Fields.Method && len(errs) < 5 {
+				errs = append(errs, fmt.Sprintf("record %s (method %s) sent to %q", rec.ID, rec.Fields.Method, r.URL.Path))
+			}
+			got[rec.ID] = l
+		}
+	}))
+	defer srv.Close()
+
+	dir := t.TempDir()
+	const lines = 30000
+	cfg := heldConfig(t, dir, lines, fmt.Sprintf(`
+sink "http" "out" {
+  inputs            = [transform.nginx_access]
+  url               = "%[1]s/in/{{fields.method}}"
+  compression       = "gzip"
+  batch_max_records = 300
+  batch_max_wait    = "50ms"
+  in_flight         = 2
+  retry_initial_backoff = "1ms"
+  retry_max_backoff     = "5ms"
+}
+sink "hold" "dead" {
+  inputs = [transform.nginx_access.dead_letter]
+}
+sink "file" "copy" {
+  inputs = [transform.nginx_access]
+  path   = %[2]q
+}
+`, srv.URL, filepath.Join(dir, "copy.jsonl")))
+	smallChunks(t, cfg)
+	if _, err := runHeld(t, cfg, "rules.hcl", 0); err != nil {
+		t.Fatal(err)
+	}
+	copied, err := os.ReadFile(filepath.Join(dir, "copy.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range errs {
+		t.Error(e)
+	}
+	want := strings.Split(strings.TrimSuffix(string(copied), "\n"), "\n")
+	if len(want) != lines-lines/50 || len(got) != len(want) || requests < 5 {
+		t.Fatalf("file sink %d records, the server got %d in %d requests, want %d", len(want), len(got), requests, lines-lines/50)
+	}
+	for _, l := range want {
+		var rec struct{ ID string }
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if got[rec.ID] != l {
+			t.Fatalf("the server got record %s as\n %s\nthe file sink wrote\n %s", rec.ID, got[rec.ID], l)
+		}
+	}
+}
+
+// smallChunks has the source of the config at cfg (heldConfig) read into
+// chunks of 4 KiB (about 16 lines) in batches of 16 records, so that a
+// chunk is reused soon after the records read into it are resolved: a
+// string read past its record's outcome then most likely shows.
+func smallChunks(t *testing.T, cfg string) {
+	t.Helper()
+	src, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = bytes.Replace(src, []byte("batch_max_records = 256"), []byte("batch_max_records = 16\n  read_buffer_bytes = 4096"), 1)
+	if err := os.WriteFile(cfg, src, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
