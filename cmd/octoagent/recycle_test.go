@@ -419,29 +419,14 @@ func TestRecycledMemoryUnderOctostoreSink(t *testing.T) {
 
 	dir := t.TempDir()
 	const lines = 30000
-	cfg := heldConfig(t, dir, lines, fmt.Sprintf(`
+	cfg := sinkConfig(t, dir, lines, fmt.Sprintf(`
 sink "octostore" "store" {
   inputs            = [transform.nginx_access]
-  endpoint          = %[1]q
-  healthcheck       = false
-  batch_max_records = 300
-  batch_max_wait    = "50ms"
-  in_flight         = 2
-  retry_initial_backoff = "1ms"
-  retry_max_backoff     = "5ms"
-}
-sink "hold" "dead" {
-  inputs = [transform.nginx_access.dead_letter]
-}
+  endpoint          = %q
+  healthcheck       = false`, srv.URL), `
 sink "hold" "rejected" {
   inputs = [sink.octostore.store.dead_letter]
-}
-sink "file" "copy" {
-  inputs = [transform.nginx_access]
-  path   = %[2]q
-}
-`, srv.URL, filepath.Join(dir, "copy.jsonl")))
-	smallChunks(t, cfg)
+}`)
 	sinks, err := runHeld(t, cfg, "rules.hcl", 0)
 	if err != nil {
 		t.Fatal(err)
@@ -554,26 +539,11 @@ func TestRecycledMemoryUnderHTTPSink(t *testing.T) {
 
 	dir := t.TempDir()
 	const lines = 30000
-	cfg := heldConfig(t, dir, lines, fmt.Sprintf(`
+	cfg := sinkConfig(t, dir, lines, fmt.Sprintf(`
 sink "http" "out" {
   inputs            = [transform.nginx_access]
-  url               = "%[1]s/in/{{fields.method}}"
-  compression       = "gzip"
-  batch_max_records = 300
-  batch_max_wait    = "50ms"
-  in_flight         = 2
-  retry_initial_backoff = "1ms"
-  retry_max_backoff     = "5ms"
-}
-sink "hold" "dead" {
-  inputs = [transform.nginx_access.dead_letter]
-}
-sink "file" "copy" {
-  inputs = [transform.nginx_access]
-  path   = %[2]q
-}
-`, srv.URL, filepath.Join(dir, "copy.jsonl")))
-	smallChunks(t, cfg)
+  url               = "%s/in/{{fields.method}}"
+  compression       = "gzip"`, srv.URL), "")
 	if _, err := runHeld(t, cfg, "rules.hcl", 0); err != nil {
 		t.Fatal(err)
 	}
@@ -601,12 +571,30 @@ sink "file" "copy" {
 	}
 }
 
-// smallChunks has the source of the config at cfg (heldConfig) read into
-// chunks of 4 KiB (about 16 lines) in batches of 16 records, so that a
-// chunk is reused soon after the records read into it are resolved: a
-// string read past its record's outcome then most likely shows.
-func smallChunks(t *testing.T, cfg string) {
+// sinkConfig writes a config (heldConfig) whose records go to the sink
+// block opened in sink, batching by 300 with quick retries, and to the
+// file sink "copy" (copy.jsonl in dir), with the pack's dead letters held
+// and extra sinks. Its source reads in chunks of 4 KiB (about 16 lines)
+// and batches of 16 records, so that a chunk is reused soon after the
+// records read into it are resolved: a string read past its record's
+// outcome then most likely shows.
+func sinkConfig(t *testing.T, dir string, lines int, sink, extra string) string {
 	t.Helper()
+	cfg := heldConfig(t, dir, lines, fmt.Sprintf(`%s
+  batch_max_records = 300
+  batch_max_wait    = "50ms"
+  in_flight         = 2
+  retry_initial_backoff = "1ms"
+  retry_max_backoff     = "5ms"
+}
+sink "hold" "dead" {
+  inputs = [transform.nginx_access.dead_letter]
+}
+sink "file" "copy" {
+  inputs = [transform.nginx_access]
+  path   = %q
+}
+%s`, sink, filepath.Join(dir, "copy.jsonl"), extra))
 	src, err := os.ReadFile(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -615,4 +603,5 @@ func smallChunks(t *testing.T, cfg string) {
 	if err := os.WriteFile(cfg, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return cfg
 }
