@@ -48,6 +48,11 @@ type Result struct {
 type Protocol interface {
 	// Key groups records into requests: records with different keys never
 	// share one (a URL template); return "" to batch everything together.
+	// The key must not share the record's bytes (a field's string): it
+	// names the open batch and is sent to by the batch's retries and the
+	// halves of a split, after the record that made it may have an
+	// outcome and its memory be reused (docs/architecture.md, Recycled
+	// memory).
 	Key(r *agent.Record) string
 	// Target returns the method and URL of the request for one key.
 	Target(key string) (method, url string)
@@ -57,7 +62,8 @@ type Protocol interface {
 	Framing() (open, sep, close, contentType string)
 	// Results reads the body of a 2xx answer for records with the given
 	// ids. A nil slice means every record was accepted. body is reused
-	// once Results returns: it must not be kept.
+	// once Results returns, and ids may view records about to be
+	// resolved: neither must be kept.
 	Results(body []byte, ids []string) ([]Result, error)
 	// Headers returns extra request headers (their values are treated as
 	// secrets: never logged).

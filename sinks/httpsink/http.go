@@ -86,6 +86,9 @@ func NewFactory() *agent.Factory {
 		NewConfig: func() *Config {
 			return &Config{Method: "POST", Encoding: "ndjson", Common: httpbatch.DefaultCommon()}
 		},
+		// As the octostore sink: records are encoded as they come, and the
+		// batch key, the URL a template renders, is a string of its own.
+		Forgets: func(*Config) bool { return true },
 		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
 			tpl, err := parseTemplate(c.URL)
 			if err != nil {
@@ -175,7 +178,8 @@ type protocol struct {
 }
 
 // Key renders the URL for a record: records for different URLs go in
-// different requests.
+// different requests. The rendered URL is built anew (never a field's own
+// string), as the engine needs: it outlives the record that made it.
 func (p *protocol) Key(r *agent.Record) string {
 	if p.tpl.fixed {
 		return ""

@@ -72,6 +72,11 @@ func NewFactory() *agent.Factory {
 		Description: "Forwards records to the Octostore ingest API, in batches, with retries, dead letters for rejected records, TLS and a bearer token.",
 		Example:     example,
 		NewConfig:   func() *Config { return &Config{Common: httpbatch.DefaultCommon()} },
+		// Each record is encoded into its batch's body as it comes; what
+		// the batch keeps past a record's outcome (its key, "" here, the
+		// body, the answer) holds none of its bytes (internal/httpbatch's
+		// Protocol.Key).
+		Forgets: func(*Config) bool { return true },
 		Create: func(set agent.Settings, c *Config) (agent.Sink, error) {
 			base, err := baseURL(c.Endpoint)
 			if err != nil {
