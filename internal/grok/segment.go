@@ -2,6 +2,8 @@ package grok
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 
 	"github.com/octostore/agent/internal/lines"
 )
@@ -71,6 +73,9 @@ type segItem struct {
 	// any: a repeat's class holds every character of the lines the engine
 	// runs on (ASCII but a newline), so its run is not checked.
 	any bool
+	// wide: a repeat's class holds every character from '!' up (\S,
+	// [^ ]), so its run skips eight such bytes at a time (runEnd).
+	wide bool
 	// A span: node, compiled as [any] node [any] \z over the span and one
 	// character each side (lead/trail false at the line's start/end); caps
 	// are the capture numbers inside it.
@@ -101,6 +106,10 @@ type segItem struct {
 	// is not at the position fails there, forced, without being run.
 	altFirst []int16
 	altList  []int32 // each alternative's index in segments.lists
+	// reset: the slots that a segAlt's alternatives and what follows it
+	// set (each in one place: -1 when the choice is made), which the next
+	// alternative starts without.
+	reset []int
 	// forced: the item's first choice is its only possible one (a repeat
 	// that ends where its run ends, a span whose end is its separator), so
 	// a failure after it may go on with the next alternative.
@@ -137,7 +146,58 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 	sg.progs = nil
 	sg.lists = [][]segItem{items}
 	sg.listAlts(items)
+	// Each slot is set in one place, so it is -1 until the walk gets there
+	// and an alternative that fails gives back its slots by resetting
+	// those set from the choice on (no trail of old values to keep).
+	seen := make([]bool, sg.nslot)
+	for _, x := range slotsSet(items) {
+		if seen[x] {
+			return nil, "a capture set in two places"
+		}
+		seen[x] = true
+	}
+	resets(items, nil)
 	return sg, ""
+}
+
+// slotsSet is every slot that items may set.
+func slotsSet(items []segItem) []int {
+	var out []int
+	for i := range items {
+		it := &items[i]
+		switch it.kind {
+		case segOpen:
+			out = append(out, 2*it.cap)
+		case segClose:
+			out = append(out, 2*it.cap+1)
+		case segSpan:
+			for _, c := range it.caps {
+				out = append(out, 2*c, 2*c+1)
+			}
+		case segAlt:
+			for _, a := range it.alts {
+				out = append(out, slotsSet(a)...)
+			}
+		}
+	}
+	return out
+}
+
+// resets gives each alternation in items its reset slots: those its
+// alternatives set and those set after it (by the rest of items, then
+// follow).
+func resets(items []segItem, follow []int) {
+	for i := range items {
+		it := &items[i]
+		if it.kind != segAlt {
+			continue
+		}
+		after := append(slotsSet(items[i+1:]), follow...)
+		it.reset = append(slotsSet(items[i:i+1]), after...)
+		for _, a := range it.alts {
+			resets(a, after)
+		}
+	}
 }
 
 func isEnd(it *segItem) bool {
@@ -395,8 +455,7 @@ func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int)
 		}
 	}
 	c := it.caps[0]
-	m.set(slots, 2*c, pos)
-	m.set(slots, 2*c+1, end)
+	slots[2*c], slots[2*c+1] = pos, end
 }
 
 // firstChars is every ASCII character the items after may start with
@@ -646,7 +705,11 @@ func repeatItem(set runeSet, lo, hi int, greedy bool) segItem {
 	for b, in := range c {
 		all = all && (in || b == '\n')
 	}
-	return segItem{kind: segRepeat, class: c, min: lo, max: hi, greedy: greedy, any: all}
+	wide := true
+	for b := '!'; b < 128; b++ {
+		wide = wide && c[b]
+	}
+	return segItem{kind: segRepeat, class: c, min: lo, max: hi, greedy: greedy, any: all, wide: wide}
 }
 
 // asciiClass is set's ASCII part (the engine runs on ASCII lines only).
@@ -696,10 +759,6 @@ type segMatcher struct {
 	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
-	// trail: the slots set since the line's start, each with the value it
-	// had, so that an alternative that fails gives them back (most lines
-	// take their first alternatives: nothing to copy).
-	trail []int
 	// conts is a stack of continuations, nconts of them in use
 	conts  []cont
 	nconts int32
@@ -740,7 +799,6 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 		slots[i] = -1
 	}
 	m.nconts = 0
-	m.trail = m.trail[:0]
 	ok, _ = m.run(in, 0, m.cont(0, 0, -1), slots)
 	return ok, ok
 }
@@ -789,9 +847,9 @@ next:
 					return false, det
 				}
 			case segOpen:
-				m.set(slots, 2*it.cap, pos)
+				slots[2*it.cap] = pos
 			case segClose:
-				m.set(slots, 2*it.cap+1, pos)
+				slots[2*it.cap+1] = pos
 			case segRepeat:
 				end, ok := repeatEnd(it, in, pos)
 				if !ok {
@@ -802,14 +860,15 @@ next:
 			case segAlt:
 				mark := m.nconts
 				rest := m.cont(cc.list, cc.from+int32(i)+1, after)
-				set := len(m.trail)
 				last := len(it.alts) - 1
 				for k := range it.alts {
 					if b := it.altFirst[k]; b >= 0 && (pos == len(in) || in[pos] != byte(b)) {
 						continue // its first literal is not here: it fails, forced
 					}
 					if k > 0 {
-						m.undo(slots, set)
+						for _, x := range it.reset {
+							slots[x] = -1
+						}
 					}
 					if k == last {
 						// The last alternative: nothing is tried after it,
@@ -836,20 +895,6 @@ next:
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
-}
-
-// set sets a slot, keeping its value on the trail.
-func (m *segMatcher) set(slots []int, i, v int) {
-	m.trail = append(m.trail, i, slots[i])
-	slots[i] = v
-}
-
-// undo gives back the slots set since the trail was n long.
-func (m *segMatcher) undo(slots []int, n int) {
-	for k := len(m.trail) - 2; k >= n; k -= 2 {
-		slots[m.trail[k]] = m.trail[k+1]
-	}
-	m.trail = m.trail[:n]
 }
 
 // span checks a span at pos and returns where it ends; on a failure,
@@ -891,8 +936,7 @@ window:
 		}
 		for _, c := range it.caps {
 			if m.sub[2*c] >= 0 {
-				m.set(slots, 2*c, m.sub[2*c]+lo)
-				m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
+				slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
 			}
 		}
 		return m.sub[1] + lo, true, true
@@ -941,8 +985,7 @@ window:
 	}
 	for _, c := range it.caps {
 		if m.sub[2*c] >= 0 {
-			m.set(slots, 2*c, m.sub[2*c]+lo)
-			m.set(slots, 2*c+1, m.sub[2*c+1]+lo)
+			slots[2*c], slots[2*c+1] = m.sub[2*c]+lo, m.sub[2*c+1]+lo
 		}
 	}
 	return end, true, true
@@ -983,12 +1026,9 @@ func repeatEnd(it *segItem, in []byte, pos int) (int, bool) {
 		}
 		return from + k, true
 	}
-	run := pos
-	if it.any {
-		run = limit
-	}
-	for run < limit && it.class[in[run]] {
-		run++
+	run := limit
+	if !it.any {
+		run = runEnd(it, in[:limit], pos)
 	}
 	if run-pos < it.min {
 		return 0, false
@@ -1016,6 +1056,28 @@ func repeatEnd(it *segItem, in []byte, pos int) (int, bool) {
 		return 0, false
 	}
 	return from + k, true
+}
+
+// runEnd is where the run of a repeat's class from pos stops in an ASCII
+// line. A wide class's run goes on through eight bytes at a time while
+// none is below '!' (the first such byte is the lowest flagged one of the
+// word test: a borrow only carries upwards), then byte by byte.
+func runEnd(it *segItem, in []byte, pos int) int {
+	s, i := in[pos:], 0
+	if it.wide {
+		for ; i+8 <= len(s); i += 8 {
+			x := binary.LittleEndian.Uint64(s[i:])
+			if t := (x - 0x2121212121212121) &^ x & 0x8080808080808080; t != 0 {
+				i += bits.TrailingZeros64(t) >> 3
+				break
+			}
+		}
+	}
+	c := it.class
+	for i < len(s) && c[s[i]&0x7f] { // ASCII: the mask only drops a bounds check
+		i++
+	}
+	return pos + i
 }
 
 // assertAt checks an assertion at pos of an ASCII line with no newline.
