@@ -871,6 +871,9 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	ratio("nginx_regex", "peer_otelcol_regex")
 	ratio("passthrough", "peer_fluentbit_raw")
 	ratio("nginx_split", "peer_mawk_split")
+	ratio("nginx_regex", "nginx_grok")
+	ratio("nginx_regex", "nginx_awk")
+	ratio("nginx_regex", "nginx_regex_jq")
 	ratio("passthrough", "nginx_regex")
 	ratio("nginx_regex", "nginx_octostore")
 	ratio("nginx_regex", "nginx_octostore_noop")
@@ -921,7 +924,56 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		fmt.Fprintf(w, "- target %s ≤ %g %s: %.2f, %s\n", what, bound, unit, got(r), verdict)
 	}
 	cpu := func(r Result) float64 { return r.CPUUsLine }
-	target("nginx_regex", "regex CPU", 2.0, cpu, "µs/line")
+	// Issue 23's targets, in µs of CPU per line on the 1M-line input. The
+	// issue measured Fluent Bit's regex at 6.10 µs/line; this VM's speed
+	// drifts by up to 2× over hours, so each figure is also given at the
+	// issue's machine speed (scaled by Fluent Bit's figure here against
+	// 6.10) when Fluent Bit ran. The verdict is on the figure as measured.
+	scale := 0.0
+	if r, ok := byName["peer_fluentbit_regex"]; ok && r.Skipped == "" && r.CPUUsLine > 0 {
+		scale = issue23FluentBitRegex / r.CPUUsLine
+		fmt.Fprintf(w, "- machine speed: Fluent Bit's regex %.2f µs/line here against %.2f when issue 23 was filed (×%.2f to convert a figure here to that machine's)\n", r.CPUUsLine, issue23FluentBitRegex, scale)
+	}
+	target = func(name, what string, bound float64, got func(Result) float64, unit string) {
+		r, ok := byName[name]
+		if !ok || r.Skipped != "" {
+			return
+		}
+		verdict := "met"
+		if got(r) > bound {
+			verdict = "NOT met"
+		}
+		at := ""
+		if scale > 0 && unit == "µs/line" {
+			at = fmt.Sprintf(" (%.2f at the issue's machine speed)", got(r)*scale)
+		}
+		fmt.Fprintf(w, "- target %s ≤ %g %s: %.2f%s, %s\n", what, bound, unit, got(r), at, verdict)
+	}
+	// pairTarget is a target on the CPU ratio B/A of interleaved pairs.
+	pairTarget := func(a, b, what string, bound float64) {
+		ra, okA := byName[a]
+		rb, okB := byName[b]
+		if !okA || !okB || ra.Skipped != "" || rb.Skipped != "" || ra.CPUUsLine == 0 {
+			return
+		}
+		q := pairRatios(rev, ra, rb)
+		verdict := "met"
+		if q.CPU > bound {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "- target %s (%s / %s) ≤ %g×: %.2f× (median of %d pairs), %s\n", what, b, a, bound, q.CPU, q.Pairs, verdict)
+	}
+	target("nginx_regex", "regex CPU", 1.2, cpu, "µs/line")
+	target("nginx_split", "split CPU", 0.9, cpu, "µs/line")
+	// Below mawk: mawk's CPU over split's above 1, i.e. split's over
+	// mawk's below 1.
+	pairTarget("peer_mawk_split", "nginx_split", "split below mawk's CPU", 1.0)
+	target("passthrough", "passthrough CPU", 0.5, cpu, "µs/line")
+	target("nginx_grok", "grok CPU", 2.0, cpu, "µs/line")
+	pairTarget("nginx_regex", "nginx_grok", "grok within 20% of the regex pack", 1.2)
+	target("nginx_awk", "awk CPU", 3.0, cpu, "µs/line")
+	target("nginx_regex_jq", "regex + a jq step CPU", 2.5, cpu, "µs/line")
+	target("nginx_regex", "regex peak RSS", 24, func(r Result) float64 { return r.PeakRSSMiB }, "MiB")
 	if r, ok := byName["nginx_regex"]; ok && r.Skipped == "" {
 		verdict := "met"
 		if r.LinesPerSec < 500000 {
@@ -929,9 +981,6 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		}
 		fmt.Fprintf(w, "- target regex throughput ≥ 500,000 lines/s (both cores): %.0f, %s\n", r.LinesPerSec, verdict)
 	}
-	target("nginx_regex", "regex peak RSS", 32, func(r Result) float64 { return r.PeakRSSMiB }, "MiB")
-	target("nginx_split", "split CPU", 1.0, cpu, "µs/line")
-	target("passthrough", "passthrough CPU", 0.6, cpu, "µs/line")
 	// The OTLP target: CPU per record ≤ half the Collector's otlp → otlp,
 	// with the rules (the issue's target), and like for like (no rules on
 	// either side; and without compression on either side).
@@ -972,6 +1021,10 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	fmt.Fprintf(w, "- machine: %s\n", rs[0].Machine)
 	return ratios
 }
+
+// issue23FluentBitRegex is Fluent Bit's regex CPU per line in issue 23's
+// table: the speed of the machine its targets were set on.
+const issue23FluentBitRegex = 6.10
 
 // pairRatios is B's figures over A's, run by run (run i of A with run i of
 // B: the same round), and the median of those.

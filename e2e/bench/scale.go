@@ -411,17 +411,32 @@ func printScale(w io.Writer, byName map[string]Result) {
 		if r, found := ok("lines_0"); found {
 			fixed = r.CPUSec
 		}
-		fmt.Fprintf(w, "\nScale: the nginx pack by input size (fixed cost of a start on an empty file: %.3f s CPU)\n\n| lines | runs | CPU µs/line | net of the start, µs/line | lines/s | peak RSS MiB |\n|---|---|---|---|---|---|\n", fixed)
+		fmt.Fprintf(w, "\nScale: the nginx pack by input size (fixed cost of a start on an empty file: %.3f s CPU)\n\n| lines | runs | CPU µs/line | net of the start, µs/line | marginal µs/line | lines/s | peak RSS MiB |\n|---|---|---|---|---|---|---|\n", fixed)
 		lo, hi := math.Inf(1), math.Inf(-1)
 		nlo, nhi := math.Inf(1), math.Inf(-1)
-		for _, r := range curve {
+		mlo, mhi := math.Inf(1), math.Inf(-1)
+		for i, r := range curve {
 			net := max(r.CPUSec-fixed, 0) * 1e6 / float64(r.Lines)
-			fmt.Fprintf(w, "| %d | %d | %.2f | %.2f | %.0f | %.1f |\n", r.Lines, r.Runs, r.CPUUsLine, net, r.LinesPerSec, r.PeakRSSMiB)
+			// The marginal cost: the CPU of the lines this size adds to
+			// the one before, so that what a start and the first batches
+			// cost once (the heap and thread pool growing, code first
+			// run) cancels out. It is what a line costs a running agent.
+			marginal := "–"
+			if i > 0 {
+				m := max(r.CPUSec-curve[i-1].CPUSec, 0) * 1e6 / float64(r.Lines-curve[i-1].Lines)
+				marginal = fmt.Sprintf("%.2f", m)
+				mlo, mhi = min(mlo, m), max(mhi, m)
+			}
+			fmt.Fprintf(w, "| %d | %d | %.2f | %.2f | %s | %.0f | %.1f |\n", r.Lines, r.Runs, r.CPUUsLine, net, marginal, r.LinesPerSec, r.PeakRSSMiB)
 			lo, hi = min(lo, r.CPUUsLine), max(hi, r.CPUUsLine)
 			nlo, nhi = min(nlo, net), max(nhi, net)
 		}
 		fmt.Fprintf(w, "\n- target CPU per line flat within 10%% from %d to %d lines: spread %.1f%% (%.2f to %.2f µs), %s; net of the start: %.1f%% (%.2f to %.2f µs), %s\n",
 			curve[0].Lines, curve[len(curve)-1].Lines, (hi/lo-1)*100, lo, hi, verdict(hi <= lo*1.1), (nhi/nlo-1)*100, nlo, nhi, verdict(nhi <= nlo*1.1))
+		if len(curve) > 2 {
+			fmt.Fprintf(w, "- marginal CPU per line from %d to %d lines: spread %.1f%% (%.2f to %.2f µs), %s\n",
+				curve[0].Lines, curve[len(curve)-1].Lines, (mhi/mlo-1)*100, mlo, mhi, verdict(mhi <= mlo*1.1))
+		}
 	}
 	// Files.
 	var files []Result
