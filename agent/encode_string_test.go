@@ -68,11 +68,12 @@ func checkAppendString(t testing.TB, s string) {
 	}
 }
 
-// Every byte value at every position modulo 8, in strings of every length
-// up to 3 words, among plain bytes and among other special ones.
+// Every byte value at every position, in strings of every length up to
+// 5 words (a 32-byte block and what follows it), among plain bytes and
+// among other special ones.
 func TestAppendStringEveryByteEveryPosition(t *testing.T) {
 	for _, fill := range []byte{'a', '"', 0x80, 0xe2} {
-		for n := 1; n <= 24; n++ {
+		for n := 1; n <= 40; n++ {
 			for pos := 0; pos < n; pos++ {
 				for c := 0; c < 256; c++ {
 					b := bytes.Repeat([]byte{fill}, n)

@@ -159,6 +159,17 @@ func (q *Queue) push(ctx context.Context, b Batch, bytes int) error {
 
 // Pop removes and returns the oldest batch, blocking while the queue is
 // empty. ok is false once the queue is closed and drained.
+//
+// A producer waiting for room is woken once the queue has drained to a
+// quarter of its bounds, not at every Pop: a source that outruns its sink
+// then hands on several batches per wake instead of one, and the sink
+// still has a quarter queued. Each wake of a parked goroutine costs a
+// futex wake of another thread, its spinning (nanosleep) and a futex
+// sleep. On the raw passthrough (file → file, the sink the slower, 1M
+// lines), the source's waits went from about 1,200 to 600 (of 2,000
+// pushes) and the sink's from 260 to 160; CPU 0.92× (11 interleaved
+// pairs; waking at half: 0.98×). An empty queue always wakes it, so a
+// batch larger than a quarter gets in.
 func (q *Queue) Pop() (b Batch, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -177,7 +188,9 @@ func (q *Queue) Pop() (b Batch, ok bool) {
 		q.items = q.items[:0:0]
 	}
 	q.changed()
-	q.notFull.Broadcast()
+	if q.depth <= q.capacity/4 && (q.maxBytes == 0 || q.bytes <= q.maxBytes/4) {
+		q.notFull.Broadcast()
+	}
 	return it.b, true
 }
 
