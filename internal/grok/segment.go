@@ -91,7 +91,9 @@ type segItem struct {
 	// without any cannot go on past the separator, and pre is not run.
 	trigger     *[128]bool
 	lead, trail bool
-	caps        []int
+	// quad: a dotted quad's window is accepted without the DFA (quad.go)
+	quad bool
+	caps []int
 	// whole: the span is alternatives of literals (altLits, tried first)
 	// then one capture spanning the last alternative, caps[0] (-|%{X:f}):
 	// its end decides the capture, so it is checked capture-free.
@@ -342,6 +344,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				it.fwd = fp
 			}
 		}
+		it.quad = quadSpan(it)
 		it.id = len(sg.spans)
 		sg.spans = append(sg.spans, it)
 	}
@@ -958,6 +961,12 @@ window:
 	}
 	if it.trail {
 		hi++
+	}
+	if it.quad && quadAccepts(in, lo, pos, end, hi) {
+		if it.whole {
+			m.setWhole(it, in, pos, end, slots)
+		}
+		return end, true, true
 	}
 	if m.pres[i] != nil && holdsAny(it.trigger, in[pos:end]) && m.pres[i].accepts(in[lo:hi]) {
 		return 0, false, false // it could go on past the separator
