@@ -80,6 +80,12 @@ type segItem struct {
 	// wide: a repeat's class holds every character from '!' up (\S,
 	// [^ ]), so its run skips eight such bytes at a time (runEnd).
 	wide bool
+	// plain: a greedy repeat that ends where its run ends (disjoint, or
+	// no literal follows), unbounded or of one character at most, and
+	// not any: the walk finds its end itself, without repeatEnd's
+	// choices (\S+, \w+, \d+, [+-]?: 8 of the 10 repeats of
+	// `^%{NGINX_COMBINED}$`, about 40 instructions each less).
+	plain bool
 	// A span: node, compiled as [any] node [any] \z over the span and one
 	// character each side (lead/trail false at the line's start/end); caps
 	// are the capture numbers inside it.
@@ -332,6 +338,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				// else greedy: its whole run first, the rest undecided
 			}
 			it.forced = it.disjoint
+			it.plain = it.greedy && (it.disjoint || !it.hasStop) && (it.max < 0 || it.max == 1) && !it.any
 			continue
 		}
 		// lead: something before it may consume characters (else it starts
@@ -918,11 +925,24 @@ next:
 			case segClose:
 				slots[2*it.cap+1] = pos
 			case segRepeat:
-				end, ok := repeatEnd(it, in, pos)
-				if !ok {
-					return false, det // no choice of it can be followed
+				if it.plain {
+					end := pos
+					if it.max < 0 {
+						end = runEnd(it, in, pos)
+					} else if pos < len(in) && it.class[in[pos]&0x7f] {
+						end++
+					}
+					if end-pos < it.min {
+						return false, det // no choice of it can be followed
+					}
+					pos = end
+				} else {
+					end, ok := repeatEnd(it, in, pos)
+					if !ok {
+						return false, det // no choice of it can be followed
+					}
+					pos = end
 				}
-				pos = end
 				det = det && it.forced
 			case segAlt:
 				mark := m.nconts
