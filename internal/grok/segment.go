@@ -57,12 +57,12 @@ type segItem struct {
 	// litMask its bytes, compared with one load where the line has eight
 	// bytes left (a call to memequal took about 30 instructions a literal)
 	litWord, litMask uint64
-	at    assertion
-	set   runeSet
-	cap   int
-	class *[128]bool
-	min   int
-	max   int // -1: no bound
+	at               assertion
+	set              runeSet
+	cap              int
+	class            *[128]bool
+	min              int
+	max              int // -1: no bound
 	// greedy repeats take the longest run first, lazy ones the shortest
 	greedy bool
 	// How a repeat or span finds its end: stopByte is the next literal's
