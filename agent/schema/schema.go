@@ -331,7 +331,9 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	}
 	var errs []agent.FieldError
 	if len(missing) > 0 {
-		slices.Sort(missing)
+		if len(missing) > 1 {
+			slices.Sort(missing) // the order of declaration
+		}
 		for _, i := range missing {
 			switch f := s.Fields[i]; {
 			case f.plan.defaultOK:
