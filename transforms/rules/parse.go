@@ -514,15 +514,6 @@ func (p *capturePlan) memo(k int) *timeMemo {
 	return p.times[k]
 }
 
-// capture is f.CaptureString(s) for the k'th capture of p, whose field is
-// f: a time through its memo.
-func (p *capturePlan) capture(k int, f *schema.Field, s string) (agent.Value, bool, error) {
-	if m := p.memo(k); m != nil {
-		return m.capture(f, s)
-	}
-	return f.CaptureString(s)
-}
-
 func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 	last := map[string]int{}
 	for i, n := range names {
@@ -562,13 +553,17 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 	name := p.names[k]
 	f := p.fields[k]
+	v, skip, err := agent.StringValue(s), false, error(nil)
+	if f != nil {
+		if m := p.memo(k); m != nil {
+			v, skip, err = m.capture(f, s)
+		} else {
+			v, skip, err = f.CaptureString(s)
+		}
+	}
 	if c.fresh && !p.paths {
 		// The common case, store and storeCaptured inline: plain keys
 		// appended in order to the fields the step started.
-		v, skip, err := agent.StringValue(s), false, error(nil)
-		if f != nil {
-			v, skip, err = p.capture(k, f, s)
-		}
 		switch {
 		case err != nil:
 			c.errs = append(c.errs, agent.FieldError{Field: f.Name, Error: err.Error()})
@@ -578,10 +573,9 @@ func (c *captured) setPlanned(p *capturePlan, k int, s string) {
 		return
 	}
 	if f == nil {
-		c.store(name, agent.StringValue(s), p.paths)
+		c.store(name, v, p.paths)
 		return
 	}
-	v, skip, err := p.capture(k, f, s)
 	c.storeCaptured(p, k, v, skip, err)
 }
 
