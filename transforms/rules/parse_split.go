@@ -137,6 +137,7 @@ type chainPart struct {
 	name  string
 	field *schema.Field // nil: stored as a string
 	time  *timeMemo     // a time field's memo (its step's), else nil
+	asIs  asIsCapture   // its step's plan's
 }
 
 // maxChained bounds the fields of a chain and of each of its steps, and
@@ -185,13 +186,13 @@ func newSplitChain(a, b *splitStep) *splitChain {
 			continue
 		}
 		seen[a.plan.names[k]] = true
-		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k], time: a.plan.memo(k)})
+		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k], time: a.plan.memo(k), asIs: a.plan.asIs[k]})
 	}
 	for k, i := range b.plan.idx {
 		if seen[b.plan.names[k]] {
 			return nil
 		}
-		ch.order = append(ch.order, chainPart{tok: len(a.names) + i, name: b.plan.names[k], field: b.plan.fields[k], time: b.plan.memo(k)})
+		ch.order = append(ch.order, chainPart{tok: len(a.names) + i, name: b.plan.names[k], field: b.plan.fields[k], time: b.plan.memo(k), asIs: b.plan.asIs[k]})
 	}
 	if len(ch.order) > maxChained {
 		return nil
@@ -233,7 +234,11 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 		t := toks[p.tok]
 		v := bytesString(line[t[0]:t[1]])
 		typed := agent.StringValue(v)
-		if p.field != nil {
+		if p.asIs.ok {
+			if !p.asIs.kept(v) {
+				continue
+			}
+		} else if p.field != nil {
 			var skip bool
 			if p.time != nil {
 				typed, skip, err = p.time.capture(p.field, v)
