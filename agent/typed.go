@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // ValueKind is the type of a typed field value.
@@ -186,9 +187,21 @@ func (fs TypedFields) Lookup(key string) (Value, bool) {
 // LookupAt is Lookup starting where *at says the key was last time (the
 // records of one stream have their fields in the same places), and keeps
 // *at for the next call.
+//
+// A step that keys its lookups with the string the fields were keyed
+// with (the schema's own name) finds the field by pointer, without
+// comparing the bytes, and first near where it was: a field skipped
+// before it (a null value) moves it by one or two (the nginx packs' time
+// field: half the records, whose binary search was 120 instructions).
 func (fs TypedFields) LookupAt(key string, at *int) (Value, bool) {
-	if i := *at; i < len(fs) && fs[i].Key == key {
+	if i := *at; i < len(fs) && len(fs[i].Key) == len(key) && (unsafe.StringData(fs[i].Key) == unsafe.StringData(key) || fs[i].Key == key) {
 		return fs[i].Value, true
+	}
+	for i := max(*at-3, 0); i < len(fs) && i <= *at+3; i++ {
+		if len(fs[i].Key) == len(key) && unsafe.StringData(fs[i].Key) == unsafe.StringData(key) {
+			*at = i
+			return fs[i].Value, true
+		}
 	}
 	i, ok := fs.index(key)
 	if !ok {

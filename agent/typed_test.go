@@ -277,3 +277,34 @@ func TestEncoderKeyLayout(t *testing.T) {
 		t.Fatalf("the layout holds %d keys, want %d", len(e.keys), maxLayoutKeys)
 	}
 }
+
+// TestLookupAtMatchesLookup: LookupAt finds what Lookup finds wherever
+// the field moved since the last call, whether its key is the string the
+// fields were keyed with or an equal one, and keeps where it found it.
+func TestLookupAtMatchesLookup(t *testing.T) {
+	keys := []string{"a", "b", "bytes", "c", "d", "e", "f", "g", "h", "time", "u", "v", "w", "x", "y", "z"}
+	same := keys[9]
+	other := strings.Clone(same)
+	rng := rand.New(rand.NewPCG(3, 4))
+	at := 0
+	for n := 0; n < 2000; n++ {
+		var fs TypedFields
+		for i, k := range keys {
+			if rng.IntN(3) > 0 || k == same && n%7 == 0 {
+				fs = append(fs, Field{Key: k, Value: IntValue(int64(i))})
+			}
+		}
+		key := same
+		if n%2 == 1 {
+			key = other
+		}
+		want, wantOK := fs.Lookup(key)
+		got, ok := fs.LookupAt(key, &at)
+		if got != want || ok != wantOK {
+			t.Fatalf("fields %v, key %q at %d: LookupAt gives %v %v, Lookup %v %v", fs, key, at, got, ok, want, wantOK)
+		}
+		if ok && fs[at].Key != key {
+			t.Fatalf("fields %v: at %d after finding %q", fs, at, key)
+		}
+	}
+}

@@ -83,6 +83,17 @@ func (f *Field) prepare() {
 
 var negInf, posInf = math.Inf(-1), math.Inf(1)
 
+// AsIs reports whether CaptureString keeps every string as it is, but
+// null when hasNull (skipped): a parse step then stores such captures
+// without the call (the nginx packs' user, path, referer and user agent).
+func (f *Field) AsIs() (null string, hasNull, ok bool) {
+	p := &f.plan
+	if p.kind != captureString || p.enum || p.pattern || p.nulls > 1 {
+		return "", false, false
+	}
+	return p.null, p.nulls == 1, true
+}
+
 // CaptureString types a string captured for this field (see Capture); a
 // parse step looks its fields up once, when the config loads.
 func (f *Field) CaptureString(x string) (out agent.Value, skip bool, err error) {

@@ -3,6 +3,8 @@ package schema
 import (
 	"net/netip"
 	"testing"
+
+	"github.com/octostore/agent/agent"
 )
 
 // captureFields declares a field of each kind CaptureString has a fast
@@ -12,6 +14,10 @@ const captureFields = `schema "cap" {
   field "sn"   {
     type        = "string"
     null_values = ["-", "", "n/a"]
+  }
+  field "s1"   {
+    type        = "string"
+    null_values = ["-"]
   }
   field "sp"   {
     type    = "string"
@@ -86,6 +92,16 @@ func checkCapture(t *testing.T, f *Field, x string) {
 	gv, gskip, gerr := f.captureString(x)
 	if v != gv || skip != gskip || (err == nil) != (gerr == nil) || (err != nil && err.Error() != gerr.Error()) {
 		t.Errorf("field %s (%s), %q: got %v %v %v, the general path gives %v %v %v", f.Name, f.Type, x, v, skip, err, gv, gskip, gerr)
+	}
+	if null, hasNull, ok := f.AsIs(); ok {
+		// What AsIs promises: x as it is, or skipped when it is null.
+		askip, want := hasNull && x == null, agent.StringValue(x)
+		if askip {
+			want = agent.Value{}
+		}
+		if gv != want || gskip != askip || gerr != nil {
+			t.Errorf("field %s (%s), %q: AsIs (%q, %v), the general path gives %v %v %v", f.Name, f.Type, x, null, hasNull, gv, gskip, gerr)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/scan"
@@ -57,6 +58,7 @@ type Schema struct {
 	byName        map[string]*Field // by Key (and by Name, for a path)
 	sorted        []int             // indexes of Fields, by Key
 	sortedKeys    []string          // the Key of each of sorted, in its order
+	sortedNeeded  []bool            // each of sorted has a default or is required
 	heads         map[string]bool   // the top-level keys of the declared paths
 }
 
@@ -143,8 +145,11 @@ func New(s *Schema) (*Schema, error) {
 	}
 	sort.Slice(s.sorted, func(a, b int) bool { return s.Fields[s.sorted[a]].Key < s.Fields[s.sorted[b]].Key })
 	s.sortedKeys = make([]string, len(s.sorted))
+	s.sortedNeeded = make([]bool, len(s.sorted))
 	for k, i := range s.sorted {
-		s.sortedKeys[k] = s.Fields[i].Key
+		f := s.Fields[i]
+		s.sortedKeys[k] = f.Key
+		s.sortedNeeded[k] = f.Default != nil || f.Required
 	}
 	return s, nil
 }
@@ -305,45 +310,44 @@ func (s *Schema) unknown(r *agent.Record) []agent.FieldError {
 // through this schema: it finds the declared fields that are missing in one
 // walk over both sorted lists, then fills defaults and reports the required
 // ones in declaration order.
+//
+// Only the missing fields with a default or required are listed, and most
+// records miss none of those: the walk is then all, with no list of every
+// field to clear and scan again, and each field is told by its key's
+// pointer (the nginx split pack's records: 780 instructions a record
+// before, 445 after; callgrind on BenchmarkNginxPackGen/split).
 func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 	fs := r.TypedFields()
-	var room [64]bool
-	missing := room[:0]
-	if len(s.Fields) > len(room) {
-		missing = make([]bool, 0, len(s.Fields))
-	}
-	missing = missing[:len(s.Fields)]
-	clear(missing)
+	var room [8]int
+	missing := room[:0] // indexes into Fields
 	j := 0
-	for k, i := range s.sorted {
-		name := s.sortedKeys[k]
-		found := false
-		for j < len(fs) {
-			// Equality first: parse steps key their captures with the
-			// schema's own name strings, so it is usually one comparison.
-			if k := fs[j].Key; k == name {
-				found = true
-				j++
-				break
-			} else if k > name {
-				break
-			}
+	for k, name := range s.sortedKeys {
+		// Parse steps key their captures with the schema's own name
+		// strings, so the next field is usually this one by pointer,
+		// told without a call.
+		if j < len(fs) && len(fs[j].Key) == len(name) && unsafe.StringData(fs[j].Key) == unsafe.StringData(name) {
 			j++
-		}
-		missing[i] = !found
-	}
-	var errs []agent.FieldError
-	for i, f := range s.Fields {
-		if !missing[i] {
 			continue
 		}
-		switch {
-		case f.plan.defaultOK:
-			r.SetValue(f.Key, f.plan.defaultValue) // r.Set(f.Key, f.Default), not boxed again
-		case f.Default != nil:
-			r.Set(f.Key, f.Default)
-		case f.Required:
-			errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
+		var found bool
+		if j, found = seekKey(fs, j, name); !found && s.sortedNeeded[k] {
+			missing = append(missing, s.sorted[k]) // to default or report
+		}
+	}
+	var errs []agent.FieldError
+	if len(missing) > 0 {
+		if len(missing) > 1 {
+			slices.Sort(missing) // the order of declaration
+		}
+		for _, i := range missing {
+			switch f := s.Fields[i]; {
+			case f.plan.defaultOK:
+				r.SetValue(f.Key, f.plan.defaultValue) // r.Set(f.Key, f.Default), not boxed again
+			case f.Default != nil:
+				r.Set(f.Key, f.Default)
+			case f.Required:
+				errs = append(errs, agent.FieldError{Field: f.Name, Error: "required, missing"})
+			}
 		}
 	}
 	if s.UnknownFields != UnknownAllow {
@@ -351,6 +355,19 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 		return append(errs, s.unknown(r)...)
 	}
 	return errs
+}
+
+// seekKey moves j, in fields sorted by key, past the keys before name and
+// past name itself if it is there.
+func seekKey(fs agent.TypedFields, j int, name string) (int, bool) {
+	for ; j < len(fs); j++ {
+		if k := fs[j].Key; k == name {
+			return j + 1, true
+		} else if k > name {
+			break
+		}
+	}
+	return j, false
 }
 
 func (f *Field) isNull(v any) bool {

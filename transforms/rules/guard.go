@@ -53,7 +53,7 @@ func (t *transform) openGuard() {
 
 // guarded runs r through the transform with the guards on.
 func (t *transform) guarded(ctx context.Context, r *agent.Record) (recs []agent.Record, one bool, err error) {
-	t.curStep = ""
+	t.curStep = nil
 	if m := t.inflight; m != nil {
 		if m.Poisoned(&r.Origin) {
 			return nil, false, &stepFailure{step: "transform", err: stepErr("crashed", "",
@@ -64,9 +64,9 @@ func (t *transform) guarded(ctx context.Context, r *agent.Record) (recs []agent.
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			step := t.curStep
-			if step == "" {
-				step = "transform"
+			step := "transform"
+			if t.curStep != nil {
+				step = t.curStep.Name()
 			}
 			if t.set.Logger != nil {
 				t.set.Logger.Error("a step panicked on a record; it is dead-lettered (reason panic) and the pipeline goes on",

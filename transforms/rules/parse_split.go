@@ -124,22 +124,25 @@ type splitChain struct {
 	next  *splitStep
 	tok   int         // the token of the first step that the next splits
 	order []chainPart // the fields both steps store, sorted by name
-	// toks and subToks are the tokens of the line and of the field split
-	// again, kept here rather than cleared on the stack for each line (a
-	// step runs on its transform's goroutine).
-	toks, subToks [maxChained][2]int
+	// toks are the tokens of the line, then those of the field split
+	// again (moved to the line's offsets), kept here rather than cleared
+	// on the stack for each line (a step runs on its transform's
+	// goroutine).
+	toks [2 * maxChained][2]int
 }
 
 // chainPart is one field a chain stores.
 type chainPart struct {
-	sub   bool // a token of the next step's split, else of the first's
-	tok   int
+	tok   int // in splitChain.toks: the next step's tokens follow the first's
 	name  string
 	field *schema.Field // nil: stored as a string
+	time  *timeMemo     // a time field's memo (its step's), else nil
+	asIs  asIsCapture   // its step's plan's
 }
 
-// maxChained bounds the fields of a chain, and sizes its token buffers
-// (a line with more tokens is split into a larger buffer).
+// maxChained bounds the fields of a chain and of each of its steps, and
+// sizes its token buffer (a line with more tokens is split into a larger
+// one, and given up on).
 const maxChained = 32
 
 // chainSplits chains each split step that reads the line to a next split
@@ -161,7 +164,7 @@ func chainSplits(steps []Step) {
 // split of a plain string field of a that a alone captures, or when the
 // two steps would set a field in common.
 func newSplitChain(a, b *splitStep) *splitChain {
-	if a.field != "message" || b.field == "message" || a.schema != b.schema {
+	if a.field != "message" || b.field == "message" || a.schema != b.schema || len(a.names) > maxChained || len(b.names) > maxChained {
 		return nil
 	}
 	ch := &splitChain{next: b, tok: -1}
@@ -183,13 +186,13 @@ func newSplitChain(a, b *splitStep) *splitChain {
 			continue
 		}
 		seen[a.plan.names[k]] = true
-		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k]})
+		ch.order = append(ch.order, chainPart{tok: i, name: a.plan.names[k], field: a.plan.fields[k], time: a.plan.memo(k), asIs: a.plan.asIs[k]})
 	}
 	for k, i := range b.plan.idx {
 		if seen[b.plan.names[k]] {
 			return nil
 		}
-		ch.order = append(ch.order, chainPart{sub: true, tok: i, name: b.plan.names[k], field: b.plan.fields[k]})
+		ch.order = append(ch.order, chainPart{tok: len(a.names) + i, name: b.plan.names[k], field: b.plan.fields[k], time: b.plan.memo(k), asIs: b.plan.asIs[k]})
 	}
 	if len(ch.order) > maxChained {
 		return nil
@@ -205,16 +208,21 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 		return false
 	}
 	line := r.Raw
-	toks, err := splitTokens(line, a.sep, a.collapse, ch.toks[:0])
+	toks, err := splitTokens(line, a.sep, a.collapse, ch.toks[:0:maxChained])
 	if err != nil || len(toks) != len(a.names) {
 		return false
 	}
 	b := ch.next
-	sub := line[toks[ch.tok][0]:toks[ch.tok][1]]
-	subToks, err := splitTokens(sub, b.sep, b.collapse, ch.subToks[:0])
-	if err != nil || len(subToks) != len(b.names) {
+	at := toks[ch.tok]
+	toks, err = splitTokens(line[at[0]:at[1]], b.sep, b.collapse, ch.toks[len(toks):len(toks)])
+	if err != nil || len(toks) != len(b.names) {
 		return false
 	}
+	for k := range toks {
+		toks[k][0] += at[0]
+		toks[k][1] += at[0]
+	}
+	toks = ch.toks[:] // the parts' tokens: the first step's, then the next's
 	// The values go straight into the fields the record will hold, and
 	// become its fields only once all are known good; a value the schema
 	// skips (a null value such as "-") is not stored, as neither step
@@ -223,16 +231,20 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 	fs := a.slab.take(len(ch.order)+b.room, r.Token())[:0]
 	for k := range ch.order {
 		p := &ch.order[k]
-		var v []byte
-		if p.sub {
-			v = sub[subToks[p.tok][0]:subToks[p.tok][1]]
-		} else {
-			v = line[toks[p.tok][0]:toks[p.tok][1]]
-		}
-		typed := agent.StringValue(bytesString(v))
-		if p.field != nil {
+		t := toks[p.tok]
+		v := bytesString(line[t[0]:t[1]])
+		typed := agent.StringValue(v)
+		if p.asIs.ok {
+			if !p.asIs.kept(v) {
+				continue
+			}
+		} else if p.field != nil {
 			var skip bool
-			typed, skip, err = p.field.CaptureString(bytesString(v))
+			if p.time != nil {
+				typed, skip, err = p.time.capture(p.field, v)
+			} else {
+				typed, skip, err = p.field.CaptureString(v)
+			}
 			switch {
 			case err != nil:
 				return false // the steps one by one report it

@@ -8,6 +8,7 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -126,9 +127,13 @@ type transform struct {
 	drops   prometheus.Counter            // where filters
 	jqEmpty prometheus.Counter            // jq steps that made no record
 	// inflight marks the record being run (transforms that run a user's
-	// program; see guard.go); curStep names the step running.
+	// program; see guard.go); curStep is the step running (named only if
+	// it panics).
 	inflight *agent.InFlight
-	curStep  string
+	curStep  Step
+	// multi: a step may make several records (jq); without one, steps
+	// need not ask each step whether it is one.
+	multi bool
 	// parsed: a parse step read the current record's raw line (so a
 	// message field equal to the line is a capture, and is kept).
 	parsed bool
@@ -153,6 +158,10 @@ func newTransform(set agent.Settings, c *Config) *transform {
 	if t.kind == "" {
 		t.kind = set.Name // a parsed record is no longer "raw"
 	}
+	t.multi = slices.ContainsFunc(c.Steps, func(s Step) bool {
+		_, ok := s.(multiStep)
+		return ok // Trace wraps a multiStep in one
+	})
 	t.openGuard()
 	return t
 }
@@ -267,16 +276,18 @@ func (t *transform) run(ctx context.Context, r *agent.Record) (recs []agent.Reco
 // fields and the steps left. Later jq steps must give one object each.
 func (t *transform) steps(ctx context.Context, r *agent.Record, steps []Step, multi bool) ([]jqObject, []Step, error) {
 	for i, s := range steps {
-		t.curStep = s.Name()
-		if ms, ok := s.(multiStep); ok && multi {
-			objs, err := ms.ApplyMulti(ctx, r)
-			if err != nil {
-				return nil, nil, &stepFailure{step: s.Name(), err: err}
+		t.curStep = s
+		if multi && t.multi {
+			if ms, ok := s.(multiStep); ok {
+				objs, err := ms.ApplyMulti(ctx, r)
+				if err != nil {
+					return nil, nil, &stepFailure{step: s.Name(), err: err}
+				}
+				if objs == nil {
+					objs = []jqObject{}
+				}
+				return objs, steps[i+1:], nil
 			}
-			if objs == nil {
-				objs = []jqObject{}
-			}
-			return objs, steps[i+1:], nil
 		}
 		wasRaw := r.IsRaw()
 		err := s.Apply(ctx, r)

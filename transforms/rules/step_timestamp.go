@@ -47,12 +47,17 @@ var namedLayouts = map[string]string{
 
 var unixLayouts = map[string]time.Duration{"unix": time.Second, "unix_ms": time.Millisecond, "unix_us": time.Microsecond, "unix_ns": time.Nanosecond}
 
-func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, _ *stepEnv) (Step, hcl.Diagnostics) {
+func newTimestampStep(blk *hcl.Block, ctx *hcl.EvalContext, env *stepEnv) (Step, hcl.Diagnostics) {
 	var c timestampBlock
 	if d := gohcl.DecodeBody(blk.Body, ctx, &c); d.HasErrors() {
 		return nil, d
 	}
 	s := &timestampStep{field: c.Field, layout: c.Layout, loc: time.UTC}
+	if env.schema != nil {
+		if f, ok := env.schema.Field(c.Field); ok && f.Key == c.Field {
+			s.field = f.Key // the string parse steps key the field with: LookupAt finds it by pointer
+		}
+	}
 	if l, ok := namedLayouts[c.Layout]; ok {
 		s.layout = l
 	} else if u, ok := unixLayouts[c.Layout]; ok {
