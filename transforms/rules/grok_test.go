@@ -113,6 +113,25 @@ func TestGrokECSAndLegacyNames(t *testing.T) {
 	}
 }
 
+// As in Logstash, an empty capture sets nothing, and a match whose
+// captures are all empty passes the line on as it came (the typed path
+// that parse "regex" shares, typedFresh, and the general one alike).
+func TestGrokEmptyCapturesSetNothing(t *testing.T) {
+	tr, out, dl := build(t, `parse "grok" { pattern = "^%%{DATA:a}-%%{DATA:b}$" }`)
+	if err := tr.Process(context.Background(), raw("x-y", "-y", "-")); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.got) != 3 || len(dl.got) != 0 {
+		t.Fatalf("%d records, %d dead letters", len(out.got), len(dl.got))
+	}
+	for i, want := range []map[string]any{{"a": "x", "b": "y"}, {"b": "y"}, {"message": "-"}} {
+		got := out.got[i].MaterializeFields()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("line %d: fields %v, want %v", i, got, want)
+		}
+	}
+}
+
 // Unreadable references are config errors at the attribute.
 func TestGrokBadReferencesAreDiagnostics(t *testing.T) {
 	for _, c := range []struct{ src, want string }{

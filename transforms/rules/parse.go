@@ -393,7 +393,7 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 			continue
 		}
 		p := &s.plans[i]
-		if s.field == "message" && r.IsRaw() && !p.paths && s.typedFresh(r, p, in, m) {
+		if s.field == "message" && r.IsRaw() && !p.paths && s.typedFresh(r, p, in, m, false) {
 			return nil
 		}
 		var c captured
@@ -579,10 +579,13 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 // common case in one loop, with no call per capture but the schema's (the
 // nginx pack, regex: 6390 to 6000 instructions a line outside the Go
 // runtime, callgrind on BenchmarkNginxPackGen/regex).
-func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []int) bool {
+//
+// With emptyUnset (grok's rule, as in Logstash) an empty capture sets
+// nothing, and a match that sets nothing leaves r as it is.
+func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []int, emptyUnset bool) bool {
 	fs := in.slab.take(len(p.idx)+in.room, r.Token())[:0]
 	for k, g := range p.idx {
-		if loc[2*g] < 0 {
+		if loc[2*g] < 0 || emptyUnset && loc[2*g+1] <= loc[2*g] {
 			continue
 		}
 		s := bytesString(line[loc[2*g]:loc[2*g+1]])
@@ -610,6 +613,9 @@ func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []
 		fs = fs[:n+1]
 		f := &fs[n]
 		f.Key, f.Value = p.names[k], v // field by field: see agent.Field.setTo
+	}
+	if emptyUnset && len(fs) == 0 {
+		return true
 	}
 	r.SetTypedFlat(fs)
 	return true

@@ -348,6 +348,9 @@ func (s *grokStep) store(r *agent.Record, gp *grokPattern, in []byte) error {
 	if p == nil {
 		return s.storeFields(r, gp, in)
 	}
+	if len(p.idx) > 0 && p.types == nil && !p.paths && s.field == "message" && r.IsRaw() && s.typedFresh(r, p, in, m, true) {
+		return nil
+	}
 	if p.types != nil {
 		// Conversions first: one that fails sends the match to
 		// storeFields before anything is set.
