@@ -1018,7 +1018,9 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		}
 		fmt.Fprintf(w, "- target pod metadata memory ≤ 15 MiB per 1,000 pods: %+.1f MiB peak RSS (on %.1f, off %.1f), %s\n", rss, on.PeakRSSMiB, off.PeakRSSMiB, verdict)
 	}
-	fmt.Fprintf(w, "- machine: %s\n", rs[0].Machine)
+	if len(rs) > 0 {
+		fmt.Fprintf(w, "- machine: %s\n", rs[0].Machine)
+	}
 	return ratios
 }
 
