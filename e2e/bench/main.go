@@ -116,18 +116,21 @@ var scenarios = []scenario{
 
 // Result is one scenario's medians, as written to the JSONL file.
 type Result struct {
-	Time        time.Time `json:"time"`
-	Rev         string    `json:"rev"`
-	Machine     string    `json:"machine"`
-	Scenario    string    `json:"scenario"`
-	Program     string    `json:"program"`
-	Lines       int       `json:"lines"`
-	Runs        int       `json:"runs"`
-	WallSec     float64   `json:"wall_s"`
-	CPUSec      float64   `json:"cpu_s"`
-	PeakRSSMiB  float64   `json:"peak_rss_mib"`
-	LinesPerSec float64   `json:"lines_per_s"`
-	CPUUsLine   float64   `json:"cpu_us_per_line"`
+	Time     time.Time `json:"time"`
+	Rev      string    `json:"rev"`
+	Machine  string    `json:"machine"`
+	Scenario string    `json:"scenario"`
+	Program  string    `json:"program"`
+	Lines    int       `json:"lines"`
+	Runs     int       `json:"runs"`
+	WallSec  float64   `json:"wall_s"`
+	CPUSec   float64   `json:"cpu_s"`
+	// UserSec is the user part of CPUSec (median of the runs): the
+	// agent's own code, without the kernel's reading and writing.
+	UserSec     float64 `json:"user_s,omitempty"`
+	PeakRSSMiB  float64 `json:"peak_rss_mib"`
+	LinesPerSec float64 `json:"lines_per_s"`
+	CPUUsLine   float64 `json:"cpu_us_per_line"`
 	// OutBytes is, for the OTLP scenarios, the protobuf bytes per record
 	// that came out (uncompressed): how much each side sends.
 	OutBytes float64 `json:"out_bytes_per_record,omitempty"`
@@ -166,6 +169,7 @@ type Ratio struct {
 
 type run struct {
 	wall, cpu time.Duration
+	user      time.Duration // the user part of cpu
 	rssKiB    int64
 	outBytes  int64 // OTLP: the protobuf bytes that came out
 	fds       int64
@@ -343,6 +347,7 @@ func summarize(res *Result, rs []run) {
 	res.Runs = len(rs)
 	res.WallSec = median(rs, func(r run) float64 { return r.wall.Seconds() })
 	res.CPUSec = median(rs, func(r run) float64 { return r.cpu.Seconds() })
+	res.UserSec = median(rs, func(r run) float64 { return r.user.Seconds() })
 	res.PeakRSSMiB = median(rs, func(r run) float64 { return float64(r.rssKiB) / 1024 })
 	if res.Lines > 0 {
 		res.LinesPerSec = float64(res.Lines) / res.WallSec
@@ -520,7 +525,7 @@ func runOnce(sc scenario, bin, otelcol, input, work string, lines int, st ingest
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	hwm, fds := peaks()
-	r := run{wall: wall, cpu: cpu, rssKiB: peakRSS(ru.Maxrss, hwm), fds: fds, self: selfCPU() - self0}
+	r := run{wall: wall, cpu: cpu, user: time.Duration(ru.Utime.Nano()), rssKiB: peakRSS(ru.Maxrss, hwm), fds: fds, self: selfCPU() - self0}
 	switch {
 	case st != nil:
 		if err := st.Check(lines, countLines(outPath), countLines(rejectedPath)); err != nil {
