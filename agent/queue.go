@@ -194,6 +194,29 @@ func (q *Queue) Pop() (b Batch, ok bool) {
 	return it.b, true
 }
 
+// PopAll is Pop for a consumer that takes every batch queued: it appends
+// them to dst, oldest first, and wakes a waiting producer (the queue is
+// empty then).
+func (q *Queue) PopAll(dst []Batch) (_ []Batch, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 {
+		if q.closed {
+			return dst, false
+		}
+		q.notEmpty.Wait()
+	}
+	for i := range q.items {
+		dst = append(dst, q.items[i].b)
+		q.items[i] = queued{}
+	}
+	q.items = q.items[:0]
+	q.depth, q.bytes = 0, 0
+	q.changed()
+	q.notFull.Broadcast()
+	return dst, true
+}
+
 // Close makes Pop return false once the queue is drained, and Push fail.
 func (q *Queue) Close() {
 	q.mu.Lock()
