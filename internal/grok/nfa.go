@@ -92,7 +92,7 @@ const maxInsts = 60000
 
 type compiler struct {
 	p *prog
-	// prefix: compile the prefixes of the pattern (see newPrefixProg):
+	// prefix: compile the prefixes of the pattern (see compilePrefixProg):
 	// before each character, the text may end (zend), and assertions are
 	// dropped.
 	prefix bool
@@ -250,12 +250,13 @@ func (p *prog) finish() (*prog, error) {
 	return p, nil
 }
 
-// newPrefixProg compiles a program that matches, anchored at both ends,
-// one character (when lead) followed by a prefix of a string n matches,
-// or by a whole one. Assertions in n are dropped, so it may match a little
-// more than that: it answers "could n go on past this text?", and a yes
-// that should have been a no only costs a slower path.
-func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
+// compilePrefixProg compiles a program that matches, anchored at both
+// ends, one character (when lead) followed by a prefix of a string n
+// matches, or by a whole one. Assertions in n are dropped, so it may match
+// a little more than that: it answers "could n go on past this text?", and
+// a yes that should have been a no only costs a slower path. Its tables
+// are left to finish, as compileProg's.
+func compilePrefixProg(n *node, ncap int, lead bool) (*prog, error) {
 	p := &prog{nslots: 2 * (ncap + 1)}
 	c := &compiler{p: p}
 	match := c.emit(inst{op: opMatch})
@@ -271,7 +272,10 @@ func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
 		body = c.emit(inst{op: opClass, set: setAny, out: body})
 	}
 	p.start = c.emit(inst{op: opSave, slot: 0, out: body})
-	return p.finish()
+	if len(p.insts) > maxInsts {
+		return nil, errTooLarge
+	}
+	return p, nil
 }
 
 // classes partitions the characters by how the pattern's sets treat them.
