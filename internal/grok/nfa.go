@@ -244,7 +244,9 @@ func (p *prog) finish() (*prog, error) {
 	if len(p.insts) > maxInsts {
 		return nil, errTooLarge
 	}
-	p.classes()
+	if p.accept == nil { // prefixFree may have built them
+		p.classes()
+	}
 	p.closures()
 	p.insts = append([]inst(nil), p.insts...) // the room append left is dropped
 	return p, nil

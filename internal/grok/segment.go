@@ -414,8 +414,8 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 		if (len(it.caps) == 0 || it.whole) && (it.open || it.pre != nil) {
 			// one end from any start (a quoted string): the forward DFA
 			// finds it; else it would mostly find several
-			if fp, err := newProg(it.node, ncap, true); err == nil && fp.prefixFree() {
-				it.fwd = fp
+			if fp, err := compileProg(it.node, ncap, true); err == nil && fp.prefixFree() {
+				it.fwd, _ = fp.finish() // it cannot fail: compileProg checked its size
 			}
 		}
 		it.quad = quadSpan(it)
@@ -745,7 +745,9 @@ func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
 	if lead {
 		var next []int
 		p.walkInsts(start, seen, func(q int) (bool, bool) {
-			next = append(next, p.insts[q].out)
+			if p.insts[q].op == opClass {
+				next = append(next, p.insts[q].out)
+			}
 			return false, false
 		})
 		start = next
@@ -790,8 +792,9 @@ func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
 
 // walkInsts walks p's instructions from starts, each once (seen, cleared
 // first), through every instruction that consumes nothing (assertions are
-// ignored); at a class instruction, class says whether the walk is done
-// (walkInsts then returns true) and whether it goes on past it.
+// ignored); at a class instruction or the match, class says whether the
+// walk is done (walkInsts then returns true) and whether it goes on past
+// it.
 func (p *prog) walkInsts(starts []int, seen []bool, class func(q int) (done, past bool)) bool {
 	clear(seen)
 	stack := append([]int(nil), starts...)
@@ -804,7 +807,7 @@ func (p *prog) walkInsts(starts []int, seen []bool, class func(q int) (done, pas
 		seen[q] = true
 		in := &p.insts[q]
 		switch in.op {
-		case opClass:
+		case opClass, opMatch:
 			done, past := class(q)
 			if done {
 				return true
