@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"sort"
 	"sync"
 
 	"github.com/octostore/agent/internal/lines"
@@ -719,16 +720,23 @@ func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
 		bySet[&in.set[0]] = len(uniq)
 		uniq = append(uniq, m)
 	}
-	// classes of bytes, numbered in order of their first byte
+	// classes of bytes, numbered in order of their first byte; stop is
+	// in one of its own, which is never given back, so that the bytes
+	// every set treats as it (IPORHOST: those only an IPv6 zone's .+
+	// takes, : among them) may be
 	var cls [128]int
 	ids := map[string]int{}
-	sig := make([]byte, len(uniq))
+	sig := make([]byte, len(uniq)+1)
 	for b := 0; b < 128; b++ {
 		for k, m := range uniq {
 			sig[k] = 0
 			if has(m, b) {
 				sig[k] = 1
 			}
+		}
+		sig[len(uniq)] = 0
+		if b == int(stop) {
+			sig[len(uniq)] = 1
 		}
 		id, ok := ids[string(sig)]
 		if !ok {
@@ -766,7 +774,38 @@ func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
 		}
 		return &all
 	}
-	for id := range len(ids) {
+	// The classes are given back nearest the start first (the fewest
+	// characters into the span where one is taken), so that the set left
+	// is those nearest stop: IPORHOST's is an IPv6 zone's %, where by
+	// their first byte it was the : of every IPv6 address, and a tenth of
+	// the bench's lines ran the prefix program.
+	depth := make([]int, len(ids))
+	for id := range depth {
+		depth[id] = len(p.insts) // not taken: last
+	}
+	done := make([]bool, len(p.insts))
+	for d, layer := 0, start; len(layer) > 0; d++ {
+		var next []int
+		p.walkInsts(layer, seen, func(q int) (bool, bool) {
+			if p.insts[q].op == opClass && !done[q] {
+				done[q] = true
+				for b := 0; b < 128; b++ {
+					if has(masks[q], b) {
+						depth[cls[b]] = min(depth[cls[b]], d)
+					}
+				}
+				next = append(next, p.insts[q].out)
+			}
+			return false, false
+		})
+		layer = next
+	}
+	order := make([]int, len(ids))
+	for id := range order {
+		order[id] = id
+	}
+	sort.SliceStable(order, func(a, b int) bool { return depth[order[a]] < depth[order[b]] })
+	for _, id := range order {
 		if id == cls[stop] {
 			continue
 		}
