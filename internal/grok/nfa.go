@@ -1,6 +1,7 @@
 package grok
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -91,7 +92,7 @@ const maxInsts = 60000
 
 type compiler struct {
 	p *prog
-	// prefix: compile the prefixes of the pattern (see newPrefixProg):
+	// prefix: compile the prefixes of the pattern (see compilePrefixProg):
 	// before each character, the text may end (zend), and assertions are
 	// dropped.
 	prefix bool
@@ -203,6 +204,16 @@ func (c *compiler) repeat(n *node, next int) (int, error) {
 }
 
 func newProg(n *node, ncap int, anchored bool) (*prog, error) {
+	p, err := compileProg(n, ncap, anchored)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish()
+}
+
+// compileProg compiles n's instructions, without the tables that finish
+// builds: it fails exactly when newProg would, and finish then cannot.
+func compileProg(n *node, ncap int, anchored bool) (*prog, error) {
 	p := &prog{nslots: 2 * (ncap + 1)}
 	c := &compiler{p: p}
 	match := c.emit(inst{op: opMatch})
@@ -220,26 +231,34 @@ func newProg(n *node, ncap int, anchored bool) (*prog, error) {
 		start = loop
 	}
 	p.start = start
-	return p.finish()
+	if len(p.insts) > maxInsts {
+		return nil, errTooLarge
+	}
+	return p, nil
 }
+
+var errTooLarge = errors.New("pattern too large for the fast engine")
 
 // finish builds the tables of a compiled program.
 func (p *prog) finish() (*prog, error) {
 	if len(p.insts) > maxInsts {
-		return nil, fmt.Errorf("pattern too large for the fast engine")
+		return nil, errTooLarge
 	}
-	p.classes()
+	if p.accept == nil { // prefixFree may have built them
+		p.classes()
+	}
 	p.closures()
 	p.insts = append([]inst(nil), p.insts...) // the room append left is dropped
 	return p, nil
 }
 
-// newPrefixProg compiles a program that matches, anchored at both ends,
-// one character (when lead) followed by a prefix of a string n matches,
-// or by a whole one. Assertions in n are dropped, so it may match a little
-// more than that: it answers "could n go on past this text?", and a yes
-// that should have been a no only costs a slower path.
-func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
+// compilePrefixProg compiles a program that matches, anchored at both
+// ends, one character (when lead) followed by a prefix of a string n
+// matches, or by a whole one. Assertions in n are dropped, so it may match
+// a little more than that: it answers "could n go on past this text?", and
+// a yes that should have been a no only costs a slower path. Its tables
+// are left to finish, as compileProg's.
+func compilePrefixProg(n *node, ncap int, lead bool) (*prog, error) {
 	p := &prog{nslots: 2 * (ncap + 1)}
 	c := &compiler{p: p}
 	match := c.emit(inst{op: opMatch})
@@ -255,7 +274,10 @@ func newPrefixProg(n *node, ncap int, lead bool) (*prog, error) {
 		body = c.emit(inst{op: opClass, set: setAny, out: body})
 	}
 	p.start = c.emit(inst{op: opSave, slot: 0, out: body})
-	return p.finish()
+	if len(p.insts) > maxInsts {
+		return nil, errTooLarge
+	}
+	return p, nil
 }
 
 // classes partitions the characters by how the pattern's sets treat them.
@@ -437,7 +459,13 @@ func (p *prog) classOf(r rune) uint16 {
 // instruction.
 func (p *prog) closures() {
 	aidx := map[string]int{}
-	assertID := func(in inst) int {
+	// aids: each assertion instruction's id + 1, its key formatted once
+	aids := make([]int32, len(p.insts))
+	assertID := func(pc int) int {
+		if id := aids[pc]; id > 0 {
+			return int(id - 1)
+		}
+		in := &p.insts[pc]
 		k := fmt.Sprint(in.at, in.set)
 		id, ok := aidx[k]
 		if !ok {
@@ -445,6 +473,7 @@ func (p *prog) closures() {
 			aidx[k] = id
 			p.asserts = append(p.asserts, assertCheck{at: in.at, set: in.set})
 		}
+		aids[pc] = int32(id + 1)
 		return id
 	}
 	// The ways in slabs of up to waysSlab, each list its exact length: each
@@ -452,7 +481,7 @@ func (p *prog) closures() {
 	// both reused, and copied to the slab. A closure of its own for each
 	// of ECS HTTPD_COMBINEDLOG's 4,000 class instructions was a third of
 	// its compile's garbage.
-	cw := &closureWalk{p: p, assertID: assertID, seen: map[int][][]int{}}
+	cw := &closureWalk{p: p, assertID: assertID, seen: make([][][]int, len(p.insts))}
 	p.ways = make([][]way, len(p.insts))
 	var slab []way
 	for i, in := range p.insts {
@@ -577,16 +606,25 @@ const waysSlab = 1024
 // closureWalk lists the ways of a step's closure.
 type closureWalk struct {
 	p        *prog
-	assertID func(inst) int
-	seen     map[int][][]int
-	out      []way
+	assertID func(pc int) int
+	// seen: by instruction, the assertion lists the walk reached it
+	// under; touched: the instructions whose lists are not empty. A map
+	// cleared for each walk was most of the closures' time: clearing
+	// costs its size, which grows to the largest closure (a third of
+	// the compile of `^%{NGINX_COMBINED}$`).
+	seen    [][][]int
+	touched []int
+	out     []way
 }
 
 // walk lists the ways from pc in out, in backtracking order. A step
 // reached again is skipped when an earlier way reached it under no more
 // assertions (it would be tried first, with the same future).
 func (w *closureWalk) walk(pc int) {
-	clear(w.seen)
+	for _, q := range w.touched {
+		w.seen[q] = w.seen[q][:0]
+	}
+	w.touched = w.touched[:0]
 	w.out = w.out[:0]
 	w.step(pc, nil, nil, 0)
 }
@@ -595,13 +633,17 @@ func (w *closureWalk) step(pc int, asserts, slots []int, depth int) {
 	if depth > 10000 {
 		return
 	}
-	for _, prev := range w.seen[pc] {
+	seen := w.seen[pc]
+	for _, prev := range seen {
 		if subset(prev, asserts) {
 			return
 		}
 	}
-	w.seen[pc] = append(w.seen[pc], asserts)
-	in := w.p.insts[pc]
+	if len(seen) == 0 {
+		w.touched = append(w.touched, pc)
+	}
+	w.seen[pc] = append(seen, asserts)
+	in := &w.p.insts[pc]
 	switch in.op {
 	case opClass:
 		w.out = append(w.out, way{asserts: asserts, slots: slots, to: pc})
@@ -614,7 +656,7 @@ func (w *closureWalk) step(pc int, asserts, slots []int, depth int) {
 	case opSave:
 		w.step(in.out, asserts, append(slots[:len(slots):len(slots)], in.slot), depth+1)
 	case opAssert:
-		w.step(in.out, append(asserts[:len(asserts):len(asserts)], w.assertID(in)), slots, depth+1)
+		w.step(in.out, append(asserts[:len(asserts):len(asserts)], w.assertID(pc)), slots, depth+1)
 	case opNop:
 		w.step(in.out, asserts, slots, depth+1)
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"sort"
+	"sync"
 
 	"github.com/octostore/agent/internal/lines"
 )
@@ -91,7 +93,10 @@ type segItem struct {
 	// are the capture numbers inside it.
 	node *node
 	sub  *prog
-	pre  *prog // when the span may hold its separator: its prefixes
+	// pre: when the span may hold its separator, its prefixes; its
+	// tables are built on the first window with a trigger character
+	// (segMatcher.pre)
+	pre *prog
 	// fwd: a capture-free span that may hold its separator or that ends
 	// the pattern, compiled alone for the forward DFA (forward.go), which
 	// finds all its ends in one pass.
@@ -135,7 +140,9 @@ type segItem struct {
 type segments struct {
 	items []segItem
 	spans []*segItem // by id
-	nslot int
+	// preOnce: by span, finishing its prefix program
+	preOnce []sync.Once
+	nslot   int
 	// progs are the spans' programs by their text, while compiling
 	progs map[string]*prog
 	// lists are the item lists the walk runs: items (0), then every
@@ -158,6 +165,7 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 		return nil, "more than 16 fields that need checking" // each span is a call to the linear engine: past many, the whole line is cheaper there
 	}
 	sg.progs = nil
+	sg.preOnce = make([]sync.Once, len(sg.spans))
 	// Each slot is set in one place, so it is -1 until the walk gets there
 	// and an alternative that fails gives back its slots by resetting
 	// those set from the choice on (no trail of old values to keep).
@@ -360,7 +368,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				// It could hold the separator (IPORHOST: an IPv6 zone, %.+):
 				// its end at the first one is its only end only if it
 				// cannot go on through it, checked on each line.
-				pre, err := newPrefixProg(it.node, ncap, it.lead)
+				pre, err := compilePrefixProg(it.node, ncap, it.lead)
 				if err != nil {
 					return "too large"
 				}
@@ -407,8 +415,8 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 		if (len(it.caps) == 0 || it.whole) && (it.open || it.pre != nil) {
 			// one end from any start (a quoted string): the forward DFA
 			// finds it; else it would mostly find several
-			if fp, err := newProg(it.node, ncap, true); err == nil && fp.prefixFree() {
-				it.fwd = fp
+			if fp, err := compileProg(it.node, ncap, true); err == nil && fp.prefixFree() {
+				it.fwd, _ = fp.finish() // it cannot fail: compileProg checked its size
 			}
 		}
 		it.quad = quadSpan(it)
@@ -683,56 +691,80 @@ func appendSpan(n *node, out *[]segItem) bool {
 // take stop, on ASCII text, unless it took one of them first. It starts
 // from every character and gives back those without which stop stays out
 // of reach (assertions are ignored: reach is over-estimated, so the set is
-// safe).
+// safe). It walks p's instructions, without the tables finish builds (4 of
+// 10 of the compile of `^%{NGINX_COMBINED}$` for IPORHOST's prefixes):
+// each class instruction's set as a mask of ASCII bytes, the bytes in
+// classes that every set treats alike, given back a class at a time.
 func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
-	var start []int
-	for _, w := range p.first {
-		if w.to >= 0 {
-			start = append(start, w.to)
+	type mask [2]uint64
+	has := func(m mask, b int) bool { return m[b>>6]&(1<<(b&63)) != 0 }
+	masks := make([]mask, len(p.insts))
+	var uniq []mask
+	bySet := map[*rune]int{} // the copies of a counted repeat share their set's array
+	for q := range p.insts {
+		in := &p.insts[q]
+		if in.op != opClass || len(in.set) == 0 {
+			continue
 		}
-	}
-	if lead { // the lead character is any: start after it
-		var next []int
-		for _, q := range start {
-			for _, w := range p.ways[q] {
-				if w.to >= 0 {
-					next = append(next, w.to)
-				}
+		if k, ok := bySet[&in.set[0]]; ok {
+			masks[q] = uniq[k]
+			continue
+		}
+		var m mask
+		for b := 0; b < 128; b++ {
+			if in.set.has(rune(b)) {
+				m[b>>6] |= 1 << (b & 63)
 			}
 		}
+		masks[q] = m
+		bySet[&in.set[0]] = len(uniq)
+		uniq = append(uniq, m)
+	}
+	// classes of bytes, numbered in order of their first byte; stop is
+	// in one of its own, which is never given back, so that the bytes
+	// every set treats as it (IPORHOST: those only an IPv6 zone's .+
+	// takes, : among them) may be
+	var cls [128]int
+	ids := map[string]int{}
+	sig := make([]byte, len(uniq)+1)
+	for b := 0; b < 128; b++ {
+		for k, m := range uniq {
+			sig[k] = 0
+			if has(m, b) {
+				sig[k] = 1
+			}
+		}
+		sig[len(uniq)] = 0
+		if b == int(stop) {
+			sig[len(uniq)] = 1
+		}
+		id, ok := ids[string(sig)]
+		if !ok {
+			id = len(ids)
+			ids[string(sig)] = id
+		}
+		cls[b] = id
+	}
+	var trig mask // the bytes still in the set
+	trig[0], trig[1] = ^uint64(0), ^uint64(0)
+	// start: the first instructions, past the lead character
+	start := []int{p.start}
+	seen := make([]bool, len(p.insts))
+	if lead {
+		var next []int
+		p.walkInsts(start, seen, func(q int) (bool, bool) {
+			if p.insts[q].op == opClass {
+				next = append(next, p.insts[q].out)
+			}
+			return false, false
+		})
 		start = next
 	}
-	stopCl := p.ascii[stop]
-	trig := make([]bool, p.ncls) // by class
-	for b := 0; b < 128; b++ {
-		trig[p.ascii[b]] = true
-	}
-	reach := func() bool { // can stop be taken with only the classes not in trig?
-		seen := make([]bool, len(p.insts))
-		stack := append([]int(nil), start...)
-		for len(stack) > 0 {
-			q := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			if seen[q] {
-				continue
-			}
-			seen[q] = true
-			if p.accept[q][stopCl] {
-				return true
-			}
-			for cl, ok := range p.accept[q] {
-				if !ok || trig[cl] {
-					continue
-				}
-				for _, w := range p.ways[q] {
-					if w.to >= 0 && !seen[w.to] {
-						stack = append(stack, w.to)
-					}
-				}
-				break
-			}
-		}
-		return false
+	reach := func() bool { // can stop be taken with only the bytes not in trig?
+		return p.walkInsts(start, seen, func(q int) (bool, bool) {
+			m := masks[q]
+			return has(m, int(stop)), m[0]&^trig[0] != 0 || m[1]&^trig[1] != 0
+		})
 	}
 	if reach() {
 		// stop right at the start: always run the prefix program
@@ -742,20 +774,93 @@ func stopTrigger(p *prog, stop byte, lead bool) *[128]bool {
 		}
 		return &all
 	}
-	for cl := range trig {
-		if !trig[cl] || uint16(cl) == stopCl {
+	// The classes are given back nearest the start first (the fewest
+	// characters into the span where one is taken), so that the set left
+	// is those nearest stop: IPORHOST's is an IPv6 zone's %, where by
+	// their first byte it was the : of every IPv6 address, and a tenth of
+	// the bench's lines ran the prefix program.
+	depth := make([]int, len(ids))
+	for id := range depth {
+		depth[id] = len(p.insts) // not taken: last
+	}
+	done := make([]bool, len(p.insts))
+	for d, layer := 0, start; len(layer) > 0; d++ {
+		var next []int
+		p.walkInsts(layer, seen, func(q int) (bool, bool) {
+			if p.insts[q].op == opClass && !done[q] {
+				done[q] = true
+				for b := 0; b < 128; b++ {
+					if has(masks[q], b) {
+						depth[cls[b]] = min(depth[cls[b]], d)
+					}
+				}
+				next = append(next, p.insts[q].out)
+			}
+			return false, false
+		})
+		layer = next
+	}
+	order := make([]int, len(ids))
+	for id := range order {
+		order[id] = id
+	}
+	sort.SliceStable(order, func(a, b int) bool { return depth[order[a]] < depth[order[b]] })
+	for _, id := range order {
+		if id == cls[stop] {
 			continue
 		}
-		trig[cl] = false
+		var m mask
+		for b := 0; b < 128; b++ {
+			if cls[b] == id {
+				m[b>>6] |= 1 << (b & 63)
+			}
+		}
+		trig[0] &^= m[0]
+		trig[1] &^= m[1]
 		if reach() {
-			trig[cl] = true
+			trig[0] |= m[0]
+			trig[1] |= m[1]
 		}
 	}
 	var out [128]bool
 	for b := range out {
-		out[b] = trig[p.ascii[b]]
+		out[b] = has(trig, b)
 	}
 	return &out
+}
+
+// walkInsts walks p's instructions from starts, each once (seen, cleared
+// first), through every instruction that consumes nothing (assertions are
+// ignored); at a class instruction or the match, class says whether the
+// walk is done (walkInsts then returns true) and whether it goes on past
+// it.
+func (p *prog) walkInsts(starts []int, seen []bool, class func(q int) (done, past bool)) bool {
+	clear(seen)
+	stack := append([]int(nil), starts...)
+	for len(stack) > 0 {
+		q := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[q] {
+			continue
+		}
+		seen[q] = true
+		in := &p.insts[q]
+		switch in.op {
+		case opClass, opMatch:
+			done, past := class(q)
+			if done {
+				return true
+			}
+			if past {
+				stack = append(stack, in.out)
+			}
+		case opSplit:
+			stack = append(stack, in.alts...)
+		case opSave, opAssert, opNop:
+			stack = append(stack, in.out)
+		}
+	}
+	return false
 }
 
 // holdsAny reports whether text has a character of set.
@@ -846,9 +951,6 @@ func newSegMatcher(s *segments) *segMatcher {
 		if m.spans[i] = shared[it.sub]; m.spans[i] == nil {
 			m.spans[i] = newFastMatcher(it.sub)
 			shared[it.sub] = m.spans[i]
-		}
-		if it.pre != nil {
-			m.pres[i] = newFastMatcher(it.pre)
 		}
 		if it.fwd != nil {
 			m.fwds[i] = newFwdMatcher(it.fwd)
@@ -1055,7 +1157,7 @@ window:
 		}
 		return end, true, true
 	}
-	if m.pres[i] != nil && holdsAny(it.trigger, in[pos:end]) && m.pres[i].accepts(in[lo:hi]) {
+	if it.pre != nil && holdsAny(it.trigger, in[pos:end]) && m.pre(i).accepts(in[lo:hi]) {
 		return 0, false, false // it could go on past the separator
 	}
 	if len(it.caps) == 0 || it.whole {
@@ -1085,6 +1187,19 @@ window:
 		}
 	}
 	return end, true, true
+}
+
+// pre returns the matcher of span i's prefix program, made on first use,
+// its tables built then (once for every matcher): IPORHOST's, an IPv6
+// zone's, is the largest program of `^%{NGINX_COMBINED}$` (2,200
+// instructions), and runs only on a window with a %.
+func (m *segMatcher) pre(i int) *fastMatcher {
+	if m.pres[i] == nil {
+		p := m.s.spans[i].pre
+		m.s.preOnce[i].Do(func() { _, _ = p.finish() }) // it cannot fail: compilePrefixProg checked its size
+		m.pres[i] = newFastMatcher(p)
+	}
+	return m.pres[i]
 }
 
 // plainLine reports whether in is ASCII with no newline (the lines the

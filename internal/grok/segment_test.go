@@ -3,6 +3,7 @@ package grok
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -48,6 +49,70 @@ func TestPlainLine(t *testing.T) {
 		}
 		if got := plainLine(in); got != want(in) {
 			t.Fatalf("%q: got %v", in, got)
+		}
+	}
+}
+
+// TestLazyTablesConcurrent: the tables built on first use (the linear
+// engine's, a span's prefixes') are built once for matchers that reach
+// them together, and they match as the linear engine compiled alone does;
+// the span's trigger set is its zone's %. Run with -race.
+func TestLazyTablesConcurrent(t *testing.T) {
+	defs := map[string]string{
+		"HOSTISH": `(?:(?:[0-9a-f]*:)+[0-9a-f]*(?:%.+)?|[a-z.]+)`,
+		"WORD":    `\b\w+\b`,
+	}
+	lookup := func(n string) (string, bool) { v, ok := defs[n]; return v, ok }
+	const pattern = `^%{HOSTISH:host} - \[%{WORD:w}\]$`
+	p, err := Compile(pattern, Options{Lookup: lookup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Engine != EngineSegments || p.segs.spans[0].pre == nil {
+		t.Fatalf("%s engine (%s), want segments with a prefix program", p.Engine, p.Reason)
+	}
+	if tr := p.segs.spans[0].trigger; !tr['%'] || tr[':'] {
+		t.Errorf("trigger set %v: want the zone's %%, not the : of every address", tr)
+	}
+	lin, err := Compile(pattern, Options{Lookup: lookup, NoSegments: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := []string{
+		"fe80::1 - [a]",
+		"fe80::1%eth0 - [b]",
+		"fe80::1%my zone - [c]",
+		"host.example - [d]",
+		"no match here",
+		"fe80::1%x - [e] - [f]",
+	}
+	want := make([][]int, len(lines))
+	lm := lin.NewMatcher()
+	for i, l := range lines {
+		want[i] = make([]int, lin.Slots())
+		if ok, _ := lm.Match([]byte(l), want[i]); !ok {
+			want[i] = nil
+		}
+	}
+	done := make(chan string)
+	for g := range 4 {
+		go func() {
+			m := p.NewMatcher()
+			slots := make([]int, p.Slots())
+			for k := range lines {
+				i := (k + g) % len(lines)
+				ok, _ := m.Match([]byte(lines[i]), slots)
+				if ok != (want[i] != nil) || (ok && !slices.Equal(slots, want[i])) {
+					done <- lines[i]
+					return
+				}
+			}
+			done <- ""
+		}()
+	}
+	for range 4 {
+		if l := <-done; l != "" {
+			t.Errorf("%q: segments and linear engines differ", l)
 		}
 	}
 }
