@@ -449,7 +449,7 @@ func matchOp(op *scanOp, in []byte, pos int, loc []int) (int, bool) {
 //
 // A pattern of a literal prefix and a class run (the http_request
 // schema's protocol, ^HTTP/[0-9.]+$) is decided without matchOps: 190 ->
-// 60 instructions a line of BenchmarkNginxPackGen/split (callgrind).
+// 100 instructions a line of BenchmarkNginxPackGen/split (callgrind).
 func (s *Scanner) MatchString(str string) bool {
 	if r := s.run; r != nil {
 		if len(str) < len(r.prefix)+r.min || str[:len(r.prefix)] != r.prefix {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strconv"
@@ -190,6 +191,24 @@ func TestCanonicalIPv6Spellings(t *testing.T) {
 				}
 				checkIPv6(t, s+strings.Join(sp, ":"))
 			}
+		}
+	}
+}
+
+// TestCanonicalIPv4EveryPart checks canonicalIPv4 with every string of one
+// to three digits as each of the four parts.
+func TestCanonicalIPv4EveryPart(t *testing.T) {
+	var parts []string
+	for n := 1; n <= 3; n++ {
+		for v := 0; v < []int{0, 10, 100, 1000}[n]; v++ {
+			parts = append(parts, fmt.Sprintf("%0*d", n, v))
+		}
+	}
+	for _, p := range append(parts, "", "a", "1a", "2.", "-1", "+1") {
+		for k := 0; k < 4; k++ {
+			q := []string{"1", "22", "255", "0"}
+			q[k] = p
+			checkIPv4(t, strings.Join(q, "."))
 		}
 	}
 }
