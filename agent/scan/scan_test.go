@@ -26,6 +26,20 @@ var scannerPatterns = []struct {
 	// *), a run, a bounded repeat, alternatives
 	{`^(?P<a>[^"]+)"(?P<b>\d{1,3})(?P<c>x|yz)(?P<d>[a-z]*)--(?P<e>[^\]]*)]$`, true},
 	{`^(?P<lit>abc)(?P<one>=)(?P<v>[0-9]?)-(?P<w>\w*)$`, true},
+	// literals then one unbounded repeat: MatchString's prefixRun, with
+	// and without $, a minimum above one, no prefix
+	{`^HTTP/[0-9.]+$`, true},
+	{`^HTTP/[0-9.]+`, true},
+	{`^(?P<v>ab)c=\d{2,}$`, true},
+	{`^abc=\d{2,}`, true},
+	{`^a[^"]*$`, true},
+	{`^[0-9.]*$`, true},
+	// runs of a wide class (every byte from '!' up but two at most: eight
+	// bytes at a time), a class that leaves out three (byte by byte), and
+	// literals of two to eight bytes and longer
+	{`^(?P<a>[^ "x]+)x(?P<b>\S+)$`, true},
+	{`^(?P<a>[^"xy]+)y(?P<b>[^ ]*) 0123456789(?P<c>\S*)$`, true},
+	{`^(?P<a>[a-z0-9]+)-- "(?P<b>[^"]*)"$`, true},
 }
 
 func TestScannerAgreesWithRegexp(t *testing.T) {
@@ -103,6 +117,14 @@ func scannerInputs(t testing.TB) []string {
 		}
 		inputs = append(inputs, string(b))
 	}
+	for _, w := range []string{"abcdefghijklmnopq", "0123456789\t01234567", "\xff\xfe\x80abcdefgh\x01xyz"} {
+		for i := 0; i <= len(w); i++ {
+			for _, c := range []string{"x", "y", " ", "\"", "--", "\x00", "\x7f"} {
+				inputs = append(inputs, w[:i]+c+w[i:], w[:i]+c+w[i:]+"x"+w, w[:i]+c+"y"+w+" 0123456789"+w, w[:i]+c+`-- "`+w+`"`)
+			}
+		}
+	}
+	inputs = append(inputs, "HTTP/1.1", "HTTP/", "HTTP/1.x", "HTTP/2", "HTTP/1.1 ", "HTTP/1.1\n", "HTTP", "abc=1", "abc=12", "abc=123x", "abc=x12", "a\"", "a", "1.2.3.4", "1.2.3.4\xff")
 	return append(inputs, "abc=", "abc=7", "abc=7-x_y", "abc=-", "abc=77-", "abc", "abd=", `"1x--]`, `a"1x--]`, `a"1234x--]`, `a"12yzq--z]`, `a"12yz--]]`)
 }
 
@@ -133,5 +155,30 @@ func BenchmarkMatchNginx(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		sc.Match(in[i%len(in)], loc)
+	}
+}
+
+// Patterns of literals then one unbounded repeat are matched by
+// MatchString's prefixRun; others are not.
+func TestPrefixRun(t *testing.T) {
+	for p, want := range map[string]bool{
+		`^HTTP/[0-9.]+$`: true, `^HTTP/[0-9.]+`: true, `^(?P<v>ab)c=\d{2,}$`: true, `^[0-9.]*$`: true, `^(?P<x>.+)$`: true,
+		`^a[^"]*"$`: false, `^\d{1,3}$`: false, `^(?P<a>\w+)=(?P<b>[^ ]*)`: false,
+	} {
+		if sc := Compile(regexp.MustCompile(p)); sc == nil || (sc.run != nil) != want {
+			t.Errorf("%s: prefixRun %v, want %v", p, sc != nil && sc.run != nil, want)
+		}
+	}
+}
+
+// The kinds setKind gives: wide runs and short literals where they apply.
+func TestKinds(t *testing.T) {
+	sc := Compile(regexp.MustCompile(`^(?P<a>[^ "x]+)x(?P<b>\S+) (?P<c>[^"xy]+)y--(?P<d>[A-Z]+)0123456789`))
+	var got []opKind
+	for _, op := range sc.ops {
+		got = append(got, op.kind)
+	}
+	if want := []opKind{opWideRun, opByte, opWideRun, opByte, opRun, opLit8, opRun, opLit}; !slices.Equal(got, want) {
+		t.Errorf("kinds %v, want %v", got, want)
 	}
 }

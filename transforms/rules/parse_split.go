@@ -264,9 +264,13 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 // splitTokens returns the [start, end) of each field of line. A field that
 // starts with '"' runs to the next unescaped '"'; one that starts with '['
 // runs to the next ']'. The quotes and brackets are not part of the field.
+//
+// A plain field, which ends at a separator or at the end, goes on to the
+// next without the checks a quoted or bracketed one needs (920 -> 840
+// instructions a line of BenchmarkNginxPackGen/split, callgrind).
 func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, error) {
 	i, n := 0, len(line)
-	for i <= n {
+	for i <= n { // i == n: a field may still start there (not when collapse)
 		if collapse {
 			for i < n && line[i] == sep {
 				i++
@@ -274,8 +278,7 @@ func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, 
 			if i == n {
 				break
 			}
-		}
-		if i == n {
+		} else if i == n {
 			out = append(out, [2]int{i, i}) // a trailing empty field
 			break
 		}
@@ -296,22 +299,20 @@ func splitTokens(line []byte, sep byte, collapse bool, out [][2]int) ([][2]int, 
 			out = append(out, [2]int{i + 1, j})
 			i = j + 1
 		default:
+			// A plain field ends at a separator or the end: nothing to
+			// check after it.
 			j := bytes.IndexByte(line[i:], sep)
 			if j < 0 {
-				j = n
-			} else {
-				j += i
+				j = n - i
 			}
-			out = append(out, [2]int{i, j})
-			i = j
+			out = append(out, [2]int{i, i + j})
+			i += j + 1 // past the separator (or the end)
+			continue
 		}
 		if i < n && line[i] != sep {
 			return out, fmt.Errorf("separator expected at byte %d", i)
 		}
 		i++ // skip the separator
-		if i > n {
-			break
-		}
 	}
 	return out, nil
 }
