@@ -126,19 +126,6 @@ type Sink interface {
 	Flush(ctx context.Context) error
 }
 
-// AllSink is implemented by sinks that write several batches as cheaply as
-// one (a file: one write call): the runtime hands such a sink every batch
-// its queue holds at once (Queue.PopAll) instead of one at a time. Its
-// rules are Consume's, for each batch. On the raw passthrough (file →
-// file, 1M lines) the file sink's writes went from 2,174 to 609 (of about
-// 250 KiB to 800 KiB), and with them the runtime's handing of a P blocked
-// in a long write to another thread: nanosleeps 3,995 -> 2,110, futex
-// calls 2,262 -> 1,784 (strace -c); CPU 0.935x (median of 9 interleaved
-// pairs), peak RSS the same (22.2 against 22.0 MiB).
-type AllSink interface {
-	ConsumeAll(ctx context.Context, bs []Batch) error
-}
-
 // ReadinessReporter is implemented by components that can tell they are
 // stuck (a user's program that did not stop at its budget): while Ready
 // returns an error, /readyz answers 503 with the component and the error.

@@ -173,8 +173,11 @@ func (q *Queue) push(ctx context.Context, b Batch, bytes int) error {
 func (q *Queue) Pop() (b Batch, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.waitItems() {
-		return nil, false
+	for len(q.items) == 0 {
+		if q.closed {
+			return nil, false
+		}
+		q.notEmpty.Wait()
 	}
 	it := q.items[0]
 	q.items[0] = queued{}
@@ -189,38 +192,6 @@ func (q *Queue) Pop() (b Batch, ok bool) {
 		q.notFull.Broadcast()
 	}
 	return it.b, true
-}
-
-// PopAll is Pop for a consumer that takes every batch queued: it appends
-// them to dst, oldest first, and wakes a waiting producer (the queue is
-// empty then).
-func (q *Queue) PopAll(dst []Batch) (_ []Batch, ok bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if !q.waitItems() {
-		return dst, false
-	}
-	for i := range q.items {
-		dst = append(dst, q.items[i].b)
-		q.items[i] = queued{}
-	}
-	q.items = q.items[:0]
-	q.depth, q.bytes = 0, 0
-	q.changed()
-	q.notFull.Broadcast()
-	return dst, true
-}
-
-// waitItems waits, q.mu held, until a batch is queued; false once the
-// queue is closed and drained.
-func (q *Queue) waitItems() bool {
-	for len(q.items) == 0 {
-		if q.closed {
-			return false
-		}
-		q.notEmpty.Wait()
-	}
-	return true
 }
 
 // Close makes Pop return false once the queue is drained, and Push fail.

@@ -142,31 +142,3 @@ func TestQueueTakesOneOversizeRecordWhenEmpty(t *testing.T) {
 		t.Fatalf("bytes reported %v, want %v", bytes, want)
 	}
 }
-
-func TestQueuePopAllTakesEveryBatchAndWakesProducer(t *testing.T) {
-	q := NewQueue(6, nil)
-	for _, n := range []int{1, 2, 3} {
-		if _, err := q.Push(context.Background(), batchOf(n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	done := make(chan error, 1)
-	go func() { // waits: 6 queued
-		_, err := q.Push(context.Background(), batchOf(4))
-		done <- err
-	}()
-	bs, ok := q.PopAll(nil)
-	if !ok || len(bs) != 3 || len(bs[0]) != 1 || len(bs[1]) != 2 || len(bs[2]) != 3 {
-		t.Fatalf("PopAll = %d batches, %v", len(bs), ok)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	q.Close()
-	if bs, ok = q.PopAll(bs[:0]); !ok || len(bs) != 1 || len(bs[0]) != 4 {
-		t.Fatalf("PopAll after close = %d batches, %v", len(bs), ok)
-	}
-	if _, ok = q.PopAll(bs[:0]); ok || q.Depth() != 0 {
-		t.Fatalf("PopAll of a closed, drained queue: ok %v, depth %d", ok, q.Depth())
-	}
-}

@@ -415,11 +415,7 @@ func (rt *Runtime) Run(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				s := n.comp.(Sink)
-				if a, ok := s.(AllSink); ok {
-					rt.consumeAll(nodeCtx, n, a)
-				} else {
-					rt.consume(nodeCtx, n, "consume", s.Consume)
-				}
+				rt.consume(nodeCtx, n, "consume", s.Consume)
 				if err := s.Flush(nodeCtx); err != nil {
 					rt.flushFailed(nodeCtx, n, "sink", err)
 				}
@@ -504,34 +500,6 @@ func (rt *Runtime) consume(ctx context.Context, n *node, op string, handle func(
 			rt.log.Error(string(n.spec.Kind)+" failed on a batch", "component", n.spec.ID, "error", err)
 			n.settings.Metrics.Error(op)
 		}
-	}
-}
-
-// consumeAll is consume for a sink that takes every queued batch at once.
-func (rt *Runtime) consumeAll(ctx context.Context, n *node, s AllSink) {
-	in := n.settings.Metrics.In
-	var bs []Batch
-	for {
-		var ok bool
-		bs, ok = n.queue.PopAll(bs[:0])
-		if !ok {
-			return
-		}
-		recs := 0
-		for _, b := range bs {
-			recs += len(b)
-		}
-		in.Add(float64(recs))
-		if ctx.Err() != nil {
-			n.settings.Metrics.Failed.Add(float64(recs))
-			for _, b := range bs {
-				AckAll(b, Failed)
-			}
-		} else if err := s.ConsumeAll(ctx, bs); err != nil && ctx.Err() == nil {
-			rt.log.Error(string(n.spec.Kind)+" failed on a batch", "component", n.spec.ID, "error", err)
-			n.settings.Metrics.Error("consume")
-		}
-		clear(bs) // the batches are not kept alive
 	}
 }
 

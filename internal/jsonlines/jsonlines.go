@@ -30,24 +30,15 @@ type Writer struct {
 
 // Write writes b and acks its records: Delivered once the write (and Sync)
 // succeeded, Failed otherwise, so their sources do not commit past them.
-func (w *Writer) Write(ctx context.Context, b agent.Batch) error {
-	return w.WriteAll(ctx, []agent.Batch{b})
-}
-
-// WriteAll is Write for several batches, in one write call.
-func (w *Writer) WriteAll(_ context.Context, bs []agent.Batch) error {
+func (w *Writer) Write(_ context.Context, b agent.Batch) error {
 	buf := w.buf[:0]
-	recs := 0
-	for _, b := range bs {
-		recs += len(b)
-		for i := range b {
-			if w.Encode != nil {
-				buf = w.Encode(buf, &b[i])
-			} else {
-				buf = w.enc.Append(buf, &b[i])
-			}
-			buf = append(buf, '\n')
+	for i := range b {
+		if w.Encode != nil {
+			buf = w.Encode(buf, &b[i])
+		} else {
+			buf = w.enc.Append(buf, &b[i])
 		}
+		buf = append(buf, '\n')
 	}
 	w.buf = buf
 	_, err := w.W.Write(buf)
@@ -57,17 +48,14 @@ func (w *Writer) WriteAll(_ context.Context, bs []agent.Batch) error {
 	if cap(w.buf) > 4<<20 {
 		w.buf = nil // do not keep a huge buffer after one large batch
 	}
-	o := agent.Delivered
 	if err != nil {
-		w.Metrics.Failed.Add(float64(recs))
-		o = agent.Failed
-	} else {
-		w.Metrics.Delivered.Add(float64(recs))
+		w.Metrics.Failed.Add(float64(len(b)))
+		agent.AckAll(b, agent.Failed)
+		return err
 	}
-	for _, b := range bs {
-		agent.AckAll(b, o)
-	}
-	return err
+	w.Metrics.Delivered.Add(float64(len(b)))
+	agent.AckAll(b, agent.Delivered)
+	return nil
 }
 
 // OpenFile opens path for appending lines, creating it (and its directory)

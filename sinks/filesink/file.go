@@ -76,8 +76,5 @@ type sink struct {
 }
 
 func (s *sink) Consume(ctx context.Context, b agent.Batch) error { return s.w.Write(ctx, b) }
-func (s *sink) ConsumeAll(ctx context.Context, bs []agent.Batch) error {
-	return s.w.WriteAll(ctx, bs)
-}
-func (s *sink) Flush(context.Context) error { return nil }
-func (s *sink) Close() error                { return s.f.Close() }
+func (s *sink) Flush(context.Context) error                      { return nil }
+func (s *sink) Close() error                                     { return s.f.Close() }
