@@ -917,17 +917,6 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	if r, ok := byName["peer_fluentbit_regex"]; ok && r.Skipped == "" {
 		fmt.Fprintf(w, "- peer_fluentbit_regex is the prebuilt Fluent Bit 4.2.8 release binary cached by make test-deps, not one built here with -DFLB_RELEASE=On (its source cannot be fetched on this machine): tail → the nginx pack's regex (e2e/bench/peers/fluent-bit-parsers.conf) → file; peer_fluentbit_raw: tail → file\n")
 	}
-	target := func(name, what string, bound float64, got func(Result) float64, unit string) {
-		r, ok := byName[name]
-		if !ok || r.Skipped != "" {
-			return
-		}
-		verdict := "met"
-		if got(r) > bound {
-			verdict = "NOT met"
-		}
-		fmt.Fprintf(w, "- target %s ≤ %g %s: %.2f, %s\n", what, bound, unit, got(r), verdict)
-	}
 	cpu := func(r Result) float64 { return r.CPUUsLine }
 	// Issue 23's targets, in µs of CPU per line on the 1M-line input. The
 	// issue measured Fluent Bit's regex at 6.10 µs/line; this VM's speed
@@ -939,7 +928,7 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		scale = issue23FluentBitRegex / r.CPUUsLine
 		fmt.Fprintf(w, "- machine speed: Fluent Bit's regex %.2f µs/line here against %.2f when issue 23 was filed (×%.2f to convert a figure here to that machine's)\n", r.CPUUsLine, issue23FluentBitRegex, scale)
 	}
-	target = func(name, what string, bound float64, got func(Result) float64, unit string) {
+	target := func(name, what string, bound float64, got func(Result) float64, unit string) {
 		r, ok := byName[name]
 		if !ok || r.Skipped != "" {
 			return
