@@ -1,6 +1,10 @@
 package grok
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/octostore/agent/internal/dottedquad"
+)
 
 // A dotted quad (an IPv4 address, most client addresses of a web log) is
 // accepted without the linear engine by a span that holds Logstash's IPV4
@@ -88,79 +92,10 @@ func quadAccepts(in []byte, lo, pos, end, hi int) bool {
 	return dottedQuad(in[pos:end])
 }
 
-// dottedQuad runs t through quadDFA, one table lookup a byte: about 130
-// instructions on a bench address, where parsing the numbers took 190.
-// Not inlined: in span, its loop's state went to the stack (230).
+// dottedQuad runs t through dottedquad.LeadingZeros (IPV4's spelling),
+// one table lookup a byte: about 130 instructions on a bench address,
+// where parsing the numbers took 190. Not inlined: in span, its loop's
+// state went to the stack (230).
 //
 //go:noinline
-func dottedQuad(t []byte) bool {
-	d := &quadDFA
-	s := uint8(0)
-	for _, b := range t {
-		s = d.next[s&63][b]
-	}
-	return d.accept[s]
-}
-
-// A state of quadDFA is 8*octet + where in the octet it is.
-const (
-	quadStart = iota // before its first digit
-	quadLow          // after 0 or 1: any two more digits
-	quadTwo          // after 2: 0-4 then any, 5 then 0-5, 6-9 and no more
-	quadHigh         // after 3-9: one more digit
-	quadAny          // one more digit, any
-	quadTo5          // after 25: one more digit, 0-5
-	quadFull         // no more digits
-	quadDead  = 32   // no dotted quad
-)
-
-// quadDFA is the automaton of IPV4's texts: four numbers of one to three
-// digits, each at most 255, between dots.
-var quadDFA = func() (d struct {
-	next   [64][256]uint8 // by state and byte
-	accept [64]bool
-}) {
-	var byDigit [quadDead + 1][10]uint8 // the next state by digit
-	for s := range byDigit {
-		for c := range byDigit[s] {
-			byDigit[s][c] = quadDead
-		}
-	}
-	for k := uint8(0); k < 4; k++ {
-		at := func(x uint8) uint8 { return 8*k + x }
-		n := &byDigit
-		n[at(quadStart)] = [10]uint8{at(quadLow), at(quadLow), at(quadTwo), at(quadHigh), at(quadHigh), at(quadHigh), at(quadHigh), at(quadHigh), at(quadHigh), at(quadHigh)}
-		for c := range 10 {
-			n[at(quadLow)][c] = at(quadAny)
-			n[at(quadHigh)][c] = at(quadFull)
-			n[at(quadAny)][c] = at(quadFull)
-			switch {
-			case c <= 4:
-				n[at(quadTwo)][c] = at(quadAny)
-			case c == 5:
-				n[at(quadTwo)][c] = at(quadTo5)
-			default:
-				n[at(quadTwo)][c] = at(quadFull)
-			}
-			if c <= 5 {
-				n[at(quadTo5)][c] = at(quadFull)
-			}
-		}
-	}
-	for s := range d.next {
-		for b := range d.next[s] {
-			d.next[s][b] = quadDead
-			if b >= '0' && b <= '9' && s <= quadDead {
-				d.next[s][b] = byDigit[s][b-'0']
-			}
-		}
-		if k, x := s/8, s%8; s < quadDead && x != quadStart && x <= quadFull {
-			if k < 3 {
-				d.next[s]['.'] = uint8(8*(k+1) + quadStart)
-			} else {
-				d.accept[s] = true
-			}
-		}
-	}
-	return d
-}()
+func dottedQuad(t []byte) bool { return dottedquad.Match(dottedquad.LeadingZeros, t) }
