@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // ValueKind is the type of a typed field value.
@@ -194,11 +193,11 @@ func (fs TypedFields) Lookup(key string) (Value, bool) {
 // before it (a null value) moves it by one or two (the nginx packs' time
 // field: half the records, whose binary search was 120 instructions).
 func (fs TypedFields) LookupAt(key string, at *int) (Value, bool) {
-	if i := *at; i < len(fs) && len(fs[i].Key) == len(key) && (unsafe.StringData(fs[i].Key) == unsafe.StringData(key) || fs[i].Key == key) {
+	if i := *at; i < len(fs) && same(fs[i].Key, key) {
 		return fs[i].Value, true
 	}
 	for i := max(*at-3, 0); i < len(fs) && i <= *at+3; i++ {
-		if len(fs[i].Key) == len(key) && unsafe.StringData(fs[i].Key) == unsafe.StringData(key) {
+		if SameData(fs[i].Key, key) {
 			*at = i
 			return fs[i].Value, true
 		}

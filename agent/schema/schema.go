@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/octostore/agent/agent"
 	"github.com/octostore/agent/agent/scan"
@@ -325,7 +324,7 @@ func (s *Schema) applyCaptured(r *agent.Record) []agent.FieldError {
 		// Parse steps key their captures with the schema's own name
 		// strings, so the next field is usually this one by pointer,
 		// told without a call.
-		if j < len(fs) && len(fs[j].Key) == len(name) && unsafe.StringData(fs[j].Key) == unsafe.StringData(name) {
+		if j < len(fs) && agent.SameData(fs[j].Key, name) {
 			j++
 			continue
 		}
