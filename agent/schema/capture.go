@@ -5,7 +5,7 @@ import (
 	"slices"
 
 	"github.com/octostore/agent/agent"
-	"github.com/octostore/agent/internal/dottedquad"
+	"github.com/octostore/agent/agent/dottedquad"
 )
 
 // captureKind is what CaptureString's fast path does with a field's

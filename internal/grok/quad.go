@@ -3,7 +3,7 @@ package grok
 import (
 	"sync"
 
-	"github.com/octostore/agent/internal/dottedquad"
+	"github.com/octostore/agent/agent/dottedquad"
 )
 
 // A dotted quad (an IPv4 address, most client addresses of a web log) is
