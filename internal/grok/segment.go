@@ -60,11 +60,15 @@ type segItem struct {
 	// bytes left (a call to memequal took about 30 instructions a literal)
 	litWord, litMask uint64
 	at               assertion
-	set              runeSet
 	cap              int
-	class            *[128]bool
-	min              int
-	max              int // -1: no bound
+	// class: a repeat's characters, or a one-character lookaround's
+	// (ASCII: the engine runs on ASCII lines only), looked up by a table:
+	// the runeSet's binary search took about 40 instructions a check,
+	// BASE10NUM's (?<![0-9.+-]) on every number of legacy
+	// %{HTTPD_COMBINEDLOG}
+	class *[128]bool
+	min   int
+	max   int // -1: no bound
 	// greedy repeats take the longest run first, lazy ones the shortest
 	greedy bool
 	// How a repeat or span finds its end: stopByte is the next literal's
@@ -123,6 +127,13 @@ type segItem struct {
 	// is not at the position fails there, forced, without being run.
 	altFirst []int16
 	altList  []int32 // each alternative's index in segments.lists
+	// later: by alternative, the characters that the alternatives after
+	// it (with what follows the choice) may start with. Where the line's
+	// character is not one of them, those cannot match, so the
+	// alternative is walked in place as the last one is, without a call
+	// to come back to: `(?: HTTP/%{NUMBER:v})?` before a quote,
+	// BASE10NUM's `[0-9]+(?:\.[0-9]+)?|\.[0-9]+` on a digit.
+	later [][128]bool
 	// reset: the slots that a segAlt's alternatives and what follows it
 	// set (each in one place: -1 when the choice is made), which the next
 	// alternative starts without.
@@ -317,6 +328,13 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				}
 				it.altFirst = append(it.altFirst, leadLiteral(a))
 			}
+			it.later = make([][128]bool, len(it.alts))
+			for k := len(it.alts) - 2; k >= 0; k-- {
+				fc, open := firstChars(append(it.alts[k+1][:len(it.alts[k+1]):len(it.alts[k+1])], after...))
+				for b := range fc {
+					it.later[k][b] = open || fc[b] || it.later[k+1][b]
+				}
+			}
 			continue
 		}
 		j := 0
@@ -336,7 +354,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				it.stopByte, it.hasStop = c, true
 				it.disjoint = !it.class[c]
 			default:
-				fc := firstChars(after[j:])
+				fc, _ := firstChars(after[j:])
 				switch {
 				case classesDisjoint(it.class, &fc):
 					it.disjoint = true
@@ -537,24 +555,26 @@ func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int)
 }
 
 // firstChars is every ASCII character the items after may start with
-// (more than that where it cannot tell).
-func firstChars(after []segItem) (s [128]bool) {
+// (more than that where it cannot tell); open says that they may also
+// match no character at all without an end assertion (they may be all
+// optional to the pattern's end).
+func firstChars(after []segItem) (s [128]bool, open bool) {
 	for k := range after {
 		it := &after[k]
 		switch it.kind {
 		case segLit:
 			s[it.lit[0]] = true
-			return s
+			return s, false
 		case segAssert:
 			if isEnd(it) {
-				return s
+				return s, false
 			}
 		case segRepeat:
 			for b, in := range it.class {
 				s[b] = s[b] || in
 			}
 			if it.min > 0 {
-				return s
+				return s, false
 			}
 		case segSpan:
 			cs := spanChars(it.node)
@@ -563,15 +583,16 @@ func firstChars(after []segItem) (s [128]bool) {
 			}
 		case segAlt:
 			for _, a := range it.alts {
-				fc := firstChars(append(a[:len(a):len(a)], after[k+1:]...))
+				fc, o := firstChars(append(a[:len(a):len(a)], after[k+1:]...))
 				for b := range s {
 					s[b] = s[b] || fc[b]
 				}
+				open = open || o
 			}
-			return s
+			return s, open
 		}
 	}
-	return s
+	return s, true
 }
 
 // flatten appends n's items; false if n has a part the engine cannot
@@ -648,7 +669,12 @@ func flatten(n *node, out *[]segItem) bool {
 		}
 		return appendSpan(n, out)
 	case kAssert:
-		*out = append(*out, segItem{kind: segAssert, at: n.at, set: n.set})
+		it := segItem{kind: segAssert, at: n.at}
+		switch n.at {
+		case aPrevIn, aPrevNotIn, aNextIn, aNextNotIn:
+			it.class = asciiClass(n.set)
+		}
+		*out = append(*out, it)
 		return true
 	case kAlt:
 		return appendAlt(n, n.subs, out)
@@ -971,7 +997,7 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 		slots[i] = -1
 	}
 	m.nconts = 0
-	ok, _ = m.run(in, 0, m.cont(0, 0, -1), slots)
+	ok, _ = m.run(in, 0, 0, 0, -1, slots)
 	return ok, ok
 }
 
@@ -994,18 +1020,19 @@ type cont struct {
 	list, from, next int32
 }
 
-// run matches c from pos, taking each item's first choice, and each
-// alternative in turn while everything since it was forced. On a failure,
-// forced says that every choice since run was called was forced, so the
-// caller's next alternative is what a backtracking engine tries next;
-// else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c int32, slots []int) (ok, forced bool) {
+// run matches the items of segments.lists[list] from from on, then the
+// continuation next, from pos, taking each item's first choice, and each
+// alternative in turn while everything since it was forced. On a
+// failure, forced says that every choice since run was called was forced,
+// so the caller's next alternative is what a backtracking engine tries
+// next; else the line is left to the linear engine. An alternative walked
+// in place, or called, takes no continuation of its own (its list, 0, and
+// what follows the choice): only what follows a choice is one.
+func (m *segMatcher) run(in []byte, pos int, list, from, next int32, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
-next:
-	for c >= 0 {
-		cc := m.conts[c]
-		items, after := m.s.lists[cc.list][cc.from:], cc.next
-		c = after
+walk:
+	for {
+		items := m.s.lists[list][from:]
 		for i := range items {
 			it := &items[i]
 			switch it.kind {
@@ -1048,31 +1075,34 @@ next:
 				det = det && it.forced
 			case segAlt:
 				mark := m.nconts
-				rest := m.cont(cc.list, cc.from+int32(i)+1, after)
+				rest := m.cont(list, from+int32(i)+1, next)
 				last := len(it.alts) - 1
+				ran := false // an alternative before ran (and set slots)
 				for k := range it.alts {
 					if b := it.altFirst[k]; b >= 0 && (pos == len(in) || in[pos] != byte(b)) {
 						continue // its first literal is not here: it fails, forced
 					}
-					if k > 0 {
+					if ran {
 						for _, x := range it.reset {
 							slots[x] = -1
 						}
 					}
-					if k == last {
-						// The last alternative: nothing is tried after it,
-						// so it goes on here (its failure, forced or not,
-						// is this run's, as the call below would return).
-						c = m.cont(it.altList[k], 0, rest)
-						continue next
+					if k == last || (pos < len(in) && !it.later[k][in[pos]]) {
+						// The last alternative, or the last that can match
+						// here: nothing is tried after it, so it goes on
+						// here (its failure, forced or not, is this run's,
+						// as the call below would return).
+						list, from, next = it.altList[k], 0, rest
+						continue walk
 					}
-					ok, f := m.run(in, pos, m.cont(it.altList[k], 0, rest), slots)
+					ok, f := m.run(in, pos, it.altList[k], 0, rest, slots)
 					m.nconts = mark + 1
 					if ok || !f {
 						return ok, false
 					}
+					ran = true
 				}
-				return false, det
+				return false, det // every alternative failed, forced
 			case segSpan:
 				end, ok, f := m.span(it, in, pos, slots)
 				if !ok {
@@ -1084,6 +1114,11 @@ next:
 				slots[it.post] = pos
 			}
 		}
+		if next < 0 {
+			break
+		}
+		cc := m.conts[next]
+		list, from, next = cc.list, cc.from, cc.next
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
@@ -1312,13 +1347,13 @@ func assertAt(it *segItem, in []byte, pos int) bool {
 		prevWord, nextWord := pos > 0 && wordBytes[in[pos-1]&0x7f], pos < len(in) && wordBytes[in[pos]&0x7f]
 		return (prevWord != nextWord) == (it.at == aWordB)
 	case aPrevIn:
-		return pos > 0 && it.set.has(rune(in[pos-1]))
+		return pos > 0 && it.class[in[pos-1]&0x7f]
 	case aPrevNotIn:
-		return pos == 0 || !it.set.has(rune(in[pos-1]))
+		return pos == 0 || !it.class[in[pos-1]&0x7f]
 	case aNextIn:
-		return pos < len(in) && it.set.has(rune(in[pos]))
+		return pos < len(in) && it.class[in[pos]&0x7f]
 	case aNextNotIn:
-		return pos == len(in) || !it.set.has(rune(in[pos]))
+		return pos == len(in) || !it.class[in[pos]&0x7f]
 	}
 	return false
 }
