@@ -157,7 +157,7 @@ type segments struct {
 	// progs are the spans' programs by their text, while compiling
 	progs map[string]*prog
 	// lists are the item lists the walk runs: items (0), then every
-	// alternative's
+	// alternative's, each followed by what follows its alternation
 	lists [][]segItem
 }
 
@@ -191,7 +191,7 @@ func compileSegments(n *node, ncap int) (*segments, string) {
 	items = foldMarks(items)
 	sg.items = items
 	sg.lists = [][]segItem{items}
-	sg.listAlts(items)
+	sg.listAlts(items, len(items))
 	for _, l := range sg.lists {
 		litWords(l)
 		for k := range l {
@@ -479,15 +479,26 @@ func withoutCaptures(n *node) *node {
 	return &c
 }
 
-// listAlts gives the alternatives in items (nested ones too) their
-// indexes in sg.lists.
-func (sg *segments) listAlts(items []segItem) {
-	for i := range items {
+// listAlts gives the alternations among items[:n] (nested ones too) the
+// indexes of their alternatives' lists in sg.lists: each alternative
+// followed by a copy of what follows the alternation in items, so that
+// the walk goes on to the end of the list it is in and never comes back
+// to one it left (a stack of continuations, written and read back on
+// every alternative, took about 500 instructions a line of ECS
+// %{HTTPD_COMBINEDLOG}, counted by callgrind). The items after n are
+// copies of items given theirs already; alternations are done last
+// first, so that the copies of the later ones hold their lists. Each
+// alternation is given lists once, so the copies add at most the
+// pattern's length per alternative.
+func (sg *segments) listAlts(items []segItem, n int) {
+	for i := n - 1; i >= 0; i-- {
 		it := &items[i]
+		tail := items[i+1:]
 		for _, a := range it.alts {
+			l := append(append(make([]segItem, 0, len(a)+len(tail)), a...), tail...)
+			sg.listAlts(l, len(a))
 			it.altList = append(it.altList, int32(len(sg.lists)))
-			sg.lists = append(sg.lists, a)
-			sg.listAlts(a)
+			sg.lists = append(sg.lists, l)
 		}
 	}
 }
@@ -960,9 +971,6 @@ type segMatcher struct {
 	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
-	// conts is a stack of continuations, nconts of them in use
-	conts  []cont
-	nconts int32
 }
 
 type verdict struct {
@@ -996,43 +1004,21 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	for i := range slots {
 		slots[i] = -1
 	}
-	m.nconts = 0
-	ok, _ = m.run(in, 0, 0, 0, -1, slots)
+	ok, _ = m.run(in, 0, 0, slots)
 	return ok, ok
 }
 
-// cont returns a continuation from the matcher's stack of them (run gives
-// back what it took when it returns, so a line allocates nothing).
-func (m *segMatcher) cont(list, from, next int32) int32 {
-	if int(m.nconts) == len(m.conts) {
-		m.conts = append(m.conts, cont{})
-	}
-	c := m.nconts
-	m.nconts++
-	m.conts[c] = cont{list: list, from: from, next: next}
-	return c
-}
-
-// cont is what is left to match: the items of segments.lists[list] from
-// from on, then the continuation next (-1: none). Indexes, not pointers:
-// the stack is written on every alternative, without write barriers.
-type cont struct {
-	list, from, next int32
-}
-
-// run matches the items of segments.lists[list] from from on, then the
-// continuation next, from pos, taking each item's first choice, and each
-// alternative in turn while everything since it was forced. On a
-// failure, forced says that every choice since run was called was forced,
-// so the caller's next alternative is what a backtracking engine tries
-// next; else the line is left to the linear engine. An alternative walked
-// in place, or called, takes no continuation of its own (its list, 0, and
-// what follows the choice): only what follows a choice is one.
-func (m *segMatcher) run(in []byte, pos int, list, from, next int32, slots []int) (ok, forced bool) {
+// run matches segments.lists[list] from pos, taking each item's first
+// choice, and each alternative in turn while everything since it was
+// forced. On a failure, forced says that every choice since run was
+// called was forced, so the caller's next alternative is what a
+// backtracking engine tries next; else the line is left to the linear
+// engine.
+func (m *segMatcher) run(in []byte, pos int, list int32, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
 walk:
 	for {
-		items := m.s.lists[list][from:]
+		items := m.s.lists[list]
 		for i := range items {
 			it := &items[i]
 			switch it.kind {
@@ -1074,8 +1060,6 @@ walk:
 				}
 				det = det && it.forced
 			case segAlt:
-				mark := m.nconts
-				rest := m.cont(list, from+int32(i)+1, next)
 				last := len(it.alts) - 1
 				ran := false // an alternative before ran (and set slots)
 				for k := range it.alts {
@@ -1092,11 +1076,10 @@ walk:
 						// here: nothing is tried after it, so it goes on
 						// here (its failure, forced or not, is this run's,
 						// as the call below would return).
-						list, from, next = it.altList[k], 0, rest
+						list = it.altList[k]
 						continue walk
 					}
-					ok, f := m.run(in, pos, it.altList[k], 0, rest, slots)
-					m.nconts = mark + 1
+					ok, f := m.run(in, pos, it.altList[k], slots)
 					if ok || !f {
 						return ok, false
 					}
@@ -1114,11 +1097,7 @@ walk:
 				slots[it.post] = pos
 			}
 		}
-		if next < 0 {
-			break
-		}
-		cc := m.conts[next]
-		list, from, next = cc.list, cc.from, cc.next
+		break
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
