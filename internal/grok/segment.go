@@ -127,13 +127,6 @@ type segItem struct {
 	// is not at the position fails there, forced, without being run.
 	altFirst []int16
 	altList  []int32 // each alternative's index in segments.lists
-	// later: by alternative, the characters that the alternatives after
-	// it (with what follows the choice) may start with. Where the line's
-	// character is not one of them, those cannot match, so the
-	// alternative is walked in place as the last one is, without a call
-	// to come back to: `(?: HTTP/%{NUMBER:v})?` before a quote,
-	// BASE10NUM's `[0-9]+(?:\.[0-9]+)?|\.[0-9]+` on a digit.
-	later [][128]bool
 	// reset: the slots that a segAlt's alternatives and what follows it
 	// set (each in one place: -1 when the choice is made), which the next
 	// alternative starts without.
@@ -328,13 +321,6 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				}
 				it.altFirst = append(it.altFirst, leadLiteral(a))
 			}
-			it.later = make([][128]bool, len(it.alts))
-			for k := len(it.alts) - 2; k >= 0; k-- {
-				fc, open := firstChars(append(it.alts[k+1][:len(it.alts[k+1]):len(it.alts[k+1])], after...))
-				for b := range fc {
-					it.later[k][b] = open || fc[b] || it.later[k+1][b]
-				}
-			}
 			continue
 		}
 		j := 0
@@ -354,7 +340,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 				it.stopByte, it.hasStop = c, true
 				it.disjoint = !it.class[c]
 			default:
-				fc, _ := firstChars(after[j:])
+				fc := firstChars(after[j:])
 				switch {
 				case classesDisjoint(it.class, &fc):
 					it.disjoint = true
@@ -566,26 +552,24 @@ func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int)
 }
 
 // firstChars is every ASCII character the items after may start with
-// (more than that where it cannot tell); open says that they may also
-// match no character at all without an end assertion (they may be all
-// optional to the pattern's end).
-func firstChars(after []segItem) (s [128]bool, open bool) {
+// (more than that where it cannot tell).
+func firstChars(after []segItem) (s [128]bool) {
 	for k := range after {
 		it := &after[k]
 		switch it.kind {
 		case segLit:
 			s[it.lit[0]] = true
-			return s, false
+			return s
 		case segAssert:
 			if isEnd(it) {
-				return s, false
+				return s
 			}
 		case segRepeat:
 			for b, in := range it.class {
 				s[b] = s[b] || in
 			}
 			if it.min > 0 {
-				return s, false
+				return s
 			}
 		case segSpan:
 			cs := spanChars(it.node)
@@ -594,16 +578,15 @@ func firstChars(after []segItem) (s [128]bool, open bool) {
 			}
 		case segAlt:
 			for _, a := range it.alts {
-				fc, o := firstChars(append(a[:len(a):len(a)], after[k+1:]...))
+				fc := firstChars(append(a[:len(a):len(a)], after[k+1:]...))
 				for b := range s {
 					s[b] = s[b] || fc[b]
 				}
-				open = open || o
 			}
-			return s, open
+			return s
 		}
 	}
-	return s, true
+	return s
 }
 
 // flatten appends n's items; false if n has a part the engine cannot
@@ -1071,11 +1054,10 @@ walk:
 							slots[x] = -1
 						}
 					}
-					if k == last || (pos < len(in) && !it.later[k][in[pos]]) {
-						// The last alternative, or the last that can match
-						// here: nothing is tried after it, so it goes on
-						// here (its failure, forced or not, is this run's,
-						// as the call below would return).
+					if k == last {
+						// The last alternative: nothing is tried after it,
+						// so it goes on here (its failure, forced or not,
+						// is this run's, as the call below would return).
 						list = it.altList[k]
 						continue walk
 					}
