@@ -539,16 +539,25 @@ func wholeCapture(n *node, c int) ([][]byte, bool) {
 	return lits, true
 }
 
+// wholeLit reports whether a whole span's text is one of its literal
+// alternatives, which a backtracking engine tries first: then the span
+// matches, its capture unset.
+func wholeLit(it *segItem, text []byte) bool {
+	for _, l := range it.altLits {
+		if string(text) == string(l) {
+			return true
+		}
+	}
+	return false
+}
+
 // setWhole sets a whole span's capture for its text in[pos:end]: unset
 // when a literal alternative is the text, else the text.
 func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int) {
-	for _, l := range it.altLits {
-		if string(in[pos:end]) == string(l) {
-			return
-		}
+	if !wholeLit(it, in[pos:end]) {
+		c := it.caps[0]
+		slots[2*c], slots[2*c+1] = pos, end
 	}
-	c := it.caps[0]
-	slots[2*c], slots[2*c+1] = pos, end
 }
 
 // firstChars is every ASCII character the items after may start with
@@ -1157,6 +1166,11 @@ window:
 		return 0, false, false // it could go on past the separator
 	}
 	if len(it.caps) == 0 || it.whole {
+		if it.whole && wholeLit(it, in[pos:end]) {
+			// ECS's - user: its literal, without the window's verdict
+			// (about 70 instructions each less)
+			return end, true, true
+		}
 		// Consecutive lines often repeat a field (the same second of
 		// a timestamp): the last window's verdict is kept.
 		w := in[lo:hi]
@@ -1170,7 +1184,8 @@ window:
 			return 0, false, true
 		}
 		if it.whole {
-			m.setWhole(it, in, pos, end, slots)
+			c := it.caps[0] // not a literal (above): the whole text
+			slots[2*c], slots[2*c+1] = pos, end
 		}
 		return end, true, true
 	}
