@@ -176,30 +176,37 @@ func (m *fwdMatcher) escapes(s int32) {
 
 // ends runs the span from pos of in (an ASCII line with no newline) and
 // returns the first place a match of it ends and whether there is
-// another; found is false when none does.
+// another; found is false when none does. The step is the table's
+// lookup, taken here; next only fills a missing entry. (As calls, with
+// the context of the next character found by a closure, the steps took
+// about 450 instructions a line of legacy %{HTTPD_COMBINEDLOG}'s two
+// quoted strings, counted by callgrind.)
 func (m *fwdMatcher) ends(in []byte, pos int) (end int, found, more bool) {
 	p := m.p
 	if m.nstates > maxStates {
 		m.reset()
 	}
-	edge := p.nctx
-	ctx := func(i int) int { // the context of the character at i
-		if i < 0 || i >= len(in) {
-			return edge
-		}
-		return int(p.ctxOf[p.ascii[in[i]]])
+	ascii, ctxOf, nc, edge := p.ascii, p.ctxOf, m.nc, p.nctx
+	prev, cur := edge, edge // the contexts of the characters at pos-1 and pos
+	if pos > 0 {
+		prev = int(ctxOf[ascii[in[pos-1]]])
 	}
-	t := m.start(ctx(pos-1), ctx(pos))
+	if pos < len(in) {
+		cur = int(ctxOf[ascii[in[pos]]])
+	}
+	t := m.start(prev, cur)
 	end = -1
 	if t&1 != 0 {
 		end = pos
 	}
 	s := t >> 1
 	for i := pos; i < len(in) && s != m.empty; {
-		if m.escN[s] < 0 {
+		n := m.escN[s]
+		if n < 0 {
 			m.escapes(s)
+			n = m.escN[s]
 		}
-		if n := m.escN[s]; n > 0 {
+		if n > 0 {
 			// skip to the next byte that may move s
 			k := bytes.IndexByte(in[i:], m.escB[s][0])
 			if n == 2 {
@@ -216,8 +223,16 @@ func (m *fwdMatcher) ends(in []byte, pos int) (end int, found, more bool) {
 			}
 			i += k
 		}
-		t := m.next(s, p.ascii[in[i]], ctx(i+1))
+		cl := ascii[in[i]]
 		i++
+		nx := edge
+		if i < len(in) {
+			nx = int(ctxOf[ascii[in[i]]])
+		}
+		t := m.trans[int(s)*m.stride+int(cl)*nc+nx]
+		if t == fwdUnknown {
+			t = m.next(s, cl, nx)
+		}
 		if t&1 != 0 {
 			if end >= 0 {
 				return end, true, true

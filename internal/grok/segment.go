@@ -50,6 +50,7 @@ const (
 	segRepeat                // a run of class, min..max, greedy or lazy
 	segSpan                  // sub, checked by its own linear matcher
 	segAlt                   // alternatives (X|Y, X?), each a list of items, tried in order
+	segGoto                  // the end of an alternative's list: the walk goes on with next
 )
 
 type segItem struct {
@@ -60,11 +61,15 @@ type segItem struct {
 	// bytes left (a call to memequal took about 30 instructions a literal)
 	litWord, litMask uint64
 	at               assertion
-	set              runeSet
 	cap              int
-	class            *[128]bool
-	min              int
-	max              int // -1: no bound
+	// class: a repeat's characters, or a one-character lookaround's
+	// (ASCII: the engine runs on ASCII lines only), looked up by a table:
+	// the runeSet's binary search took about 40 instructions a check,
+	// BASE10NUM's (?<![0-9.+-]) on every number of legacy
+	// %{HTTPD_COMBINEDLOG}
+	class *[128]bool
+	min   int
+	max   int // -1: no bound
 	// greedy repeats take the longest run first, lazy ones the shortest
 	greedy bool
 	// How a repeat or span finds its end: stopByte is the next literal's
@@ -122,7 +127,11 @@ type segItem struct {
 	// literal (past capture marks), else -1: an alternative whose literal
 	// is not at the position fails there, forced, without being run.
 	altFirst []int16
-	altList  []int32 // each alternative's index in segments.lists
+	// altLists: each alternative's list (in segments.lists), which ends
+	// with a segGoto to what follows the alternation
+	altLists [][]segItem
+	// next: where a segGoto goes on, the rest of a list in segments.lists
+	next []segItem
 	// reset: the slots that a segAlt's alternatives and what follows it
 	// set (each in one place: -1 when the choice is made), which the next
 	// alternative starts without.
@@ -146,7 +155,7 @@ type segments struct {
 	// progs are the spans' programs by their text, while compiling
 	progs map[string]*prog
 	// lists are the item lists the walk runs: items (0), then every
-	// alternative's
+	// alternative's, each followed by what follows its alternation
 	lists [][]segItem
 }
 
@@ -461,15 +470,40 @@ func withoutCaptures(n *node) *node {
 	return &c
 }
 
-// listAlts gives the alternatives in items (nested ones too) their
-// indexes in sg.lists.
+// listAlts gives the alternations in items (nested ones too) their
+// alternatives' lists, in sg.lists: each alternative followed by a jump
+// (segGoto) to what follows the alternation, so that the walk never
+// comes back to a list it left (a stack of continuations, written and
+// read back on every alternative, took about 500 instructions a line of
+// ECS %{HTTPD_COMBINEDLOG}, counted by callgrind). A jump, not a copy of
+// what follows: copies took the item lists of the Logstash spec's 101
+// patterns on this engine from 5,224 items (1.7 MB) to 39,951 (12.8
+// MB), 5,357 of them for one pattern; the jumps add one item an
+// alternative, and about 5% to matching ECS %{HTTPD_COMBINEDLOG}.
 func (sg *segments) listAlts(items []segItem) {
 	for i := range items {
 		it := &items[i]
+		if it.kind != segAlt {
+			continue
+		}
+		// What follows the alternation: the rest of items, or where the
+		// jump that ends items goes (no jump to a jump), or nothing (the
+		// end of the pattern).
+		var next []segItem
+		if i+1 < len(items) {
+			next = items[i+1:]
+			if items[i+1].kind == segGoto {
+				next = items[i+1].next
+			}
+		}
 		for _, a := range it.alts {
-			it.altList = append(it.altList, int32(len(sg.lists)))
-			sg.lists = append(sg.lists, a)
-			sg.listAlts(a)
+			l := append(make([]segItem, 0, len(a)+1), a...)
+			if next != nil {
+				l = append(l, segItem{kind: segGoto, next: next})
+			}
+			it.altLists = append(it.altLists, l)
+			sg.lists = append(sg.lists, l)
+			sg.listAlts(l)
 		}
 	}
 }
@@ -524,16 +558,25 @@ func wholeCapture(n *node, c int) ([][]byte, bool) {
 	return lits, true
 }
 
+// wholeLit reports whether a whole span's text is one of its literal
+// alternatives, which a backtracking engine tries first: then the span
+// matches, its capture unset.
+func wholeLit(it *segItem, text []byte) bool {
+	for _, l := range it.altLits {
+		if string(text) == string(l) {
+			return true
+		}
+	}
+	return false
+}
+
 // setWhole sets a whole span's capture for its text in[pos:end]: unset
 // when a literal alternative is the text, else the text.
 func (m *segMatcher) setWhole(it *segItem, in []byte, pos, end int, slots []int) {
-	for _, l := range it.altLits {
-		if string(in[pos:end]) == string(l) {
-			return
-		}
+	if !wholeLit(it, in[pos:end]) {
+		c := it.caps[0]
+		slots[2*c], slots[2*c+1] = pos, end
 	}
-	c := it.caps[0]
-	slots[2*c], slots[2*c+1] = pos, end
 }
 
 // firstChars is every ASCII character the items after may start with
@@ -648,7 +691,12 @@ func flatten(n *node, out *[]segItem) bool {
 		}
 		return appendSpan(n, out)
 	case kAssert:
-		*out = append(*out, segItem{kind: segAssert, at: n.at, set: n.set})
+		it := segItem{kind: segAssert, at: n.at}
+		switch n.at {
+		case aPrevIn, aPrevNotIn, aNextIn, aNextNotIn:
+			it.class = asciiClass(n.set)
+		}
+		*out = append(*out, it)
 		return true
 	case kAlt:
 		return appendAlt(n, n.subs, out)
@@ -934,9 +982,6 @@ type segMatcher struct {
 	fwds  []*fwdMatcher
 	sub   []int
 	last  []verdict // by span id: a capture-free span's last window
-	// conts is a stack of continuations, nconts of them in use
-	conts  []cont
-	nconts int32
 }
 
 type verdict struct {
@@ -970,42 +1015,19 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	for i := range slots {
 		slots[i] = -1
 	}
-	m.nconts = 0
-	ok, _ = m.run(in, 0, m.cont(0, 0, -1), slots)
+	ok, _ = m.run(in, 0, m.s.items, slots)
 	return ok, ok
 }
 
-// cont returns a continuation from the matcher's stack of them (run gives
-// back what it took when it returns, so a line allocates nothing).
-func (m *segMatcher) cont(list, from, next int32) int32 {
-	if int(m.nconts) == len(m.conts) {
-		m.conts = append(m.conts, cont{})
-	}
-	c := m.nconts
-	m.nconts++
-	m.conts[c] = cont{list: list, from: from, next: next}
-	return c
-}
-
-// cont is what is left to match: the items of segments.lists[list] from
-// from on, then the continuation next (-1: none). Indexes, not pointers:
-// the stack is written on every alternative, without write barriers.
-type cont struct {
-	list, from, next int32
-}
-
-// run matches c from pos, taking each item's first choice, and each
-// alternative in turn while everything since it was forced. On a failure,
-// forced says that every choice since run was called was forced, so the
-// caller's next alternative is what a backtracking engine tries next;
-// else the line is left to the linear engine.
-func (m *segMatcher) run(in []byte, pos int, c int32, slots []int) (ok, forced bool) {
+// run matches items, and the lists its jumps go on to, from pos, taking each item's first choice, and each alternative in turn
+// while everything since it was forced. On a failure, forced says that every choice since run was
+// called was forced, so the caller's next alternative is what a
+// backtracking engine tries next; else the line is left to the linear
+// engine.
+func (m *segMatcher) run(in []byte, pos int, items []segItem, slots []int) (ok, forced bool) {
 	det := true // every item so far was forced
-next:
-	for c >= 0 {
-		cc := m.conts[c]
-		items, after := m.s.lists[cc.list][cc.from:], cc.next
-		c = after
+walk:
+	for {
 		for i := range items {
 			it := &items[i]
 			switch it.kind {
@@ -1047,14 +1069,13 @@ next:
 				}
 				det = det && it.forced
 			case segAlt:
-				mark := m.nconts
-				rest := m.cont(cc.list, cc.from+int32(i)+1, after)
 				last := len(it.alts) - 1
+				ran := false // an alternative before ran (and set slots)
 				for k := range it.alts {
 					if b := it.altFirst[k]; b >= 0 && (pos == len(in) || in[pos] != byte(b)) {
 						continue // its first literal is not here: it fails, forced
 					}
-					if k > 0 {
+					if ran {
 						for _, x := range it.reset {
 							slots[x] = -1
 						}
@@ -1063,16 +1084,19 @@ next:
 						// The last alternative: nothing is tried after it,
 						// so it goes on here (its failure, forced or not,
 						// is this run's, as the call below would return).
-						c = m.cont(it.altList[k], 0, rest)
-						continue next
+						items = it.altLists[k]
+						continue walk
 					}
-					ok, f := m.run(in, pos, m.cont(it.altList[k], 0, rest), slots)
-					m.nconts = mark + 1
+					ok, f := m.run(in, pos, it.altLists[k], slots)
 					if ok || !f {
 						return ok, false
 					}
+					ran = true
 				}
-				return false, det
+				return false, det // every alternative failed, forced
+			case segGoto:
+				items = it.next
+				continue walk
 			case segSpan:
 				end, ok, f := m.span(it, in, pos, slots)
 				if !ok {
@@ -1084,6 +1108,7 @@ next:
 				slots[it.post] = pos
 			}
 		}
+		break
 	}
 	slots[0], slots[1] = 0, pos
 	return true, true
@@ -1161,6 +1186,11 @@ window:
 		return 0, false, false // it could go on past the separator
 	}
 	if len(it.caps) == 0 || it.whole {
+		if it.whole && wholeLit(it, in[pos:end]) {
+			// ECS's - user: its literal, without the window's verdict
+			// (about 70 instructions each less)
+			return end, true, true
+		}
 		// Consecutive lines often repeat a field (the same second of
 		// a timestamp): the last window's verdict is kept.
 		w := in[lo:hi]
@@ -1174,7 +1204,8 @@ window:
 			return 0, false, true
 		}
 		if it.whole {
-			m.setWhole(it, in, pos, end, slots)
+			c := it.caps[0] // not a literal (above): the whole text
+			slots[2*c], slots[2*c+1] = pos, end
 		}
 		return end, true, true
 	}
@@ -1312,13 +1343,13 @@ func assertAt(it *segItem, in []byte, pos int) bool {
 		prevWord, nextWord := pos > 0 && wordBytes[in[pos-1]&0x7f], pos < len(in) && wordBytes[in[pos]&0x7f]
 		return (prevWord != nextWord) == (it.at == aWordB)
 	case aPrevIn:
-		return pos > 0 && it.set.has(rune(in[pos-1]))
+		return pos > 0 && it.class[in[pos-1]&0x7f]
 	case aPrevNotIn:
-		return pos == 0 || !it.set.has(rune(in[pos-1]))
+		return pos == 0 || !it.class[in[pos-1]&0x7f]
 	case aNextIn:
-		return pos < len(in) && it.set.has(rune(in[pos]))
+		return pos < len(in) && it.class[in[pos]&0x7f]
 	case aNextNotIn:
-		return pos == len(in) || !it.set.has(rune(in[pos]))
+		return pos == len(in) || !it.class[in[pos]&0x7f]
 	}
 	return false
 }
