@@ -38,6 +38,24 @@ func StringValue(s string) Value { return Value{kind: KindString, s: s} }
 // IntValue returns an int value.
 func IntValue(n int64) Value { return Value{kind: KindInt, n: n} }
 
+// ShortInt parses a short decimal integer (such as a status or a size,
+// digits only, at most 18) in one pass; ok is false for anything else,
+// which strconv then handles.
+func ShortInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	return n, true
+}
+
 // FloatValue returns a float value.
 func FloatValue(f float64) Value { return Value{kind: KindFloat, n: int64(math.Float64bits(f))} }
 
@@ -609,6 +627,11 @@ func (r *Record) SetTyped(fs TypedFields) {
 // SetTypedFlat is SetTyped for fields the caller knows to have no path
 // key among them (no nested field): it does not look through the keys.
 func (r *Record) SetTypedFlat(fs TypedFields) { r.setTypedKnown(fs, false) }
+
+// SetTypedNested is SetTyped for fields the caller knows may have path
+// keys among them (a parse step's captures, some of them nested): they are
+// held, and written, as nested fields without a look through the keys.
+func (r *Record) SetTypedNested(fs TypedFields) { r.setTypedKnown(fs, true) }
 
 func (r *Record) setTypedKnown(fs TypedFields, paths bool) {
 	if fs == nil {
