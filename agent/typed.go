@@ -353,18 +353,43 @@ func (f *Field) appendJSON(dst []byte, tc *timeCache) []byte {
 // level at a time (PathSep sorts before every other byte): the fields of
 // one object are next to each other, in the order the fields map's
 // encoder writes them. Each object is opened at its first field and closed
-// after its last, with nothing built. steps, when not nil, keeps what is
-// written between two fields (see pathSteps).
-func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache, steps *pathSteps) []byte {
+// after its last, with nothing built. l, when not nil, keeps what is
+// written between two fields (see pathLayout).
+func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache, l *pathLayout) []byte {
 	dst = append(dst, '{')
 	prev := ""
 	depth := 0 // objects open: the parts of prev's path before its leaf
+	var keys pathLayout
+	if l != nil {
+		keys = *l
+	}
+	j := 0
+	from := 0 // 1 + the place in l of the field before (0: none; -2: not in l, matching no step)
 	for i := range fs {
 		k := fs[i].Key
-		if steps != nil {
-			dst, depth = steps.append(dst, prev, k, depth, i == 0)
-		} else {
+		var p *pathKey
+		switch {
+		case l == nil:
+		case j < len(keys) && SameData(k, keys[j].key):
+			p = &keys[j]
+			j++
+		case j+1 < len(keys) && SameData(k, keys[j+1].key):
+			p = &keys[j+1] // one key this record does not have
+			j += 2
+		default:
+			p = l.find(k, &j)
+			keys = *l
+		}
+		if p == nil {
 			dst, depth = appendPathStep(dst, prev, k, depth, i == 0)
+			from = -2
+		} else {
+			if s := p.step(from); s != nil {
+				dst, depth = s.keyEnc.append(dst), s.depth
+			} else {
+				dst, depth = p.add(dst, prev, from, depth)
+			}
+			from = j
 		}
 		dst = fs[i].appendJSON(dst, tc)
 		prev = k

@@ -309,7 +309,9 @@ func grokFields(p *grok.Pattern, env *stepEnv) (*capturePlan, []grokField) {
 	if typed {
 		plan.types = make([]string, len(plan.idx))
 		for k, g := range plan.idx {
-			plan.types[k] = p.Captures[g-1].Type
+			if plan.types[k] = p.Captures[g-1].Type; plan.types[k] != "" {
+				plan.asIs[k] = asIsCapture{} // converted first
+			}
 		}
 	}
 	return &plan, fields
