@@ -516,14 +516,29 @@ type timeMemo struct {
 // capture is f.CaptureString(s), taken from the memo when s is the string
 // the memo holds.
 func (m *timeMemo) capture(f *schema.Field, s string) (agent.Value, bool, error) {
-	if m.n > 0 && string(m.in[:m.n]) == s {
-		return m.v, false, nil
+	if v, ok := m.get(s); ok {
+		return v, false, nil
 	}
 	v, skip, err := f.CaptureString(s)
-	if err == nil && !skip && v.Kind() == agent.KindTime && len(s) <= len(m.in) {
-		m.n, m.v = copy(m.in[:], s), v
+	if err == nil && !skip && v.Kind() == agent.KindTime {
+		m.put(s, v)
 	}
 	return v, skip, err
+}
+
+// get returns the time the memo holds for s, if it holds s.
+func (m *timeMemo) get(s string) (agent.Value, bool) {
+	if m.n > 0 && string(m.in[:m.n]) == s {
+		return m.v, true
+	}
+	return agent.Value{}, false
+}
+
+// put keeps v, the time read from s (a longer s is not kept).
+func (m *timeMemo) put(s string, v agent.Value) {
+	if len(s) <= len(m.in) {
+		m.n, m.v = copy(m.in[:], s), v
+	}
 }
 
 // memo is the time memo of the k'th capture of p, or nil.
