@@ -609,10 +609,11 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []int, emptyUnset bool) bool {
 	fs := in.slab.take(len(p.idx)+in.room, r.Token())[:0]
 	for k, g := range p.idx {
-		if loc[2*g] < 0 || emptyUnset && loc[2*g+1] <= loc[2*g] {
+		a, b := loc[2*g], loc[2*g+1] // read once: each read is bounds-checked
+		if a < 0 || emptyUnset && b <= a {
 			continue
 		}
-		s := bytesString(line[loc[2*g]:loc[2*g+1]])
+		s := bytesString(line[a:b])
 		v := agent.StringValue(s)
 		if a := &p.asIs[k]; a.ok {
 			if !a.kept(s) {
