@@ -2,8 +2,6 @@ package rules_test
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/octostore/agent/agent"
@@ -37,24 +35,7 @@ func BenchmarkGrokHTTPDGen(b *testing.B) {
 		{"legacy", "../../e2e/bench/scenarios/nginx_grok_httpd_legacy.hcl"},
 	} {
 		b.Run(v.name, func(b *testing.B) {
-			src, err := os.ReadFile(v.file)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := string(src)
-			body := s[strings.Index(s, `  parse "grok"`):strings.LastIndex(s, "}")]
-			tr := benchTransformTo(b, body, nil, &encodeOut{})
-			batch := make(agent.Batch, len(lines))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i += len(lines) {
-				for j := range batch {
-					batch[j] = agent.Record{Raw: lines[j], Origin: agent.Origin{Offset: int64(j)}}
-				}
-				if err := tr.Process(context.Background(), batch); err != nil {
-					b.Fatal(err)
-				}
-			}
+			runGenLines(b, benchTransformTo(b, packBody(b, v.file, `parse "grok"`), nil, &encodeOut{}), lines)
 		})
 	}
 }
