@@ -59,7 +59,7 @@ type Encoder struct {
 	keys       keyLayout // the typed fields' keys as written
 	once       bool      // AppendJSON's: nothing to reuse, write everything directly
 
-	paths *pathSteps // made at the first record with nested fields
+	paths pathLayout // the nested fields' steps
 }
 
 // timeCache keeps the time last written: the records of one read share
@@ -96,7 +96,7 @@ func (c *timeCache) append(dst []byte, t time.Time) []byte {
 // instructions a record, BenchmarkEncoderTyped under callgrind). Records
 // of other rules add their keys in order, up to maxLayoutKeys; a record
 // walks the layout once, skipping the keys it does not have. As with
-// pathSteps, keys are strings never written to (names from the config or
+// pathLayout, keys are strings never written to (names from the config or
 // a decoder's copies; values may view recycled memory, keys do not), so
 // a key the layout holds keeps its bytes.
 type keyLayout []keyEnc
@@ -198,10 +198,7 @@ func (e *Encoder) Append(dst []byte, r *Record) []byte {
 	dst = append(dst, `,"fields":`...)
 	switch {
 	case r.typed != nil && r.paths && !e.once:
-		if e.paths == nil {
-			e.paths = new(pathSteps)
-		}
-		dst = r.typed.appendNestedJSON(dst, &e.fieldTimes, e.paths)
+		dst = r.typed.appendNestedJSON(dst, &e.fieldTimes, &e.paths)
 	case r.typed != nil && !e.once:
 		dst = r.typed.appendFlatJSON(dst, &e.fieldTimes, &e.keys)
 	case r.typed != nil:

@@ -212,10 +212,10 @@ func BenchmarkEncoderNestedTyped(b *testing.B) {
 }
 
 // TestEncoderPathStepsReuse: an encoder that keeps what it writes between
-// nested fields (pathSteps) writes what AppendJSON writes, record after
+// nested fields (pathLayout) writes what AppendJSON writes, record after
 // record: the same key strings with fields left out at random (grok's
-// optional captures), the same keys at new addresses, and more key pairs
-// than its table holds.
+// optional captures), the same keys at new addresses, and more keys than
+// its layout holds.
 func TestEncoderPathStepsReuse(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	keys := []string{
@@ -224,8 +224,8 @@ func TestEncoderPathStepsReuse(t *testing.T) {
 		PathKey("http", "version"), PathKey("source", "address"), "timestamp",
 		PathKey("url", "original"), PathKey("user", "name"), PathKey("user_agent", "original"),
 	}
-	many := []string{""} // an empty key (prev "" not first); enough keys for more pairs than the table has
-	for i := range 40 {
+	many := []string{""} // an empty key (prev "" not first); more keys than the layout holds
+	for i := range maxLayoutKeys + 16 {
 		many = append(many, PathKey("a", string(rune('a'+i%26)), strings.Repeat("x", i)))
 	}
 	slices.Sort(many)

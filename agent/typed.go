@@ -38,6 +38,24 @@ func StringValue(s string) Value { return Value{kind: KindString, s: s} }
 // IntValue returns an int value.
 func IntValue(n int64) Value { return Value{kind: KindInt, n: n} }
 
+// ShortInt parses a short decimal integer (such as a status or a size,
+// digits only, at most 18) in one pass; ok is false for anything else,
+// which strconv then handles.
+func ShortInt(s string) (int64, bool) {
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(c)
+	}
+	return n, true
+}
+
 // FloatValue returns a float value.
 func FloatValue(f float64) Value { return Value{kind: KindFloat, n: int64(math.Float64bits(f))} }
 
@@ -335,18 +353,43 @@ func (f *Field) appendJSON(dst []byte, tc *timeCache) []byte {
 // level at a time (PathSep sorts before every other byte): the fields of
 // one object are next to each other, in the order the fields map's
 // encoder writes them. Each object is opened at its first field and closed
-// after its last, with nothing built. steps, when not nil, keeps what is
-// written between two fields (see pathSteps).
-func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache, steps *pathSteps) []byte {
+// after its last, with nothing built. l, when not nil, keeps what is
+// written between two fields (see pathLayout).
+func (fs TypedFields) appendNestedJSON(dst []byte, tc *timeCache, l *pathLayout) []byte {
 	dst = append(dst, '{')
 	prev := ""
 	depth := 0 // objects open: the parts of prev's path before its leaf
+	var keys pathLayout
+	if l != nil {
+		keys = *l
+	}
+	j := 0
+	from := 0 // 1 + the place in l of the field before (0: none; -2: not in l, matching no step)
 	for i := range fs {
 		k := fs[i].Key
-		if steps != nil {
-			dst, depth = steps.append(dst, prev, k, depth, i == 0)
-		} else {
+		var p *pathKey
+		switch {
+		case l == nil:
+		case j < len(keys) && SameData(k, keys[j].key):
+			p = &keys[j]
+			j++
+		case j+1 < len(keys) && SameData(k, keys[j+1].key):
+			p = &keys[j+1] // one key this record does not have
+			j += 2
+		default:
+			p = l.find(k, &j)
+			keys = *l
+		}
+		if p == nil {
 			dst, depth = appendPathStep(dst, prev, k, depth, i == 0)
+			from = -2
+		} else {
+			if s := p.step(from); s != nil {
+				dst, depth = s.keyEnc.append(dst), s.depth
+			} else {
+				dst, depth = p.add(dst, prev, from, depth)
+			}
+			from = j
 		}
 		dst = fs[i].appendJSON(dst, tc)
 		prev = k
@@ -609,6 +652,11 @@ func (r *Record) SetTyped(fs TypedFields) {
 // SetTypedFlat is SetTyped for fields the caller knows to have no path
 // key among them (no nested field): it does not look through the keys.
 func (r *Record) SetTypedFlat(fs TypedFields) { r.setTypedKnown(fs, false) }
+
+// SetTypedNested is SetTyped for fields the caller knows may have path
+// keys among them (a parse step's captures, some of them nested): they are
+// held, and written, as nested fields without a look through the keys.
+func (r *Record) SetTypedNested(fs TypedFields) { r.setTypedKnown(fs, true) }
 
 func (r *Record) setTypedKnown(fs TypedFields, paths bool) {
 	if fs == nil {

@@ -112,7 +112,7 @@ func (f *Field) CaptureString(x string) (out agent.Value, skip bool, err error) 
 			return agent.StringValue(x), false, nil
 		}
 	case captureInt:
-		if n, ok := atoi(x); ok && float64(n) >= p.min && float64(n) <= p.max {
+		if n, ok := agent.ShortInt(x); ok && float64(n) >= p.min && float64(n) <= p.max {
 			return agent.IntValue(n), false, nil
 		}
 	case captureCommonLog:

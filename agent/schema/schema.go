@@ -506,7 +506,7 @@ func coerceString(t Type, layout string, x string) (agent.Value, error) {
 	case String, Enum:
 		return agent.StringValue(x), nil
 	case Int:
-		if n, ok := atoi(x); ok {
+		if n, ok := agent.ShortInt(x); ok {
 			return agent.IntValue(n), nil
 		}
 		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
@@ -559,23 +559,6 @@ func coerceString(t Type, layout string, x string) (agent.Value, error) {
 		}
 	}
 	return agent.Value{}, mismatch(t, x)
-}
-
-// atoi parses a short decimal integer (such as a status or a size) in one
-// pass; ok is false for anything else, which strconv then handles.
-func atoi(s string) (int64, bool) {
-	if len(s) == 0 || len(s) > 18 {
-		return 0, false
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i] - '0'
-		if c > 9 {
-			return 0, false
-		}
-		n = n*10 + int64(c)
-	}
-	return n, true
 }
 
 // parseTime parses a time string in layout (RFC 3339 when empty).

@@ -211,3 +211,44 @@ func TestSplitTokensMatchesByteLoop(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGrokNestedEncode runs %{HTTPD_COMBINEDLOG} with ECS names (nested
+// fields, :int conversions, typedFresh) and legacy names on any line, and
+// encodes what it stores with one encoder kept across lines (its layout of
+// nested steps, agent.pathLayout, seeing records of every shape): the bytes
+// must be those of the record encoded afresh, and of its fields as a map.
+func FuzzGrokNestedEncode(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`203.0.113.9 - - [21/Nov/2026:05:41:35 +0000] "GET / HTTP/1.1" 200 - "-" "-"`))
+	f.Add([]byte(`203.0.113.9 x alice [21/Nov/2026:05:41:35 +0000] "garbage" - 99999999999999999999 "r" "ua"`))
+	steps := []Step{
+		fuzzStep(f, `parse "grok" { pattern = "%%{HTTPD_COMBINEDLOG}" }`),
+		fuzzStep(f, `parse "grok" {
+  pattern           = "%%{HTTPD_COMBINEDLOG}"
+  ecs_compatibility = "disabled"
+}`),
+	}
+	var enc agent.Encoder
+	f.Fuzz(func(t *testing.T, line []byte) {
+		for _, s := range steps {
+			r := agent.Record{Raw: line, Origin: agent.Origin{Host: "h"}}
+			if err := s.Apply(context.Background(), &r); err != nil {
+				if _, ok := err.(*StepError); !ok {
+					t.Fatalf("%T %v on %q", err, err, line)
+				}
+				continue
+			}
+			got := string(enc.Append(nil, &r))
+			if want := string(agent.AppendJSON(nil, &r)); got != want {
+				t.Fatalf("on %q:\n got %s\nwant %s", line, got, want)
+			}
+			m := r
+			m.SetFields(r.MaterializeFields())
+			if want := string(agent.AppendJSON(nil, &m)); got != want {
+				t.Fatalf("on %q, as a map:\n got %s\nwant %s", line, got, want)
+			}
+		}
+	})
+}

@@ -393,7 +393,7 @@ func (s *regexStep) Apply(_ context.Context, r *agent.Record) error {
 			continue
 		}
 		p := &s.plans[i]
-		if s.field == "message" && r.IsRaw() && !p.paths && s.typedFresh(r, p, in, m, false) {
+		if s.field == "message" && r.IsRaw() && s.typedFresh(r, p, in, m, false) {
 			return nil
 		}
 		var c captured
@@ -482,10 +482,12 @@ type capturePlan struct {
 	// times holds the memo of each time field (see timeMemo), nil for the
 	// others, or is nil when there is none.
 	times []*timeMemo
-	// asIs says, for each field, whether the schema keeps its captures as
-	// they are but a null value (schema.Field.AsIs): typedFresh and the
-	// split chain then store them without calling the schema (the nginx
-	// packs: 140 fewer instructions a line with regex, 80 with split).
+	// asIs says, for each field, whether its captures are kept as they
+	// are but a null value: no schema field, or one that keeps them so
+	// (schema.Field.AsIs); not for a capture with a conversion.
+	// typedFresh and the split chain then store them without calling the
+	// schema (the nginx packs: 140 fewer instructions a line with regex,
+	// 80 with split).
 	asIs []asIsCapture
 }
 
@@ -514,14 +516,29 @@ type timeMemo struct {
 // capture is f.CaptureString(s), taken from the memo when s is the string
 // the memo holds.
 func (m *timeMemo) capture(f *schema.Field, s string) (agent.Value, bool, error) {
-	if m.n > 0 && string(m.in[:m.n]) == s {
-		return m.v, false, nil
+	if v, ok := m.get(s); ok {
+		return v, false, nil
 	}
 	v, skip, err := f.CaptureString(s)
-	if err == nil && !skip && v.Kind() == agent.KindTime && len(s) <= len(m.in) {
-		m.n, m.v = copy(m.in[:], s), v
+	if err == nil && !skip && v.Kind() == agent.KindTime {
+		m.put(s, v)
 	}
 	return v, skip, err
+}
+
+// get returns the time the memo holds for s, if it holds s.
+func (m *timeMemo) get(s string) (agent.Value, bool) {
+	if m.n > 0 && string(m.in[:m.n]) == s {
+		return m.v, true
+	}
+	return agent.Value{}, false
+}
+
+// put keeps v, the time read from s (a longer s is not kept).
+func (m *timeMemo) put(s string, v agent.Value) {
+	if len(s) <= len(m.in) {
+		m.n, m.v = copy(m.in[:], s), v
+	}
 }
 
 // memo is the time memo of the k'th capture of p, or nil.
@@ -558,9 +575,10 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 	}
 	p.asIs = make([]asIsCapture, len(p.fields))
 	for k, f := range p.fields {
-		if f != nil {
-			a := &p.asIs[k]
+		if a := &p.asIs[k]; f != nil {
 			a.null, a.hasNull, a.ok = f.AsIs()
+		} else {
+			a.ok = true
 		}
 		if f != nil && f.Type == schema.Time {
 			if p.times == nil {
@@ -581,18 +599,33 @@ func newCapturePlan(names []string, sc *schema.Schema) capturePlan {
 // runtime, callgrind on BenchmarkNginxPackGen/regex).
 //
 // With emptyUnset (grok's rule, as in Logstash) an empty capture sets
-// nothing, and a match that sets nothing leaves r as it is.
+// nothing, and a match that sets nothing leaves r as it is. Grok's
+// conversions (:int) into fields the schema does not declare, and nested
+// fields (path keys, kept typed), are stored here too: Logstash's
+// %{HTTPD_COMBINEDLOG} with ECS names, no schema, whose general path
+// (store, setPlanned, setPlannedValue, captured.store, ParseInt) took
+// 2,360 instructions a line and typedFresh 1,110 (BenchmarkGrokHTTPDGen/httpd,
+// callgrind; :int through agent.ShortInt).
 func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []int, emptyUnset bool) bool {
 	fs := in.slab.take(len(p.idx)+in.room, r.Token())[:0]
 	for k, g := range p.idx {
-		if loc[2*g] < 0 || emptyUnset && loc[2*g+1] <= loc[2*g] {
+		a, b := loc[2*g], loc[2*g+1] // read once: each read is bounds-checked
+		if a < 0 || emptyUnset && b <= a {
 			continue
 		}
-		s := bytesString(line[loc[2*g]:loc[2*g+1]])
+		s := bytesString(line[a:b])
 		v := agent.StringValue(s)
 		if a := &p.asIs[k]; a.ok {
 			if !a.kept(s) {
 				continue
+			}
+		} else if p.types != nil && p.types[k] != "" {
+			// A grok conversion (:int), into a field the schema does
+			// not declare: one that fails, or a declared field, is
+			// left to the step's general path.
+			var err error
+			if v, err = convertGrokValue(s, p.types[k]); err != nil || p.fields[k] != nil {
+				return false
 			}
 		} else if f := p.fields[k]; f != nil {
 			var skip bool
@@ -617,7 +650,11 @@ func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []
 	if emptyUnset && len(fs) == 0 {
 		return true
 	}
-	r.SetTypedFlat(fs)
+	if p.paths {
+		r.SetTypedNested(fs)
+	} else {
+		r.SetTypedFlat(fs)
+	}
 	return true
 }
 
