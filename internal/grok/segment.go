@@ -113,6 +113,9 @@ type segItem struct {
 	lead, trail bool
 	// quad: a dotted quad's window is accepted without the DFA (quad.go)
 	quad bool
+	// quoted: a fwd span that is QUOTEDSTRING, its end found without the
+	// forward DFA (quoted.go)
+	quoted bool
 	caps []int
 	// whole: the span is alternatives of literals (altLits, tried first)
 	// then one capture spanning the last alternative, caps[0] (-|%{X:f}):
@@ -426,6 +429,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			// finds it; else it would mostly find several
 			if fp, err := compileProg(it.node, ncap, true); err == nil && fp.prefixFree() {
 				it.fwd, _ = fp.finish() // it cannot fail: compileProg checked its size
+				it.quoted = isQuoted(checked)
 			}
 		}
 		it.quad = quadSpan(it)
@@ -997,7 +1001,7 @@ func newSegMatcher(s *segments) *segMatcher {
 			m.spans[i] = newFastMatcher(it.sub)
 			shared[it.sub] = m.spans[i]
 		}
-		if it.fwd != nil {
+		if it.fwd != nil && !it.quoted {
 			m.fwds[i] = newFwdMatcher(it.fwd)
 		}
 	}
@@ -1122,12 +1126,18 @@ func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int
 		// A quoted string: its ends, found in one pass, are one at most,
 		// its only choice. (Where it finds more, which first is for the
 		// linear engine to say.)
-		if !it.open {
-			if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
-				goto window // it cannot reach past its first separator
+		var end int
+		var found, more bool
+		if it.quoted {
+			end, found = quotedEnd(in, pos)
+		} else {
+			if !it.open {
+				if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
+					goto window // it cannot reach past its first separator
+				}
 			}
+			end, found, more = m.fwds[i].ends(in, pos)
 		}
-		end, found, more := m.fwds[i].ends(in, pos)
 		switch {
 		case more:
 			return 0, false, false
