@@ -985,7 +985,7 @@ type segMatcher struct {
 	pres  []*fastMatcher
 	fwds  []*fwdMatcher
 	sub   []int
-	last  []verdict // by span id: a capture-free span's last window
+	last  [][2]verdict // by span id: a capture-free span's last two windows, the latest first
 }
 
 type verdict struct {
@@ -994,7 +994,7 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([][2]verdict, len(s.spans))}
 	shared := map[*prog]*fastMatcher{} // spans of one program share its matcher and its DFA
 	for i, it := range s.spans {
 		if m.spans[i] = shared[it.sub]; m.spans[i] == nil {
@@ -1202,15 +1202,19 @@ window:
 			return end, true, true
 		}
 		// Consecutive lines often repeat a field (the same second of
-		// a timestamp): the last window's verdict is kept.
+		// a timestamp), or one of two (legacy's user, - or a name): the
+		// last two windows' verdicts are kept.
 		w := in[lo:hi]
-		last := &m.last[i]
-		if !last.valid || string(last.text) != string(w) {
-			last.ok = m.spans[i].accepts(w)
-			last.text = append(last.text[:0], w...)
-			last.valid = true
+		vs := &m.last[i]
+		if !vs[0].valid || string(vs[0].text) != string(w) {
+			if !vs[1].valid || string(vs[1].text) != string(w) {
+				vs[1].ok = m.spans[i].accepts(w)
+				vs[1].text = append(vs[1].text[:0], w...)
+				vs[1].valid = true
+			}
+			vs[0], vs[1] = vs[1], vs[0]
 		}
-		if !last.ok {
+		if !vs[0].ok {
 			return 0, false, true
 		}
 		if it.whole {
