@@ -51,6 +51,7 @@ const (
 	segSpan                  // sub, checked by its own linear matcher
 	segAlt                   // alternatives (X|Y, X?), each a list of items, tried in order
 	segGoto                  // the end of an alternative's list: the walk goes on with next
+	segNumber                // BASE10NUM's body, its longest match (number.go)
 )
 
 type segItem struct {
@@ -220,7 +221,7 @@ func foldMarks(items []segItem) []segItem {
 			it.alts = alts
 		}
 		if it.kind == segOpen || it.kind == segClose {
-			if k := len(out) - 1; k >= 0 && out[k].post == 0 && (out[k].kind == segLit || out[k].kind == segAssert || out[k].kind == segRepeat || out[k].kind == segSpan) {
+			if k := len(out) - 1; k >= 0 && out[k].post == 0 && (out[k].kind == segLit || out[k].kind == segAssert || out[k].kind == segRepeat || out[k].kind == segSpan || out[k].kind == segNumber) {
 				out[k].post = int32(2 * it.cap)
 				if it.kind == segClose {
 					out[k].post++
@@ -303,7 +304,7 @@ func consumes(it *segItem) bool {
 		}
 		return false
 	}
-	return it.kind == segLit || it.kind == segRepeat || it.kind == segSpan
+	return it.kind == segLit || it.kind == segRepeat || it.kind == segSpan || it.kind == segNumber
 }
 
 // resolve decides how each repeat and span of items finds its end; follow
@@ -313,11 +314,16 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 	for i := range items {
 		it := &items[i]
 		it.forced = true
-		if it.kind != segRepeat && it.kind != segSpan && it.kind != segAlt {
+		if it.kind != segRepeat && it.kind != segSpan && it.kind != segAlt && it.kind != segNumber {
 			continue
 		}
 		// what follows, past captures marks and assertions
 		after := append(items[i+1:len(items):len(items)], follow...)
+		if it.kind == segNumber {
+			fc := firstChars(after)
+			it.forced = classesDisjoint(&numberExtends, &fc)
+			continue
+		}
 		if it.kind == segAlt {
 			before := consumed
 			for k := 0; k < i && !before; k++ {
@@ -603,6 +609,11 @@ func firstChars(after []segItem) (s [128]bool) {
 			if it.min > 0 {
 				return s
 			}
+		case segNumber:
+			for b, in := range numberChars {
+				s[b] = s[b] || in
+			}
+			return s
 		case segSpan:
 			cs := spanChars(it.node)
 			for b := range s {
@@ -624,6 +635,10 @@ func firstChars(after []segItem) (s [128]bool) {
 // flatten appends n's items; false if n has a part the engine cannot
 // decide.
 func flatten(n *node, out *[]segItem) bool {
+	if isNumber(n) {
+		*out = append(*out, segItem{kind: segNumber})
+		return true
+	}
 	switch n.kind {
 	case kConcat:
 		for _, s := range n.subs {
@@ -1101,6 +1116,13 @@ walk:
 			case segGoto:
 				items = it.next
 				continue walk
+			case segNumber:
+				end, ok := numberEnd(in, pos)
+				if !ok {
+					return false, det // no choice of it can be followed
+				}
+				pos = end
+				det = det && it.forced
 			case segSpan:
 				end, ok, f := m.span(it, in, pos, slots)
 				if !ok {
