@@ -14,8 +14,10 @@ import "sync"
 // Logstash wrote around it says.
 //
 // Legacy %{HTTPD_COMBINEDLOG}'s three numbers (httpversion, response,
-// bytes) took about ... instructions a line as items, ... as numbers
-// (BenchmarkGrokMatchers httpd_legacy under callgrind).
+// bytes): the matcher 5,261 -> 4,307 instructions a line
+// (BenchmarkGrokMatchers httpd_legacy under callgrind; the walk through
+// the alternations' items and calls, 2,750 -> 1,850, and their repeats'
+// runs, 440 -> 210, against 180 in numberEnd).
 const numberText = `[+-]?(?:(?:[0-9]+(?:\.[0-9]+)?)|(?:\.[0-9]+))`
 
 // numberPrinted is numberText rewritten and printed, as BASE10NUM's body

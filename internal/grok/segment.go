@@ -117,7 +117,7 @@ type segItem struct {
 	// quoted: a fwd span that is QUOTEDSTRING, its end found without the
 	// forward DFA (quoted.go)
 	quoted bool
-	caps []int
+	caps   []int
 	// whole: the span is alternatives of literals (altLits, tried first)
 	// then one capture spanning the last alternative, caps[0] (-|%{X:f}):
 	// its end decides the capture, so it is checked capture-free.
