@@ -22,17 +22,7 @@ const numberText = `[+-]?(?:(?:[0-9]+(?:\.[0-9]+)?)|(?:\.[0-9]+))`
 
 // numberPrinted is numberText rewritten and printed, as BASE10NUM's body
 // prints.
-var numberPrinted = sync.OnceValue(func() string {
-	n, _, err := parse(numberText)
-	if err != nil {
-		panic(err)
-	}
-	s, err := printNode(ungroup(rewrite(n, endOfPattern)), dialectNET)
-	if err != nil {
-		panic(err)
-	}
-	return s
-})
+var numberPrinted = sync.OnceValue(func() string { return printedRewritten(numberText) })
 
 // numberChars are the characters a number may hold, numberExtends
 // those that may extend a match of it.

@@ -26,17 +26,7 @@ const quotedText = "(?>(?<!\\\\)(?>\"(?>\\\\.|[^\\\\\"]+)+\"|\"\"|(?>'(?>\\\\.|[
 
 // quotedPrinted is quotedText rewritten and printed, as a span prints
 // when it is QUOTEDSTRING.
-var quotedPrinted = sync.OnceValue(func() string {
-	n, _, err := parse(quotedText)
-	if err != nil {
-		panic(err)
-	}
-	s, err := printNode(ungroup(rewrite(n, endOfPattern)), dialectNET)
-	if err != nil {
-		panic(err)
-	}
-	return s
-})
+var quotedPrinted = sync.OnceValue(func() string { return printedRewritten(quotedText) })
 
 // isQuoted reports whether n, a span's capture-free node, is QUOTEDSTRING.
 func isQuoted(n *node) bool {
@@ -46,6 +36,21 @@ func isQuoted(n *node) bool {
 	}
 	s, err := printNode(n, dialectNET)
 	return err == nil && s == quotedPrinted()
+}
+
+// printedRewritten is text parsed, rewritten as at a pattern's end,
+// without the groups around it, and printed: how a span's node prints
+// when it is text.
+func printedRewritten(text string) string {
+	n, _, err := parse(text)
+	if err != nil {
+		panic(err)
+	}
+	s, err := printNode(ungroup(rewrite(n, endOfPattern)), dialectNET)
+	if err != nil {
+		panic(err)
+	}
+	return s
 }
 
 // ungroup is n without the groups around it.
