@@ -51,6 +51,7 @@ const (
 	segSpan                  // sub, checked by its own linear matcher
 	segAlt                   // alternatives (X|Y, X?), each a list of items, tried in order
 	segGoto                  // the end of an alternative's list: the walk goes on with next
+	segNumber                // BASE10NUM's body, its longest match (number.go)
 )
 
 type segItem struct {
@@ -113,7 +114,10 @@ type segItem struct {
 	lead, trail bool
 	// quad: a dotted quad's window is accepted without the DFA (quad.go)
 	quad bool
-	caps []int
+	// quoted: a fwd span that is QUOTEDSTRING, its end found without the
+	// forward DFA (quoted.go)
+	quoted bool
+	caps   []int
 	// whole: the span is alternatives of literals (altLits, tried first)
 	// then one capture spanning the last alternative, caps[0] (-|%{X:f}):
 	// its end decides the capture, so it is checked capture-free.
@@ -217,7 +221,7 @@ func foldMarks(items []segItem) []segItem {
 			it.alts = alts
 		}
 		if it.kind == segOpen || it.kind == segClose {
-			if k := len(out) - 1; k >= 0 && out[k].post == 0 && (out[k].kind == segLit || out[k].kind == segAssert || out[k].kind == segRepeat || out[k].kind == segSpan) {
+			if k := len(out) - 1; k >= 0 && out[k].post == 0 && (out[k].kind == segLit || out[k].kind == segAssert || out[k].kind == segRepeat || out[k].kind == segSpan || out[k].kind == segNumber) {
 				out[k].post = int32(2 * it.cap)
 				if it.kind == segClose {
 					out[k].post++
@@ -300,7 +304,7 @@ func consumes(it *segItem) bool {
 		}
 		return false
 	}
-	return it.kind == segLit || it.kind == segRepeat || it.kind == segSpan
+	return it.kind == segLit || it.kind == segRepeat || it.kind == segSpan || it.kind == segNumber
 }
 
 // resolve decides how each repeat and span of items finds its end; follow
@@ -310,11 +314,16 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 	for i := range items {
 		it := &items[i]
 		it.forced = true
-		if it.kind != segRepeat && it.kind != segSpan && it.kind != segAlt {
+		if it.kind != segRepeat && it.kind != segSpan && it.kind != segAlt && it.kind != segNumber {
 			continue
 		}
 		// what follows, past captures marks and assertions
 		after := append(items[i+1:len(items):len(items)], follow...)
+		if it.kind == segNumber {
+			fc := firstChars(after)
+			it.forced = classesDisjoint(&numberExtends, &fc)
+			continue
+		}
 		if it.kind == segAlt {
 			before := consumed
 			for k := 0; k < i && !before; k++ {
@@ -426,6 +435,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			// finds it; else it would mostly find several
 			if fp, err := compileProg(it.node, ncap, true); err == nil && fp.prefixFree() {
 				it.fwd, _ = fp.finish() // it cannot fail: compileProg checked its size
+				it.quoted = isQuoted(checked)
 			}
 		}
 		it.quad = quadSpan(it)
@@ -599,6 +609,11 @@ func firstChars(after []segItem) (s [128]bool) {
 			if it.min > 0 {
 				return s
 			}
+		case segNumber:
+			for b, in := range numberChars {
+				s[b] = s[b] || in
+			}
+			return s
 		case segSpan:
 			cs := spanChars(it.node)
 			for b := range s {
@@ -620,6 +635,10 @@ func firstChars(after []segItem) (s [128]bool) {
 // flatten appends n's items; false if n has a part the engine cannot
 // decide.
 func flatten(n *node, out *[]segItem) bool {
+	if isNumber(n) {
+		*out = append(*out, segItem{kind: segNumber})
+		return true
+	}
 	switch n.kind {
 	case kConcat:
 		for _, s := range n.subs {
@@ -981,7 +1000,7 @@ type segMatcher struct {
 	pres  []*fastMatcher
 	fwds  []*fwdMatcher
 	sub   []int
-	last  []verdict // by span id: a capture-free span's last window
+	last  [][2]verdict // by span id: a capture-free span's last two windows, the latest first
 }
 
 type verdict struct {
@@ -990,14 +1009,14 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([]verdict, len(s.spans))}
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([][2]verdict, len(s.spans))}
 	shared := map[*prog]*fastMatcher{} // spans of one program share its matcher and its DFA
 	for i, it := range s.spans {
 		if m.spans[i] = shared[it.sub]; m.spans[i] == nil {
 			m.spans[i] = newFastMatcher(it.sub)
 			shared[it.sub] = m.spans[i]
 		}
-		if it.fwd != nil {
+		if it.fwd != nil && !it.quoted {
 			m.fwds[i] = newFwdMatcher(it.fwd)
 		}
 	}
@@ -1097,6 +1116,13 @@ walk:
 			case segGoto:
 				items = it.next
 				continue walk
+			case segNumber:
+				end, ok := numberEnd(in, pos)
+				if !ok {
+					return false, det // no choice of it can be followed
+				}
+				pos = end
+				det = det && it.forced
 			case segSpan:
 				end, ok, f := m.span(it, in, pos, slots)
 				if !ok {
@@ -1122,12 +1148,18 @@ func (m *segMatcher) span(it *segItem, in []byte, pos int, slots []int) (end int
 		// A quoted string: its ends, found in one pass, are one at most,
 		// its only choice. (Where it finds more, which first is for the
 		// linear engine to say.)
-		if !it.open {
-			if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
-				goto window // it cannot reach past its first separator
+		var end int
+		var found, more bool
+		if it.quoted {
+			end, found = quotedEnd(in, pos)
+		} else {
+			if !it.open {
+				if k := bytes.IndexByte(in[pos:], it.stopByte); k >= 0 && !holdsAny(it.trigger, in[pos:pos+k]) {
+					goto window // it cannot reach past its first separator
+				}
 			}
+			end, found, more = m.fwds[i].ends(in, pos)
 		}
-		end, found, more := m.fwds[i].ends(in, pos)
 		switch {
 		case more:
 			return 0, false, false
@@ -1192,15 +1224,19 @@ window:
 			return end, true, true
 		}
 		// Consecutive lines often repeat a field (the same second of
-		// a timestamp): the last window's verdict is kept.
+		// a timestamp), or one of two (legacy's user, - or a name): the
+		// last two windows' verdicts are kept.
 		w := in[lo:hi]
-		last := &m.last[i]
-		if !last.valid || string(last.text) != string(w) {
-			last.ok = m.spans[i].accepts(w)
-			last.text = append(last.text[:0], w...)
-			last.valid = true
+		vs := &m.last[i]
+		if !vs[0].valid || string(vs[0].text) != string(w) {
+			if !vs[1].valid || string(vs[1].text) != string(w) {
+				vs[1].ok = m.spans[i].accepts(w)
+				vs[1].text = append(vs[1].text[:0], w...)
+				vs[1].valid = true
+			}
+			vs[0], vs[1] = vs[1], vs[0]
 		}
-		if !last.ok {
+		if !vs[0].ok {
 			return 0, false, true
 		}
 		if it.whole {
