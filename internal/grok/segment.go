@@ -1118,6 +1118,7 @@ type segMatcher struct {
 	fwds  []*fwdMatcher
 	sub   []int
 	last  [][2]verdict // by span id: a capture-free span's last two windows, the latest first
+	unset []int        // nslot -1s, copied over the slots a line starts with
 }
 
 type verdict struct {
@@ -1126,7 +1127,10 @@ type verdict struct {
 }
 
 func newSegMatcher(s *segments) *segMatcher {
-	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), last: make([][2]verdict, len(s.spans))}
+	m := &segMatcher{s: s, spans: make([]*fastMatcher, len(s.spans)), pres: make([]*fastMatcher, len(s.spans)), fwds: make([]*fwdMatcher, len(s.spans)), sub: make([]int, s.nslot), unset: make([]int, s.nslot), last: make([][2]verdict, len(s.spans))}
+	for i := range m.unset {
+		m.unset[i] = -1
+	}
 	shared := map[*prog]*fastMatcher{} // spans of one program share its matcher and its DFA
 	for i, it := range s.spans {
 		if m.spans[i] = shared[it.sub]; m.spans[i] == nil {
@@ -1148,7 +1152,10 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	if !plainLine(in) {
 		return false, false
 	}
-	for i := range slots {
+	// one copy (memmove), not a loop: matching `^%{NGINX_COMBINED}$`
+	// 3,148 -> 3,110 instructions a line (ECS HTTPD_COMBINEDLOG 4,141 ->
+	// 4,092, legacy 4,064 -> 4,035)
+	for i := copy(slots, m.unset); i < len(slots); i++ {
 		slots[i] = -1
 	}
 	ok, _ = m.run(in, 0, m.s.items, slots)
