@@ -241,11 +241,7 @@ func dropWordBounds(items []segItem, nonWord bool) []segItem {
 			out = append(out, it)
 			continue
 		case segAlt:
-			alts := make([][]segItem, len(it.alts))
-			for k, a := range it.alts {
-				alts[k] = dropWordBounds(a, nonWord)
-			}
-			it.alts = alts
+			it.alts = mapLists(it.alts, func(a []segItem) []segItem { return dropWordBounds(a, nonWord) })
 		case segAssert:
 			if it.at == aWordB && ((nonWord && wordRunNext(items[i+1:])) || (last != nil && wordRun(last, false))) {
 				continue
@@ -290,6 +286,15 @@ func wordRun(it *segItem, sub bool) bool {
 	return sub || it.plain && it.max < 0
 }
 
+// mapLists returns f of each of lists (an alternation's alternatives).
+func mapLists(lists [][]segItem, f func([]segItem) []segItem) [][]segItem {
+	out := make([][]segItem, len(lists))
+	for k, l := range lists {
+		out[k] = f(l)
+	}
+	return out
+}
+
 // foldMarks returns items with each capture mark that follows a
 // literal, an assertion, a repeat or a span folded into it (its post
 // slot), alternatives' items too: of the 20 marks of
@@ -299,11 +304,7 @@ func foldMarks(items []segItem) []segItem {
 	out := make([]segItem, 0, len(items))
 	for _, it := range items {
 		if it.kind == segAlt {
-			alts := make([][]segItem, len(it.alts))
-			for k, a := range it.alts {
-				alts[k] = foldMarks(a)
-			}
-			it.alts = alts
+			it.alts = mapLists(it.alts, foldMarks)
 		}
 		if it.kind == segOpen || it.kind == segClose {
 			if k := len(out) - 1; k >= 0 && out[k].post == 0 && (out[k].kind == segLit || out[k].kind == segAssert || out[k].kind == segRepeat || out[k].kind == segSpan || out[k].kind == segNumber) {
@@ -331,11 +332,7 @@ func fuseLits(items []segItem) []segItem {
 	out := make([]segItem, 0, len(items))
 	for _, it := range items {
 		if it.kind == segAlt {
-			alts := make([][]segItem, len(it.alts))
-			for k, a := range it.alts {
-				alts[k] = fuseLits(a)
-			}
-			it.alts = alts
+			it.alts = mapLists(it.alts, fuseLits)
 		}
 		if it.kind == segLit && len(it.lit) > 0 && len(it.lit) <= 8 {
 			if k := len(out) - 1; k >= 0 && out[k].then == nil && out[k].kind != segAlt && out[k].kind != segGoto && out[k].kind != segOpen && out[k].kind != segClose {
