@@ -877,6 +877,8 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	ratio("passthrough", "peer_fluentbit_raw")
 	ratio("nginx_split", "peer_mawk_split")
 	ratio("nginx_regex", "nginx_grok")
+	ratio("nginx_regex", "nginx_grok_httpd")
+	ratio("nginx_regex", "nginx_grok_httpd_legacy")
 	ratio("nginx_regex", "nginx_awk")
 	ratio("nginx_regex", "nginx_regex_jq")
 	ratio("passthrough", "nginx_regex")
@@ -965,6 +967,9 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 	target("passthrough", "passthrough CPU", 0.5, cpu, "µs/line")
 	target("nginx_grok", "grok CPU", 2.0, cpu, "µs/line")
 	pairTarget("nginx_regex", "nginx_grok", "grok within 20% of the regex pack", 1.2)
+	// Issue 27's: Logstash's own %{HTTPD_COMBINEDLOG}, both name sets.
+	pairTarget("nginx_regex", "nginx_grok_httpd", "%{HTTPD_COMBINEDLOG} with ECS names within 20% of the regex pack (issue 27)", 1.2)
+	pairTarget("nginx_regex", "nginx_grok_httpd_legacy", "%{HTTPD_COMBINEDLOG} with legacy names within 20% of the regex pack (issue 27)", 1.2)
 	target("nginx_awk", "awk CPU", 3.0, cpu, "µs/line")
 	target("nginx_regex_jq", "regex + a jq step CPU", 2.5, cpu, "µs/line")
 	target("nginx_regex", "regex peak RSS", 24, func(r Result) float64 { return r.PeakRSSMiB }, "MiB")

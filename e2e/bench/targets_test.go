@@ -26,6 +26,7 @@ func TestTargetsPrinted(t *testing.T) {
 	rs := []Result{
 		res("nginx_regex", m, []float64{1.0, 1.0, 1.0}, 23),
 		res("nginx_grok", m, []float64{1.3, 1.3, 1.3}, 25),
+		res("nginx_grok_httpd", m, []float64{1.1, 1.25, 1.15}, 32),
 		res("nginx_split", m, []float64{0.85, 0.95, 0.85}, 23),
 		res("peer_mawk_split", m, []float64{0.9, 0.9, 0.9}, 2),
 		res("peer_fluentbit_regex", m, []float64{5.0, 5.0, 5.0}, 21),
@@ -44,6 +45,8 @@ func TestTargetsPrinted(t *testing.T) {
 		// 0.85/0.9, 0.95/0.9, 0.85/0.9: the median pair is below 1.
 		"- target split below mawk's CPU (nginx_split / peer_mawk_split) ≤ 1×: 0.94× (median of 3 pairs), met",
 		"- target grok within 20% of the regex pack (nginx_grok / nginx_regex) ≤ 1.2×: 1.30× (median of 3 pairs), NOT met",
+		"- target %{HTTPD_COMBINEDLOG} with ECS names within 20% of the regex pack (issue 27) (nginx_grok_httpd / nginx_regex) ≤ 1.2×: 1.15× (median of 3 pairs), met",
+		"- nginx_grok_httpd / nginx_regex: CPU per line 1.15×",
 		"- target regex peak RSS ≤ 24 MiB: 23.00, met",
 		"| 100000 | 1 | 1.70 | 1.20 | 1.00 |",
 		"| 1000000 | 1 | 1.07 | 1.02 | 1.00 |",
@@ -54,7 +57,7 @@ func TestTargetsPrinted(t *testing.T) {
 		}
 	}
 	// Scenarios not run print no target.
-	for _, absent := range []string{"target passthrough", "target awk", "target regex + a jq step"} {
+	for _, absent := range []string{"target passthrough", "target awk", "target regex + a jq step", "legacy names within"} {
 		if strings.Contains(out, absent) {
 			t.Errorf("%q printed for a scenario not run", absent)
 		}

@@ -1172,9 +1172,10 @@ func (m *segMatcher) match(in []byte, slots []int) (ok, decided bool) {
 	return ok, ok
 }
 
-// run matches items, and the lists its jumps go on to, from pos, taking each item's first choice, and each alternative in turn
-// while everything since it was forced. On a failure, forced says that every choice since run was
-// called was forced, so the caller's next alternative is what a
+// run matches items, and the lists its jumps go on to, from pos, taking
+// each item's first choice, and each alternative in turn while everything
+// since it was forced. On a failure, forced says that every choice since
+// run was called was forced, so the caller's next alternative is what a
 // backtracking engine tries next; else the line is left to the linear
 // engine.
 func (m *segMatcher) run(in []byte, pos int, items []segItem, slots []int) (ok, forced bool) {
