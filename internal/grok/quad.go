@@ -25,17 +25,7 @@ const quadText = `(?<![0-9])(?:(?:[0-1]?[0-9]{1,2}|2[0-4][0-9]|25[0-5])[.](?:[0-
 
 // quadPrinted is quadText rewritten and printed, as a span's alternative
 // prints when it is IPV4.
-var quadPrinted = sync.OnceValue(func() string {
-	n, _, err := parse(quadText)
-	if err != nil {
-		panic(err)
-	}
-	s, err := printNode(rewrite(n, endOfPattern), dialectNET)
-	if err != nil {
-		panic(err)
-	}
-	return s
-})
+var quadPrinted = sync.OnceValue(func() string { return printedRewritten(quadText) })
 
 // holdsQuad reports whether n matches every text that IPV4 matches: it is
 // IPV4, or groups and alternations of which one is.

@@ -38,29 +38,6 @@ func isQuoted(n *node) bool {
 	return err == nil && s == quotedPrinted()
 }
 
-// printedRewritten is text parsed, rewritten as at a pattern's end,
-// without the groups around it, and printed: how a span's node prints
-// when it is text.
-func printedRewritten(text string) string {
-	n, _, err := parse(text)
-	if err != nil {
-		panic(err)
-	}
-	s, err := printNode(ungroup(rewrite(n, endOfPattern)), dialectNET)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
-// ungroup is n without the groups around it.
-func ungroup(n *node) *node {
-	for n.kind == kGroup || (n.kind == kConcat && len(n.subs) == 1) {
-		n = n.subs[0]
-	}
-	return n
-}
-
 // quotedEnd is where QUOTEDSTRING's match from pos in in (a line with no
 // newline) ends; ok is false when there is none.
 func quotedEnd(in []byte, pos int) (end int, ok bool) {

@@ -527,3 +527,28 @@ func fastUnsupported(n *node) string {
 	})
 	return why
 }
+
+// printedRewritten is text parsed, rewritten as at a pattern's end,
+// without the groups around it, and printed: how a span's node prints
+// when it is text. The fast paths for Logstash's building blocks (IPV4 in
+// quad.go, QUOTEDSTRING in quoted.go, BASE10NUM's body in number.go)
+// recognise a node by comparing its print with their text's.
+func printedRewritten(text string) string {
+	n, _, err := parse(text)
+	if err != nil {
+		panic(err)
+	}
+	s, err := printNode(ungroup(rewrite(n, endOfPattern)), dialectNET)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// ungroup is n without the groups around it.
+func ungroup(n *node) *node {
+	for n.kind == kGroup || (n.kind == kConcat && len(n.subs) == 1) {
+		n = n.subs[0]
+	}
+	return n
+}
