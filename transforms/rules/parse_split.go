@@ -233,8 +233,9 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 	// would store it (the first starts the fields, the second's names are
 	// not among them). A line given up on leaves its room unused.
 	fs := a.slab.take(len(ch.order)+b.room, r.Token())[:0]
-	for k := range ch.order {
-		p := &ch.order[k]
+	order := ch.order
+	for k := range order {
+		p := &order[k]
 		t := toks[p.tok]
 		v := str[t.start:t.end]
 		typed := agent.StringValue(v)
