@@ -233,7 +233,7 @@ func (ch *splitChain) apply(a *splitStep, r *agent.Record) bool {
 	// would store it (the first starts the fields, the second's names are
 	// not among them). A line given up on leaves its room unused.
 	fs := a.slab.take(len(ch.order)+b.room, r.Token())[:0]
-	order := ch.order
+	order := ch.order // a local: not reloaded and bounds-checked after each call (45 instructions a line)
 	for k := range order {
 		p := &order[k]
 		t := toks[p.tok]
