@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -67,7 +68,7 @@ func FuzzSplit(f *testing.F) {
 		checkStep(t, s, line)
 		toks, err := splitTokens(line, ' ', true, nil)
 		for _, tk := range toks {
-			if tk[0] < 0 || tk[1] > len(line) || tk[0] > tk[1] {
+			if tk.start < 0 || tk.end > len(line) || tk.start > tk.end {
 				t.Fatalf("token %v out of %d bytes (err %v)", tk, len(line), err)
 			}
 		}
@@ -136,8 +137,8 @@ func FuzzLogfmt(f *testing.F) {
 // bytes.IndexByte) with the plain byte loop it replaced, on random lines
 // made of the bytes that matter.
 func TestSplitTokensMatchesByteLoop(t *testing.T) {
-	ref := func(line []byte, sep byte, collapse bool) ([][2]int, bool) {
-		var out [][2]int
+	ref := func(line []byte, sep byte, collapse bool) ([]span, bool) {
+		var out []span
 		i, n := 0, len(line)
 		for i <= n {
 			if collapse {
@@ -149,7 +150,7 @@ func TestSplitTokensMatchesByteLoop(t *testing.T) {
 				}
 			}
 			if i == n {
-				out = append(out, [2]int{i, i})
+				out = append(out, span{i, i})
 				break
 			}
 			switch line[i] {
@@ -164,7 +165,7 @@ func TestSplitTokensMatchesByteLoop(t *testing.T) {
 				if j >= n {
 					return out, false
 				}
-				out = append(out, [2]int{i + 1, j})
+				out = append(out, span{i + 1, j})
 				i = j + 1
 			case '[':
 				j := i + 1
@@ -174,14 +175,14 @@ func TestSplitTokensMatchesByteLoop(t *testing.T) {
 				if j >= n {
 					return out, false
 				}
-				out = append(out, [2]int{i + 1, j})
+				out = append(out, span{i + 1, j})
 				i = j + 1
 			default:
 				j := i
 				for j < n && line[j] != sep {
 					j++
 				}
-				out = append(out, [2]int{i, j})
+				out = append(out, span{i, j})
 				i = j
 			}
 			if i < n && line[i] != sep {
@@ -210,6 +211,105 @@ func TestSplitTokensMatchesByteLoop(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzSplitTokens compares splitTokens, which looks for a field's end
+// eight bytes at a time, with splitTokensRef, the bytes.IndexByte search
+// it replaced: the same fields and the same error, with any separator
+// (collapsed when it is ' ', as the step does).
+func FuzzSplitTokens(f *testing.F) {
+	for _, s := range append(fuzzSeeds, `"`+strings.Repeat("x", 70)+`\" y" [`+strings.Repeat("z", 80)+`] "\\"`) {
+		f.Add([]byte(s), byte(' '))
+		f.Add([]byte(s), byte(','))
+	}
+	f.Add([]byte("a\x00\x00b\x00\"c\x00d\"\x00[\x00]"), byte(0))
+	f.Fuzz(func(t *testing.T, line []byte, sep byte) {
+		checkSplitTokens(t, line, sep)
+	})
+}
+
+// checkSplitTokens fails t when splitTokens and splitTokensRef disagree
+// on line.
+func checkSplitTokens(t *testing.T, line []byte, sep byte) {
+	t.Helper()
+	collapse := sep == ' '
+	got, err := splitTokens(line, sep, collapse, nil)
+	want, werr := splitTokensRef(line, sep, collapse, nil)
+	if fmt.Sprint(got) != fmt.Sprint(want) || fmt.Sprint(err) != fmt.Sprint(werr) {
+		t.Fatalf("%q sep %q: got %v %v, want %v %v", line, sep, got, err, want, werr)
+	}
+}
+
+// TestSplitTokensMatchesRef compares splitTokens with splitTokensRef on
+// random lines long enough for its word loop and for its hand-over to
+// bytes.IndexByte past nearBytes: fields of every length up to twice
+// that, of plain bytes and the ones that matter.
+func TestSplitTokensMatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	special := []byte(` ",[]\\`)
+	for range 100000 {
+		line := make([]byte, rng.IntN(3*nearBytes))
+		odds := 2 + rng.IntN(40) // one special byte in odds
+		for i := range line {
+			if rng.IntN(odds) == 0 {
+				line[i] = special[rng.IntN(len(special))]
+			} else {
+				line[i] = 'a' + byte(rng.IntN(3))
+			}
+		}
+		for _, sep := range []byte{' ', ',', 'a', 0} {
+			checkSplitTokens(t, line, sep)
+		}
+	}
+}
+
+// splitTokensRef is splitTokens as it was before the word loop: each
+// field's end found with bytes.IndexByte (closingQuote for a quoted one).
+func splitTokensRef(line []byte, sep byte, collapse bool, out []span) ([]span, error) {
+	i, n := 0, len(line)
+	for i <= n {
+		if collapse {
+			for i < n && line[i] == sep {
+				i++
+			}
+			if i == n {
+				break
+			}
+		} else if i == n {
+			out = append(out, span{i, i})
+			break
+		}
+		switch line[i] {
+		case '"':
+			j := closingQuote(line, i+1)
+			if j < 0 {
+				return out, fmt.Errorf("unterminated quote at byte %d", i)
+			}
+			out = append(out, span{i + 1, j})
+			i = j + 1
+		case '[':
+			j := bytes.IndexByte(line[i+1:], ']')
+			if j < 0 {
+				return out, fmt.Errorf("unterminated [ at byte %d", i)
+			}
+			j += i + 1
+			out = append(out, span{i + 1, j})
+			i = j + 1
+		default:
+			j := bytes.IndexByte(line[i:], sep)
+			if j < 0 {
+				j = n - i
+			}
+			out = append(out, span{i, i + j})
+			i += j + 1
+			continue
+		}
+		if i < n && line[i] != sep {
+			return out, fmt.Errorf("separator expected at byte %d", i)
+		}
+		i++
+	}
+	return out, nil
 }
 
 // FuzzGrokNestedEncode runs %{HTTPD_COMBINEDLOG} with ECS names (nested

@@ -498,8 +498,17 @@ type asIsCapture struct {
 	null        string
 }
 
-// kept reports whether c keeps s (else it skips it), for ok.
-func (c *asIsCapture) kept(s string) bool { return !c.hasNull || s != c.null }
+// kept reports whether c keeps s (else it skips it), for ok. A null value
+// of one byte (the usual "-") is compared without a call to memequal.
+func (c *asIsCapture) kept(s string) bool {
+	if !c.hasNull || len(s) != len(c.null) {
+		return true
+	}
+	if len(s) == 1 {
+		return s[0] != c.null[0]
+	}
+	return s != c.null
+}
 
 // timeMemo is the last time a field captured, and the string it came
 // from: lines come in time order, most in the same second as the one

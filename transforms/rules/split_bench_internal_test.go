@@ -10,7 +10,7 @@ import (
 // testdata/nginx_gen.log as the split variant's first step does.
 func BenchmarkSplitTokensNginx(b *testing.B) {
 	lines := NginxGenLines(b)
-	var buf [32][2]int
+	var buf [32]span
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := splitTokens(lines[i%len(lines)], ' ', true, buf[:0]); err != nil {

@@ -46,3 +46,20 @@ func TestSplitChainTakesUsualLines(t *testing.T) {
 		}
 	}
 }
+
+// TestAsIsKept: kept compares a one-byte null value byte to byte, and a
+// longer or empty one as a string; each way, a value is skipped exactly
+// when it is the null value.
+func TestAsIsKept(t *testing.T) {
+	for _, null := range []string{"-", "n/a", ""} {
+		c := asIsCapture{ok: true, hasNull: true, null: null}
+		for _, s := range []string{"-", "--", "n/a", "n/b", "", "x"} {
+			if got, want := c.kept(s), s != null; got != want {
+				t.Errorf("null %q: kept(%q) = %v, want %v", null, s, got, want)
+			}
+		}
+	}
+	if c := (asIsCapture{ok: true}); !c.kept("-") {
+		t.Error("no null value: kept(\"-\") = false")
+	}
+}
