@@ -39,3 +39,35 @@ func TestMatchAgainstReferences(t *testing.T) {
 		t.Fatalf("%d texts", n)
 	}
 }
+
+// benchAddrs are the first IPv4 client addresses of the bench's nginx input.
+var benchAddrs = []string{"10.90.132.230", "218.52.60.105", "100.182.66.104", "88.214.203.6", "23.64.182.135", "92.12.102.57", "10.66.216.87", "27.1.197.137", "178.117.70.187", "96.243.59.34", "145.110.110.58", "176.58.204.191", "133.73.10.177", "200.113.95.206", "10.10.247.83", "190.101.33.53", "95.166.192.191", "199.108.31.222", "65.113.50.253", "147.116.142.197", "10.222.63.10", "64.240.4.177", "27.206.95.103", "12.210.194.179", "10.235.69.40", "161.246.211.105", "126.208.179.83", "140.88.109.69", "134.47.214.252", "10.45.208.140", "62.119.193.219", "10.43.81.216"}
+
+func BenchmarkMatch(b *testing.B) {
+	bs := make([][]byte, len(benchAddrs))
+	for i, s := range benchAddrs {
+		bs[i] = []byte(s)
+	}
+	b.Run("Canonical", func(b *testing.B) {
+		n := 0
+		for i := 0; i < b.N; i++ {
+			if Match(Canonical, benchAddrs[i%len(benchAddrs)]) {
+				n++
+			}
+		}
+		if n != b.N {
+			b.Fatal(n)
+		}
+	})
+	b.Run("LeadingZeros", func(b *testing.B) {
+		n := 0
+		for i := 0; i < b.N; i++ {
+			if Match(LeadingZeros, bs[i%len(bs)]) {
+				n++
+			}
+		}
+		if n != b.N {
+			b.Fatal(n)
+		}
+	})
+}
