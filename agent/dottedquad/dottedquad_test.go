@@ -8,8 +8,9 @@ import (
 )
 
 // Every number from 0 to 999, spelled with and without leading zeros, in
-// every part, against netip (canonical) and Logstash's IPV4 as a Go
-// regexp (leading zeros), and texts that are not four parts.
+// every part, against netip (canonical), Logstash's IPV4 as a Go regexp
+// (leading zeros) and the table DFAs (both), and texts that are not four
+// parts.
 func TestMatchAgainstReferences(t *testing.T) {
 	ipv4 := regexp.MustCompile(`^(?:(?:[0-1]?[0-9]{1,2}|2[0-4][0-9]|25[0-5])[.]){3}(?:[0-1]?[0-9]{1,2}|2[0-4][0-9]|25[0-5])$`)
 	n := 0
@@ -26,6 +27,7 @@ func TestMatchAgainstReferences(t *testing.T) {
 				if want := ipv4.MatchString(s); Match(LeadingZeros, []byte(s)) != want {
 					t.Errorf("LeadingZeros %q: %v, IPV4 says %v", s, !want, want)
 				}
+				checkDFA(t, s)
 				n++
 			}
 		}
@@ -34,17 +36,75 @@ func TestMatchAgainstReferences(t *testing.T) {
 		if Match(Canonical, s) || Match(LeadingZeros, s) {
 			t.Errorf("%q matched", s)
 		}
+		checkDFA(t, s)
 	}
 	if n != 12000 {
 		t.Fatalf("%d texts", n)
 	}
 }
 
+// Every shape of four parts of one to three digits (7 to 15 bytes: each
+// part in either word or both), each part spelled with the numbers that
+// decide a verdict, against the table DFAs; and with one byte changed.
+func TestMatchEveryShape(t *testing.T) {
+	nums := [][]string{1: {"0", "2", "9"}, 2: {"00", "01", "10", "25", "99"}, 3: {"000", "010", "199", "249", "250", "255", "256", "259", "260", "300", "999"}}
+	var quads func(s string, k int)
+	quads = func(s string, k int) {
+		if k == 4 {
+			checkDFA(t, s)
+			return
+		}
+		for l := 1; l <= 3; l++ {
+			for _, x := range nums[l] {
+				if k > 0 {
+					x = "." + x
+				}
+				quads(s+x, k+1)
+			}
+		}
+	}
+	quads("", 0)
+	for l := 7; l <= 15; l++ {
+		s := ""
+		for i := 0; len(s) < l; i++ {
+			s += []string{"1", ".", "255", ".", "0", ".", "22", ".", "9"}[i%9]
+		}
+		s = s[:l]
+		for i := range l {
+			for _, c := range []byte("./0129:a\x00\xae") {
+				b := []byte(s)
+				b[i] = c
+				checkDFA(t, string(b))
+			}
+		}
+	}
+}
+
+// checkDFA: Match says what the table DFA of each spelling says, of t as
+// a string and as a byte slice.
+func checkDFA(t *testing.T, s string) {
+	t.Helper()
+	for sp, d := range dfas {
+		if want := d.match(s); Match(sp, s) != want || Match(sp, []byte(s)) != want {
+			t.Errorf("%v %q: %v, the DFA says %v", sp, s, !want, want)
+		}
+	}
+}
+
+// FuzzMatch compares Match with the table DFAs; the seeds are 7 to 15
+// bytes, most of them near a dotted quad.
+func FuzzMatch(f *testing.F) {
+	for _, s := range []string{"1.2.3.4", "10.90.132.230", "255.255.255.255", "256.1.1.1", "1.2.3.256", "249.250.255.199", "01.002.3.4", "0.0.0.0", "000.000.000.000", "1.2.3.04", "1.2.3.4.5", "1..2.3.4", ".1.2.3.4", "1.2.3.4.", "1.2.3.1000", "1.2.3.4 ", "1.2.3.\xae", "1.2\xae3.4", "::ffff:1.2.3.4"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkDFA)
+}
+
 // benchAddrs are the first IPv4 client addresses of the bench's nginx input.
-var benchAddrs = []string{"10.90.132.230", "218.52.60.105", "100.182.66.104", "88.214.203.6", "23.64.182.135", "92.12.102.57", "10.66.216.87", "27.1.197.137", "178.117.70.187", "96.243.59.34", "145.110.110.58", "176.58.204.191", "133.73.10.177", "200.113.95.206", "10.10.247.83", "190.101.33.53", "95.166.192.191", "199.108.31.222", "65.113.50.253", "147.116.142.197", "10.222.63.10", "64.240.4.177", "27.206.95.103", "12.210.194.179", "10.235.69.40", "161.246.211.105", "126.208.179.83", "140.88.109.69", "134.47.214.252", "10.45.208.140", "62.119.193.219", "10.43.81.216"}
+var benchAddrs = [32]string{"10.90.132.230", "218.52.60.105", "100.182.66.104", "88.214.203.6", "23.64.182.135", "92.12.102.57", "10.66.216.87", "27.1.197.137", "178.117.70.187", "96.243.59.34", "145.110.110.58", "176.58.204.191", "133.73.10.177", "200.113.95.206", "10.10.247.83", "190.101.33.53", "95.166.192.191", "199.108.31.222", "65.113.50.253", "147.116.142.197", "10.222.63.10", "64.240.4.177", "27.206.95.103", "12.210.194.179", "10.235.69.40", "161.246.211.105", "126.208.179.83", "140.88.109.69", "134.47.214.252", "10.45.208.140", "62.119.193.219", "10.43.81.216"}
 
 func BenchmarkMatch(b *testing.B) {
-	bs := make([][]byte, len(benchAddrs))
+	var bs [len(benchAddrs)][]byte
 	for i, s := range benchAddrs {
 		bs[i] = []byte(s)
 	}
