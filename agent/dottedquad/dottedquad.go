@@ -26,62 +26,51 @@ const (
 
 // Match reports whether t is a dotted quad of spelling s.
 //
-// The 7 to 15 bytes are two overlapping words, t[:8] and t[n-8:], whose
+// The 8 to 15 bytes are two overlapping words, t[:8] and t[n-8:], whose
 // low halves of bytes (a digit's value, 14 for a dot) make one word of 16
-// nibbles, byte j of t[:8] at nibble 2j and byte j of t[n-8:] at 2j+1, so
-// that the next byte in t is 8 bits up in either half: each nibble is
-// classified at once, all 16 in a few word operations (SWAR): the dots,
-// and the bytes that start a part which cannot be a number (3 digits
-// above "255", compared as text, or a leading zero); every window of three
-// bytes that can hold a part lies wholly in one of the words. Their bits,
-// put side by side in t's order, are checked once: three dots, neither
-// first nor last nor adjacent, no four digits in a row, no bad part start.
+// nibbles, byte j of t[:8] at nibble 2j and byte j of t[n-8:] at 2j+1: the
+// next byte in t is 8 bits up in either half, and each nibble is
+// classified at once, all 16 in a few word operations (SWAR). A window of
+// two or three bytes (adjacent dots; a part that starts with a bad number:
+// 3 digits above "255", compared as text, or a leading zero) lies wholly
+// in one of the words; one of four digits in a row, when there are three
+// dots, neither adjacent nor first nor last, too (see TestMatchEveryShape).
 func Match[T string | []byte](s Spelling, t T) bool {
 	n := len(t)
-	if n < 7 || n > 15 {
-		return false
+	if n < 8 || n > 15 {
+		return n == 7 && oneDigits(t)
 	}
-	var lo, hi uint64 // t[:8] and t[n-8:], t[i] at bits 8i of lo
-	if n == 7 {
-		// 1.1.1.1: lo is t and a dot, hi that dot and t (it is dropped).
-		lo = uint64(le32(t[:4])) | uint64(le32(t[3:]))<<24 | '.'<<56
-		hi = lo<<8 | '.'
-	} else {
-		lo, hi = le64(t), le64(t[n-8:])
-	}
+	lo, hi := le64(t), le64(t[n-8:])
 	const (
 		lowNib = 0x0f0f0f0f0f0f0f0f
 		h      = 0x8888888888888888 // each nibble's high bit
 		ones   = 0x1111111111111111
 	)
-	v := lo&lowNib | (hi&lowNib)<<4 // the values
-	u := lo>>4&lowNib | hi&^lowNib  // the high halves: 3 for a digit, 2 for a dot
+	v := lo&lowNib | (hi&lowNib)<<4                // the values
+	u := lo>>4&lowNib | hi&^lowNib                 // the high halves: 3 for a digit, 2 for a dot
 	dot := v & (v << 1) & (v << 2) &^ (v << 3) & h // 14
-	ge := func(k uint64) uint64 { return v | ((v | h) - k*ones) } // high bit: at least k (k <= 8)
 	if (u^3*ones^dot>>3)|(v&((v|h)-2*ones)&^dot&h) != 0 {
 		return false // a byte neither a digit (3, then 0-9) nor a dot (2, then 14)
 	}
-	// Above "255": 3-9, or 2 then 6-9, or 2 then 5 then 6-9.
 	digit := h &^ dot
+	ge := func(k uint64) uint64 { return v | ((v | h) - k*ones) } // high bit: at least k (k <= 8)
+	// Above "255": 3-9, or 2 then 6-9, or 2 then 5 then 6-9.
 	bad := (ge(3) | ge(2)&((ge(6)|ge(5)&(ge(6)>>8))>>8)) & (digit >> 16)
 	if s == Canonical {
 		bad |= ^ge(1) // 0 then a digit
 	}
-	if bad&(digit>>8)&(dot<<8|8) != 0 {
-		return false // at t[0] or after a dot
-	}
-	// Side by side: t[i] at bit i (hi's dropped bytes are lo's).
-	sh := 16 - n
-	full := uint(1)<<n - 1
-	dots := (gather(dot<<4) | gather(dot)<<8>>sh) & full
-	digits := full &^ dots
-	return bits.OnesCount(dots) == 3 &&
-		dots&(dots>>1|1|1<<(n-1))|digits&(digits>>1)&(digits>>2)&(digits>>3) == 0
+	// The dots of t[:8], then those of t[n-8:] past it.
+	return bits.OnesCount64(dot&(0x0808080808080808|0x8080808080808080<<(8*(15-n))<<8)) == 3 &&
+		dot&(dot>>8|8|1<<63)| // adjacent, first, last
+			digit&(digit>>8)&(digit>>16)&(digit>>24)| // four digits
+			bad&(digit>>8)&(dot<<8|8) == 0 // at t[0] or after a dot
 }
 
-// gather gathers the high bits of w's bytes, byte i to bit i.
-func gather(w uint64) uint {
-	return uint((w & 0x8080808080808080) * 0x0002040810204081 >> 56)
+// oneDigits reports whether the 7 bytes of t are four digits between dots,
+// the one shape of a dotted quad that short.
+func oneDigits[T string | []byte](t T) bool {
+	x := uint64(le32(t[:4])) | uint64(le32(t[3:]))<<24 ^ 0x302e302e302e30 // 0.0.0.0
+	return x&0xf0fff0fff0fff0 == 0 && (x+0x06000600060006)&0x10001000100010 == 0
 }
 
 func le64[T string | []byte](t T) uint64 {
