@@ -19,22 +19,22 @@ const (
 	LeadingZeros Spelling = true
 )
 
-const (
-	ones = 0x0101010101010101
-	high = 0x8080808080808080
-)
-
 // Match reports whether t is a dotted quad of spelling s.
 //
-// The 8 to 15 bytes are two overlapping words, t[:8] and t[n-8:], whose
-// low halves of bytes (a digit's value, 14 for a dot) make one word of 16
-// nibbles, byte j of t[:8] at nibble 2j and byte j of t[n-8:] at 2j+1: the
-// next byte in t is 8 bits up in either half, and each nibble is
-// classified at once, all 16 in a few word operations (SWAR). A window of
-// two or three bytes (adjacent dots; a part that starts with a bad number:
-// 3 digits above "255", compared as text, or a leading zero) lies wholly
-// in one of the words; one of four digits in a row, when there are three
-// dots, neither adjacent nor first nor last, too (see TestMatchEveryShape).
+// The 8 to 15 bytes are read as two overlapping words, t[:8] and t[n-8:]
+// (never past t). A digit's or a dot's low half byte is its value (14 for
+// a dot), and both words' low halves make one word of 16 nibbles, byte j
+// of t[:8] at nibble 2j and byte j of t[n-8:] at 2j+1, so that the next
+// byte of t is 8 bits up in either half: each test below runs on all 16
+// at once, a few word operations (SWAR) in all, with no branch a byte.
+// A window of two or three bytes (two dots in a row; a part's first digit
+// and the next two, for a number above "255", compared as text, or a
+// leading zero) lies wholly in one of the words; so do a part's start
+// (after a dot) with its digits, and four digits in a row, when the three
+// dots are where they may be (TestMatchEveryShape tries every shape).
+//
+// It replaced a table DFA (32 states by 256 bytes) that made one dependent
+// load a byte: on the bench's client addresses (BenchmarkMatch) FIXME.
 func Match[T string | []byte](s Spelling, t T) bool {
 	n := len(t)
 	if n < 8 || n > 15 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -43,50 +44,58 @@ func TestMatchAgainstReferences(t *testing.T) {
 	}
 }
 
-// Every shape of four parts of one to three digits (7 to 15 bytes: each
-// part in either word or both), each part spelled with the numbers that
-// decide a verdict, against the table DFAs; and with one byte changed.
+// Every shape of four parts of zero to twelve digits between three dots
+// (of 7 to 15 bytes: each part in either word or both), each part spelled
+// with the numbers that decide a verdict, against the table DFAs; and each
+// shape, its parts spelled 1, 22, 255 and 1111..., with one byte changed.
 func TestMatchEveryShape(t *testing.T) {
-	nums := [][]string{1: {"0", "2", "9"}, 2: {"00", "01", "10", "25", "99"}, 3: {"000", "010", "199", "249", "250", "255", "256", "259", "260", "300", "999"}}
-	var quads func(s string, k int)
-	quads = func(s string, k int) {
+	nums := [][]string{{""}, {"0", "2", "9"}, {"00", "01", "10", "25", "99"}, {"000", "010", "199", "249", "250", "255", "256", "259", "260", "300", "999"}}
+	for l := 4; l <= 12; l++ {
+		nums = append(nums, []string{strings.Repeat("1", l), "2" + strings.Repeat("0", l-1)})
+	}
+	var quads func(s string, k int, spell func(l int) []string, f func(s string))
+	quads = func(s string, k int, spell func(l int) []string, f func(s string)) {
 		if k == 4 {
-			checkDFA(t, s)
+			if len(s) >= 7 {
+				f(s)
+			}
 			return
 		}
-		for l := 1; l <= 3; l++ {
-			for _, x := range nums[l] {
+		for l := 0; l <= 12-len(s)+max(k-1, 0); l++ { // 12 digits at most
+			for _, x := range spell(l) {
 				if k > 0 {
 					x = "." + x
 				}
-				quads(s+x, k+1)
+				quads(s+x, k+1, spell, f)
 			}
 		}
 	}
-	quads("", 0)
-	for l := 7; l <= 15; l++ {
-		s := ""
-		for i := 0; len(s) < l; i++ {
-			s += []string{"1", ".", "255", ".", "0", ".", "22", ".", "9"}[i%9]
-		}
-		s = s[:l]
-		for i := range l {
-			for _, c := range []byte("./0129:a\x00\xae") {
-				b := []byte(s)
-				b[i] = c
-				checkDFA(t, string(b))
+	n := 0
+	quads("", 0, func(l int) []string { return nums[l] }, func(s string) {
+		checkDFA(t, s)
+		n++
+	})
+	if n < 130000 {
+		t.Fatalf("%d quads", n)
+	}
+	quads("", 0, func(l int) []string {
+		return []string{[]string{"", "1", "22", "255"}[min(l, 3)] + strings.Repeat("1", max(l-3, 0))}
+	}, func(s string) {
+		for i := range s {
+			for _, c := range []byte("./0259:a\x00\xae") {
+				checkDFA(t, s[:i]+string([]byte{c})+s[i+1:])
 			}
 		}
-	}
+	})
 }
 
 // checkDFA: Match says what the table DFA of each spelling says, of t as
 // a string and as a byte slice.
 func checkDFA(t *testing.T, s string) {
 	t.Helper()
-	for sp, d := range dfas {
-		if want := d.match(s); Match(sp, s) != want || Match(sp, []byte(s)) != want {
-			t.Errorf("%v %q: %v, the DFA says %v", sp, s, !want, want)
+	for _, r := range dfas {
+		if want := r.d.match(s); Match(r.s, s) != want || Match(r.s, []byte(s)) != want {
+			t.Errorf("%s %q: %v, the DFA says %v", r.name, s, !want, want)
 		}
 	}
 }

@@ -19,7 +19,11 @@ const (
 	dead            // in part 0: no address
 )
 
-var dfas = map[Spelling]*dfa{Canonical: build(false), LeadingZeros: build(true)}
+var dfas = []struct {
+	name string
+	s    Spelling
+	d    *dfa
+}{{"Canonical", Canonical, build(false)}, {"LeadingZeros", LeadingZeros, build(true)}}
 
 func build(zeros bool) *dfa {
 	d := new(dfa)
