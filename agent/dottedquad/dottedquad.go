@@ -1,6 +1,6 @@
 // Package dottedquad decides whether a text is an IPv4 address written as
 // a dotted quad (four decimal numbers of one to three digits, each at most
-// 255, between dots) a word at a time. Two spellings are served: netip's
+// 255, between dots), a word at a time. Two spellings are served: netip's
 // canonical one, without leading zeros (a schema's ip field keeps such an
 // address as it is), and Logstash's IPV4, which allows them (grok accepts
 // such a client address without its automaton).
@@ -33,8 +33,11 @@ const (
 // (after a dot) with its digits, and four digits in a row, when the three
 // dots are where they may be (TestMatchEveryShape tries every shape).
 //
-// It replaced a table DFA (32 states by 256 bytes) that made one dependent
-// load a byte: on the bench's client addresses (BenchmarkMatch) FIXME.
+// It replaced a table DFA (32 states by 256 bytes), one dependent load a
+// byte: on the bench's client addresses (BenchmarkMatch, 9 interleaved
+// runs, medians) 10.1 -> 6.7 ns a call (Canonical), 10.0 -> 6.4
+// (LeadingZeros), of which the loop takes 1.3, for about as many
+// instructions (147 -> 153 and 160 -> 150 with the loop's, callgrind).
 func Match[T string | []byte](s Spelling, t T) bool {
 	n := len(t)
 	if n < 8 || n > 15 {
