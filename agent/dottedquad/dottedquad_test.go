@@ -117,26 +117,18 @@ func BenchmarkMatch(b *testing.B) {
 	for i, s := range benchAddrs {
 		bs[i] = []byte(s)
 	}
-	b.Run("Canonical", func(b *testing.B) {
-		n := 0
-		for i := 0; i < b.N; i++ {
-			if Match(Canonical, benchAddrs[i%len(benchAddrs)]) {
-				n++
-			}
+	b.Run("Canonical", func(b *testing.B) { benchMatch(b, Canonical, &benchAddrs) })
+	b.Run("LeadingZeros", func(b *testing.B) { benchMatch(b, LeadingZeros, &bs) })
+}
+
+func benchMatch[T string | []byte](b *testing.B, s Spelling, ts *[len(benchAddrs)]T) {
+	n := 0
+	for i := 0; i < b.N; i++ {
+		if Match(s, ts[i%len(ts)]) {
+			n++
 		}
-		if n != b.N {
-			b.Fatal(n)
-		}
-	})
-	b.Run("LeadingZeros", func(b *testing.B) {
-		n := 0
-		for i := 0; i < b.N; i++ {
-			if Match(LeadingZeros, bs[i%len(bs)]) {
-				n++
-			}
-		}
-		if n != b.N {
-			b.Fatal(n)
-		}
-	})
+	}
+	if n != b.N {
+		b.Fatal(n)
+	}
 }
