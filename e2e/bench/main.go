@@ -4,9 +4,10 @@
 // median of N runs: wall time, CPU time (user+sys, from the child's
 // rusage), peak RSS (the child's own VmHWM, see watchProc), lines/s and
 // CPU µs per line. The runs are interleaved round by round (one run of
-// every scenario, then the next round), so that every scenario sees the
-// same machine load, and the ratios between scenarios (peers included)
-// are the medians of the run-by-run ratios.
+// every scenario, then the next round, every other round in reverse
+// order), so that every scenario sees the same machine load, and the
+// ratios between scenarios (peers included) are the medians of the
+// run-by-run ratios.
 //
 //	go run ./e2e/bench -lines 1000000 -runs 5
 //
@@ -289,7 +290,16 @@ func main() {
 		jobs = append(jobs, j)
 	}
 	for i := 0; i < *runs; i++ {
-		for _, j := range jobs {
+		// Every other round runs the scenarios in reverse order: the
+		// machine's speed drifts over minutes on this VM (up to 40%), and a
+		// pair's two runs, a few scenarios apart, would otherwise see the
+		// drift the same way round after round (ABBA, not ABAB).
+		round := jobs
+		if i%2 == 1 {
+			round = slices.Clone(jobs)
+			slices.Reverse(round)
+		}
+		for _, j := range round {
 			if j.res.Skipped != "" || i >= j.runs {
 				continue
 			}

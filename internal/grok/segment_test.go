@@ -116,3 +116,31 @@ func TestLazyTablesConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestDigitRun checks digitRun's word test against a byte loop, at every
+// length and start, on ASCII texts of digits and the bytes around them
+// ('/' and ':' border the digits; a borrow from a byte below '0' must not
+// move the end).
+func TestDigitRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	alphabet := []byte("0123456789/:  !\x00\x7f9")
+	for n := 0; n < 2000; n++ {
+		in := make([]byte, rng.IntN(40))
+		for i := range in {
+			if rng.IntN(4) > 0 {
+				in[i] = '0' + byte(rng.IntN(10))
+			} else {
+				in[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+		}
+		for pos := 0; pos <= len(in); pos++ {
+			want := pos
+			for want < len(in) && in[want] >= '0' && in[want] <= '9' {
+				want++
+			}
+			if got := digitRun(in, pos); got != want {
+				t.Fatalf("digitRun(%q, %d) = %d, want %d", in, pos, got, want)
+			}
+		}
+	}
+}
