@@ -27,16 +27,7 @@ func checkIPv6(t *testing.T, spans []*segItem, ms []*segMatcher, text string, le
 		t.Fatalf("%q: ipv6Accepts %v, regexp %v", text, got, want)
 	}
 	for k, it := range spans {
-		in := []byte{}
-		if it.lead {
-			in = append(in, lead)
-		}
-		pos := len(in)
-		in = append(in, text...)
-		end := len(in)
-		if it.trail {
-			in = append(in, trail)
-		}
+		in, pos, end := spanWindow(it, text, lead, trail)
 		got := ipv6Accepts(in[pos:end])
 		dfa := ms[k].spans[it.id].accepts(in)
 		if got && !dfa {

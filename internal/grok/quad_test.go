@@ -65,16 +65,7 @@ func ipSpans(tb testing.TB, fast func(*segItem) bool) (spans []*segItem, ms []*s
 // (want, when the caller knows) accepted when no digit is either side.
 func checkQuad(t *testing.T, spans []*segItem, ms []*segMatcher, text string, lead, trail byte, want int) {
 	for k, it := range spans {
-		in := []byte{}
-		if it.lead {
-			in = append(in, lead)
-		}
-		pos := len(in)
-		in = append(in, text...)
-		end := len(in)
-		if it.trail {
-			in = append(in, trail)
-		}
+		in, pos, end := spanWindow(it, text, lead, trail)
 		lo, hi := 0, len(in)
 		got := quadAccepts(in, lo, pos, end, hi)
 		dfa := ms[k].spans[it.id].accepts(in[lo:hi])
@@ -86,6 +77,21 @@ func checkQuad(t *testing.T, spans []*segItem, ms []*segMatcher, text string, le
 			t.Fatalf("span %d on %q: quad %v, want %v", k, in, got, want == 1)
 		}
 	}
+}
+
+// spanWindow returns span it's window of text between lead and trail (as
+// far as it has them), and where text is in it.
+func spanWindow(it *segItem, text string, lead, trail byte) (in []byte, pos, end int) {
+	if it.lead {
+		in = append(in, lead)
+	}
+	pos = len(in)
+	in = append(in, text...)
+	end = len(in)
+	if it.trail {
+		in = append(in, trail)
+	}
+	return in, pos, end
 }
 
 // TestDottedQuad: every octet of one to three digits (0 to 999, with
