@@ -27,24 +27,33 @@ const quadText = `(?<![0-9])(?:(?:[0-1]?[0-9]{1,2}|2[0-4][0-9]|25[0-5])[.](?:[0-
 // prints when it is IPV4.
 var quadPrinted = sync.OnceValue(func() string { return printedRewritten(quadText) })
 
-// holdsQuad reports whether n matches every text that IPV4 matches: it is
-// IPV4, or groups and alternations of which one is.
+// holdsQuad reports whether n matches every text that IPV4 matches.
 func holdsQuad(n *node) bool {
+	return holds(n, func(n *node) bool {
+		return len(n.subs) == 3 && n.subs[0].kind == kAssert && n.subs[2].kind == kAssert
+	}, quadPrinted())
+}
+
+// holds reports whether n matches every text that the definition printed
+// (rewritten) as printed matches: it is that definition, or groups and
+// alternations of which one is. shaped says whether a concatenation may be
+// it, before it is printed (printing every one would cost the compile).
+func holds(n *node, shaped func(*node) bool, printed string) bool {
 	switch n.kind {
 	case kConcat:
 		if len(n.subs) == 1 {
-			return holdsQuad(n.subs[0])
+			return holds(n.subs[0], shaped, printed)
 		}
-		if len(n.subs) != 3 || n.subs[0].kind != kAssert || n.subs[2].kind != kAssert {
-			return false // printed only when it has IPV4's shape
+		if !shaped(n) {
+			return false
 		}
 		s, err := printNode(n, dialectNET)
-		return err == nil && s == quadPrinted()
+		return err == nil && s == printed
 	case kGroup:
-		return holdsQuad(n.subs[0])
+		return holds(n.subs[0], shaped, printed)
 	case kAlt:
 		for _, s := range n.subs {
-			if holdsQuad(s) {
+			if holds(s, shaped, printed) {
 				return true
 			}
 		}
@@ -56,18 +65,20 @@ func holdsQuad(n *node) bool {
 // holds IPV4, is checked on its window capture-free, and its trigger (the
 // characters that send its window to the prefix program) holds no digit
 // nor dot, so a dotted quad never needs that program.
-func quadSpan(it *segItem) bool {
-	if (len(it.caps) > 0 && !it.whole) || it.open || it.fwd != nil || !holdsQuad(it.node) {
+func quadSpan(it *segItem) bool { return checkedSpan(it, "0123456789.") && holdsQuad(it.node) }
+
+// checkedSpan reports whether a span is checked on its window capture-free
+// (or is a whole capture) and its trigger holds none of chars: a window of
+// those characters only never needs the prefix program.
+func checkedSpan(it *segItem, chars string) bool {
+	if (len(it.caps) > 0 && !it.whole) || it.open || it.fwd != nil {
 		return false
 	}
 	if it.trigger != nil {
-		for b := '0'; b <= '9'; b++ {
-			if it.trigger[b] {
+		for i := 0; i < len(chars); i++ {
+			if it.trigger[chars[i]] {
 				return false
 			}
-		}
-		if it.trigger['.'] {
-			return false
 		}
 	}
 	return true

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// quadPatterns are patterns whose spans hold IPV4, in Logstash's sets:
+// quadPatterns are patterns whose spans hold IPV4 and IPV6, in Logstash's sets:
 // the span first (no lead), between fields, last before $ (no trail),
 // and as the last alternative after a literal (checked capture-free).
 var quadPatterns = []string{
@@ -19,6 +19,13 @@ var quadPatterns = []string{
 // quadSpans compiles quadPatterns with both shipped sets and returns
 // their spans that take dotted quads first, with a matcher each.
 func quadSpans(tb testing.TB) (spans []*segItem, ms []*segMatcher) {
+	return ipSpans(tb, func(it *segItem) bool { return it.quad })
+}
+
+// ipSpans compiles quadPatterns with both shipped sets and returns their
+// spans that fast says take an address first, one a pattern, with a
+// matcher each.
+func ipSpans(tb testing.TB, fast func(*segItem) bool) (spans []*segItem, ms []*segMatcher) {
 	for _, set := range []string{"legacy", "ecs-v1"} {
 		b, err := os.ReadFile("../../transforms/rules/patterns/" + set + "/grok-patterns")
 		if err != nil {
@@ -39,13 +46,13 @@ func quadSpans(tb testing.TB) (spans []*segItem, ms []*segMatcher) {
 			}
 			n := len(spans)
 			for _, it := range p.segs.spans {
-				if it.quad {
+				if fast(it) {
 					spans = append(spans, it)
 					ms = append(ms, newSegMatcher(p.segs))
 				}
 			}
 			if len(spans) != n+1 {
-				tb.Fatalf("%s (%s): %d quad spans, want 1", pat, set, len(spans)-n)
+				tb.Fatalf("%s (%s): %d fast spans, want 1", pat, set, len(spans)-n)
 			}
 		}
 	}
@@ -58,16 +65,7 @@ func quadSpans(tb testing.TB) (spans []*segItem, ms []*segMatcher) {
 // (want, when the caller knows) accepted when no digit is either side.
 func checkQuad(t *testing.T, spans []*segItem, ms []*segMatcher, text string, lead, trail byte, want int) {
 	for k, it := range spans {
-		in := []byte{}
-		if it.lead {
-			in = append(in, lead)
-		}
-		pos := len(in)
-		in = append(in, text...)
-		end := len(in)
-		if it.trail {
-			in = append(in, trail)
-		}
+		in, pos, end := spanWindow(it, text, lead, trail)
 		lo, hi := 0, len(in)
 		got := quadAccepts(in, lo, pos, end, hi)
 		dfa := ms[k].spans[it.id].accepts(in[lo:hi])
@@ -79,6 +77,21 @@ func checkQuad(t *testing.T, spans []*segItem, ms []*segMatcher, text string, le
 			t.Fatalf("span %d on %q: quad %v, want %v", k, in, got, want == 1)
 		}
 	}
+}
+
+// spanWindow returns span it's window of text between lead and trail (as
+// far as it has them), and where text is in it.
+func spanWindow(it *segItem, text string, lead, trail byte) (in []byte, pos, end int) {
+	if it.lead {
+		in = append(in, lead)
+	}
+	pos = len(in)
+	in = append(in, text...)
+	end = len(in)
+	if it.trail {
+		in = append(in, trail)
+	}
+	return in, pos, end
 }
 
 // TestDottedQuad: every octet of one to three digits (0 to 999, with

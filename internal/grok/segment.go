@@ -122,8 +122,9 @@ type segItem struct {
 	// without any cannot go on past the separator, and pre is not run.
 	trigger     *[128]bool
 	lead, trail bool
-	// quad: a dotted quad's window is accepted without the DFA (quad.go)
-	quad bool
+	// quad: a dotted quad's window is accepted without the DFA (quad.go);
+	// ipv6: an IPv6 address's of hex digits and colons (ipv6.go)
+	quad, ipv6 bool
 	// quoted: a fwd span that is QUOTEDSTRING, its end found without the
 	// forward DFA (quoted.go)
 	quoted bool
@@ -569,6 +570,7 @@ func (sg *segments) resolve(items, follow []segItem, consumed bool, ncap int) st
 			}
 		}
 		it.quad = quadSpan(it)
+		it.ipv6 = ipv6Span(it)
 		it.id = len(sg.spans)
 		sg.spans = append(sg.spans, it)
 	}
@@ -1360,7 +1362,7 @@ window:
 	if it.trail {
 		hi++
 	}
-	if it.quad && quadAccepts(in, lo, pos, end, hi) {
+	if (it.quad && quadAccepts(in, lo, pos, end, hi)) || (it.ipv6 && ipv6Accepts(in[pos:end])) {
 		if it.whole {
 			m.setWhole(it, in, pos, end, slots)
 		}
