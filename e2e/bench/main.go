@@ -43,6 +43,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -176,7 +177,7 @@ type run struct {
 	rssKiB    int64
 	outBytes  int64 // OTLP: the protobuf bytes that came out
 	fds       int64
-	inputFDs  int64 // of fds, those open on the scenario's input files
+	inputFDs  int64         // of fds, those open on the scenario's input files
 	flowing   time.Duration // kafka_rules: first output record to the end
 	// self: this process's CPU during the run (kafka_rules: mostly the
 	// in-process broker's).
@@ -221,6 +222,7 @@ func main() {
 		all = append(all, scenario{Name: fmt.Sprintf("files_%d", f), Program: "octoagent", Configs: []string{"e2e/bench/scenarios/nginx_files.hcl", "configs/schemas", "configs/nginx/rules.hcl"}, Files: f})
 	}
 
+	must(checkFresh(*bin))
 	must(os.MkdirAll(*work, 0o755))
 	input, err := inputFile(*work, *lines)
 	must(err)
@@ -1136,6 +1138,25 @@ func otelcolPath() string {
 		return "otelcol-bench (e2e/bench/peers/build.sh --print-dir failed: run the bench from the repository's root)"
 	}
 	return filepath.Join(dir, "otelcol-bench")
+}
+
+// checkFresh refuses a binary built before the checkout's last commit:
+// the results are filed under that commit (git describe), and a bench
+// run straight from `go run ./e2e/bench`, without `make build` first (as
+// `make bench` does), would measure an older agent under a newer name.
+func checkFresh(bin string) error {
+	st, err := os.Stat(bin)
+	if err != nil {
+		return fmt.Errorf("%s: %v (make build)", bin, err)
+	}
+	ct, err := strconv.ParseInt(strings.TrimSpace(output("git", "log", "-1", "--format=%ct")), 10, 64)
+	if err != nil {
+		return nil // not a git checkout: nothing to compare with
+	}
+	if head := time.Unix(ct, 0); st.ModTime().Before(head) {
+		return fmt.Errorf("%s was built at %s, before the last commit (%s): run make build first (make bench does), or pass -bin", bin, st.ModTime().Format(time.RFC3339), head.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func output(name string, args ...string) string {
