@@ -952,7 +952,7 @@ func printTable(w io.Writer, rs []Result, rev string) []Ratio {
 		fmt.Fprintf(w, "- nginx_octostore: records go to the test Octostore (e2e/store, in the bench process) over HTTP on localhost, into PostgreSQL on the same machine; CPU and RSS are octoagent's alone (the child's rusage and VmHWM): the store's and PostgreSQL's CPU is not counted, but wall time and lines/s include waiting for them\n")
 	}
 	if r, ok := byName["peer_fluentbit_regex"]; ok && r.Skipped == "" {
-		fmt.Fprintf(w, "- peer_fluentbit_regex is the prebuilt Fluent Bit 4.2.8 release binary cached by make test-deps, not one built here with -DFLB_RELEASE=On (its source cannot be fetched on this machine): tail → the nginx pack's regex (e2e/bench/peers/fluent-bit-parsers.conf) → file; peer_fluentbit_raw: tail → file\n")
+		fmt.Fprintf(w, "- peer_fluentbit_regex is the prebuilt Fluent Bit 4.2.8 release binary cached by make test-deps (v4.2.8 built on Debian 12 with -DFLB_RELEASE=On, that is -O2, per ../shared/tools/fluent-bit/README.md), not one built on this machine (its source cannot be fetched here): tail → the nginx pack's regex (e2e/bench/peers/fluent-bit-parsers.conf) → file; peer_fluentbit_raw: tail → file\n")
 	}
 	cpu := func(r Result) float64 { return r.CPUUsLine }
 	// Issue 23's targets, in µs of CPU per line on the 1M-line input. The
