@@ -74,11 +74,18 @@ func (e *podEnv) checkPodMetadata(t *testing.T, r *podResult, rp *runningPod, no
 	}
 
 	// Pods created while the agent runs.
+	// ledger first: createPod creates a pod, then sets its containers'
+	// status (their ids), which the agent sees as a second event. The
+	// wait below is for the gauge to count both pods, that is for quiet's
+	// creation, which comes after ledger's status in the agent's one watch
+	// of the node's pods: ledger's records then carry its container's id.
+	// (With quiet first, the gauge could count ledger before its status
+	// came in, and a loaded machine showed it: container.id missing.)
 	pods := metric("octoagent_kubernetes_logs_metadata_pods")
-	quiet := createPod(t, e.c, nodePod{ns: "shop", name: "quiet", node: e.node, container: "main", image: "registry.example/quiet:1",
-		labels: map[string]string{"app": "quiet"}, annotations: map[string]string{"octoagent.io/exclude": "true"}})
 	ledger := createPod(t, e.c, nodePod{ns: "billing", name: "ledger", node: e.node, container: "main", image: "registry.example/ledger:7",
 		labels: map[string]string{"app": "ledger"}, annotations: map[string]string{"octoagent.io/multiline": "java"}})
+	quiet := createPod(t, e.c, nodePod{ns: "shop", name: "quiet", node: e.node, container: "main", image: "registry.example/quiet:1",
+		labels: map[string]string{"app": "quiet"}, annotations: map[string]string{"octoagent.io/exclude": "true"}})
 	if !waitUntil(k8sDeadline, func() bool { return metric("octoagent_kubernetes_logs_metadata_pods") >= pods+2 }) {
 		r.add("the agent did not learn of two pods created on %s within %v (pods known: %v, before: %v)", e.node, k8sDeadline, metric("octoagent_kubernetes_logs_metadata_pods"), pods)
 		return
