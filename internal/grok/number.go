@@ -51,28 +51,20 @@ func numberEnd(in []byte, pos int) (end int, ok bool) {
 	if i < len(in) && (in[i] == '+' || in[i] == '-') {
 		i++
 	}
-	d := digitsEnd(in, i)
+	d := digitRun(in, i)
 	if d == i {
 		// no digits: a dot and digits, or nothing
 		if i < len(in) && in[i] == '.' {
-			if e := digitsEnd(in, i+1); e > i+1 {
+			if e := digitRun(in, i+1); e > i+1 {
 				return e, true
 			}
 		}
 		return 0, false
 	}
 	if d < len(in) && in[d] == '.' {
-		if e := digitsEnd(in, d+1); e > d+1 {
+		if e := digitRun(in, d+1); e > d+1 {
 			return e, true
 		}
 	}
 	return d, true
-}
-
-// digitsEnd is where the run of digits from i in in ends.
-func digitsEnd(in []byte, i int) int {
-	for i < len(in) && in[i]-'0' <= 9 {
-		i++
-	}
-	return i
 }

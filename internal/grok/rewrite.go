@@ -531,8 +531,8 @@ func fastUnsupported(n *node) string {
 // printedRewritten is text parsed, rewritten as at a pattern's end,
 // without the groups around it, and printed: how a span's node prints
 // when it is text. The fast paths for Logstash's building blocks (IPV4 in
-// quad.go, QUOTEDSTRING in quoted.go, BASE10NUM's body in number.go)
-// recognise a node by comparing its print with their text's.
+// quad.go, IPV6 in ipv6.go, QUOTEDSTRING in quoted.go, BASE10NUM's body
+// in number.go) recognise a node by comparing its print with their text's.
 func printedRewritten(text string) string {
 	n, _, err := parse(text)
 	if err != nil {

@@ -1562,12 +1562,13 @@ func wideRun(in []byte, pos int) int {
 	return i
 }
 
-// digitRun is where a run of [0-9] from pos ends in an ASCII line: the
-// first byte of a word of eight that is not a digit, flagged by its high
-// bit (x-'0' borrows below '0', x+0x46 carries past '9'; a borrow only
-// moves a flag upwards, past the lowest one), then a byte at a time for
-// the last seven bytes. A status or a size ends in the first word,
-// without the mispredicted exit of a loop a byte.
+// digitRun is where a run of [0-9] from pos ends: the first byte of a
+// word of eight that is not a digit, flagged by its high bit (x-'0'
+// borrows below '0', x+0x46 carries past '9' and wraps past 0xb9, where
+// x-'0' flags it; a borrow or carry only moves a flag upwards, past the
+// lowest one), then a byte at a time for the last seven bytes. A status
+// or a size ends in the first word, without the mispredicted exit of a
+// loop a byte. BASE10NUM's body (numberEnd) runs its digits here too.
 func digitRun(in []byte, pos int) int {
 	i := pos
 	for ; i+8 <= len(in); i += 8 {

@@ -630,10 +630,13 @@ func (in *input) typedFresh(r *agent.Record, p *capturePlan, line []byte, loc []
 			}
 		} else if p.types != nil && p.types[k] != "" {
 			// A grok conversion (:int), into a field the schema does
-			// not declare: one that fails, or a declared field, is
-			// left to the step's general path.
+			// not declare: a declared field, or a conversion that
+			// fails, is left to the step's general path.
 			var err error
-			if v, err = convertGrokValue(s, p.types[k]); err != nil || p.fields[k] != nil {
+			if p.fields[k] != nil {
+				return false
+			}
+			if v, err = convertGrokValue(s, p.types[k]); err != nil {
 				return false
 			}
 		} else if f := p.fields[k]; f != nil {
